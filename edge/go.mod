@@ -1,0 +1,3 @@
+module github.com/rustguard/rustguard/edge
+
+go 1.26

@@ -1,0 +1,3 @@
+module github.com/rustguard/rustguard/shared
+
+go 1.26

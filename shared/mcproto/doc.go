@@ -1,0 +1,15 @@
+// Package mcproto is RustGuard's Minecraft Java Edition wire library: VarInts,
+// primitive field types, frames and compression.
+//
+// Bytes enter from a network peer that may be hostile. Every decoder here
+// checks a length against a cap before it allocates or slices, never
+// allocates what a peer announces before the bytes exist, and reports a typed
+// error (see errors.go) that callers map to a rejection reason.
+//
+// Layout of one frame (protocol.md §1, §3):
+//
+//	uncompressed:  Length VarInt(≤3 bytes) | Packet ID VarInt | Data
+//	compressed:    Length VarInt(≤3 bytes) | Data Length VarInt | zlib(ID|Data) or raw ID|Data when Data Length is 0
+//
+// The packet-id tables and typed packet decoders live in mcproto/packets.
+package mcproto
