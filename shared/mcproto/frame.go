@@ -180,6 +180,32 @@ func (f *Framer) regrow(class, pending int) {
 	f.buf, f.class, f.r, f.w = nb, class, 0, pending
 }
 
+// Mark returns a position in the received bytes; Since(mark) returns the
+// frames consumed after it. A relay marks, takes several frames with Next,
+// and writes them with one call. Marks are invalidated by Space.
+func (f *Framer) Mark() int { return f.r }
+
+// Since returns the bytes consumed by Next after mark, in one slice.
+func (f *Framer) Since(mark int) []byte { return f.buf[mark:f.r] }
+
+// TakeBuffered returns every received byte not yet consumed and marks them
+// consumed: for handing a stream over to a raw copy (an encrypted or spliced
+// leg) without losing what was already read.
+func (f *Framer) TakeBuffered() []byte {
+	b := f.buf[f.r:f.w]
+	f.r = f.w
+	return b
+}
+
+// Load appends bytes received elsewhere (e.g. after a PROXY header).
+func (f *Framer) Load(b []byte) {
+	for len(b) > 0 {
+		n := copy(f.Space(), b)
+		f.Commit(n)
+		b = b[n:]
+	}
+}
+
 // Commit records that n bytes were written into the slice Space returned.
 func (f *Framer) Commit(n int) {
 	if n <= 0 {
@@ -235,7 +261,7 @@ func (f *Framer) Next() (raw, body []byte, err error) {
 		return nil, nil, nil
 	}
 	f.r += h + n
-	return b[:h+n : h+n], b[h : h+n : h+n], nil
+	return b[: h+n : h+n], b[h : h+n : h+n], nil
 }
 
 // FrameReader reads frames from a stream: a Framer plus the reading. It is

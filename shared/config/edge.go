@@ -1,0 +1,173 @@
+package config
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+)
+
+// EnvConfigFile names the environment variable holding the path of the YAML
+// file. Unset or empty means "no file": the defaults plus environment.
+const EnvConfigFile = "RUSTGUARD_CONFIG"
+
+// Edge is the whole configuration of one edge process.
+//
+// Tags: yaml is the key in the file (dotted path = section.key), env is the
+// exact environment variable. No envDefault tags: see the package doc.
+// A field tagged secret:"true" is masked by Redacted and LogValue.
+type Edge struct {
+	// Region names this edge's region in logs, metrics and telemetry.
+	Region   string   `yaml:"region" env:"RUSTGUARD_REGION"`
+	Proxy    Proxy    `yaml:"proxy"`
+	Status   Status   `yaml:"status"`
+	Messages Messages `yaml:"messages"`
+	Admin    Admin    `yaml:"admin"`
+	Log      Log      `yaml:"log"`
+}
+
+// Proxy configures the player-facing listener and the backend leg.
+type Proxy struct {
+	// ListenAddress is where players connect (host:port; port 0 picks one).
+	ListenAddress string `yaml:"listen_address" env:"RUSTGUARD_LISTEN_ADDR"`
+	// ServerAddress is the backend Minecraft server (host:port).
+	ServerAddress string `yaml:"server_address" env:"RUSTGUARD_BACKEND_ADDR"`
+	// Timeout is the read idle timeout on either leg.
+	Timeout Duration `yaml:"timeout" env:"RUSTGUARD_TIMEOUT"`
+	// MaxConnections caps concurrent player connections on this edge.
+	MaxConnections int `yaml:"max_connections" env:"RUSTGUARD_MAX_CONNECTIONS"`
+	// BufferSize is the initial read buffer per direction, in bytes.
+	BufferSize int `yaml:"buffer_size" env:"RUSTGUARD_BUFFER_SIZE"`
+	// EnableTCPNoDelay disables Nagle on both legs (game traffic is small
+	// and latency-bound).
+	EnableTCPNoDelay bool `yaml:"enable_tcp_nodelay" env:"RUSTGUARD_TCP_NODELAY"`
+	// EnableKeepalive turns on TCP keepalive probes on both legs.
+	EnableKeepalive bool `yaml:"enable_keepalive" env:"RUSTGUARD_KEEPALIVE"`
+	// KeepaliveInterval is the idle time before TCP keepalive probes start.
+	KeepaliveInterval Duration `yaml:"keepalive_interval" env:"RUSTGUARD_KEEPALIVE_INTERVAL"`
+	// HandshakeTimeout runs from accept until the handshake and the first
+	// packet of the next state have arrived.
+	HandshakeTimeout Duration `yaml:"handshake_timeout" env:"RUSTGUARD_HANDSHAKE_TIMEOUT"`
+	// LoginTimeout runs from the handshake until the play state.
+	LoginTimeout Duration `yaml:"login_timeout" env:"RUSTGUARD_LOGIN_TIMEOUT"`
+	// DialTimeout bounds connecting to the backend.
+	DialTimeout Duration `yaml:"dial_timeout" env:"RUSTGUARD_DIAL_TIMEOUT"`
+	// ShutdownTimeout is how long connections may drain after SIGTERM.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout" env:"RUSTGUARD_SHUTDOWN_TIMEOUT"`
+	// InspectPlay parses play frames; false splices play traffic untouched.
+	InspectPlay bool `yaml:"inspect_play" env:"RUSTGUARD_INSPECT_PLAY"`
+	// TrustedProxies are the peers allowed to send PROXY v1/v2 headers.
+	// Anyone else sending one is refused: a header from an untrusted peer
+	// would let it claim any client address.
+	TrustedProxies []netip.Prefix `yaml:"trusted_proxies" env:"RUSTGUARD_TRUSTED_PROXIES"`
+	// ProxyProtocolTimeout bounds waiting for the PROXY header.
+	ProxyProtocolTimeout Duration `yaml:"proxy_protocol_timeout" env:"RUSTGUARD_PROXY_PROTOCOL_TIMEOUT"`
+	// SendProxyProtocol sends a PROXY v2 header to the backend.
+	SendProxyProtocol bool `yaml:"send_proxy_protocol" env:"RUSTGUARD_SEND_PROXY_PROTOCOL"`
+}
+
+// Status configures answers to server-list pings.
+type Status struct {
+	// CacheTTL is how long a backend status answer is reused.
+	CacheTTL Duration `yaml:"cache_ttl" env:"RUSTGUARD_STATUS_CACHE_TTL"`
+	// FetchTimeout bounds one status fetch from the backend.
+	FetchTimeout Duration `yaml:"fetch_timeout" env:"RUSTGUARD_STATUS_FETCH_TIMEOUT"`
+	// FallbackMOTD is shown when the backend cannot answer.
+	FallbackMOTD string `yaml:"fallback_motd" env:"RUSTGUARD_FALLBACK_MOTD"`
+	// FallbackMaxPlayers is the "max" player count shown with FallbackMOTD.
+	FallbackMaxPlayers int `yaml:"fallback_max_players" env:"RUSTGUARD_FALLBACK_MAX_PLAYERS"`
+}
+
+// Messages are the texts players see when the edge disconnects them.
+type Messages struct {
+	BackendUnavailable string `yaml:"backend_unavailable" env:"RUSTGUARD_MSG_BACKEND_UNAVAILABLE"`
+	ServerFull         string `yaml:"server_full" env:"RUSTGUARD_MSG_SERVER_FULL"`
+	Shutdown           string `yaml:"shutdown" env:"RUSTGUARD_MSG_SHUTDOWN"`
+	UnsupportedVersion string `yaml:"unsupported_version" env:"RUSTGUARD_MSG_UNSUPPORTED_VERSION"`
+}
+
+// Admin configures the operator HTTP listener (metrics, health).
+type Admin struct {
+	// ListenAddress defaults to loopback: admin endpoints never face the
+	// internet unless an operator says so.
+	ListenAddress string `yaml:"listen_address" env:"RUSTGUARD_ADMIN_ADDR"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level" env:"RUSTGUARD_LOG_LEVEL"`   // debug|info|warn|error
+	Format string `yaml:"format" env:"RUSTGUARD_LOG_FORMAT"` // text|json
+}
+
+// Log levels and formats accepted by Validate.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// SlogLevel maps Level to a slog.Level; an unknown level (which Validate
+// refuses) maps to info.
+func (l Log) SlogLevel() slog.Level {
+	switch l.Level {
+	case LevelDebug:
+		return slog.LevelDebug
+	case LevelWarn:
+		return slog.LevelWarn
+	case LevelError:
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
+	}
+}
+
+// DefaultEdge returns the compiled-in configuration. The proxy section's
+// first eight values are the design note's; the rest are ours, with the
+// reason next to each.
+func DefaultEdge() Edge {
+	return Edge{
+		Region: "local",
+		Proxy: Proxy{
+			ListenAddress:     "0.0.0.0:25565",
+			ServerAddress:     "127.0.0.1:25566",
+			Timeout:           Duration(30 * time.Second),
+			MaxConnections:    1000,
+			BufferSize:        4096,
+			EnableTCPNoDelay:  true,
+			EnableKeepalive:   true,
+			KeepaliveInterval: Duration(60 * time.Second),
+			// A real client sends the handshake and its next packet
+			// back to back; 5 s is generous even on a slow link.
+			HandshakeTimeout: Duration(5 * time.Second),
+			// Vanilla's own login timeout is 30 s.
+			LoginTimeout: Duration(30 * time.Second),
+			DialTimeout:  Duration(5 * time.Second),
+			// Fits inside systemd's default 90 s stop timeout with room
+			// for the process to exit cleanly.
+			ShutdownTimeout:      Duration(10 * time.Second),
+			InspectPlay:          true,
+			TrustedProxies:       nil,
+			ProxyProtocolTimeout: Duration(5 * time.Second),
+			SendProxyProtocol:    false,
+		},
+		Status: Status{
+			// Short enough that player counts look live, long enough
+			// that a ping flood costs the backend one fetch per 5 s.
+			CacheTTL:           Duration(5 * time.Second),
+			FetchTimeout:       Duration(2 * time.Second),
+			FallbackMOTD:       "RustGuard: the server is starting, try again shortly",
+			FallbackMaxPlayers: 0,
+		},
+		Messages: Messages{
+			BackendUnavailable: "The server is not reachable right now. Please try again in a minute.",
+			ServerFull:         "The server is full. Please try again later.",
+			Shutdown:           "The server is restarting. Please reconnect in a moment.",
+			UnsupportedVersion: "Your Minecraft version is not supported here. Please use a supported version.",
+		},
+		Admin: Admin{ListenAddress: "127.0.0.1:9565"},
+		Log:   Log{Level: LevelInfo, Format: FormatText},
+	}
+}

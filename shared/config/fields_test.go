@@ -1,0 +1,79 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+)
+
+// TestEnvNames pins every setting's YAML path and its exact environment
+// variable: these names are part of the deployment contract (Ansible env
+// files, container specs), so renaming one must fail a test.
+func TestEnvNames(t *testing.T) {
+	want := []struct{ path, env string }{
+		{"region", "RUSTGUARD_REGION"},
+		{"proxy.listen_address", "RUSTGUARD_LISTEN_ADDR"},
+		{"proxy.server_address", "RUSTGUARD_BACKEND_ADDR"},
+		{"proxy.timeout", "RUSTGUARD_TIMEOUT"},
+		{"proxy.max_connections", "RUSTGUARD_MAX_CONNECTIONS"},
+		{"proxy.buffer_size", "RUSTGUARD_BUFFER_SIZE"},
+		{"proxy.enable_tcp_nodelay", "RUSTGUARD_TCP_NODELAY"},
+		{"proxy.enable_keepalive", "RUSTGUARD_KEEPALIVE"},
+		{"proxy.keepalive_interval", "RUSTGUARD_KEEPALIVE_INTERVAL"},
+		{"proxy.handshake_timeout", "RUSTGUARD_HANDSHAKE_TIMEOUT"},
+		{"proxy.login_timeout", "RUSTGUARD_LOGIN_TIMEOUT"},
+		{"proxy.dial_timeout", "RUSTGUARD_DIAL_TIMEOUT"},
+		{"proxy.shutdown_timeout", "RUSTGUARD_SHUTDOWN_TIMEOUT"},
+		{"proxy.inspect_play", "RUSTGUARD_INSPECT_PLAY"},
+		{"proxy.trusted_proxies", "RUSTGUARD_TRUSTED_PROXIES"},
+		{"proxy.proxy_protocol_timeout", "RUSTGUARD_PROXY_PROTOCOL_TIMEOUT"},
+		{"proxy.send_proxy_protocol", "RUSTGUARD_SEND_PROXY_PROTOCOL"},
+		{"status.cache_ttl", "RUSTGUARD_STATUS_CACHE_TTL"},
+		{"status.fetch_timeout", "RUSTGUARD_STATUS_FETCH_TIMEOUT"},
+		{"status.fallback_motd", "RUSTGUARD_FALLBACK_MOTD"},
+		{"status.fallback_max_players", "RUSTGUARD_FALLBACK_MAX_PLAYERS"},
+		{"messages.backend_unavailable", "RUSTGUARD_MSG_BACKEND_UNAVAILABLE"},
+		{"messages.server_full", "RUSTGUARD_MSG_SERVER_FULL"},
+		{"messages.shutdown", "RUSTGUARD_MSG_SHUTDOWN"},
+		{"messages.unsupported_version", "RUSTGUARD_MSG_UNSUPPORTED_VERSION"},
+		{"admin.listen_address", "RUSTGUARD_ADMIN_ADDR"},
+		{"log.level", "RUSTGUARD_LOG_LEVEL"},
+		{"log.format", "RUSTGUARD_LOG_FORMAT"},
+	}
+	got := edgeFields()
+	if len(got) != len(want) {
+		t.Fatalf("Edge has %d settings; the table pins %d", len(got), len(want))
+	}
+	for i, w := range want {
+		if got[i].path != w.path || got[i].env != w.env {
+			t.Errorf("setting %d = %s / %s; want %s / %s", i, got[i].path, got[i].env, w.path, w.env)
+		}
+	}
+}
+
+// TestFieldTags: no envDefault tags (they would overwrite the file, see the
+// package doc) and no duplicate variable names.
+func TestFieldTags(t *testing.T) {
+	seen := map[string]string{}
+	for _, f := range edgeFields() {
+		if f.env == EnvConfigFile {
+			t.Errorf("%s uses %s, which names the file", f.path, f.env)
+		}
+		if prev, dup := seen[f.env]; dup {
+			t.Errorf("%s and %s share %s", prev, f.path, f.env)
+		}
+		seen[f.env] = f.path
+	}
+	var walk func(reflect.Type)
+	walk = func(t2 reflect.Type) {
+		for i := 0; i < t2.NumField(); i++ {
+			sf := t2.Field(i)
+			if _, ok := sf.Tag.Lookup("envDefault"); ok {
+				t.Errorf("%s.%s has an envDefault tag", t2.Name(), sf.Name)
+			}
+			if isSection(sf.Type) {
+				walk(sf.Type)
+			}
+		}
+	}
+	walk(reflect.TypeFor[Edge]())
+}

@@ -1,0 +1,174 @@
+package config
+
+import (
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestValidateRefuses(t *testing.T) {
+	long := strings.Repeat("x", MaxMessageLen+1)
+	tests := []struct {
+		name   string
+		modify func(e *Edge)
+		want   string // the exact FieldError message
+	}{
+		{"max_connections zero", func(e *Edge) { e.Proxy.MaxConnections = 0 },
+			`proxy.max_connections = "0": must be at least 1`},
+		{"max_connections huge", func(e *Edge) { e.Proxy.MaxConnections = MaxConnectionsLimit + 1 },
+			`proxy.max_connections = "524289": must be at most 524288`},
+		{"buffer too small", func(e *Edge) { e.Proxy.BufferSize = 511 },
+			`proxy.buffer_size = "511": must be at least 512`},
+		{"buffer too big", func(e *Edge) { e.Proxy.BufferSize = 1<<20 + 1 },
+			`proxy.buffer_size = "1048577": must be at most 1048576`},
+		{"listen without port", func(e *Edge) { e.Proxy.ListenAddress = "0.0.0.0" },
+			`proxy.listen_address = "0.0.0.0": must be host:port (IPv6 as [::1]:25565)`},
+		{"listen port out of range", func(e *Edge) { e.Proxy.ListenAddress = ":65536" },
+			`proxy.listen_address = ":65536": port must be a number from 0 to 65535`},
+		{"listen named port", func(e *Edge) { e.Proxy.ListenAddress = ":minecraft" },
+			`proxy.listen_address = ":minecraft": port must be a number from 0 to 65535`},
+		{"backend port zero", func(e *Edge) { e.Proxy.ServerAddress = "10.0.0.1:0" },
+			`proxy.server_address = "10.0.0.1:0": port must be a number from 1 to 65535`},
+		{"backend without host", func(e *Edge) { e.Proxy.ServerAddress = ":25565" },
+			`proxy.server_address = ":25565": needs a host`},
+		{"backend bad host", func(e *Edge) { e.Proxy.ServerAddress = "my server:25565" },
+			`proxy.server_address = "my server:25565": host must be an IP address or a DNS name`},
+		{"unbracketed ipv6", func(e *Edge) { e.Proxy.ServerAddress = "::1:25565" },
+			`proxy.server_address = "::1:25565": must be host:port (IPv6 as [::1]:25565)`},
+		{"timeout zero", func(e *Edge) { e.Proxy.Timeout = 0 },
+			`proxy.timeout = "0s": must be greater than 0`},
+		{"timeout negative", func(e *Edge) { e.Proxy.Timeout = Duration(-5 * time.Second) },
+			`proxy.timeout = "-5s": must be greater than 0`},
+		{"timeout in milliseconds by mistake", func(e *Edge) { e.Proxy.Timeout = Duration(30000 * time.Second) },
+			`proxy.timeout = "30000s": must be at most 600s`},
+		{"keepalive under a second", func(e *Edge) { e.Proxy.KeepaliveInterval = Duration(500 * time.Millisecond) },
+			`proxy.keepalive_interval = "500ms": must be at least 1s`},
+		{"handshake too long", func(e *Edge) { e.Proxy.HandshakeTimeout = Duration(2 * time.Minute) },
+			`proxy.handshake_timeout = "120s": must be at most 60s`},
+		{"login zero", func(e *Edge) { e.Proxy.LoginTimeout = 0 },
+			`proxy.login_timeout = "0s": must be greater than 0`},
+		{"dial zero", func(e *Edge) { e.Proxy.DialTimeout = 0 },
+			`proxy.dial_timeout = "0s": must be greater than 0`},
+		{"shutdown too long", func(e *Edge) { e.Proxy.ShutdownTimeout = Duration(time.Hour) },
+			`proxy.shutdown_timeout = "3600s": must be at most 900s`},
+		{"proxy protocol zero", func(e *Edge) { e.Proxy.ProxyProtocolTimeout = 0 },
+			`proxy.proxy_protocol_timeout = "0s": must be greater than 0`},
+		{"cidr with host bits", func(e *Edge) {
+			e.Proxy.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("10.0.0.1/8")}
+		}, `proxy.trusted_proxies[1] = "10.0.0.1/8": has host bits set; write 10.0.0.0/8, or /32 for one host`},
+		{"invalid cidr", func(e *Edge) { e.Proxy.TrustedProxies = []netip.Prefix{{}} },
+			`proxy.trusted_proxies[0] = "invalid Prefix": is not a valid CIDR`},
+		{"too many cidrs", func(e *Edge) {
+			e.Proxy.TrustedProxies = make([]netip.Prefix, maxTrustedProxies+1)
+		}, `proxy.trusted_proxies = "1025 entries": at most 1024 entries`},
+		{"cache ttl zero", func(e *Edge) { e.Status.CacheTTL = 0 },
+			`status.cache_ttl = "0s": must be greater than 0`},
+		{"fetch timeout too long", func(e *Edge) { e.Status.FetchTimeout = Duration(5 * time.Minute) },
+			`status.fetch_timeout = "300s": must be at most 60s`},
+		{"empty motd", func(e *Edge) { e.Status.FallbackMOTD = "  " },
+			`status.fallback_motd = "  ": must not be empty`},
+		{"negative max players", func(e *Edge) { e.Status.FallbackMaxPlayers = -1 },
+			`status.fallback_max_players = "-1": must be at least 0`},
+		{"empty message", func(e *Edge) { e.Messages.ServerFull = "" },
+			`messages.server_full = "": must not be empty`},
+		{"long message", func(e *Edge) { e.Messages.Shutdown = long },
+			`messages.shutdown = "` + strings.Repeat("x", maxShownValue) + `…": must be at most 256 characters, has 257`},
+		{"message bad utf-8", func(e *Edge) { e.Messages.BackendUnavailable = "bye \xff" },
+			`messages.backend_unavailable = "bye \xff": must be valid UTF-8`},
+		{"unsupported version empty", func(e *Edge) { e.Messages.UnsupportedVersion = "" },
+			`messages.unsupported_version = "": must not be empty`},
+		{"admin bad", func(e *Edge) { e.Admin.ListenAddress = "localhost" },
+			`admin.listen_address = "localhost": must be host:port (IPv6 as [::1]:25565)`},
+		{"admin collides with proxy", func(e *Edge) { e.Admin.ListenAddress = "127.0.0.1:25565" },
+			`admin.listen_address = "127.0.0.1:25565": collides with proxy.listen_address`},
+		{"log level", func(e *Edge) { e.Log.Level = "verbose" },
+			`log.level = "verbose": must be one of debug, info, warn, error`},
+		{"log level case", func(e *Edge) { e.Log.Level = "INFO" },
+			`log.level = "INFO": must be one of debug, info, warn, error`},
+		{"log format", func(e *Edge) { e.Log.Format = "xml" },
+			`log.format = "xml": must be text or json`},
+		{"region empty", func(e *Edge) { e.Region = "" },
+			`region = "": must be 1 to 64 letters, digits, '-', '_' or '.'`},
+		{"region with space", func(e *Edge) { e.Region = "eu west" },
+			`region = "eu west": must be 1 to 64 letters, digits, '-', '_' or '.'`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := DefaultEdge()
+			tt.modify(&e)
+			err := e.Validate()
+			if err == nil {
+				t.Fatalf("Validate() = nil; want %q", tt.want)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Validate() = %v; want a *FieldError", err)
+			}
+			if err.Error() != tt.want {
+				t.Fatalf("Validate() =\n  %s\nwant\n  %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateAccepts(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(e *Edge)
+	}{
+		{"listen port 0 for tests", func(e *Edge) { e.Proxy.ListenAddress = "127.0.0.1:0"; e.Admin.ListenAddress = "127.0.0.1:0" }},
+		{"listen all interfaces, empty host", func(e *Edge) { e.Proxy.ListenAddress = ":25565" }},
+		{"ipv6 listen", func(e *Edge) { e.Proxy.ListenAddress = "[::]:25565" }},
+		{"backend DNS name", func(e *Edge) { e.Proxy.ServerAddress = "mc-backend.internal:25565" }},
+		{"backend ipv6", func(e *Edge) { e.Proxy.ServerAddress = "[2001:db8::1]:25565" }},
+		{"admin on another port of all interfaces", func(e *Edge) { e.Admin.ListenAddress = "0.0.0.0:9100" }},
+		{"single-host CIDRs", func(e *Edge) {
+			e.Proxy.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32"), netip.MustParsePrefix("2001:db8::1/128")}
+		}},
+		{"message of exactly the limit, multibyte", func(e *Edge) { e.Messages.ServerFull = strings.Repeat("é", MaxMessageLen) }},
+		{"json debug", func(e *Edge) { e.Log = Log{Level: LevelDebug, Format: FormatJSON} }},
+		{"largest bounds", func(e *Edge) {
+			e.Proxy.MaxConnections = MaxConnectionsLimit
+			e.Proxy.BufferSize = MaxBufferSize
+			e.Proxy.Timeout = Duration(maxIdleTimeout)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := DefaultEdge()
+			tt.modify(&e)
+			if err := e.Validate(); err != nil {
+				t.Fatalf("Validate() = %v; want nil", err)
+			}
+		})
+	}
+}
+
+// TestValidateReportsAll: every problem comes back at once, in field order.
+func TestValidateReportsAll(t *testing.T) {
+	e := DefaultEdge()
+	e.Proxy.MaxConnections = 0
+	e.Status.CacheTTL = 0
+	e.Log.Format = "xml"
+	err := e.Validate()
+	want := strings.Join([]string{
+		`proxy.max_connections = "0": must be at least 1`,
+		`status.cache_ttl = "0s": must be greater than 0`,
+		`log.format = "xml": must be text or json`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Fatalf("Validate() =\n%v\nwant\n%s", err, want)
+	}
+	var fields []string
+	for _, je := range err.(interface{ Unwrap() []error }).Unwrap() {
+		var fe *FieldError
+		if errors.As(je, &fe) {
+			fields = append(fields, fe.Field)
+		}
+	}
+	if got := strings.Join(fields, ","); got != "proxy.max_connections,status.cache_ttl,log.format" {
+		t.Fatalf("FieldError fields = %s", got)
+	}
+}
