@@ -1,0 +1,92 @@
+# RustGuard: the one entry point. Every target installs what it needs on a
+# fresh machine (Debian packages with apt-get, npm packages with `npm ci` from
+# the committed lock file, Go modules through the module proxy) and is quick
+# when everything is already there.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := build
+
+GO        ?= go
+BIN       := $(CURDIR)/bin
+E2E       := $(CURDIR)/test/e2e
+NPM_STAMP := $(E2E)/node_modules/.rustguard-npm-ci
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+MODULES   := ./shared/... ./edge/... ./bench/... ./test/e2e/...
+# The Minecraft version `make run` serves (any version flying-squid supports).
+MC_VERSION ?= 1.21.4
+
+.PHONY: build run test test-unit test-e2e bench fmt lint deps deps-apt deps-npm generate clean help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+build: ## build bin/rustguard-edge
+	@mkdir -p $(BIN)
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/rustguard-edge ./edge/cmd/rustguard-edge
+
+# --- dependencies -----------------------------------------------------------
+
+deps: deps-apt deps-npm ## install everything tests and benchmarks need
+
+# Debian packages: node/npm for the real Minecraft peers, haproxy as the L4
+# reference in benchmarks. apt-get runs only when something is missing.
+APT_NEEDS := node:nodejs npm:npm haproxy:haproxy
+deps-apt:
+	@missing=""; for pair in $(APT_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+# npm ci from the committed lock file, redone only when the lock changes.
+deps-npm: $(NPM_STAMP)
+$(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
+	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# --- run --------------------------------------------------------------------
+
+run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127.0.0.1:25566 behind the edge
+	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:25566; edge: 0.0.0.0:25565 (admin http://127.0.0.1:9565/metrics)"
+	@node $(E2E)/backend.js --host 127.0.0.1 --port 25566 --version $(MC_VERSION) > >(grep --line-buffered -v '"event":"move"' >&2) & \
+	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null || true' EXIT INT TERM; \
+	$(BIN)/rustguard-edge
+
+# --- tests ------------------------------------------------------------------
+
+test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers
+	@test -z "$$(gofmt -l shared edge bench test)" || { echo "gofmt needed:"; gofmt -l shared edge bench test; exit 1; }
+	$(GO) vet $(MODULES)
+	$(GO) test -race -count=1 ./shared/... ./edge/... ./bench/...
+	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -timeout 20m ./test/e2e/...
+
+test-unit: ## only the Go unit and integration tests (no npm peers)
+	$(GO) test -race -count=1 ./shared/... ./edge/...
+
+test-e2e: deps build ## only the end-to-end suite
+	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -v -timeout 20m ./test/e2e/...
+
+# --- benchmarks -------------------------------------------------------------
+
+bench: deps build ## Go micro-benchmarks and the load tool; writes docs/BENCHMARKS.md
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./edge/...
+	$(GO) run ./bench/cmd/rgload -edge $(BIN)/rustguard-edge -out docs/BENCHMARKS.md
+
+# --- code -------------------------------------------------------------------
+
+generate: deps-npm ## regenerate the packet-id tables from minecraft-data
+	cd shared && $(GO) generate ./mcproto/packets/...
+
+fmt: ## gofmt the tree
+	gofmt -w shared edge bench test
+
+lint: ## gofmt check and go vet
+	@test -z "$$(gofmt -l shared edge bench test)" || { gofmt -l shared edge bench test; exit 1; }
+	$(GO) vet $(MODULES)
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,61 @@
+// Command rustguard-edge is RustGuard's player-facing proxy. With no
+// arguments and no files it runs on embedded defaults: players on
+// 0.0.0.0:25565, the backend on 127.0.0.1:25566, admin on 127.0.0.1:9565.
+// Configuration: a YAML file named by RUSTGUARD_CONFIG and RUSTGUARD_*
+// variables (docs/CONFIG.md). This file only wires.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/rustguard/rustguard/edge/internal/server"
+	"github.com/rustguard/rustguard/shared/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
+		fmt.Println("rustguard-edge", version)
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "rustguard-edge:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfg, prov, err := config.LoadEdge(nil)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log)
+	log.Info("configuration loaded", "config", cfg, "sources", prov, "version", version)
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	e, err := server.New(cfg, version, log)
+	if err != nil {
+		return err
+	}
+	e.Start()
+	err = e.Wait(ctx)
+	e.Shutdown()
+	return err
+}
+
+func newLogger(l config.Log) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if l.Format == config.FormatJSON {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	return slog.New(h)
+}

@@ -1,0 +1,194 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// Backends picks and dials the backend for a handshake host.
+type Backends interface {
+	// Pick returns the address of the backend that should serve host.
+	Pick(host string) (string, error)
+	// Dial opens a TCP connection to addr, bounded by ctx.
+	Dial(ctx context.Context, addr string) (net.Conn, error)
+}
+
+// StatusSource answers status pings without bothering the backend each time.
+type StatusSource interface {
+	// Status returns the status JSON to send for a ping with handshake hs
+	// that would be served by backend.
+	Status(ctx context.Context, backend string, hs packets.Handshake) []byte
+}
+
+// Options configure a Handler.
+type Options struct {
+	Log      *slog.Logger
+	Metrics  *telemetry.Metrics
+	Pool     *mcproto.BufferPool
+	Backends Backends
+	Status   StatusSource
+	Messages reason.Messages
+
+	HandshakeTimeout time.Duration // accept → handshake and the first packet after it
+	LoginTimeout     time.Duration // handshake → play on both legs
+	IdleTimeout      time.Duration // no bytes on a leg for this long closes the connection
+	InspectPlay      bool          // parse play frames; false splices play traffic
+	// ProxyHeader, when non-nil, returns the PROXY v2 header to send to the
+	// backend ahead of the handshake so it sees the player's address.
+	ProxyHeader func(client, backend netip.AddrPort) []byte
+	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a
+	// freshly dialled backend connection.
+	TuneBackend func(net.Conn)
+}
+
+// Handler serves accepted connections. It keeps a registry of the sessions
+// that reached login so it can tell every player why when the edge stops.
+type Handler struct {
+	o      Options
+	nextID atomic.Uint64
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	draining bool
+}
+
+// NewHandler returns a Handler.
+func NewHandler(o Options) *Handler {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Pool == nil {
+		o.Pool = mcproto.NewBufferPool(4096)
+	}
+	return &Handler{o: o, sessions: make(map[*session]struct{})}
+}
+
+// Accepted is what the listener knows about a new connection.
+type Accepted struct {
+	Conn net.Conn
+	// Client is the player's address: the socket peer, or the source of a
+	// PROXY header from a trusted load balancer.
+	Client netip.AddrPort
+	// Pending holds bytes read past a PROXY header; they belong to the
+	// Minecraft stream.
+	Pending []byte
+	// OverCapacity is set when max_connections was reached: logins are told
+	// the server is full, pings are still answered from the cache.
+	OverCapacity bool
+}
+
+// Serve runs one connection to its end. It closes a.Conn.
+func (h *Handler) Serve(ctx context.Context, a Accepted) {
+	s := &session{
+		h:      h,
+		id:     h.nextID.Add(1),
+		client: a.Conn,
+		addr:   a.Client,
+	}
+	s.threshold[mcproto.Serverbound].Store(mcproto.CompressionOff)
+	s.threshold[mcproto.Clientbound].Store(mcproto.CompressionOff)
+	s.log = h.o.Log.With("conn_id", s.id, "remote", a.Client.String())
+	defer s.closeAll()
+
+	r, err := s.run(ctx, a)
+	if r != reason.None {
+		h.o.Metrics.Reject(r)
+	}
+	switch {
+	case err == nil:
+	case r == reason.None && isClosed(err):
+		s.log.Debug("connection closed", "err", err)
+	case r == reason.BackendUnavailable || r == reason.ShuttingDown:
+		// Operator-relevant: a backend problem, not the player's doing.
+		s.log.Warn("connection ended", "reason", r.String(), "player", s.username, "err", err)
+	default:
+		// Attacker-controlled failures stay at debug: a flood of junk must
+		// not become a flood of log lines.
+		s.log.Debug("connection ended", "reason", r.String(), "player", s.username, "err", err)
+	}
+}
+
+// Shutdown tells every player in login or play why the edge is going away
+// and closes their connections. New sessions are refused from now on.
+func (h *Handler) Shutdown() {
+	h.mu.Lock()
+	h.draining = true
+	list := make([]*session, 0, len(h.sessions))
+	for s := range h.sessions {
+		list = append(list, s)
+	}
+	h.mu.Unlock()
+	for _, s := range list {
+		s.kick(reason.ShuttingDown)
+	}
+}
+
+// Sessions is the number of connections past the handshake in login or play.
+func (h *Handler) Sessions() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+func (h *Handler) register(s *session) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.draining {
+		return false
+	}
+	h.sessions[s] = struct{}{}
+	return true
+}
+
+func (h *Handler) unregister(s *session) {
+	h.mu.Lock()
+	delete(h.sessions, s)
+	h.mu.Unlock()
+}
+
+// errReason attaches a rejection reason to an error.
+type errReason struct {
+	r   reason.Reason
+	err error
+}
+
+func (e *errReason) Error() string { return e.r.String() + ": " + e.err.Error() }
+func (e *errReason) Unwrap() error { return e.err }
+
+func fail(r reason.Reason, format string, args ...any) error {
+	return &errReason{r: r, err: fmt.Errorf(format, args...)}
+}
+
+// classify maps a read or decode error to a rejection reason.
+func classify(err error) reason.Reason {
+	var er *errReason
+	switch {
+	case errors.As(err, &er):
+		return er.r
+	case errors.Is(err, mcproto.ErrFrameTooLarge), errors.Is(err, mcproto.ErrLengthTooWide),
+		errors.Is(err, mcproto.ErrInflateTooLarge):
+		return reason.FrameTooLarge
+	case isTimeout(err):
+		return reason.HandshakeTimeout
+	case isClosed(err):
+		return reason.None
+	}
+	return reason.Malformed
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,89 @@
+package conn
+
+import (
+	"errors"
+	"io"
+	"net"
+	"syscall"
+
+	"github.com/rustguard/rustguard/shared/mcproto"
+)
+
+// leg reads one side of a connection into a framer.
+//
+// On a TCP socket it waits for readability through syscall.RawConn before it
+// takes a buffer from the pool, so a connection that is idle (the common
+// case: thousands of players standing still between packets) holds no read
+// buffer at all, only its goroutine. Memory per connection then follows the
+// bytes in flight, not the number of connections.
+type leg struct {
+	c  net.Conn
+	rc syscall.RawConn // nil when c is not a plain socket (tests use net.Pipe)
+	f  *mcproto.Framer
+}
+
+func newLeg(c net.Conn, f *mcproto.Framer) *leg {
+	l := &leg{c: c, f: f}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			l.rc = rc
+		}
+	}
+	return l
+}
+
+// fill reads once into the framer. It returns io.EOF when the peer closed.
+func (l *leg) fill() error {
+	if l.rc == nil {
+		n, err := l.c.Read(l.f.Space())
+		l.f.Commit(n)
+		if n > 0 {
+			return nil
+		}
+		return err
+	}
+	var n int
+	var rerr error
+	err := l.rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = syscall.Read(int(fd), l.f.Space())
+			if rerr == syscall.EINTR {
+				continue
+			}
+			if rerr == syscall.EAGAIN {
+				l.f.Release() // wait without holding a buffer
+				return false
+			}
+			return true
+		}
+	})
+	if err != nil {
+		return err // deadline exceeded or closed
+	}
+	if rerr != nil {
+		return &net.OpError{Op: "read", Net: "tcp", Source: l.c.LocalAddr(), Addr: l.c.RemoteAddr(), Err: rerr}
+	}
+	if n <= 0 {
+		return io.EOF
+	}
+	l.f.Commit(n)
+	return nil
+}
+
+// next returns the next complete frame, reading as needed.
+func (l *leg) next() (raw, body []byte, err error) {
+	for {
+		raw, body, err = l.f.Next()
+		if err != nil || raw != nil {
+			return raw, body, err
+		}
+		if err := l.fill(); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// isClosed reports errors that only mean "the other side or we hung up".
+func isClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}

@@ -1,0 +1,356 @@
+package conn
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// verdict is what the relay does with one frame.
+type verdict uint8
+
+const (
+	forward    verdict = iota
+	forwardRaw         // forward, then copy the rest of this leg without framing
+)
+
+// handover is the cross-direction state of one relayed login. The client
+// starts compressing when it processes Set Compression, but a Login Plugin
+// Response to a request that came before Set Compression is still sent
+// uncompressed, so the serverbound leg switches only after those answers
+// (SHARP_EDGES.md: compression on both legs).
+type handover struct {
+	pluginRequests  atomic.Int32 // clientbound Login Plugin Requests forwarded
+	compressAfter   atomic.Int32 // requests forwarded before Set Compression
+	pendingCompress atomic.Int32 // threshold+2 once Set Compression passed; 0 before
+	loginDone       atomic.Bool  // Login Success passed (pre-1.20.2: both legs are in play)
+}
+
+// pump relays one direction frame by frame.
+type pump struct {
+	s     *session
+	dir   mcproto.Direction
+	src   *leg
+	dst   net.Conn
+	hand  *handover
+	state mcproto.State
+	// threshold is this direction's compression threshold (−1: off).
+	threshold int
+	responses int32 // serverbound: Login Plugin Responses seen
+	inflater  mcproto.Inflater
+	peek      [32]byte
+	idle      time.Duration
+	raw       bool
+}
+
+// relay runs both directions until one ends, then closes both.
+func (s *session) relay(cl *leg) (reason.Reason, error) {
+	o := &s.h.o
+	var hand handover
+	cl.f.SetMax(mcproto.MaxFrameLength)
+	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, hand: &hand,
+		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	down := &pump{s: s, dir: mcproto.Clientbound, src: newLeg(s.backend, mcproto.NewFramer(o.Pool, mcproto.MaxFrameLength)),
+		dst: s.client, hand: &hand, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	defer down.src.f.Release()
+
+	var once sync.Once
+	var first error
+	var firstDir mcproto.Direction
+	end := func(d mcproto.Direction, err error) {
+		once.Do(func() { first, firstDir = err, d })
+		s.closeAll()
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		end(mcproto.Clientbound, down.run())
+	}()
+	upErr := up.run()
+	if upErr != nil && !isClosed(upErr) {
+		// The client broke the protocol: say so where the client can read it.
+		r := classify(upErr)
+		if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
+			r = reason.IdleTimeout
+		}
+		once.Do(func() { first, firstDir = &errReason{r: r, err: upErr}, mcproto.Serverbound })
+		if r != reason.IdleTimeout && r != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
+			s.disconnect(mcproto.State(s.state[mcproto.Clientbound].Load()), r.PlayerMessage(o.Messages))
+		}
+	}
+	end(mcproto.Serverbound, upErr)
+	<-done
+
+	switch {
+	case first == nil || isClosed(first):
+		return reason.None, nil
+	case s.kicked.Load():
+		return reason.None, nil
+	case firstDir == mcproto.Clientbound:
+		if isTimeout(first) {
+			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)
+		}
+		// The backend broke the protocol or the network did: not the
+		// player's doing, so it is logged where operators look.
+		s.log.Warn("backend leg failed", "err", first)
+		return reason.None, nil
+	}
+	r := classify(first)
+	if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
+		r = reason.IdleTimeout
+	}
+	return r, first
+}
+
+// run relays until the leg ends.
+func (p *pump) run() error {
+	f := p.src.f
+	m := p.s.h.o.Metrics
+	for {
+		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
+			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		}
+		if err := p.src.fill(); err != nil {
+			return err
+		}
+		mark := f.Mark()
+		var frames int
+		var ferr error
+		toRaw := false
+		for {
+			raw, body, err := f.Next()
+			if err != nil {
+				ferr = err
+				break
+			}
+			if raw == nil {
+				break
+			}
+			frames++
+			v, err := p.inspect(body)
+			if err != nil {
+				ferr = err
+				// The bad frame is not forwarded.
+				batch := f.Since(mark)
+				if err := p.write(batch[:len(batch)-len(raw)]); err != nil {
+					return err
+				}
+				mark = f.Mark()
+				break
+			}
+			if v == forwardRaw {
+				toRaw = true
+				break
+			}
+		}
+		batch := f.Since(mark)
+		if toRaw {
+			return p.copyRaw(batch)
+		}
+		if err := p.write(batch); err != nil {
+			return err
+		}
+		m.PacketsProcessed[p.dir].Add(float64(frames))
+		if p.dir == mcproto.Serverbound {
+			p.publish()
+		}
+		if ferr != nil {
+			return fmt.Errorf("%s %s frame: %w", p.dir, p.state, ferr)
+		}
+		f.Release()
+	}
+}
+
+// write forwards a batch of whole frames.
+func (p *pump) write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if p.dir == mcproto.Clientbound {
+		// State is published under the same lock as the write, so a kick
+		// always frames its disconnect for what the client has received.
+		p.s.clientMu.Lock()
+		defer p.s.clientMu.Unlock()
+		if p.s.kicked.Load() {
+			return net.ErrClosed
+		}
+		p.publish()
+	}
+	_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	n, err := p.dst.Write(b)
+	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.dir, err)
+	}
+	return nil
+}
+
+// publish makes this direction's state visible to kicks and the other leg.
+func (p *pump) publish() {
+	p.s.state[p.dir].Store(uint32(p.state))
+	p.s.threshold[p.dir].Store(int32(p.threshold))
+}
+
+// copyRaw writes the last framed batch and everything already buffered, then
+// copies the rest of the leg unframed. Between two TCP sockets io.Copy uses
+// splice(2): the bytes never enter user space.
+func (p *pump) copyRaw(batch []byte) error {
+	f := p.src.f
+	if p.dir == mcproto.Clientbound {
+		p.s.clientMu.Lock()
+		p.s.raw[p.dir].Store(true)
+		p.s.clientMu.Unlock()
+	} else {
+		p.s.raw[p.dir].Store(true)
+	}
+	p.publish()
+	if err := p.write(batch); err != nil {
+		return err
+	}
+	if err := p.write(f.TakeBuffered()); err != nil {
+		return err
+	}
+	f.Release()
+	p.s.h.o.Metrics.SplicedConns.Inc()
+	// Deadlines cannot be refreshed inside a splice; TCP keepalive finds dead
+	// peers instead (SHARP_EDGES.md).
+	_ = p.src.c.SetReadDeadline(time.Time{})
+	_ = p.dst.SetWriteDeadline(time.Time{})
+	n, err := io.Copy(p.dst, p.src.c)
+	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("copy %s: %w", p.dir, err)
+	}
+	return io.EOF
+}
+
+// inspect follows the protocol state through one frame and says what to do
+// with it. It decodes only the packet id (inflating a few bytes at most for a
+// compressed frame) and the fields that change the connection's state.
+func (p *pump) inspect(body []byte) (verdict, error) {
+	if len(body) == 0 {
+		return forward, nil // empty frames carry nothing; the framer caps runs
+	}
+	if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
+		p.catchUpLogin()
+		if p.state == mcproto.StatePlay && !p.s.h.o.InspectPlay {
+			return forwardRaw, nil
+		}
+	}
+	pkt := body
+	if p.threshold >= 0 {
+		dataLen, payload, err := mcproto.SplitCompressed(body, p.threshold, mcproto.MaxInflate(p.dir), p.dir == mcproto.Serverbound)
+		if err != nil {
+			return forward, err
+		}
+		pkt = payload
+		if dataLen > 0 {
+			if pkt, err = p.inflater.Peek(p.peek[:], payload, dataLen); err != nil {
+				return forward, err
+			}
+		}
+	}
+	id, n, err := mcproto.ReadVarInt(pkt)
+	if err != nil {
+		return forward, fmt.Errorf("packet id: %w", err)
+	}
+	kind := p.s.table.Kind(p.state, p.dir, id)
+	if p.dir == mcproto.Clientbound {
+		return p.clientbound(kind, pkt[n:])
+	}
+	return p.serverbound(kind)
+}
+
+// catchUpLogin applies what the clientbound leg learned during login to the
+// serverbound leg, at the first serverbound frame after it.
+func (p *pump) catchUpLogin() {
+	if t := p.hand.pendingCompress.Load(); t != 0 && p.threshold < 0 && p.responses >= p.hand.compressAfter.Load() {
+		p.threshold = int(t - 2)
+	}
+	if p.hand.loginDone.Load() && p.s.hs.Protocol < mcproto.Protocol1_20_2 {
+		// Before 1.20.2 the client is in play as soon as it has Login Success.
+		p.state = mcproto.StatePlay
+	}
+}
+
+func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
+	switch p.state {
+	case mcproto.StateLogin:
+		switch kind {
+		case packets.KindEncryptionRequest:
+			// An online-mode backend: from its next byte on the stream is
+			// encrypted end to end and there is nothing left to parse.
+			return forwardRaw, nil
+		case packets.KindLoginPluginRequest:
+			p.hand.pluginRequests.Add(1)
+		case packets.KindSetCompression:
+			r := mcproto.NewReader(data)
+			t := r.VarInt()
+			if err := r.Finish(); err != nil {
+				return forward, fmt.Errorf("set compression: %w", err)
+			}
+			if t < 0 {
+				t = mcproto.CompressionOff
+			}
+			p.threshold = int(t)
+			p.hand.compressAfter.Store(p.hand.pluginRequests.Load())
+			p.hand.pendingCompress.Store(t + 2)
+		case packets.KindLoginSuccess:
+			p.hand.loginDone.Store(true)
+			if p.s.hs.Protocol >= mcproto.Protocol1_20_2 {
+				p.state = mcproto.StateConfiguration
+				return forward, nil
+			}
+			return p.enterPlay(), nil
+		}
+	case mcproto.StateConfiguration:
+		if kind == packets.KindFinishConfiguration {
+			return p.enterPlay(), nil
+		}
+	case mcproto.StatePlay:
+		if kind == packets.KindStartConfiguration {
+			p.state = mcproto.StateConfiguration
+		}
+	}
+	return forward, nil
+}
+
+func (p *pump) serverbound(kind packets.Kind) (verdict, error) {
+	switch p.state {
+	case mcproto.StateLogin:
+		switch kind {
+		case packets.KindEncryptionResponse:
+			return forwardRaw, nil
+		case packets.KindLoginPluginResponse:
+			p.responses++
+		case packets.KindLoginAcknowledged:
+			p.state = mcproto.StateConfiguration
+		}
+	case mcproto.StateConfiguration:
+		if kind == packets.KindFinishConfiguration {
+			return p.enterPlay(), nil
+		}
+	case mcproto.StatePlay:
+		if kind == packets.KindConfigurationAcknowledged {
+			p.state = mcproto.StateConfiguration
+		}
+	}
+	return forward, nil
+}
+
+// enterPlay moves the leg to play; without play inspection the rest of the
+// leg is spliced.
+func (p *pump) enterPlay() verdict {
+	p.state = mcproto.StatePlay
+	if !p.s.h.o.InspectPlay {
+		return forwardRaw
+	}
+	return forward
+}

@@ -1,0 +1,188 @@
+package conn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// session is one client connection and, after login starts, its backend leg.
+type session struct {
+	h      *Handler
+	id     uint64
+	log    *slog.Logger
+	client net.Conn
+	addr   netip.AddrPort
+
+	backend  net.Conn
+	hs       packets.Handshake
+	table    *packets.Table
+	username string
+
+	// clientMu serialises writes to the client: the clientbound relay
+	// writes batches of frames, a kick writes one frame between them.
+	clientMu sync.Mutex
+	comp     mcproto.Compressor // used under clientMu
+
+	// Published by each direction's relay after it wrote a batch, read by
+	// kick and by the other direction.
+	state     [mcproto.NumDirections]atomic.Uint32 // mcproto.State
+	threshold [mcproto.NumDirections]atomic.Int32
+	raw       [mcproto.NumDirections]atomic.Bool // leg no longer frame-aligned (encrypted or spliced)
+
+	closeOnce sync.Once
+	kicked    atomic.Bool
+}
+
+// run drives the connection from the first byte; the returned reason is
+// None for a connection that ended normally.
+func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
+	o := &s.h.o
+	_ = s.client.SetDeadline(time.Now().Add(o.HandshakeTimeout))
+
+	f := mcproto.NewFramer(o.Pool, handshakeCap)
+	defer f.Release()
+	f.Load(a.Pending)
+	l := newLeg(s.client, f)
+
+	// The legacy (pre-1.7) ping starts with 0xFE where a modern client sends
+	// a VarInt length; a VarInt decoder would read it as a 254-byte frame and
+	// wait for bytes that never come (protocol.md §7).
+	for len(f.Buffered()) == 0 {
+		if err := l.fill(); err != nil {
+			return classify(err), err
+		}
+	}
+	switch f.Buffered()[0] {
+	case 0xFE:
+		o.Metrics.Connections.WithLabelValues("legacy_ping").Inc()
+		return s.legacyPing(ctx, l)
+	case 0x02:
+		// A handshake frame is at least 6 bytes long, so a first byte of 2 is
+		// a pre-1.7 login packet, not a frame length.
+		s.writeLegacyKick(reason.LegacyClient.PlayerMessage(o.Messages))
+		return reason.LegacyClient, fmt.Errorf("pre-1.7 login")
+	}
+
+	raw, body, err := l.next()
+	if err != nil {
+		return classify(err), fmt.Errorf("read handshake: %w", err)
+	}
+	id, n, err := mcproto.ReadVarInt(body)
+	if err != nil || id != 0x00 {
+		return reason.Malformed, fmt.Errorf("first packet id %#x is not a handshake: %v", id, err)
+	}
+	hs, err := packets.DecodeHandshake(body[n:], 0)
+	if err != nil {
+		return reason.Malformed, fmt.Errorf("decode handshake: %w", err)
+	}
+	s.hs = hs
+	s.log = s.log.With("protocol", hs.Protocol)
+
+	switch hs.Intent {
+	case mcproto.IntentStatus:
+		o.Metrics.Connections.WithLabelValues("status").Inc()
+		return s.status(ctx, l)
+	case mcproto.IntentLogin, mcproto.IntentTransfer:
+		if hs.Intent == mcproto.IntentTransfer {
+			o.Metrics.Connections.WithLabelValues("transfer").Inc()
+		} else {
+			o.Metrics.Connections.WithLabelValues("login").Inc()
+		}
+		return s.login(ctx, l, raw, a.OverCapacity)
+	}
+	return reason.BadIntent, fmt.Errorf("handshake intent %d", hs.Intent)
+}
+
+// status answers a server-list ping: the status JSON from the cache, then
+// the ping echoed, all without a backend connection.
+func (s *session) status(ctx context.Context, l *leg) (reason.Reason, error) {
+	l.f.SetMax(statusCap)
+	var out []byte
+	for answered := 0; answered < 2; answered++ {
+		_, body, err := l.next()
+		if err != nil {
+			if isClosed(err) {
+				return reason.None, nil // pingers may hang up after the JSON
+			}
+			return classify(err), fmt.Errorf("read status packet: %w", err)
+		}
+		id, n, err := mcproto.ReadVarInt(body)
+		if err != nil {
+			return reason.Malformed, err
+		}
+		out = out[:0]
+		switch {
+		case id == 0x00 && len(body) == n: // Status Request: id only
+			backend, _ := s.h.o.Backends.Pick(packets.ParseHost(s.hs.Host).Host)
+			json := s.h.o.Status.Status(ctx, backend, s.hs)
+			out = mcproto.AppendVarInt(out, int32(1+mcproto.VarIntLen(int32(len(json)))+len(json)))
+			out = append(out, 0x00)
+			out = mcproto.AppendString(out, string(json))
+		case id == 0x01 && len(body) == n+8: // Ping Request: i64 echoed back
+			out = mcproto.AppendFrame(out, body)
+			if _, err := s.client.Write(out); err != nil {
+				return reason.None, err
+			}
+			return reason.None, nil
+		default:
+			return reason.Malformed, fmt.Errorf("status packet id %#x with %d bytes", id, len(body)-n)
+		}
+		if _, err := s.client.Write(out); err != nil {
+			return reason.None, err
+		}
+	}
+	return reason.None, nil
+}
+
+// closeAll closes both legs once.
+func (s *session) closeAll() {
+	s.closeOnce.Do(func() {
+		_ = s.client.Close()
+		if s.backend != nil {
+			_ = s.backend.Close()
+		}
+	})
+}
+
+// kick tells the player why, when the client leg is still frame-aligned, and
+// closes the connection.
+func (s *session) kick(r reason.Reason) {
+	if !s.kicked.CompareAndSwap(false, true) {
+		return
+	}
+	s.clientMu.Lock()
+	if !s.raw[mcproto.Clientbound].Load() && s.table != nil {
+		st := mcproto.State(s.state[mcproto.Clientbound].Load())
+		s.writeDisconnectLocked(st, r.PlayerMessage(s.h.o.Messages))
+	}
+	s.clientMu.Unlock()
+	s.closeAll()
+}
+
+// disconnect sends a Disconnect for the current clientbound state.
+func (s *session) disconnect(st mcproto.State, msg string) {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	s.writeDisconnectLocked(st, msg)
+}
+
+func (s *session) writeDisconnectLocked(st mcproto.State, msg string) {
+	pkt := packets.AppendDisconnect(nil, st, s.hs.Protocol, msg)
+	if pkt == nil {
+		return
+	}
+	frame := s.comp.AppendFrame(nil, pkt, int(s.threshold[mcproto.Clientbound].Load()))
+	// A short deadline: a client that does not read must not hold the kick.
+	_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
+	_, _ = s.client.Write(frame)
+}

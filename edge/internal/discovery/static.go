@@ -1,0 +1,89 @@
+// Package discovery finds the backend for a player: for now one static
+// address from the configuration, probed so /readyz can say whether it is
+// reachable. Consul-based discovery grows here.
+package discovery
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/telemetry"
+)
+
+// ErrBackendUnavailable is returned when no backend can take a player.
+var ErrBackendUnavailable = errors.New("backend unavailable")
+
+// probeInterval is how often an idle edge checks that its backend accepts
+// TCP connections. Dials made for players update the state in between.
+const probeInterval = 5 * time.Second
+
+// Static serves every host from one backend address.
+type Static struct {
+	addr        string
+	dialTimeout time.Duration
+	dialer      net.Dialer
+	metrics     *telemetry.Metrics
+	log         *slog.Logger
+	reachable   atomic.Bool
+	probed      atomic.Bool
+}
+
+// NewStatic returns a Static backend set for addr.
+func NewStatic(addr string, dialTimeout time.Duration, m *telemetry.Metrics, log *slog.Logger) *Static {
+	return &Static{addr: addr, dialTimeout: dialTimeout, metrics: m, log: log}
+}
+
+// Pick returns the backend for host.
+func (s *Static) Pick(string) (string, error) { return s.addr, nil }
+
+// Dial connects to addr within the dial timeout.
+func (s *Static) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.dialTimeout)
+	defer cancel()
+	start := time.Now()
+	c, err := s.dialer.DialContext(ctx, "tcp", addr)
+	s.metrics.BackendDial.Observe(time.Since(start).Seconds())
+	s.setReachable(err == nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBackendUnavailable, err)
+	}
+	return c, nil
+}
+
+// Reachable reports whether the last dial or probe of the backend worked.
+func (s *Static) Reachable() bool { return s.reachable.Load() }
+
+func (s *Static) setReachable(ok bool) {
+	was := s.reachable.Swap(ok)
+	first := !s.probed.Swap(true)
+	if was != ok || first {
+		if ok {
+			s.metrics.BackendReachable.Set(1)
+			s.log.Info("backend reachable", "backend", s.addr)
+		} else {
+			s.metrics.BackendReachable.Set(0)
+			s.log.Warn("backend unreachable", "backend", s.addr)
+		}
+	}
+}
+
+// Probe checks the backend now and every probeInterval until ctx ends.
+func (s *Static) Probe(ctx context.Context) {
+	t := time.NewTicker(probeInterval)
+	defer t.Stop()
+	for {
+		if c, err := s.Dial(ctx, s.addr); err == nil {
+			_ = c.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,609 @@
+package server
+
+// Attack-regression tests: hostile bytes, stalled sockets and floods against
+// one in-process edge. Each test states what a well-behaved edge does (close
+// promptly, say why where the protocol allows it, count the reason, keep
+// serving everybody else) so a regression in any of those shows up here.
+//
+// The helpers in this file return errors instead of calling t.Fatal, so the
+// flood tests can run them from worker goroutines.
+
+import (
+	"bytes"
+	"compress/zlib"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/shared/config"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+const (
+	// attackProtocol is 1.12.2: play starts right after Login Success (no
+	// configuration state to walk through) and its keep-alive carries an i64
+	// in both directions, so the packets these tests relay are valid as
+	// written.
+	attackProtocol = mcproto.Protocol1_12_2
+	// attackThreshold is the compression threshold the fake backend turns
+	// on: Velocity's and gate's default (protocol.md §3).
+	attackThreshold = 256
+	// attackHandshakeTimeout is the edge's handshake_timeout in the
+	// malformed-input tests: twice promptClose, so a connection the edge
+	// closed because a timer ran out cannot pass for a prompt rejection.
+	attackHandshakeTimeout = 2 * time.Second
+	// attackIdleTimeout is the edge's read idle timeout in these tests; long
+	// enough never to fire while a test runs, short enough that a leaked
+	// session would not outlive the test by much.
+	attackIdleTimeout = 10 * time.Second
+	// promptClose bounds how long a rejection may take. Refusing bad bytes
+	// needs no timer, only the read that brought them and a close; on
+	// loopback that is milliseconds even under the race detector.
+	promptClose = time.Second
+	// attackIO bounds every blocking read or write of a healthy exchange.
+	attackIO = 5 * time.Second
+	// stallHandshakeTimeout is the edge's handshake_timeout in the stall
+	// test: the shortest value that still lets a real login through on a
+	// loaded 2-core machine.
+	stallHandshakeTimeout = time.Second
+	// stallMargin is how long after the handshake timeout every stalled
+	// connection must be gone: the edge arms the deadline when it accepts,
+	// so accept latency for 400 connections plus scheduling is the slack.
+	stallMargin = 3 * time.Second
+	// Stalled connections in the stall test: 300 silent, 100 that stop in
+	// the middle of the handshake.
+	stallSilent  = 300
+	stallPartial = 100
+	// junkLen is how many random bytes a junk connection sends: more than
+	// the handshake cap (1 KiB), so whatever length the junk starts with,
+	// the edge has enough bytes to decide without waiting.
+	junkLen = 4 << 10
+	// bombInflated is what the decompression bomb really inflates to: 16
+	// MiB of zeros compress to about 16 KiB, 8 times the 2 MiB serverbound
+	// inflate cap (protocol.md §3).
+	bombInflated = 16 << 20
+)
+
+// attackConfig is testConfig with the short timeouts these tests rely on.
+func attackConfig(backend string, handshakeTimeout time.Duration) config.Edge {
+	cfg := testConfig(backend)
+	cfg.Proxy.HandshakeTimeout = config.Duration(handshakeTimeout)
+	cfg.Proxy.Timeout = config.Duration(attackIdleTimeout)
+	cfg.Proxy.LoginTimeout = config.Duration(attackIdleTimeout)
+	return cfg
+}
+
+// rawPlayer is a hand-written client whose methods return errors rather
+// than failing the test, so worker goroutines can use it.
+type rawPlayer struct {
+	conn      net.Conn
+	fr        *mcproto.FrameReader
+	threshold int
+	inflater  mcproto.Inflater
+}
+
+func dialPlayer(addr string) (*rawPlayer, error) {
+	c, err := net.DialTimeout("tcp", addr, attackIO)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return &rawPlayer{conn: c, fr: mcproto.NewFrameReader(c, mcproto.MaxFrameLength), threshold: mcproto.CompressionOff}, nil
+}
+
+// mustDialPlayer dials from the test goroutine and closes at cleanup.
+func mustDialPlayer(t *testing.T, addr string) *rawPlayer {
+	t.Helper()
+	p, err := dialPlayer(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.conn.Close() })
+	return p
+}
+
+// next reads one packet and returns its id and data, inflating when the
+// connection has compression on.
+func (p *rawPlayer) next() (int32, []byte, error) {
+	body, err := p.fr.Next()
+	if err != nil {
+		return 0, nil, err
+	}
+	pkt := body
+	if p.threshold >= 0 {
+		dl, payload, err := mcproto.SplitCompressed(body, p.threshold, mcproto.MaxClientboundInflate, false)
+		if err != nil {
+			return 0, nil, fmt.Errorf("clientbound compressed frame: %w", err)
+		}
+		pkt = payload
+		if dl > 0 {
+			if pkt, err = p.inflater.Inflate(nil, payload, dl); err != nil {
+				return 0, nil, fmt.Errorf("clientbound frame: %w", err)
+			}
+		}
+	}
+	id, n, err := mcproto.ReadVarInt(pkt)
+	if err != nil {
+		return 0, nil, fmt.Errorf("clientbound packet id: %w", err)
+	}
+	return id, append([]byte(nil), pkt[n:]...), nil
+}
+
+// login sends a handshake and Login Start and reads up to Login Success,
+// following Set Compression.
+func (p *rawPlayer) login(protocol int32, name string) error {
+	_ = p.conn.SetDeadline(time.Now().Add(attackIO))
+	defer p.conn.SetDeadline(time.Time{})
+	if _, err := p.conn.Write(append(handshake(protocol, "localhost", 25565, mcproto.IntentLogin), loginStart(protocol, name)...)); err != nil {
+		return fmt.Errorf("login %s: %w", name, err)
+	}
+	for {
+		id, data, err := p.next()
+		if err != nil {
+			return fmt.Errorf("login %s: %w", name, err)
+		}
+		switch id {
+		case 0x03: // Set Compression
+			th, _, err := mcproto.ReadVarInt(data)
+			if err != nil {
+				return fmt.Errorf("login %s: set compression: %w", name, err)
+			}
+			p.threshold = int(th)
+		case 0x02: // Login Success
+			return nil
+		case 0x00:
+			return fmt.Errorf("login %s: disconnected: %s", name, data)
+		default:
+			return fmt.Errorf("login %s: unexpected packet %#x", name, id)
+		}
+	}
+}
+
+// send frames pkt (id + data) for the connection's compression state.
+func (p *rawPlayer) send(pkt []byte) error {
+	var comp mcproto.Compressor
+	_ = p.conn.SetWriteDeadline(time.Now().Add(attackIO))
+	_, err := p.conn.Write(comp.AppendFrame(nil, pkt, p.threshold))
+	return err
+}
+
+type rawPacket struct {
+	id   int32
+	data []byte
+}
+
+// closeResult is how a connection ended from the client's side.
+type closeResult struct {
+	packets []rawPacket // what arrived before the end
+	err     error       // what ended the read
+	after   time.Duration
+}
+
+// closedByEdge reports whether the read ended because the edge closed the
+// connection (FIN or RST), not because our own deadline ran out.
+func (r closeResult) closedByEdge() bool { return peerClosed(r.err) }
+
+func peerClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// readUntilClosed reads packets until the edge closes the connection or
+// within has passed.
+func (p *rawPlayer) readUntilClosed(within time.Duration) closeResult {
+	start := time.Now()
+	_ = p.conn.SetReadDeadline(start.Add(within))
+	var res closeResult
+	for {
+		id, data, err := p.next()
+		if err != nil {
+			res.err, res.after = err, time.Since(start)
+			return res
+		}
+		res.packets = append(res.packets, rawPacket{id, data})
+	}
+}
+
+// exchange relays one keep-alive each way between a logged-in player and
+// its backend connection and checks both arrive unchanged.
+func exchange(p *rawPlayer, bc *backendConn, protocol int32, token int64) error {
+	table := packets.Lookup(protocol)
+	if table == nil {
+		return fmt.Errorf("no packet table for protocol %d", protocol)
+	}
+	var comp mcproto.Compressor
+	up := mcproto.AppendInt64(mcproto.AppendVarInt(nil, table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindKeepAlive)), token)
+	upFrame := comp.AppendFrame(nil, up, p.threshold)
+	_ = p.conn.SetWriteDeadline(time.Now().Add(attackIO))
+	if _, err := p.conn.Write(upFrame); err != nil {
+		return fmt.Errorf("player write: %w", err)
+	}
+	_ = bc.SetReadDeadline(time.Now().Add(attackIO))
+	body, err := bc.fr.Next()
+	if err != nil {
+		return fmt.Errorf("backend read: %w", err)
+	}
+	if got := mcproto.AppendFrame(nil, body); !bytes.Equal(got, upFrame) {
+		return fmt.Errorf("backend received %x, player sent %x", got, upFrame)
+	}
+
+	downID := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindKeepAlive)
+	down := mcproto.AppendInt64(mcproto.AppendVarInt(nil, downID), ^token)
+	_ = bc.SetWriteDeadline(time.Now().Add(attackIO))
+	if _, err := bc.Write(comp.AppendFrame(nil, down, p.threshold)); err != nil {
+		return fmt.Errorf("backend write: %w", err)
+	}
+	_ = p.conn.SetReadDeadline(time.Now().Add(attackIO))
+	id, data, err := p.next()
+	if err != nil {
+		return fmt.Errorf("player read: %w", err)
+	}
+	if id != downID || !bytes.Equal(data, down[mcproto.VarIntLen(downID):]) {
+		return fmt.Errorf("player received %#x %x, backend sent %#x %x", id, data, downID, down[mcproto.VarIntLen(downID):])
+	}
+	return nil
+}
+
+// loginFresh logs a new player in and checks a packet goes each way: the
+// edge still does its job after whatever the test did to it.
+func loginFresh(t *testing.T, b *fakeBackend, addr, name string) {
+	t.Helper()
+	p := mustDialPlayer(t, addr)
+	if err := p.login(attackProtocol, name); err != nil {
+		t.Fatalf("fresh player: %v", err)
+	}
+	bc := b.nextLogin(t)
+	if err := exchange(p, bc, attackProtocol, 0x5eed); err != nil {
+		t.Fatalf("fresh player relay: %v", err)
+	}
+}
+
+func rejected(e *Edge, r reason.Reason) float64 {
+	return testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues(r.String()))
+}
+
+func rejectedTotal(e *Edge) float64 {
+	var sum float64
+	for _, r := range reason.All() {
+		sum += rejected(e, r)
+	}
+	return sum
+}
+
+// pollUntil polls cond until it holds or within passes. Polling is the
+// only way to wait for a counter another goroutine bumps after the close
+// the test already saw.
+func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// junk returns n pseudo-random bytes from a fixed seed: the same bytes on
+// every run and every Go version (PCG's output is specified).
+func junk(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func zlibOf(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := zlib.NewWriter(&buf)
+	_, _ = zw.Write(b) // a bytes.Buffer does not fail
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+// compressedFrame builds a frame for a leg with compression on, with any
+// Data Length we like, true or not.
+func compressedFrame(dataLen int, payload []byte) []byte {
+	return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, int32(dataLen)), payload...))
+}
+
+// loginStartRawName is Login Start for protocols ≤ 1.18.2 with the name's
+// bytes as given (not necessarily UTF-8).
+func loginStartRawName(name []byte) []byte {
+	b := mcproto.AppendVarInt([]byte{0x00}, int32(len(name)))
+	return mcproto.AppendFrame(nil, append(b, name...))
+}
+
+// serverboundPacket is a play packet (id + data) with size bytes of data:
+// a plugin message, the packet a vanilla client sends large.
+func serverboundPacket(size int) []byte {
+	id := packets.Lookup(attackProtocol).ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindPluginMessage)
+	pkt := mcproto.AppendString(mcproto.AppendVarInt(nil, id), "test:x")
+	return append(pkt, junk(7, size)...)
+}
+
+func TestAttackMalformedInput(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	e := startEdge(t, attackConfig(b.addr(), attackHandshakeTimeout))
+	addr := e.Addr().String()
+	playDisconnect := packets.Lookup(attackProtocol).ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindDisconnect)
+	const loginDisconnect = 0x00
+	const noPacket = -1 // handshake and status states have no disconnect packet
+
+	hello := handshake(attackProtocol, "localhost", 25565, mcproto.IntentLogin)
+	statusHello := handshake(attackProtocol, "localhost", 25565, mcproto.IntentStatus)
+	bigPacket := serverboundPacket(400) // over the 256 threshold
+	truncated := zlibOf(bigPacket)
+	truncated = truncated[:len(truncated)/2]
+
+	cases := []struct {
+		name string
+		// afterLogin: the input follows a completed login with compression
+		// on, as play traffic.
+		afterLogin bool
+		input      []byte
+		want       reason.Reason
+		// disconnect is the id of the Disconnect that must arrive before
+		// the close, or noPacket where the state has none.
+		disconnect int32
+	}{
+		{name: "varint length of 5 bytes", input: []byte{0xFF, 0xFF, 0xFF, 0xFF, 0x0F},
+			want: reason.FrameTooLarge, disconnect: noPacket},
+		{name: "padded 4-byte length", input: []byte{0x86, 0x80, 0x80, 0x00, 0, 0, 0, 0, 0, 0},
+			want: reason.FrameTooLarge, disconnect: noPacket},
+		{name: "4-byte length announcing 2 MiB", input: []byte{0x80, 0x80, 0x80, 0x01, 0},
+			want: reason.FrameTooLarge, disconnect: noPacket},
+		{name: "frame announcing 2097151 bytes before login", input: append([]byte{0xFF, 0xFF, 0x7F}, make([]byte, 10)...),
+			want: reason.FrameTooLarge, disconnect: noPacket},
+		// 30,000 characters are over the handshake frame cap (1 KiB) long
+		// before the string cap (261): the length alone decides.
+		{name: "handshake with a 30000-char host", input: handshake(attackProtocol, strings.Repeat("a", 30000), 25565, mcproto.IntentLogin),
+			want: reason.FrameTooLarge, disconnect: noPacket},
+		{name: "handshake with intent 5", input: handshake(attackProtocol, "localhost", 25565, 5),
+			want: reason.BadIntent, disconnect: noPacket},
+		// Seed 1 starts with 0x7a: a 122-byte frame whose packet id is not
+		// the handshake's.
+		{name: "junk seed 1", input: junk(1, junkLen), want: reason.Malformed, disconnect: noPacket},
+		// Seed 2 starts with 0xe8 0x6b: a length of 13,800, over the
+		// handshake cap.
+		{name: "junk seed 2", input: junk(2, junkLen), want: reason.FrameTooLarge, disconnect: noPacket},
+		{name: "run of empty frames before the handshake", input: make([]byte, 4*mcproto.MaxEmptyFrames),
+			want: reason.Malformed, disconnect: noPacket},
+		{name: "status request with trailing bytes", input: append(statusHello, mcproto.AppendFrame(nil, []byte{0x00, 0x00})...),
+			want: reason.Malformed, disconnect: noPacket},
+		{name: "ping request with a short payload", input: append(statusHello, mcproto.AppendFrame(nil, []byte{0x01, 1, 2, 3})...),
+			want: reason.Malformed, disconnect: noPacket},
+		{name: "login start with a 17-char name", input: append(hello, loginStart(attackProtocol, "ABCDEFGHIJKLMNOPQ")...),
+			want: reason.Malformed, disconnect: loginDisconnect},
+		{name: "login start with a non-UTF-8 name", input: append(hello, loginStartRawName([]byte{'S', 0xC3, 0x28, 0xFF})...),
+			want: reason.Malformed, disconnect: loginDisconnect},
+		{name: "login start frame over the login cap", input: append(hello, 0xFF, 0xFF, 0x7F, 0x00),
+			want: reason.FrameTooLarge, disconnect: loginDisconnect},
+
+		// Play traffic with compression on (threshold 256 on both legs).
+		{name: "decompression bomb: data length below the inflated size", afterLogin: true,
+			input: compressedFrame(attackThreshold+44, zlibOf(make([]byte, bombInflated))),
+			want:  reason.Malformed, disconnect: playDisconnect},
+		{name: "data length over 2 MiB", afterLogin: true,
+			input: compressedFrame(mcproto.MaxServerboundInflate+1, zlibOf(bigPacket)),
+			want:  reason.FrameTooLarge, disconnect: playDisconnect},
+		{name: "raw frame above the threshold", afterLogin: true,
+			input: compressedFrame(0, bigPacket),
+			want:  reason.Malformed, disconnect: playDisconnect},
+		{name: "compressed frame below the threshold", afterLogin: true,
+			input: compressedFrame(100, zlibOf(serverboundPacket(90))),
+			want:  reason.Malformed, disconnect: playDisconnect},
+		{name: "bad zlib stream", afterLogin: true,
+			// A valid zlib header, then a deflate block of the reserved type 3.
+			input: compressedFrame(len(bigPacket), append([]byte{0x78, 0x9C}, bytes.Repeat([]byte{0xFF}, 64)...)),
+			want:  reason.Malformed, disconnect: playDisconnect},
+		{name: "truncated zlib stream", afterLogin: true,
+			input: compressedFrame(len(bigPacket), truncated),
+			want:  reason.Malformed, disconnect: playDisconnect},
+		{name: "run of empty frames in play", afterLogin: true,
+			input: make([]byte, 4*mcproto.MaxEmptyFrames),
+			want:  reason.Malformed, disconnect: playDisconnect},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before, beforeAll := rejected(e, tc.want), rejectedTotal(e)
+			p := mustDialPlayer(t, addr)
+			var bc *backendConn
+			if tc.afterLogin {
+				if err := p.login(attackProtocol, fmt.Sprintf("Victim%d", i)); err != nil {
+					t.Fatal(err)
+				}
+				if p.threshold != attackThreshold {
+					t.Fatalf("compression threshold %d after login, want %d", p.threshold, attackThreshold)
+				}
+				bc = b.nextLogin(t)
+			}
+			// The edge may close before it has read everything (that is the
+			// point), so a failed write is no failure.
+			_ = p.conn.SetWriteDeadline(time.Now().Add(attackIO))
+			_, _ = p.conn.Write(tc.input)
+
+			res := p.readUntilClosed(promptClose)
+			if !res.closedByEdge() {
+				t.Fatalf("edge kept the connection open for %v (read: %v); want a close within %v", res.after, res.err, promptClose)
+			}
+			switch {
+			case tc.disconnect == noPacket && len(res.packets) > 0:
+				t.Errorf("got %d packets before the close, want none: the state has no packet a client would understand", len(res.packets))
+			case tc.disconnect != noPacket:
+				want := reason.Reason(tc.want).PlayerMessage(reason.Messages{})
+				if len(res.packets) != 1 || res.packets[0].id != tc.disconnect || !bytes.Contains(res.packets[0].data, []byte(want)) {
+					t.Errorf("got packets %+v before the close, want one disconnect %#x saying %q", res.packets, tc.disconnect, want)
+				}
+			}
+			if bc != nil {
+				// The bad frame must not reach the backend, and the edge
+				// closes the backend leg with the client leg.
+				_ = bc.SetReadDeadline(time.Now().Add(promptClose))
+				for {
+					body, err := bc.fr.Next()
+					if err != nil {
+						if !peerClosed(err) {
+							t.Errorf("backend leg still open after the client leg closed: %v", err)
+						}
+						break
+					}
+					if len(body) > 0 {
+						t.Errorf("backend received a %d-byte frame of the bad input", len(body))
+					}
+				}
+			}
+			pollUntil(t, attackIO, fmt.Sprintf("rejected{reason=%q} = %v, want %v", tc.want, rejected(e, tc.want), before+1), func() bool {
+				return rejected(e, tc.want) == before+1
+			})
+			if got := rejectedTotal(e); got != beforeAll+1 {
+				t.Errorf("all rejection counters rose by %v, want 1", got-beforeAll)
+			}
+
+			// The same edge still serves everybody else.
+			if d := description(ping(t, addr, attackProtocol)); d != "fake backend" {
+				t.Errorf("status after the attack: %q", d)
+			}
+			loginFresh(t, b, addr, fmt.Sprintf("Fresh%d", i))
+		})
+	}
+}
+
+func TestAttackMalformedPlaySparesOthers(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	e := startEdge(t, attackConfig(b.addr(), attackHandshakeTimeout))
+	addr := e.Addr().String()
+
+	victim := mustDialPlayer(t, addr)
+	if err := victim.login(attackProtocol, "Victim"); err != nil {
+		t.Fatal(err)
+	}
+	victimBackend := b.nextLogin(t)
+	bystander := mustDialPlayer(t, addr)
+	if err := bystander.login(attackProtocol, "Bystander"); err != nil {
+		t.Fatal(err)
+	}
+	bystanderBackend := b.nextLogin(t)
+	if err := exchange(bystander, bystanderBackend, attackProtocol, 1); err != nil {
+		t.Fatalf("before the attack: %v", err)
+	}
+
+	before := rejected(e, reason.Malformed)
+	bad := compressedFrame(attackThreshold+44, append([]byte{0x78, 0x9C}, bytes.Repeat([]byte{0xFF}, 64)...))
+	if _, err := victim.conn.Write(bad); err != nil {
+		t.Fatal(err)
+	}
+	if res := victim.readUntilClosed(promptClose); !res.closedByEdge() {
+		t.Fatalf("victim connection still open after %v: %v", res.after, res.err)
+	}
+	// The victim is gone on both legs before the bystander talks again.
+	_ = victimBackend.SetReadDeadline(time.Now().Add(promptClose))
+	for {
+		if _, err := victimBackend.fr.Next(); err != nil {
+			if !peerClosed(err) {
+				t.Fatalf("victim's backend leg: %v, want closed", err)
+			}
+			break
+		}
+	}
+	pollUntil(t, attackIO, "malformed counter", func() bool { return rejected(e, reason.Malformed) == before+1 })
+
+	for i := range 3 {
+		if err := exchange(bystander, bystanderBackend, attackProtocol, int64(100+i)); err != nil {
+			t.Fatalf("bystander after the victim was kicked: %v", err)
+		}
+	}
+	if got := testutil.ToFloat64(e.Metrics.ActiveConnections); got != 1 {
+		t.Errorf("active connections = %v, want 1 (the bystander)", got)
+	}
+}
+
+func TestAttackStalledConnections(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	e := startEdge(t, attackConfig(b.addr(), stallHandshakeTimeout))
+	addr := e.Addr().String()
+
+	start := time.Now()
+	half := handshake(attackProtocol, "localhost", 25565, mcproto.IntentLogin)
+	half = half[:len(half)/2]
+	stalled := make([]net.Conn, 0, stallSilent+stallPartial)
+	t.Cleanup(func() {
+		for _, c := range stalled {
+			_ = c.Close()
+		}
+	})
+	for i := range stallSilent + stallPartial {
+		c, err := net.DialTimeout("tcp", addr, attackIO)
+		if err != nil {
+			t.Fatalf("stalled connection %d: %v", i, err)
+		}
+		stalled = append(stalled, c)
+		if i >= stallSilent {
+			if _, err := c.Write(half); err != nil {
+				t.Fatalf("half handshake %d: %v", i, err)
+			}
+		}
+	}
+
+	// While they stall, real players get through.
+	if d := description(ping(t, addr, attackProtocol)); d != "fake backend" {
+		t.Errorf("status during the stall: %q", d)
+	}
+	player := mustDialPlayer(t, addr)
+	if err := player.login(attackProtocol, "Patient"); err != nil {
+		t.Fatalf("login during the stall: %v", err)
+	}
+	bc := b.nextLogin(t)
+	if err := exchange(player, bc, attackProtocol, 1); err != nil {
+		t.Fatalf("relay during the stall: %v", err)
+	}
+	if elapsed := time.Since(start); elapsed >= stallHandshakeTimeout {
+		t.Logf("setup took %v, longer than the handshake timeout: the stall overlapped the login only partly", elapsed)
+	}
+
+	// Every stalled connection is closed by the edge, not by our deadline.
+	deadline := start.Add(stallHandshakeTimeout + stallMargin)
+	var open, closed int
+	var buf [64]byte
+	for i, c := range stalled {
+		_ = c.SetReadDeadline(deadline)
+		n, err := c.Read(buf[:])
+		switch {
+		case n > 0:
+			t.Errorf("stalled connection %d got %d bytes from the edge: %x", i, n, buf[:n])
+		case peerClosed(err):
+			closed++
+		default:
+			open++
+			if open <= 3 {
+				t.Errorf("stalled connection %d: %v, want closed by the edge", i, err)
+			}
+		}
+	}
+	if open > 0 {
+		t.Errorf("%d of %d stalled connections still open %v after the handshake timeout", open, len(stalled), stallMargin)
+	}
+	t.Logf("%d stalled connections closed by the edge within %v of the first dial", closed, time.Since(start))
+
+	pollUntil(t, attackIO, "active connections back to the one real player", func() bool {
+		return testutil.ToFloat64(e.Metrics.ActiveConnections) == 1
+	})
+	if got := rejected(e, reason.HandshakeTimeout); got != stallSilent+stallPartial {
+		t.Errorf("handshake_timeout rejections = %v, want %d", got, stallSilent+stallPartial)
+	}
+	// The real player outlived the stall.
+	if err := exchange(player, bc, attackProtocol, 2); err != nil {
+		t.Errorf("relay after the stall: %v", err)
+	}
+}

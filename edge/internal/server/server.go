@@ -1,0 +1,166 @@
+// Package server assembles one edge process from its configuration: the
+// listener, the connection handler, backend discovery, the status cache and
+// the admin endpoints, and runs them until shutdown. cmd/rustguard-edge
+// loads the configuration and calls it; tests call it with loopback
+// addresses.
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/admin"
+	"github.com/rustguard/rustguard/edge/internal/conn"
+	"github.com/rustguard/rustguard/edge/internal/discovery"
+	"github.com/rustguard/rustguard/edge/internal/listener"
+	"github.com/rustguard/rustguard/edge/internal/proxyproto"
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/edge/internal/status"
+	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/shared/config"
+	"github.com/rustguard/rustguard/shared/mcproto"
+)
+
+// Edge is one running edge.
+type Edge struct {
+	cfg      config.Edge
+	log      *slog.Logger
+	Metrics  *telemetry.Metrics
+	backends *discovery.Static
+	handler  *conn.Handler
+	ln       *listener.Listener
+	adm      *admin.Server
+	bg       context.Context
+	cancelBg context.CancelFunc
+	served   chan error
+}
+
+// New binds the player and admin listeners and prepares everything else.
+func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
+	p := cfg.Proxy
+	e := &Edge{cfg: cfg, log: log, Metrics: telemetry.New(cfg.Region, version), served: make(chan error, 1)}
+	e.bg, e.cancelBg = context.WithCancel(context.Background())
+
+	tune := func(c net.Conn) { conn.TuneTCP(c, p.EnableTCPNoDelay, p.EnableKeepalive, p.KeepaliveInterval.D()) }
+	e.backends = discovery.NewStatic(p.ServerAddress, p.DialTimeout.D(), e.Metrics, log)
+
+	var proxyHeader func(client, backend netip.AddrPort) []byte
+	var preamble func() []byte
+	if p.SendProxyProtocol {
+		proxyHeader = func(client, backend netip.AddrPort) []byte { return proxyproto.AppendV2(nil, client, backend) }
+		// A LOCAL header: the edge asks on its own behalf.
+		preamble = func() []byte { return proxyproto.AppendV2(nil, netip.AddrPort{}, netip.AddrPort{}) }
+	}
+	statusCache := status.New(status.Options{
+		TTL:          cfg.Status.CacheTTL.D(),
+		FetchTimeout: cfg.Status.FetchTimeout.D(),
+		Fallback:     status.Fallback{MOTD: cfg.Status.FallbackMOTD, MaxPlayers: cfg.Status.FallbackMaxPlayers},
+		Dial:         e.backends.Dial,
+		Preamble:     preamble,
+		Metrics:      e.Metrics,
+		Log:          log,
+	})
+	e.handler = conn.NewHandler(conn.Options{
+		Log:      log,
+		Metrics:  e.Metrics,
+		Pool:     mcproto.NewBufferPool(p.BufferSize),
+		Backends: e.backends,
+		Status:   statusCache,
+		Messages: reason.Messages{
+			BackendUnavailable: cfg.Messages.BackendUnavailable,
+			ServerFull:         cfg.Messages.ServerFull,
+			Shutdown:           cfg.Messages.Shutdown,
+			UnsupportedVersion: cfg.Messages.UnsupportedVersion,
+		},
+		HandshakeTimeout: p.HandshakeTimeout.D(),
+		LoginTimeout:     p.LoginTimeout.D(),
+		IdleTimeout:      p.Timeout.D(),
+		InspectPlay:      p.InspectPlay,
+		ProxyHeader:      proxyHeader,
+		TuneBackend:      tune,
+	})
+	ln, err := listener.Listen(listener.Options{
+		Addr:               p.ListenAddress,
+		MaxConnections:     p.MaxConnections,
+		Trust:              proxyproto.NewTrust(p.TrustedProxies),
+		ProxyHeaderTimeout: p.ProxyProtocolTimeout.D(),
+		Tune:               tune,
+		Handler:            e.handler,
+		Metrics:            e.Metrics,
+		Log:                log,
+	})
+	if err != nil {
+		e.cancelBg()
+		return nil, err
+	}
+	e.ln = ln
+	e.adm, err = admin.New(cfg.Admin.ListenAddress, e.Metrics.Registry, e.Health, e.Metrics.Ready, log)
+	if err != nil {
+		_ = ln.Close()
+		e.cancelBg()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Health is the readiness report served on /readyz.
+func (e *Edge) Health() admin.Health {
+	return admin.Health{
+		Listening:       e.ln.Listening(),
+		Connections:     e.ln.Active(),
+		ServerReachable: e.backends.Reachable(),
+		Draining:        !e.ln.Listening(),
+		Region:          e.cfg.Region,
+	}
+}
+
+// Addr is the player-facing address; AdminAddr the admin one.
+func (e *Edge) Addr() net.Addr      { return e.ln.Addr() }
+func (e *Edge) AdminAddr() net.Addr { return e.adm.Addr() }
+
+// Start runs the listener, the admin server and the backend probe in the
+// background.
+func (e *Edge) Start() {
+	go e.backends.Probe(e.bg)
+	go func() {
+		if err := e.adm.Serve(); err != nil {
+			e.log.Error("admin server stopped", "err", err)
+		}
+	}()
+	go func() { e.served <- e.ln.Serve(e.bg) }()
+	e.log.Info("edge listening", "addr", e.ln.Addr().String(), "admin", e.adm.Addr().String(),
+		"backend", e.cfg.Proxy.ServerAddress, "region", e.cfg.Region)
+}
+
+// Wait blocks until ctx ends or the listener fails.
+func (e *Edge) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-e.served:
+		if err != nil {
+			return fmt.Errorf("listener: %w", err)
+		}
+		return nil
+	}
+}
+
+// Shutdown stops accepting, tells players in login or play why, lets the
+// rest finish until the shutdown timeout and then closes what is left.
+func (e *Edge) Shutdown() {
+	e.log.Info("shutting down", "deadline", e.cfg.Proxy.ShutdownTimeout.String(), "connections", e.ln.Active())
+	_ = e.ln.Close()
+	e.handler.Shutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Proxy.ShutdownTimeout.D())
+	defer cancel()
+	e.ln.Drain(ctx)
+	e.cancelBg()
+	actx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	_ = e.adm.Shutdown(actx)
+	e.log.Info("stopped")
+}
