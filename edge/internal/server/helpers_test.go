@@ -172,7 +172,6 @@ func (b *fakeBackend) nextLogin(t *testing.T) *backendConn {
 	}
 }
 
-
 // testConfig is the default configuration on loopback ports with short
 // timeouts, pointed at backend.
 func testConfig(backend string) config.Edge {

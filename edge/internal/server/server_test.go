@@ -350,7 +350,9 @@ func TestShutdownTellsPlayersWhy(t *testing.T) {
 				bc.fr.Next()
 			}
 			// Let the relay publish its state, then stop the edge.
-			waitFor(t, func() bool { return e.handler.Sessions() == 1 && testutil.ToFloat64(e.Metrics.PacketsProcessed[mcproto.Clientbound]) >= 1 })
+			waitFor(t, func() bool {
+				return e.handler.Sessions() == 1 && testutil.ToFloat64(e.Metrics.PacketsProcessed[mcproto.Clientbound]) >= 1
+			})
 			go e.Shutdown()
 			body, err := c.fr.Next()
 			if err != nil {
