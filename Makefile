@@ -54,6 +54,7 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:25566; edge: 0.0.0.0:25565 (admin http://127.0.0.1:9565/metrics)"
 	@node $(E2E)/backend.js --host 127.0.0.1 --port 25566 --version $(MC_VERSION) > >(grep --line-buffered -v '"event":"move"' >&2) & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null || true' EXIT INT TERM; \
+	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/25566) 2>/dev/null && break; sleep 0.2; done; \
 	$(BIN)/rustguard-edge
 
 # --- tests ------------------------------------------------------------------
