@@ -140,7 +140,9 @@ func (c *Compressor) AppendFrame(dst, packet []byte, threshold int) []byte {
 	if threshold < 0 {
 		return AppendFrame(dst, packet)
 	}
-	if len(packet) < threshold {
+	// An empty packet cannot be compressed: its Data Length would be 0,
+	// which means "not compressed". (Real packets always have an id.)
+	if len(packet) < threshold || len(packet) == 0 {
 		dst = AppendVarInt(dst, int32(len(packet)+1))
 		dst = append(dst, 0)
 		return append(dst, packet...)

@@ -71,22 +71,29 @@ func NewBufferPool(minSize int) *BufferPool {
 	return p
 }
 
-func (p *BufferPool) get(class int) []byte {
+// get returns a buffer of the class. Buffers travel as *[]byte so putting
+// one back does not allocate a new slice header each time.
+func (p *BufferPool) get(class int) *[]byte {
 	if v := p.classes[class].Get(); v != nil {
-		return *(v.(*[]byte))
+		return v.(*[]byte)
 	}
-	return make([]byte, bufClasses[class])
+	b := make([]byte, bufClasses[class])
+	return &b
 }
 
-func (p *BufferPool) put(b []byte) {
+func (p *BufferPool) put(class int, bp *[]byte) {
+	*bp = (*bp)[:bufClasses[class]]
+	p.classes[class].Put(bp)
+}
+
+// classFor is the smallest class holding n bytes, or the largest class.
+func classFor(n int) int {
 	for i, c := range bufClasses {
-		if cap(b) == c {
-			b = b[:c]
-			p.classes[i].Put(&b)
-			return
+		if c >= n {
+			return i
 		}
 	}
-	// Odd sizes (huge frames) are left to the garbage collector.
+	return len(bufClasses) - 1
 }
 
 // Framer splits one direction of a connection into frames. It holds only
@@ -103,7 +110,8 @@ func (p *BufferPool) put(b []byte) {
 type Framer struct {
 	pool    *BufferPool
 	buf     []byte
-	r, w    int // unread bytes are buf[r:w]
+	bp      *[]byte // the pooled buffer behind buf; nil for an odd-sized one
+	r, w    int     // unread bytes are buf[r:w]
 	max     int // largest body accepted in the current state
 	empties int
 	class   int // size class of buf (−1 for an odd-sized buffer)
@@ -135,7 +143,9 @@ func (f *Framer) Space() []byte {
 	pending := f.w - f.r
 	want := 0 // the smallest class that should hold pending bytes + room
 	if f.buf == nil {
-		want = f.hint
+		// Never more than the current cap can use: before login the caps
+		// are a few KiB, and bulk traffic cannot exist there.
+		want = min(f.hint, max(classFor(f.max+MaxFrameHeaderLen), f.pool.base))
 	} else if f.w == len(f.buf) {
 		if f.r > 0 && pending < len(f.buf)/2 {
 			// Compact: the frame in progress fits in the front half.
@@ -160,8 +170,10 @@ func (f *Framer) Space() []byte {
 // that could be in progress).
 func (f *Framer) regrow(class, pending int) {
 	var nb []byte
+	var nbp *[]byte
 	if class >= 0 && class < len(bufClasses) {
-		nb = f.pool.get(class)
+		nbp = f.pool.get(class)
+		nb = *nbp
 	} else {
 		class = -1
 		size := 2 * len(f.buf)
@@ -174,10 +186,10 @@ func (f *Framer) regrow(class, pending int) {
 		nb = make([]byte, size)
 	}
 	copy(nb, f.buf[f.r:f.w])
-	if f.buf != nil && f.class >= 0 {
-		f.pool.put(f.buf)
+	if f.bp != nil {
+		f.pool.put(f.class, f.bp)
 	}
-	f.buf, f.class, f.r, f.w = nb, class, 0, pending
+	f.buf, f.bp, f.class, f.r, f.w = nb, nbp, class, 0, pending
 }
 
 // Mark returns a position in the received bytes; Since(mark) returns the
@@ -224,10 +236,10 @@ func (f *Framer) Commit(n int) {
 // before blocking on a read so an idle connection holds no buffer.
 func (f *Framer) Release() {
 	if f.buf != nil && f.r == f.w {
-		if f.class >= 0 {
-			f.pool.put(f.buf)
+		if f.bp != nil {
+			f.pool.put(f.class, f.bp)
 		}
-		f.buf, f.r, f.w, f.class = nil, 0, 0, -1
+		f.buf, f.bp, f.r, f.w, f.class = nil, nil, 0, 0, -1
 	}
 }
 

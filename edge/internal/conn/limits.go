@@ -13,9 +13,9 @@ const (
 	// loginStartCap: name String(16) + UUID, and for 1.19–1.19.2 the
 	// optional profile key block (key ≤ 512 + signature ≤ 4096 + i64).
 	loginStartCap = 8 << 10
-	// statusResponseCap is the largest status JSON we accept from a backend:
-	// a String(32767) at 3 bytes a char, plus id and length.
-	statusResponseCap = 32767*3 + 8
+	// maxKeptScratch is the largest inflate buffer a serverbound leg keeps
+	// between packets; larger (rare) packets get a fresh one each time.
+	maxKeptScratch = 64 << 10
 	// maxLegacyPing caps what we buffer of a 1.6 legacy ping: "MC|PingHost"
 	// plus a host of 255 chars in UTF-16 and a few fixed fields.
 	maxLegacyPing = 600

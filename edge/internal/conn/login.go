@@ -33,7 +33,12 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	l.f.SetMax(loginStartCap)
 	rawStart, body, err := l.next()
 	if err != nil {
-		return classify(err), fmt.Errorf("read login start: %w", err)
+		r := classify(err)
+		if r != reason.None && r != reason.HandshakeTimeout {
+			// The client is in login and can read why.
+			s.disconnect(mcproto.StateLogin, r.PlayerMessage(o.Messages))
+		}
+		return r, fmt.Errorf("read login start: %w", err)
 	}
 	loginStart := append([]byte(nil), rawStart...)
 	id, n, err := mcproto.ReadVarInt(body)

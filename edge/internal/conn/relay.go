@@ -46,6 +46,7 @@ type pump struct {
 	responses int32 // serverbound: Login Plugin Responses seen
 	inflater  mcproto.Inflater
 	peek      [32]byte
+	scratch   []byte // serverbound: reused buffer for full inflates
 	idle      time.Duration
 	raw       bool
 }
@@ -251,7 +252,23 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 			return forward, err
 		}
 		pkt = payload
-		if dataLen > 0 {
+		switch {
+		case dataLen == 0:
+		case p.dir == mcproto.Serverbound:
+			// Client frames are inflated whole, within the 2 MiB cap and
+			// with the exact-size check, so a bomb or a lying Data Length
+			// never reaches the backend. Vanilla clients compress only the
+			// rare packets at or above the threshold, so this is cheap.
+			if p.scratch, err = p.inflater.Inflate(p.scratch[:0], payload, dataLen); err != nil {
+				return forward, err
+			}
+			pkt = p.scratch
+			if cap(p.scratch) > maxKeptScratch {
+				p.scratch = nil // do not pin a large buffer for the session
+			}
+		default:
+			// Backend frames (chunks, up to 8 MiB inflated) are relayed as
+			// they are: a few inflated bytes reveal the id.
 			if pkt, err = p.inflater.Peek(p.peek[:], payload, dataLen); err != nil {
 				return forward, err
 			}

@@ -2,6 +2,7 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -82,6 +83,9 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 		return reason.Malformed, fmt.Errorf("first packet id %#x is not a handshake: %v", id, err)
 	}
 	hs, err := packets.DecodeHandshake(body[n:], 0)
+	if errors.Is(err, packets.ErrBadIntent) {
+		return reason.BadIntent, err
+	}
 	if err != nil {
 		return reason.Malformed, fmt.Errorf("decode handshake: %w", err)
 	}
