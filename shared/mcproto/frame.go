@@ -112,7 +112,7 @@ type Framer struct {
 	buf     []byte
 	bp      *[]byte // the pooled buffer behind buf; nil for an odd-sized one
 	r, w    int     // unread bytes are buf[r:w]
-	max     int // largest body accepted in the current state
+	max     int     // largest body accepted in the current state
 	empties int
 	class   int // size class of buf (−1 for an odd-sized buffer)
 	hint    int // class to take next: rises while reads fill the buffer (bulk), falls when they do not
