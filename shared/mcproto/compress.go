@@ -84,6 +84,9 @@ func (z *Inflater) reset(payload []byte) error {
 // id and its first fields, so a large packet (chunk data) can be classified
 // and relayed without a full inflate.
 func (z *Inflater) Peek(dst []byte, payload []byte, dataLen int) ([]byte, error) {
+	if dataLen <= 0 {
+		return dst[:0], fmt.Errorf("peek with data length %d: %w", dataLen, ErrBadCompression)
+	}
 	if err := z.reset(payload); err != nil {
 		return nil, err
 	}
