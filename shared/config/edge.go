@@ -23,6 +23,30 @@ type Edge struct {
 	Messages Messages `yaml:"messages"`
 	Admin    Admin    `yaml:"admin"`
 	Log      Log      `yaml:"log"`
+	// Detection configures the detection engine (docs/DETECTIONS.md).
+	Detection Detection `yaml:"detection"`
+}
+
+// Detection configures the detection engine.
+type Detection struct {
+	// Enabled runs the checks on every play packet. Off, the edge only
+	// relays (and still enforces framing limits).
+	Enabled bool `yaml:"enabled" env:"RUSTGUARD_DETECTION"`
+	// BanDuration is how long the ban action bans (fleet-wide once the
+	// shared ban list is configured).
+	BanDuration Duration `yaml:"ban_duration" env:"RUSTGUARD_DETECTION_BAN_DURATION"`
+	// Checks overrides checks by stable key: mode (off, alert, enforce),
+	// action (alert, drop, kick, ban), kick_vl, decay and params.
+	Checks map[string]CheckOverride `yaml:"checks"`
+}
+
+// CheckOverride changes one check's defaults; absent fields keep them.
+type CheckOverride struct {
+	Mode   string             `yaml:"mode"`
+	Action string             `yaml:"action"`
+	KickVL *float64           `yaml:"kick_vl"`
+	Decay  *float64           `yaml:"decay"`
+	Params map[string]float64 `yaml:"params"`
 }
 
 // Proxy configures the player-facing listener and the backend leg.
@@ -169,5 +193,8 @@ func DefaultEdge() Edge {
 		},
 		Admin: Admin{ListenAddress: "127.0.0.1:9565"},
 		Log:   Log{Level: LevelInfo, Format: FormatText},
+		// Detection is on: checks that honest clients cannot trigger drop
+		// and kick, heuristics only alert (docs/DETECTIONS.md).
+		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute)},
 	}
 }

@@ -38,6 +38,9 @@ func TestEnvNames(t *testing.T) {
 		{"admin.listen_address", "RUSTGUARD_ADMIN_ADDR"},
 		{"log.level", "RUSTGUARD_LOG_LEVEL"},
 		{"log.format", "RUSTGUARD_LOG_FORMAT"},
+		{"detection.enabled", "RUSTGUARD_DETECTION"},
+		{"detection.ban_duration", "RUSTGUARD_DETECTION_BAN_DURATION"},
+		{"detection.checks", ""},
 	}
 	got := edgeFields()
 	if len(got) != len(want) {

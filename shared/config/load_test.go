@@ -39,6 +39,9 @@ func normalize(e Edge) Edge {
 	if len(e.Proxy.TrustedProxies) == 0 {
 		e.Proxy.TrustedProxies = nil
 	}
+	if len(e.Detection.Checks) == 0 {
+		e.Detection.Checks = nil
+	}
 	return e
 }
 

@@ -123,6 +123,20 @@ func (e Edge) Validate() error {
 	checkText(&p, "status.fallback_motd", st.FallbackMOTD)
 	checkIntRange(&p, "status.fallback_max_players", st.FallbackMaxPlayers, 0, maxFallbackPlayers)
 
+	checkDuration(&p, "detection.ban_duration", e.Detection.BanDuration, 0, maxBanDuration)
+	for key, c := range e.Detection.Checks {
+		switch c.Mode {
+		case "", "off", "alert", "enforce":
+		default:
+			p.add("detection.checks."+key+".mode", c.Mode, "must be off, alert or enforce")
+		}
+		switch c.Action {
+		case "", "alert", "drop", "kick", "ban":
+		default:
+			p.add("detection.checks."+key+".action", c.Action, "must be alert, drop, kick or ban")
+		}
+	}
+
 	checkText(&p, "messages.backend_unavailable", e.Messages.BackendUnavailable)
 	checkText(&p, "messages.server_full", e.Messages.ServerFull)
 	checkText(&p, "messages.shutdown", e.Messages.Shutdown)
@@ -146,6 +160,10 @@ func (e Edge) Validate() error {
 
 	return errors.Join(p...)
 }
+
+// maxBanDuration caps bans written by checks: longer ones are an
+// operator's decision, made through the ban list directly.
+const maxBanDuration = 30 * 24 * time.Hour
 
 func checkRegion(p *problems, name, v string) {
 	ok := v != "" && len(v) <= maxRegionLen

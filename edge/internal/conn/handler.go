@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -48,6 +49,8 @@ type Options struct {
 	// ProxyHeader, when non-nil, returns the PROXY v2 header to send to the
 	// backend ahead of the handshake so it sees the player's address.
 	ProxyHeader func(client, backend netip.AddrPort) []byte
+	// Detect is the detection engine; nil turns detection off.
+	Detect *detect.Engine
 	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a
 	// freshly dialled backend connection.
 	TuneBackend func(net.Conn)

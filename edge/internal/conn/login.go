@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -53,6 +55,14 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	}
 	s.username = ls.Name
 	s.log = s.log.With("player", ls.Name)
+	if o.Detect != nil {
+		uuid := ""
+		if ls.HasUUID {
+			uuid = ls.UUID.String()
+		}
+		s.det = o.Detect.NewPlayer(detect.PlayerInfo{Protocol: s.hs.Protocol, Name: ls.Name, UUID: uuid, Addr: s.addr,
+			Session: strconv.FormatUint(s.id, 36)})
+	}
 
 	if overCapacity {
 		s.disconnect(mcproto.StateLogin, reason.ServerFull.PlayerMessage(o.Messages))

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -8,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -19,6 +21,8 @@ type verdict uint8
 const (
 	forward    verdict = iota
 	forwardRaw         // forward, then copy the rest of this leg without framing
+	dropFrame          // leave this frame out; keep the connection
+	kickFrame          // leave this frame out and kick the player
 )
 
 // handover is the cross-direction state of one relayed login. The client
@@ -49,6 +53,13 @@ type pump struct {
 	scratch   []byte // serverbound: reused buffer for full inflates
 	idle      time.Duration
 	raw       bool
+
+	now        time.Time // read once per batch
+	kickMsg    string    // the engine's message when inspect says kickFrame
+	cbScratch  []byte    // clientbound: reused buffer for packets the engine reads whole
+	probe      []byte    // the engine's probe packet (id + data)
+	probeFrame []byte    // the probe framed for the client leg
+	bufs       net.Buffers
 }
 
 // relay runs both directions until one ends, then closes both.
@@ -93,7 +104,7 @@ func (s *session) relay(cl *leg) (reason.Reason, error) {
 	case first == nil || isClosed(first):
 		return reason.None, nil
 	case s.kicked.Load():
-		return reason.None, nil
+		return reason.Reason(s.kickReason.Load()), nil
 	case firstDir == mcproto.Clientbound:
 		if isTimeout(first) {
 			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)
@@ -121,10 +132,12 @@ func (p *pump) run() error {
 		if err := p.src.fill(); err != nil {
 			return err
 		}
+		p.now = time.Now() // one clock read per batch, not per packet
 		mark := f.Mark()
 		var frames int
 		var ferr error
 		toRaw := false
+	frames:
 		for {
 			raw, body, err := f.Next()
 			if err != nil {
@@ -137,25 +150,33 @@ func (p *pump) run() error {
 			frames++
 			v, err := p.inspect(body)
 			if err != nil {
-				ferr = err
-				// The bad frame is not forwarded.
+				v, ferr = dropFrame, err
+			}
+			switch v {
+			case forwardRaw:
+				toRaw = true
+				break frames
+			case dropFrame, kickFrame:
+				// Forward what came before, leave this frame out.
 				batch := f.Since(mark)
-				if err := p.write(batch[:len(batch)-len(raw)]); err != nil {
+				if err := p.write(batch[:len(batch)-len(raw)], false); err != nil {
 					return err
 				}
 				mark = f.Mark()
-				break
-			}
-			if v == forwardRaw {
-				toRaw = true
-				break
+				if v == kickFrame {
+					p.s.kickWith(reason.Detection, p.kickMsg)
+					return errKicked
+				}
+				if ferr != nil {
+					break frames
+				}
 			}
 		}
 		batch := f.Since(mark)
 		if toRaw {
 			return p.copyRaw(batch)
 		}
-		if err := p.write(batch); err != nil {
+		if err := p.write(batch, true); err != nil {
 			return err
 		}
 		m.PacketsProcessed[p.dir].Add(float64(frames))
@@ -169,11 +190,13 @@ func (p *pump) run() error {
 	}
 }
 
-// write forwards a batch of whole frames.
-func (p *pump) write(b []byte) error {
-	if len(b) == 0 {
-		return nil
-	}
+// errKicked ends a pump after the engine kicked the player.
+var errKicked = errors.New("kicked by a check")
+
+// write forwards a batch of whole frames. On the client leg, when the
+// detection engine has a probe due, the probe frame goes out in the same
+// writev after the batch.
+func (p *pump) write(b []byte, probe bool) error {
 	if p.dir == mcproto.Clientbound {
 		// State is published under the same lock as the write, so a kick
 		// always frames its disconnect for what the client has received.
@@ -183,9 +206,38 @@ func (p *pump) write(b []byte) error {
 			return net.ErrClosed
 		}
 		p.publish()
+		if probe && p.s.det != nil {
+			p.s.detMu.Lock()
+			p.probe = p.s.det.Probe(p.now, p.probe[:0])
+			p.s.detMu.Unlock()
+			if len(p.probe) > 0 {
+				p.probeFrame = p.s.comp.AppendFrame(p.probeFrame[:0], p.probe, p.threshold)
+				if len(b) == 0 {
+					b = p.probeFrame
+				} else {
+					p.bufs = append(p.bufs[:0], b, p.probeFrame)
+					return p.writeBuffers()
+				}
+			}
+		}
+	}
+	if len(b) == 0 {
+		return nil
 	}
 	_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
 	n, err := p.dst.Write(b)
+	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.dir, err)
+	}
+	return nil
+}
+
+// writeBuffers writes p.bufs with one writev.
+func (p *pump) writeBuffers() error {
+	_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	bufs := p.bufs // WriteTo consumes the slice header it is given
+	n, err := bufs.WriteTo(p.dst)
 	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p.dir, err)
@@ -212,10 +264,10 @@ func (p *pump) copyRaw(batch []byte) error {
 		p.s.raw[p.dir].Store(true)
 	}
 	p.publish()
-	if err := p.write(batch); err != nil {
+	if err := p.write(batch, false); err != nil {
 		return err
 	}
-	if err := p.write(f.TakeBuffered()); err != nil {
+	if err := p.write(f.TakeBuffered(), false); err != nil {
 		return err
 	}
 	f.Release()
@@ -246,12 +298,17 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		}
 	}
 	pkt := body
+	inflated := 0
+	var payload []byte
 	if p.threshold >= 0 {
-		dataLen, payload, err := mcproto.SplitCompressed(body, p.threshold, mcproto.MaxInflate(p.dir), p.dir == mcproto.Serverbound)
+		var dataLen int
+		var err error
+		dataLen, payload, err = mcproto.SplitCompressed(body, p.threshold, mcproto.MaxInflate(p.dir), p.dir == mcproto.Serverbound)
 		if err != nil {
 			return forward, err
 		}
 		pkt = payload
+		inflated = dataLen
 		switch {
 		case dataLen == 0:
 		case p.dir == mcproto.Serverbound:
@@ -279,10 +336,56 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		return forward, fmt.Errorf("packet id: %w", err)
 	}
 	kind := p.s.table.Kind(p.state, p.dir, id)
+	if det := p.s.det; det != nil && (p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration) {
+		if v, err := p.detect(kind, pkt, n, payload, inflated); v != forward || err != nil {
+			return v, err
+		}
+	}
 	if p.dir == mcproto.Clientbound {
 		return p.clientbound(kind, pkt[n:])
 	}
 	return p.serverbound(kind)
+}
+
+// detect hands one packet to the detection engine. pkt is the packet as far
+// as it was decoded (whole, except for peeked clientbound frames), n the
+// length of its id, payload/inflated the compressed form when it had one.
+func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, inflated int) (verdict, error) {
+	det := p.s.det
+	if p.dir == mcproto.Clientbound {
+		p.s.detMu.Lock()
+		want := det.WantClientbound(p.state, kind)
+		p.s.detMu.Unlock()
+		if !want {
+			return forward, nil
+		}
+		if inflated > 0 {
+			// Only peeked so far: the engine needs the whole packet.
+			var err error
+			if p.cbScratch, err = p.inflater.Inflate(p.cbScratch[:0], payload, inflated); err != nil {
+				return forward, err
+			}
+			pkt = p.cbScratch
+			if cap(p.cbScratch) > maxKeptScratch {
+				p.cbScratch = nil
+			}
+		}
+		p.s.detMu.Lock()
+		det.Clientbound(p.state, kind, pkt[n:], p.now)
+		p.s.detMu.Unlock()
+		return forward, nil
+	}
+	p.s.detMu.Lock()
+	v := det.Serverbound(p.state, kind, pkt[n:], inflated, p.now)
+	p.s.detMu.Unlock()
+	switch v.Outcome {
+	case detect.Drop:
+		return dropFrame, nil
+	case detect.Kick:
+		p.kickMsg = v.Reason
+		return kickFrame, nil
+	}
+	return forward, nil
 }
 
 // catchUpLogin applies what the clientbound leg learned during login to the

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -40,8 +41,14 @@ type session struct {
 	threshold [mcproto.NumDirections]atomic.Int32
 	raw       [mcproto.NumDirections]atomic.Bool // leg no longer frame-aligned (encrypted or spliced)
 
-	closeOnce sync.Once
-	kicked    atomic.Bool
+	// det is the detection engine's view of this player (nil when
+	// detection is off). Both relay goroutines use it under detMu.
+	det   *detect.Player
+	detMu sync.Mutex
+
+	closeOnce  sync.Once
+	kicked     atomic.Bool
+	kickReason atomic.Uint32 // reason.Reason of the kick, for the metric
 }
 
 // run drives the connection from the first byte; the returned reason is
@@ -160,14 +167,18 @@ func (s *session) closeAll() {
 
 // kick tells the player why, when the client leg is still frame-aligned, and
 // closes the connection.
-func (s *session) kick(r reason.Reason) {
+func (s *session) kick(r reason.Reason) { s.kickWith(r, r.PlayerMessage(s.h.o.Messages)) }
+
+// kickWith is kick with a message of the caller's (a check's).
+func (s *session) kickWith(r reason.Reason, msg string) {
 	if !s.kicked.CompareAndSwap(false, true) {
 		return
 	}
+	s.kickReason.Store(uint32(r))
 	s.clientMu.Lock()
 	if !s.raw[mcproto.Clientbound].Load() && s.table != nil {
 		st := mcproto.State(s.state[mcproto.Clientbound].Load())
-		s.writeDisconnectLocked(st, r.PlayerMessage(s.h.o.Messages))
+		s.writeDisconnectLocked(st, msg)
 	}
 	s.clientMu.Unlock()
 	s.closeAll()

@@ -20,6 +20,7 @@ const (
 	IdleTimeout               // no bytes for proxy.timeout
 	ProxyHeader               // trusted peer without a valid PROXY header
 	ShuttingDown              // the edge is draining (SIGTERM)
+	Detection                 // a detection check kicked the player
 	numReasons
 )
 
@@ -40,6 +41,7 @@ var names = [numReasons]string{
 	IdleTimeout:        "idle_timeout",
 	ProxyHeader:        "proxy_header",
 	ShuttingDown:       "shutting_down",
+	Detection:          "detection",
 }
 
 // String is the stable snake_case name used as log field and metric label.

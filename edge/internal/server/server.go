@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"os"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
 	"github.com/rustguard/rustguard/edge/internal/conn"
+	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
 	"github.com/rustguard/rustguard/edge/internal/listener"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
@@ -22,6 +24,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/config"
+	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
@@ -30,6 +33,7 @@ type Edge struct {
 	cfg      config.Edge
 	log      *slog.Logger
 	Metrics  *telemetry.Metrics
+	Engine   *detect.Engine // nil when detection is off
 	backends *discovery.Static
 	handler  *conn.Handler
 	ln       *listener.Listener
@@ -64,7 +68,26 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Metrics:      e.Metrics,
 		Log:          log,
 	})
+	var engine *detect.Engine
+	if cfg.Detection.Enabled {
+		dcfg, err := detectConfig(cfg.Detection)
+		if err != nil {
+			e.cancelBg()
+			return nil, err
+		}
+		engine, err = detect.New(dcfg, detect.Options{
+			Region: cfg.Region, Instance: instanceID(), Log: log,
+			Sinks:    []detect.Sink{detect.LogSink{Log: log}},
+			Registry: e.Metrics.Registry,
+		})
+		if err != nil {
+			e.cancelBg()
+			return nil, err
+		}
+	}
+	e.Engine = engine
 	e.handler = conn.NewHandler(conn.Options{
+		Detect:   engine,
 		Log:      log,
 		Metrics:  e.Metrics,
 		Pool:     mcproto.NewBufferPool(p.BufferSize),
@@ -163,4 +186,31 @@ func (e *Edge) Shutdown() {
 	defer cancel2()
 	_ = e.adm.Shutdown(actx)
 	e.log.Info("stopped")
+}
+
+// detectConfig maps the configuration's check overrides to the engine's.
+func detectConfig(d config.Detection) (detect.Config, error) {
+	out := detect.Config{BanDuration: d.BanDuration.D(), Checks: make(map[string]detect.CheckConfig, len(d.Checks))}
+	for key, c := range d.Checks {
+		mode, err := detect.ParseMode(c.Mode)
+		if err != nil {
+			return out, fmt.Errorf("detection.checks.%s.mode: %w", key, err)
+		}
+		cc := detect.CheckConfig{Mode: mode, KickVL: c.KickVL, Decay: c.Decay, Params: c.Params}
+		if c.Action != "" {
+			a, err := detection.ParseAction(c.Action)
+			if err != nil {
+				return out, fmt.Errorf("detection.checks.%s.action: %w", key, err)
+			}
+			cc.Action = &a
+		}
+		out.Checks[key] = cc
+	}
+	return out, nil
+}
+
+// instanceID names this edge process in events: host name and PID.
+func instanceID() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", h, os.Getpid())
 }

@@ -1,0 +1,244 @@
+package detect
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sort"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rustguard/rustguard/shared/detection"
+)
+
+// Mode is how a check's flags are acted on.
+type Mode uint8
+
+const (
+	ModeDefault Mode = iota // enforce, unless the check is experimental (then off)
+	ModeOff                 // the check does not run
+	ModeAlert               // flags are reported, nothing is dropped or kicked
+	ModeEnforce             // flags take the check's action
+)
+
+// ParseMode reads a mode name from configuration.
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "", "default":
+		return ModeDefault, nil
+	case "off":
+		return ModeOff, nil
+	case "alert":
+		return ModeAlert, nil
+	case "enforce":
+		return ModeEnforce, nil
+	}
+	return 0, fmt.Errorf("unknown mode %q (want off, alert or enforce)", s)
+}
+
+// CheckConfig overrides one check's defaults. Zero values keep the default.
+type CheckConfig struct {
+	Mode   Mode
+	Action *detection.Action
+	KickVL *float64
+	Decay  *float64
+	Params map[string]float64
+}
+
+// Config configures the engine.
+type Config struct {
+	// Checks overrides by stable key.
+	Checks map[string]CheckConfig
+	// BanDuration is how long an ActionBan bans for.
+	BanDuration time.Duration
+}
+
+// Sink receives detection events. Sinks are called on the connection's
+// goroutine, so they must be quick: count, log, or hand off to a queue.
+type Sink interface {
+	Detect(e *detection.Event)
+}
+
+// Banner writes a fleet-wide ban; the ban action calls it.
+type Banner interface {
+	BanPlayer(name, uuid string, addr netip.Addr, reason, source string, d time.Duration)
+}
+
+// Options are the engine's dependencies.
+type Options struct {
+	Region   string
+	Instance string
+	Sinks    []Sink
+	Banner   Banner // nil: ban actions only kick
+	Log      *slog.Logger
+	Registry prometheus.Registerer // nil: no metrics
+}
+
+// check is one check as configured.
+type check struct {
+	Spec
+	enabled bool
+	mode    Mode
+	params  map[string]float64
+}
+
+// Engine holds the configured checks and the sinks. One Engine serves every
+// player on an edge; it is read-only after New, so players share it freely.
+type Engine struct {
+	checks      [maxChecks]check
+	byKey       map[string]CheckID
+	sinks       []Sink
+	banner      Banner
+	banDuration time.Duration
+	region      string
+	instance    string
+	log         *slog.Logger
+	detections  *prometheus.CounterVec
+	sessions    atomic.Uint64
+}
+
+// New validates cfg against the registry and returns an engine. An unknown
+// check key, a mode on an unknown key or an unknown parameter is refused with
+// the key and the reason.
+func New(cfg Config, o Options) (*Engine, error) {
+	e := &Engine{byKey: make(map[string]CheckID), sinks: o.Sinks, banner: o.Banner, banDuration: cfg.BanDuration,
+		region: o.Region, instance: o.Instance, log: o.Log}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.banDuration <= 0 {
+		e.banDuration = 30 * time.Minute
+	}
+	for _, s := range allSpecs() {
+		if s.ID >= maxChecks || e.checks[s.ID].Key != "" {
+			return nil, fmt.Errorf("detect: check id %d of %s out of range or used twice", s.ID, s.Key)
+		}
+		if _, dup := e.byKey[s.Key]; dup || !detection.ValidKey(s.Key) {
+			return nil, fmt.Errorf("detect: check key %q invalid or used twice", s.Key)
+		}
+		e.byKey[s.Key] = s.ID
+		e.checks[s.ID] = check{Spec: s, enabled: !s.Experimental, params: s.Params}
+	}
+	keys := make([]string, 0, len(cfg.Checks))
+	for k := range cfg.Checks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		cc := cfg.Checks[k]
+		id, ok := e.byKey[k]
+		if !ok {
+			return nil, fmt.Errorf("detection.checks.%s: no such check", k)
+		}
+		c := &e.checks[id]
+		c.mode = cc.Mode
+		switch cc.Mode {
+		case ModeOff:
+			c.enabled = false
+		case ModeAlert, ModeEnforce:
+			c.enabled = true
+		}
+		if cc.Action != nil {
+			c.Action = *cc.Action
+		}
+		if cc.KickVL != nil {
+			if *cc.KickVL < 0 {
+				return nil, fmt.Errorf("detection.checks.%s.kick_vl: must not be negative", k)
+			}
+			c.KickVL = *cc.KickVL
+		}
+		if cc.Decay != nil {
+			if *cc.Decay < 0 {
+				return nil, fmt.Errorf("detection.checks.%s.decay: must not be negative", k)
+			}
+			c.Decay = *cc.Decay
+		}
+		if len(cc.Params) > 0 {
+			merged := make(map[string]float64, len(c.params))
+			for pk, pv := range c.params {
+				merged[pk] = pv
+			}
+			for pk, pv := range cc.Params {
+				if _, ok := c.params[pk]; !ok {
+					return nil, fmt.Errorf("detection.checks.%s.params.%s: no such parameter (known: %v)", k, pk, paramNames(c.params))
+				}
+				merged[pk] = pv
+			}
+			c.params = merged
+		}
+	}
+	if o.Registry != nil {
+		e.detections = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rustguard_edge_detections_total",
+			Help: "Flags raised by the detection engine, by stable check key and the action taken.",
+		}, []string{"check", "action"})
+		if err := o.Registry.Register(e.detections); err != nil {
+			return nil, fmt.Errorf("detect: register metrics: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func paramNames(m map[string]float64) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Specs returns every registered check with its effective configuration,
+// for documentation and the operator API.
+func (e *Engine) Specs() []Spec {
+	var out []Spec
+	for _, c := range e.checks {
+		if c.Key != "" {
+			s := c.Spec
+			s.Params = c.params
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Enabled reports whether the check with key runs.
+func (e *Engine) Enabled(key string) bool {
+	id, ok := e.byKey[key]
+	return ok && e.checks[id].enabled
+}
+
+// param returns a check's parameter (its default when not configured).
+func (e *Engine) param(id CheckID, name string) float64 { return e.checks[id].params[name] }
+
+// emit sends an event to the sinks and counts it.
+func (e *Engine) emit(ev *detection.Event) {
+	if e.detections != nil {
+		e.detections.WithLabelValues(ev.Check, ev.Action.String()).Inc()
+	}
+	for _, s := range e.sinks {
+		s.Detect(ev)
+	}
+}
+
+// LogSink logs every event: alerts at info (operators watch them), actions
+// at warn.
+type LogSink struct{ Log *slog.Logger }
+
+// Detect implements Sink.
+func (s LogSink) Detect(e *detection.Event) {
+	level := slog.LevelInfo
+	if e.Action != detection.ActionAlert {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"check", e.Check, "action", e.Action.String(), "vl", strconv.FormatFloat(e.VL, 'f', 2, 64),
+		"player", e.Player, "remote", e.ClientAddr, "protocol", e.Protocol}
+	for k, v := range e.Details {
+		attrs = append(attrs, "detail."+k, v)
+	}
+	s.Log.Log(context.Background(), level, "detection", attrs...)
+}

@@ -1,0 +1,76 @@
+package detect
+
+import (
+	"time"
+
+	"github.com/rustguard/rustguard/shared/detection"
+)
+
+// Layer 0: framing hygiene and floods. Framing errors (frame widths, state
+// caps, compression rules, trailing bytes in handshake and login) are caught
+// by mcproto and edge/internal/conn before a packet gets here; what remains
+// is malformed play packets and rates.
+
+const (
+	chkMalformed CheckID = layer0Base + iota
+	chkFloodPackets
+	chkFloodBytes
+	chkCompressRate
+)
+
+func layer0Specs() []Spec {
+	return []Spec{
+		{ID: chkMalformed, Key: "frame.size", Layer: 0, Severity: detection.SeverityHigh, Action: detection.ActionKick,
+			Description: "a play or configuration packet that does not decode: wrong size, trailing bytes, a string or array over its limit"},
+		{ID: chkFloodPackets, Key: "flood.packets", Layer: 0, Severity: detection.SeverityMedium, Action: detection.ActionKick,
+			Description: "more client packets per second than the budget, averaged over a window (Paper's packet limiter: 500/s over 7 s)",
+			Params:      map[string]float64{"rate": 500, "window_seconds": 7}},
+		{ID: chkFloodBytes, Key: "flood.bytes", Layer: 0, Severity: detection.SeverityMedium, Action: detection.ActionKick,
+			Description: "more client bytes per second than the budget, averaged over a window (Sierra: 64,000 B/s)",
+			Params:      map[string]float64{"rate": 64000, "window_seconds": 7}},
+		{ID: chkCompressRate, Key: "compress.rate", Layer: 0, Severity: detection.SeverityHigh, Action: detection.ActionKick,
+			Description: "more decompressed bytes per second than the budget: compression bombs (Velocity: 5,242,880 B/s over 7 s)",
+			Params:      map[string]float64{"rate": 5242880, "window_seconds": 7}},
+	}
+}
+
+// bucket is a token bucket holding rate×window tokens, refilled at rate per
+// second: the average over the window may not exceed rate.
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take spends n tokens and reports whether the budget allowed it.
+func (b *bucket) take(n, rate, window float64, now time.Time) bool {
+	capacity := rate * window
+	if b.last.IsZero() {
+		b.tokens = capacity
+	} else if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(capacity, b.tokens+dt*rate)
+	}
+	b.last = now
+	if b.tokens < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+type layer0State struct {
+	packets, bytes, inflate bucket
+}
+
+func (l *layer0State) serverbound(p *Player, pk *serverPacket) Verdict {
+	v := pass
+	if p.on(chkFloodPackets) && !l.packets.take(1, p.param(chkFloodPackets, "rate"), p.param(chkFloodPackets, "window_seconds"), pk.now) {
+		v = worse(v, p.flag(chkFloodPackets, 1, pk.now, "kind", pk.kind.String()))
+	}
+	if p.on(chkFloodBytes) && !l.bytes.take(float64(len(pk.data)+1), p.param(chkFloodBytes, "rate"), p.param(chkFloodBytes, "window_seconds"), pk.now) {
+		v = worse(v, p.flag(chkFloodBytes, 1, pk.now, "kind", pk.kind.String(), "bytes", itoa(int64(len(pk.data)))))
+	}
+	if pk.inflated > 0 && p.on(chkCompressRate) && !l.inflate.take(float64(pk.inflated), p.param(chkCompressRate, "rate"), p.param(chkCompressRate, "window_seconds"), pk.now) {
+		v = worse(v, p.flag(chkCompressRate, 1, pk.now, "inflated", itoa(int64(pk.inflated))))
+	}
+	return v
+}

@@ -1,0 +1,412 @@
+package detect
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/rustguard/rustguard/shared/detection"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// PlayerInfo identifies a connection to the engine.
+type PlayerInfo struct {
+	Protocol int32
+	Name     string
+	UUID     string
+	Addr     netip.AddrPort
+	Session  string
+}
+
+// vlEntry is one check's violation level for one player. Players keep only
+// the checks that flagged (usually none), so an honest player costs nothing.
+type vlEntry struct {
+	id   CheckID
+	vl   float64
+	last time.Time
+}
+
+// Player is the engine's view of one connection. It is used by the two relay
+// goroutines of that connection under their own lock (conn serialises calls
+// with a mutex), never concurrently.
+type Player struct {
+	e     *Engine
+	info  PlayerInfo
+	table *packets.Table
+	brand string
+
+	// state both directions update
+	playSB, playCB bool // each leg is in play
+	self           selfState
+	vls            []vlEntry
+	kicked         bool
+
+	clock ackClock
+
+	l0 layer0State
+	l2 layer2State
+	l3 layer3State
+	l4 layer4State
+	l5 layer5State
+}
+
+// selfState is what the server has told the client about the player and
+// what the client has said about itself.
+type selfState struct {
+	entityID          int32
+	haveEntityID      bool
+	gameMode          uint8 // survival 0, creative 1, adventure 2, spectator 3
+	abilities         uint8 // clientbound flags: invulnerable 1, flying 2, may-fly 4, creative 8
+	x, y, z           float64
+	yaw, pitch        float32
+	onGround          bool
+	havePos           bool
+	heldSlot          int16
+	sprinting, sneaky bool
+	dead              bool
+	viewDistance      int8
+	settingsSeen      bool
+	lastMove          time.Time
+	teleportsInFlight int
+}
+
+// NewPlayer starts tracking a connection that reached login.
+func (e *Engine) NewPlayer(info PlayerInfo) *Player {
+	if info.Session == "" {
+		info.Session = strconv.FormatUint(e.sessions.Add(1), 36)
+	}
+	p := &Player{e: e, info: info, table: packets.Lookup(info.Protocol)}
+	p.self.heldSlot = 0
+	p.clock.init(info.Protocol, p.table)
+	return p
+}
+
+// Protocol is the player's protocol version.
+func (p *Player) Protocol() int32 { return p.info.Protocol }
+
+// Brand is the client brand, once sent.
+func (p *Player) Brand() string { return p.brand }
+
+// SetName records the name once Login Start is decoded.
+func (p *Player) SetName(name, uuid string) { p.info.Name, p.info.UUID = name, uuid }
+
+// serverPacket is one decoded serverbound packet. Only the field of its kind
+// is filled; it lives on the stack of Serverbound.
+type serverPacket struct {
+	kind     packets.Kind
+	state    mcproto.State
+	data     []byte
+	inflated int // bytes inflated to get this packet (0: it travelled raw)
+	now      time.Time
+
+	move      move
+	useEntity packets.UseEntity
+	action    packets.EntityAction
+	slot      packets.HeldItemSlot
+	abilities packets.Abilities
+	settings  packets.ClientSettings
+	plugin    packets.PluginMessage
+	chat      packets.Chat
+	command   packets.ChatCommand
+	tab       packets.TabComplete
+	book      packets.EditBook
+	sign      packets.UpdateSign
+	creative  packets.CreativeSlot
+	click     packets.WindowClick
+	dig       packets.BlockDig
+	place     packets.BlockPlace
+	useItem   packets.UseItem
+	swing     packets.ArmAnimation
+	keepAlive packets.KeepAlive
+	teleport  packets.TeleportConfirm
+	vehicle   packets.VehicleMove
+	closeWin  packets.CloseWindow
+}
+
+// move is a movement packet of any of the four kinds, normalised.
+type move struct {
+	x, y, z    float64
+	yaw, pitch float32
+	hasPos     bool
+	hasLook    bool
+	onGround   bool
+}
+
+// Serverbound runs the checks on one client packet. data is the packet after
+// its id; inflated is how many bytes were decompressed to get it (0 when the
+// frame was not compressed).
+func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, inflated int, now time.Time) Verdict {
+	if p.kicked {
+		return drop
+	}
+	if st == mcproto.StatePlay {
+		p.playSB = true
+	}
+	pk := serverPacket{kind: kind, state: st, data: data, inflated: inflated, now: now}
+	v := p.l0.serverbound(p, &pk)
+	if v.Outcome == Kick {
+		return v
+	}
+	if st != mcproto.StatePlay && st != mcproto.StateConfiguration {
+		return v
+	}
+	if err := p.decodeServerbound(&pk); err != nil {
+		return worse(v, p.flag(chkMalformed, 1, now, "kind", kind.String(), "error", err.Error()))
+	}
+	if own, pv := p.clock.serverbound(p, &pk); own {
+		return worse(v, pv) // the answer to our own probe never reaches the backend
+	}
+	v = worse(v, p.l2.serverbound(p, &pk))
+	v = worse(v, p.l3.serverbound(p, &pk))
+	v = worse(v, p.l4.serverbound(p, &pk))
+	v = worse(v, p.l5.serverbound(p, &pk))
+	p.apply(&pk)
+	return v
+}
+
+// decodeServerbound fills the field of pk's kind. Kinds without a decoder
+// pass untouched: they still count toward the flood limits.
+func (p *Player) decodeServerbound(pk *serverPacket) error {
+	proto := p.info.Protocol
+	var err error
+	switch pk.kind {
+	case packets.KindPlayerPosition:
+		var m packets.PlayerPosition
+		if m, err = packets.DecodePlayerPosition(pk.data, proto); err == nil {
+			pk.move = move{x: m.X, y: m.Y, z: m.Z, hasPos: true, onGround: m.OnGround()}
+		}
+	case packets.KindPlayerPositionLook:
+		var m packets.PlayerPositionLook
+		if m, err = packets.DecodePlayerPositionLook(pk.data, proto); err == nil {
+			pk.move = move{x: m.X, y: m.Y, z: m.Z, yaw: m.Yaw, pitch: m.Pitch, hasPos: true, hasLook: true, onGround: m.OnGround()}
+		}
+	case packets.KindPlayerLook:
+		var m packets.PlayerLook
+		if m, err = packets.DecodePlayerLook(pk.data, proto); err == nil {
+			pk.move = move{yaw: m.Yaw, pitch: m.Pitch, hasLook: true, onGround: m.OnGround()}
+		}
+	case packets.KindPlayerOnGround:
+		var m packets.PlayerOnGround
+		if m, err = packets.DecodePlayerOnGround(pk.data, proto); err == nil {
+			pk.move = move{onGround: m.OnGround()}
+		}
+	case packets.KindUseEntity:
+		pk.useEntity, err = packets.DecodeUseEntity(pk.data, proto)
+	case packets.KindEntityAction:
+		pk.action, err = packets.DecodeEntityAction(pk.data, proto)
+	case packets.KindHeldItemSlot:
+		pk.slot, err = packets.DecodeHeldItemSlot(pk.data, proto)
+	case packets.KindAbilities:
+		pk.abilities, err = packets.DecodeAbilities(pk.data, proto)
+	case packets.KindClientSettings:
+		pk.settings, err = packets.DecodeClientSettings(pk.data, proto)
+	case packets.KindPluginMessage:
+		pk.plugin, err = packets.DecodePluginMessage(pk.data, proto)
+	case packets.KindChat:
+		pk.chat, err = packets.DecodeChat(pk.data, proto)
+	case packets.KindChatCommand:
+		pk.command, err = packets.DecodeChatCommand(pk.data, proto)
+	case packets.KindChatCommandSigned:
+		var c packets.ChatCommandSigned
+		c, err = packets.DecodeChatCommandSigned(pk.data, proto)
+		pk.command = packets.ChatCommand(c)
+	case packets.KindTabComplete:
+		pk.tab, err = packets.DecodeTabComplete(pk.data, proto)
+	case packets.KindEditBook:
+		pk.book, err = packets.DecodeEditBook(pk.data, proto)
+	case packets.KindUpdateSign:
+		pk.sign, err = packets.DecodeUpdateSign(pk.data, proto)
+	case packets.KindCreativeSlot:
+		pk.creative, err = packets.DecodeCreativeSlot(pk.data, proto)
+	case packets.KindWindowClick:
+		pk.click, err = packets.DecodeWindowClick(pk.data, proto)
+	case packets.KindBlockDig:
+		pk.dig, err = packets.DecodeBlockDig(pk.data, proto)
+	case packets.KindBlockPlace:
+		pk.place, err = packets.DecodeBlockPlace(pk.data, proto)
+	case packets.KindUseItem:
+		pk.useItem, err = packets.DecodeUseItem(pk.data, proto)
+	case packets.KindArmAnimation:
+		pk.swing, err = packets.DecodeArmAnimation(pk.data, proto)
+	case packets.KindKeepAlive:
+		pk.keepAlive, err = packets.DecodeKeepAlive(pk.data, proto)
+	case packets.KindTeleportConfirm:
+		pk.teleport, err = packets.DecodeTeleportConfirm(pk.data, proto)
+	case packets.KindVehicleMove:
+		pk.vehicle, err = packets.DecodeVehicleMove(pk.data, proto)
+	case packets.KindCloseWindow:
+		pk.closeWin, err = packets.DecodeCloseWindow(pk.data, proto)
+	}
+	return err
+}
+
+// apply updates the shared state after every check has seen the packet, so
+// checks compare the new packet with the previous state.
+func (p *Player) apply(pk *serverPacket) {
+	switch pk.kind {
+	case packets.KindPlayerPosition, packets.KindPlayerPositionLook, packets.KindPlayerLook, packets.KindPlayerOnGround:
+		m := &pk.move
+		if m.hasPos {
+			p.self.x, p.self.y, p.self.z, p.self.havePos = m.x, m.y, m.z, true
+		}
+		if m.hasLook {
+			p.self.yaw, p.self.pitch = m.yaw, m.pitch
+		}
+		p.self.onGround = m.onGround
+		p.self.lastMove = pk.now
+	case packets.KindHeldItemSlot:
+		p.self.heldSlot = pk.slot.Slot
+	case packets.KindClientSettings:
+		p.self.viewDistance = pk.settings.ViewDistance
+		p.self.settingsSeen = true
+	case packets.KindPluginMessage:
+		if isBrandChannel(pk.plugin.Channel) && p.brand == "" {
+			p.brand = brandString(pk.plugin.Data)
+		}
+	}
+}
+
+// clientPacket is one decoded clientbound packet.
+type clientPacket struct {
+	kind  packets.Kind
+	state mcproto.State
+	data  []byte
+	now   time.Time
+}
+
+// WantClientbound reports whether the engine needs the whole packet of this
+// clientbound kind (the relay then inflates it; other compressed packets are
+// relayed after reading only their id).
+func (p *Player) WantClientbound(st mcproto.State, kind packets.Kind) bool {
+	if st != mcproto.StatePlay {
+		return false
+	}
+	switch kind {
+	case packets.KindJoinGame, packets.KindRespawn, packets.KindGameStateChange, packets.KindPlayerAbilitiesClientbound,
+		packets.KindSyncPlayerPosition, packets.KindKeepAlive, packets.KindPing, packets.KindTransaction,
+		packets.KindSpawnEntity, packets.KindSpawnLivingEntity, packets.KindSpawnPlayer,
+		packets.KindEntityRelMove, packets.KindEntityMoveLook, packets.KindEntityLook, packets.KindEntityTeleport,
+		packets.KindEntityPositionSync, packets.KindEntityDestroy, packets.KindUpdateHealth, packets.KindHeldItemSlot:
+		return true
+	}
+	return false
+}
+
+// Clientbound updates the player's state from a server packet and runs the
+// checks that watch the server side. Server packets are never dropped for a
+// detection; a malformed one is reported and ignored.
+func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, now time.Time) Verdict {
+	if st == mcproto.StatePlay {
+		p.playCB = true
+	} else {
+		return pass
+	}
+	pk := clientPacket{kind: kind, state: st, data: data, now: now}
+	switch kind {
+	case packets.KindJoinGame:
+		if j, err := packets.DecodeJoinGame(data, p.info.Protocol); err == nil {
+			p.self.entityID, p.self.haveEntityID, p.self.gameMode = j.EntityID, true, j.GameMode
+			p.self.dead = false
+		}
+	case packets.KindRespawn:
+		if r, err := packets.DecodeRespawn(data, p.info.Protocol); err == nil {
+			p.self.gameMode = r.GameMode
+			p.self.dead = false
+		}
+	}
+	p.clock.clientbound(p, &pk)
+	p.l2.clientbound(p, &pk)
+	p.l3.clientbound(p, &pk)
+	p.l4.clientbound(p, &pk)
+	p.l5.clientbound(p, &pk)
+	return pass
+}
+
+// Probe appends a probe packet (id + data) to dst when one is due, for the
+// relay to send to the client after the frames it is writing.
+func (p *Player) Probe(now time.Time, dst []byte) []byte {
+	if !p.playCB || !p.playSB || p.kicked {
+		return dst
+	}
+	return p.clock.probe(now, dst)
+}
+
+// flag raises check id against the player: the violation level decays,
+// grows by add, and the check's mode and action decide the verdict. details
+// are key, value pairs of evidence.
+func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string) Verdict {
+	c := &p.e.checks[id]
+	if !c.enabled {
+		return pass
+	}
+	var ent *vlEntry
+	for i := range p.vls {
+		if p.vls[i].id == id {
+			ent = &p.vls[i]
+			break
+		}
+	}
+	if ent == nil {
+		p.vls = append(p.vls, vlEntry{id: id, last: now})
+		ent = &p.vls[len(p.vls)-1]
+	}
+	if c.Decay > 0 {
+		ent.vl -= c.Decay * now.Sub(ent.last).Seconds()
+		if ent.vl < 0 {
+			ent.vl = 0
+		}
+	}
+	ent.vl += add
+	ent.last = now
+
+	action := detection.ActionAlert
+	v := pass
+	enforce := c.mode == ModeEnforce || (c.mode == ModeDefault && !c.Experimental)
+	if enforce {
+		if c.Action >= detection.ActionDrop {
+			action, v = detection.ActionDrop, drop
+		}
+		if c.Action >= detection.ActionKick && (c.KickVL == 0 || ent.vl >= c.KickVL) {
+			action = c.Action
+			v = Verdict{Outcome: Kick, Reason: kickMessage}
+			p.kicked = true
+		}
+	}
+	ev := &detection.Event{
+		Schema: detection.SchemaVersion, Check: c.Key, Layer: c.Layer, Severity: c.Severity, Action: action,
+		Experimental: c.Experimental, VL: ent.vl, Player: p.info.Name, UUID: p.info.UUID, Protocol: p.info.Protocol,
+		Brand: p.brand, Region: p.e.region, Edge: p.e.instance, Session: p.info.Session, Time: now,
+	}
+	if p.info.Addr.IsValid() {
+		ev.ClientAddr = p.info.Addr.Addr().String()
+	}
+	if len(details) > 0 {
+		ev.Details = make(map[string]string, len(details)/2)
+		for i := 0; i+1 < len(details); i += 2 {
+			ev.Details[details[i]] = details[i+1]
+		}
+	}
+	if action == detection.ActionBan && p.e.banner != nil {
+		p.e.banner.BanPlayer(p.info.Name, p.info.UUID, p.info.Addr.Addr(), "rustguard: "+c.Key, "check:"+c.Key, p.e.banDuration)
+	}
+	p.e.emit(ev)
+	return v
+}
+
+// kickMessage is what a player kicked by a check reads. It does not name the
+// check: that would tell a cheat developer which rule to dodge. Operators
+// see the key in logs, metrics and traces.
+const kickMessage = "Disconnected by RustGuard: your client sent packets a vanilla client cannot send"
+
+// on reports whether check id runs (so a check can skip its work).
+func (p *Player) on(id CheckID) bool { return p.e.checks[id].enabled }
+
+// param is a check parameter.
+func (p *Player) param(id CheckID, name string) float64 { return p.e.param(id, name) }
+
+func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
+func itoa(i int64) string   { return strconv.FormatInt(i, 10) }
+
+var _ = fmt.Sprint

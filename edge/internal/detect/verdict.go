@@ -1,0 +1,30 @@
+package detect
+
+// Outcome is what the relay does with a packet.
+type Outcome uint8
+
+const (
+	Pass Outcome = iota // relay it
+	Drop                // do not relay it; keep the player
+	Kick                // disconnect the player with Verdict.Reason
+)
+
+// Verdict is the engine's decision about one packet.
+type Verdict struct {
+	Outcome Outcome
+	// Reason is the text the player sees on a kick.
+	Reason string
+}
+
+var (
+	pass = Verdict{}
+	drop = Verdict{Outcome: Drop}
+)
+
+// worse keeps the stronger of two verdicts.
+func worse(a, b Verdict) Verdict {
+	if b.Outcome > a.Outcome {
+		return b
+	}
+	return a
+}
