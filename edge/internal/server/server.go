@@ -8,10 +8,10 @@ package server
 import (
 	"context"
 	"fmt"
-	"os"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
