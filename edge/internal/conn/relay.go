@@ -86,7 +86,7 @@ func (s *session) relay(cl *leg) (reason.Reason, error) {
 		end(mcproto.Clientbound, down.run())
 	}()
 	upErr := up.run()
-	if upErr != nil && !isClosed(upErr) {
+	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
 		r := classify(upErr)
 		if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
@@ -101,10 +101,10 @@ func (s *session) relay(cl *leg) (reason.Reason, error) {
 	<-done
 
 	switch {
-	case first == nil || isClosed(first):
-		return reason.None, nil
 	case s.kicked.Load():
 		return reason.Reason(s.kickReason.Load()), nil
+	case first == nil || isClosed(first):
+		return reason.None, nil
 	case firstDir == mcproto.Clientbound:
 		if isTimeout(first) {
 			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)

@@ -141,7 +141,16 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 	if p.kicked {
 		return drop
 	}
-	if st == mcproto.StatePlay {
+	// Which state the client is in decides whether a probe can be sent
+	// (play-state packets only). From 1.20.2 the client enters play when it
+	// acknowledges Finish Configuration and leaves it when it acknowledges
+	// Start Configuration.
+	switch {
+	case st == mcproto.StateConfiguration && kind == packets.KindFinishConfiguration:
+		p.playSB = true
+	case st == mcproto.StatePlay && kind == packets.KindConfigurationAcknowledged:
+		p.playSB = false
+	case st == mcproto.StatePlay:
 		p.playSB = true
 	}
 	pk := serverPacket{kind: kind, state: st, data: data, inflated: inflated, now: now}
@@ -284,7 +293,7 @@ func (p *Player) WantClientbound(st mcproto.State, kind packets.Kind) bool {
 		return false
 	}
 	switch kind {
-	case packets.KindJoinGame, packets.KindRespawn, packets.KindGameStateChange, packets.KindPlayerAbilitiesClientbound,
+	case packets.KindStartConfiguration, packets.KindJoinGame, packets.KindRespawn, packets.KindGameStateChange, packets.KindPlayerAbilitiesClientbound,
 		packets.KindSyncPlayerPosition, packets.KindKeepAlive, packets.KindPing, packets.KindTransaction,
 		packets.KindSpawnEntity, packets.KindSpawnLivingEntity, packets.KindSpawnPlayer,
 		packets.KindEntityRelMove, packets.KindEntityMoveLook, packets.KindEntityLook, packets.KindEntityTeleport,
@@ -298,10 +307,12 @@ func (p *Player) WantClientbound(st mcproto.State, kind packets.Kind) bool {
 // checks that watch the server side. Server packets are never dropped for a
 // detection; a malformed one is reported and ignored.
 func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, now time.Time) Verdict {
-	if st == mcproto.StatePlay {
-		p.playCB = true
-	} else {
+	if st != mcproto.StatePlay {
 		return pass
+	}
+	p.playCB = kind != packets.KindStartConfiguration
+	if p.info.Protocol < mcproto.Protocol1_20_2 {
+		p.playSB = p.playCB // no configuration state: Login Success put both legs in play
 	}
 	pk := clientPacket{kind: kind, state: st, data: data, now: now}
 	switch kind {

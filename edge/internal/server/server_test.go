@@ -89,6 +89,9 @@ func TestStatusIsCachedPerProtocolAndCollapsed(t *testing.T) {
 	if n := b.statusCount.Load(); n != 2 {
 		t.Errorf("backend status requests = %d, want 2", n)
 	}
+	// Within the TTL the next ping is a cache hit (the burst itself was
+	// collapsed into the one fetch).
+	ping(t, addr, 765)
 	if hits := testutil.ToFloat64(e.Metrics.StatusCacheHits); hits < 1 {
 		t.Errorf("status cache hits = %v, want ≥ 1", hits)
 	}
