@@ -74,8 +74,10 @@ type Options struct {
 	Instance string
 	Sinks    []Sink
 	Banner   Banner // nil: ban actions only kick
-	Log      *slog.Logger
-	Registry prometheus.Registerer // nil: no metrics
+	// Recorders, when set, is asked for a Recorder for every new player.
+	Recorders RecorderFactory
+	Log       *slog.Logger
+	Registry  prometheus.Registerer // nil: no metrics
 }
 
 // check is one check as configured.
@@ -98,6 +100,7 @@ type Engine struct {
 	instance    string
 	log         *slog.Logger
 	detections  *prometheus.CounterVec
+	recorders   RecorderFactory
 	sessions    atomic.Uint64
 }
 
@@ -106,7 +109,7 @@ type Engine struct {
 // the key and the reason.
 func New(cfg Config, o Options) (*Engine, error) {
 	e := &Engine{byKey: make(map[string]CheckID), sinks: o.Sinks, banner: o.Banner, banDuration: cfg.BanDuration,
-		region: o.Region, instance: o.Instance, log: o.Log}
+		region: o.Region, instance: o.Instance, log: o.Log, recorders: o.Recorders}
 	if e.log == nil {
 		e.log = slog.Default()
 	}

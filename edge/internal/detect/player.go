@@ -11,6 +11,23 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
+// Recorder keeps a session's packet stream as evidence (edge/internal/record
+// implements it). It sees exactly what the engine sees, so replaying a
+// recording through an engine reproduces its detections.
+type Recorder interface {
+	// Packet records one packet the engine received.
+	Packet(dir mcproto.Direction, st mcproto.State, kind packets.Kind, data []byte, inflated int, now time.Time)
+	// Flagged is called after each detection event, so a recorder that
+	// records only on detection can keep what led up to it.
+	Flagged(now time.Time)
+	// Close ends the recording when the connection ends.
+	Close() error
+}
+
+// RecorderFactory decides per player whether to record, returning nil for
+// no recording.
+type RecorderFactory func(info PlayerInfo) Recorder
+
 // PlayerInfo identifies a connection to the engine.
 type PlayerInfo struct {
 	Protocol int32
@@ -44,6 +61,7 @@ type Player struct {
 	kicked         bool
 
 	clock ackClock
+	rec   Recorder // nil: not recording
 
 	l0 layer0State
 	l2 layer2State
@@ -78,9 +96,21 @@ func (e *Engine) NewPlayer(info PlayerInfo) *Player {
 		info.Session = strconv.FormatUint(e.sessions.Add(1), 36)
 	}
 	p := &Player{e: e, info: info, table: packets.Lookup(info.Protocol)}
-	p.self.heldSlot = 0
 	p.clock.init(info.Protocol, p.table)
+	if e.recorders != nil {
+		p.rec = e.recorders(info)
+	}
 	return p
+}
+
+// Close ends the player's tracking (and its recording, if any).
+func (p *Player) Close() error {
+	if p.rec != nil {
+		err := p.rec.Close()
+		p.rec = nil
+		return err
+	}
+	return nil
 }
 
 // Protocol is the player's protocol version.
@@ -152,6 +182,9 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 		p.playSB = false
 	case st == mcproto.StatePlay:
 		p.playSB = true
+	}
+	if p.rec != nil {
+		p.rec.Packet(mcproto.Serverbound, st, kind, data, inflated, now)
 	}
 	pk := serverPacket{kind: kind, state: st, data: data, inflated: inflated, now: now}
 	v := p.l0.serverbound(p, &pk)
@@ -310,6 +343,9 @@ func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, n
 	if st != mcproto.StatePlay {
 		return pass
 	}
+	if p.rec != nil {
+		p.rec.Packet(mcproto.Clientbound, st, kind, data, 0, now)
+	}
 	p.playCB = kind != packets.KindStartConfiguration
 	if p.info.Protocol < mcproto.Protocol1_20_2 {
 		p.playSB = p.playCB // no configuration state: Login Success put both legs in play
@@ -403,6 +439,9 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 		p.e.banner.BanPlayer(p.info.Name, p.info.UUID, p.info.Addr.Addr(), "rustguard: "+c.Key, "check:"+c.Key, p.e.banDuration)
 	}
 	p.e.emit(ev)
+	if p.rec != nil {
+		p.rec.Flagged(now)
+	}
 	return v
 }
 

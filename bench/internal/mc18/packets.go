@@ -1,0 +1,268 @@
+// Package mc18 builds and parses the few Minecraft 1.8 (protocol 47)
+// packets the load tool exchanges: handshake, status, login and a handful of
+// play packets. Builders append ID + data to a caller's buffer (mcconn adds
+// the frame); parsers take the data after the ID and reject leftovers.
+//
+// 1.8 is the oldest version with compression and the one most PvP servers
+// still run, so a proxy that parses play traffic has to handle it.
+package mc18
+
+import (
+	"crypto/md5"
+	"fmt"
+
+	"github.com/rustguard/rustguard/shared/mcproto"
+)
+
+// Protocol is the protocol number of 1.8–1.8.9 (protocol.md §10).
+const Protocol = mcproto.Protocol1_8
+
+// Field limits from the 1.8 packet definitions (minecraft.wiki, protocol 47).
+const (
+	// MaxHostChars is the handshake's server address, String(255).
+	MaxHostChars = 255
+	// MaxNameChars is a player name, String(16).
+	MaxNameChars = 16
+	// UUIDChars is Login Success's dashed UUID string, String(36) in 1.8.
+	UUIDChars = 36
+	// MaxStatusChars is the status JSON, String(32767).
+	MaxStatusChars = 32767
+	// MaxChannelChars is a plugin-message channel, String(20) in 1.8.
+	MaxChannelChars = 20
+	// MaxDisconnectChars is a disconnect reason (JSON text), String(32767).
+	MaxDisconnectChars = 32767
+)
+
+// Packet IDs by state and direction (protocol 47).
+const (
+	HandshakeID = 0x00 // serverbound, handshake state
+
+	StatusRequestID  = 0x00 // serverbound
+	StatusPingID     = 0x01 // serverbound
+	StatusResponseID = 0x00 // clientbound
+	StatusPongID     = 0x01 // clientbound
+
+	LoginStartID      = 0x00 // serverbound
+	LoginDisconnectID = 0x00 // clientbound
+	LoginSuccessID    = 0x02 // clientbound
+	SetCompressionID  = 0x03 // clientbound
+
+	KeepAliveClientboundID     = 0x00
+	JoinGameID                 = 0x01 // clientbound
+	ChunkDataID                = 0x21 // clientbound
+	PluginMessageClientboundID = 0x3F
+	PlayDisconnectID           = 0x40 // clientbound
+
+	KeepAliveServerboundID     = 0x00
+	PluginMessageServerboundID = 0x17
+)
+
+// AppendHandshake appends a Handshake packet.
+func AppendHandshake(b []byte, protocol int32, host string, port uint16, intent int32) []byte {
+	b = mcproto.AppendVarInt(b, HandshakeID)
+	b = mcproto.AppendVarInt(b, protocol)
+	b = mcproto.AppendString(b, host)
+	b = mcproto.AppendUint16(b, port)
+	return mcproto.AppendVarInt(b, intent)
+}
+
+// Handshake is a decoded Handshake packet.
+type Handshake struct {
+	Protocol int32
+	Host     string
+	Port     uint16
+	Intent   int32
+}
+
+// ParseHandshake decodes Handshake data (after the ID).
+func ParseHandshake(data []byte) (Handshake, error) {
+	r := mcproto.NewReader(data)
+	h := Handshake{
+		Protocol: r.VarInt(),
+		Host:     r.String(MaxHostChars),
+		Port:     r.Uint16(),
+		Intent:   r.VarInt(),
+	}
+	if err := r.Finish(); err != nil {
+		return Handshake{}, fmt.Errorf("handshake: %w", err)
+	}
+	return h, nil
+}
+
+// AppendLoginStart appends a 1.8 Login Start (name only; later versions add
+// a UUID, protocol.md §8).
+func AppendLoginStart(b []byte, name string) []byte {
+	b = mcproto.AppendVarInt(b, LoginStartID)
+	return mcproto.AppendString(b, name)
+}
+
+// ParseLoginStart decodes 1.8 Login Start data.
+func ParseLoginStart(data []byte) (string, error) {
+	r := mcproto.NewReader(data)
+	name := r.String(MaxNameChars)
+	if err := r.Finish(); err != nil {
+		return "", fmt.Errorf("login start: %w", err)
+	}
+	return name, nil
+}
+
+// AppendSetCompression appends Set Compression.
+func AppendSetCompression(b []byte, threshold int32) []byte {
+	b = mcproto.AppendVarInt(b, SetCompressionID)
+	return mcproto.AppendVarInt(b, threshold)
+}
+
+// ParseSetCompression decodes Set Compression data.
+func ParseSetCompression(data []byte) (int32, error) {
+	r := mcproto.NewReader(data)
+	t := r.VarInt()
+	if err := r.Finish(); err != nil {
+		return 0, fmt.Errorf("set compression: %w", err)
+	}
+	return t, nil
+}
+
+// AppendLoginSuccess appends a 1.8 Login Success: the UUID as a dashed
+// String(36), then the name.
+func AppendLoginSuccess(b []byte, id mcproto.UUID, name string) []byte {
+	b = mcproto.AppendVarInt(b, LoginSuccessID)
+	b = mcproto.AppendString(b, id.String())
+	return mcproto.AppendString(b, name)
+}
+
+// ParseLoginSuccess decodes 1.8 Login Success data.
+func ParseLoginSuccess(data []byte) (uuid, name string, err error) {
+	r := mcproto.NewReader(data)
+	uuid = r.String(UUIDChars)
+	name = r.String(MaxNameChars)
+	if err := r.Finish(); err != nil {
+		return "", "", fmt.Errorf("login success: %w", err)
+	}
+	return uuid, name, nil
+}
+
+// OfflineUUID is the UUID an offline-mode server gives a name: a version 3
+// (MD5) UUID of "OfflinePlayer:" + name, as vanilla's
+// UUID.nameUUIDFromBytes computes it.
+func OfflineUUID(name string) mcproto.UUID {
+	u := mcproto.UUID(md5.Sum([]byte("OfflinePlayer:" + name)))
+	u[6] = u[6]&0x0f | 0x30 // version 3
+	u[8] = u[8]&0x3f | 0x80 // IETF variant
+	return u
+}
+
+// AppendJoinGame appends a 1.8 Join Game for a survival player in the
+// overworld.
+func AppendJoinGame(b []byte, entityID int32) []byte {
+	b = mcproto.AppendVarInt(b, JoinGameID)
+	b = mcproto.AppendInt32(b, entityID)
+	b = append(b, 0) // game mode: survival
+	b = append(b, 0) // dimension: overworld
+	b = append(b, 1) // difficulty: easy
+	b = append(b, 100)
+	b = mcproto.AppendString(b, "default")
+	return mcproto.AppendBool(b, false) // reduced debug info
+}
+
+// AppendChunkData appends a 1.8 Chunk Data packet carrying sections, the
+// raw section bytes (block ids, light, biomes in the real game). The tool
+// only needs the size and shape of a chunk, not a valid world.
+func AppendChunkData(b []byte, x, z int32, bitmask uint16, sections []byte) []byte {
+	b = mcproto.AppendVarInt(b, ChunkDataID)
+	b = mcproto.AppendInt32(b, x)
+	b = mcproto.AppendInt32(b, z)
+	b = mcproto.AppendBool(b, true) // ground-up continuous
+	b = mcproto.AppendUint16(b, bitmask)
+	return mcproto.AppendByteArray(b, sections)
+}
+
+// AppendKeepAlive appends a 1.8 Keep Alive (VarInt id; 1.12.2 changed it to
+// a long) with the given packet ID, so both directions share one builder.
+func AppendKeepAlive(b []byte, packetID, id int32) []byte {
+	b = mcproto.AppendVarInt(b, packetID)
+	return mcproto.AppendVarInt(b, id)
+}
+
+// ParseKeepAlive decodes 1.8 Keep Alive data.
+func ParseKeepAlive(data []byte) (int32, error) {
+	r := mcproto.NewReader(data)
+	id := r.VarInt()
+	if err := r.Finish(); err != nil {
+		return 0, fmt.Errorf("keep alive: %w", err)
+	}
+	return id, nil
+}
+
+// AppendPluginMessage appends a 1.8 Plugin Message: channel, then the data
+// as the rest of the packet (1.8 has no length prefix for it).
+func AppendPluginMessage(b []byte, packetID int32, channel string, data []byte) []byte {
+	b = mcproto.AppendVarInt(b, packetID)
+	b = mcproto.AppendString(b, channel)
+	return append(b, data...)
+}
+
+// ParsePluginMessage decodes 1.8 Plugin Message data. payload aliases data.
+func ParsePluginMessage(data []byte) (channel string, payload []byte, err error) {
+	r := mcproto.NewReader(data)
+	channel = r.String(MaxChannelChars)
+	payload = r.Rest()
+	if err := r.Err(); err != nil {
+		return "", nil, fmt.Errorf("plugin message: %w", err)
+	}
+	return channel, payload, nil
+}
+
+// AppendStatusRequest appends a Status Request (no fields).
+func AppendStatusRequest(b []byte) []byte { return mcproto.AppendVarInt(b, StatusRequestID) }
+
+// AppendStatusResponse appends a Status Response carrying json.
+func AppendStatusResponse(b []byte, json string) []byte {
+	b = mcproto.AppendVarInt(b, StatusResponseID)
+	return mcproto.AppendString(b, json)
+}
+
+// ParseStatusResponse decodes Status Response data. Backends may append
+// data after the JSON (protocol.md §1, leftover bytes), so leftovers are
+// tolerated here.
+func ParseStatusResponse(data []byte) (string, error) {
+	r := mcproto.NewReader(data)
+	s := r.String(MaxStatusChars)
+	if err := r.Err(); err != nil {
+		return "", fmt.Errorf("status response: %w", err)
+	}
+	return s, nil
+}
+
+// AppendPing appends a Ping Request or Pong Response (same layout) with the
+// given packet ID.
+func AppendPing(b []byte, packetID int32, payload int64) []byte {
+	b = mcproto.AppendVarInt(b, packetID)
+	return mcproto.AppendInt64(b, payload)
+}
+
+// ParsePing decodes Ping/Pong data.
+func ParsePing(data []byte) (int64, error) {
+	r := mcproto.NewReader(data)
+	v := r.Int64()
+	if err := r.Finish(); err != nil {
+		return 0, fmt.Errorf("ping: %w", err)
+	}
+	return v, nil
+}
+
+// AppendDisconnect appends a Disconnect (login 0x00 or play 0x40) with a
+// plain-text reason as a JSON text component.
+func AppendDisconnect(b []byte, packetID int32, reasonJSON string) []byte {
+	b = mcproto.AppendVarInt(b, packetID)
+	return mcproto.AppendString(b, reasonJSON)
+}
+
+// ParseDisconnect decodes Disconnect data.
+func ParseDisconnect(data []byte) (string, error) {
+	r := mcproto.NewReader(data)
+	s := r.String(MaxDisconnectChars)
+	if err := r.Finish(); err != nil {
+		return "", fmt.Errorf("disconnect: %w", err)
+	}
+	return s, nil
+}

@@ -1,0 +1,149 @@
+package mc18
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/rustguard/rustguard/shared/mcproto"
+)
+
+// splitID strips the packet ID a builder wrote and checks it.
+func splitID(t *testing.T, pkt []byte, want int32) []byte {
+	t.Helper()
+	id, n, err := mcproto.ReadVarInt(pkt)
+	if err != nil || id != want {
+		t.Fatalf("packet id = %#x, %v; want %#x", id, err, want)
+	}
+	return pkt[n:]
+}
+
+func TestRoundTrips(t *testing.T) {
+	tests := []struct {
+		name  string
+		pkt   []byte
+		id    int32
+		check func(data []byte) error
+	}{
+		{"handshake", AppendHandshake(nil, Protocol, "play.example.com", 25565, mcproto.IntentLogin), HandshakeID, func(d []byte) error {
+			h, err := ParseHandshake(d)
+			if err == nil && (h != Handshake{Protocol, "play.example.com", 25565, mcproto.IntentLogin}) {
+				return errors.New("handshake fields differ")
+			}
+			return err
+		}},
+		{"login start", AppendLoginStart(nil, "Notch"), LoginStartID, func(d []byte) error {
+			n, err := ParseLoginStart(d)
+			if err == nil && n != "Notch" {
+				return errors.New("name differs")
+			}
+			return err
+		}},
+		{"set compression", AppendSetCompression(nil, 256), SetCompressionID, func(d []byte) error {
+			v, err := ParseSetCompression(d)
+			if err == nil && v != 256 {
+				return errors.New("threshold differs")
+			}
+			return err
+		}},
+		{"login success", AppendLoginSuccess(nil, OfflineUUID("jeb_"), "jeb_"), LoginSuccessID, func(d []byte) error {
+			u, n, err := ParseLoginSuccess(d)
+			if err == nil && (u != OfflineUUID("jeb_").String() || n != "jeb_") {
+				return errors.New("login success differs")
+			}
+			return err
+		}},
+		{"keep alive", AppendKeepAlive(nil, KeepAliveServerboundID, -5), KeepAliveServerboundID, func(d []byte) error {
+			v, err := ParseKeepAlive(d)
+			if err == nil && v != -5 {
+				return errors.New("id differs")
+			}
+			return err
+		}},
+		{"plugin message", AppendPluginMessage(nil, PluginMessageClientboundID, "rg:echo", []byte{1, 2, 3}), PluginMessageClientboundID, func(d []byte) error {
+			ch, p, err := ParsePluginMessage(d)
+			if err == nil && (ch != "rg:echo" || string(p) != "\x01\x02\x03") {
+				return errors.New("plugin message differs")
+			}
+			return err
+		}},
+		{"status response", AppendStatusResponse(nil, `{"a":1}`), StatusResponseID, func(d []byte) error {
+			s, err := ParseStatusResponse(d)
+			if err == nil && s != `{"a":1}` {
+				return errors.New("json differs")
+			}
+			return err
+		}},
+		{"ping", AppendPing(nil, StatusPingID, -1<<62), StatusPingID, func(d []byte) error {
+			v, err := ParsePing(d)
+			if err == nil && v != -1<<62 {
+				return errors.New("payload differs")
+			}
+			return err
+		}},
+		{"disconnect", AppendDisconnect(nil, PlayDisconnectID, `{"text":"bye"}`), PlayDisconnectID, func(d []byte) error {
+			s, err := ParseDisconnect(d)
+			if err == nil && s != `{"text":"bye"}` {
+				return errors.New("reason differs")
+			}
+			return err
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.check(splitID(t, tt.pkt, tt.id)); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestParsersRejectLeftoversAndShortData(t *testing.T) {
+	tests := []struct {
+		name  string
+		parse func([]byte) error
+		data  []byte
+		want  error
+	}{
+		{"handshake trailing", func(d []byte) error { _, err := ParseHandshake(d); return err },
+			append(splitID(t, AppendHandshake(nil, 47, "h", 1, 2), HandshakeID), 0), mcproto.ErrTrailingBytes},
+		{"handshake short", func(d []byte) error { _, err := ParseHandshake(d); return err },
+			[]byte{47, 1}, mcproto.ErrShort},
+		{"login start name too long", func(d []byte) error { _, err := ParseLoginStart(d); return err },
+			mcproto.AppendString(nil, "abcdefghijklmnopq"), mcproto.ErrStringTooLong},
+		{"ping short", func(d []byte) error { _, err := ParsePing(d); return err },
+			[]byte{1, 2, 3}, mcproto.ErrShort},
+		{"keep alive trailing", func(d []byte) error { _, err := ParseKeepAlive(d); return err },
+			[]byte{1, 2}, mcproto.ErrTrailingBytes},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.parse(tt.data); !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestOfflineUUID(t *testing.T) {
+	// Offline-mode UUIDs as vanilla and every offline proxy compute them
+	// (UUID.nameUUIDFromBytes("OfflinePlayer:" + name)).
+	tests := map[string]string{
+		"Notch": "b50ad385-829d-3141-a216-7e7d7539ba7f",
+	}
+	for name, want := range tests {
+		if got := OfflineUUID(name).String(); got != want {
+			t.Errorf("OfflineUUID(%q) = %s, want %s", name, got, want)
+		}
+	}
+}
+
+func TestChunkDataLayout(t *testing.T) {
+	sections := make([]byte, 300)
+	data := splitID(t, AppendChunkData(nil, 1, -2, 0x00ff, sections), ChunkDataID)
+	r := mcproto.NewReader(data)
+	x, z, cont, mask := r.Int32(), r.Int32(), r.Bool(), r.Uint16()
+	got := r.ByteArray(len(sections))
+	if err := r.Finish(); err != nil || x != 1 || z != -2 || !cont || mask != 0x00ff || len(got) != len(sections) {
+		t.Fatalf("chunk data = %d %d %v %#x %d bytes, %v", x, z, cont, mask, len(got), err)
+	}
+}

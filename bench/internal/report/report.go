@@ -1,0 +1,417 @@
+// Package report turns a benchmark run into markdown: the results table
+// printed at the end of a run and the whole of docs/BENCHMARKS.md (command,
+// date, machine, results, the issue's targets with verdicts, method).
+package report
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rustguard/rustguard/bench/internal/run"
+	"github.com/rustguard/rustguard/bench/internal/target"
+	"github.com/rustguard/rustguard/shared/mcproto"
+)
+
+// Targets from the issue (RustGuard's performance goals for the edge).
+const (
+	goalBulkVsSplice       = 0.8 // edge bulk ≥ 0.8 × haproxy-splice
+	goalCPUPerGB           = 1.0 // edge ≤ 1.0 CPU-s per GB
+	goalSpliceBulkVsSplice = 1.0 // edge-splice bulk ≥ 1.0 × haproxy-splice
+	goalAddedP99VsHAProxy  = 1.5 // edge added p99 ≤ 1.5 × HAProxy's added p99
+	goalKiBPerIdleConn     = 12  // edge RSS per idle connection ≤ 12 KiB
+)
+
+// Input is what a report is made of.
+type Input struct {
+	Command string
+	Date    time.Time
+	Quick   bool
+	Machine Machine
+	Config  run.Config
+	Results *run.Results
+}
+
+const (
+	na      = "—"
+	failed  = "FAIL"
+	refName = target.HAProxySplice
+)
+
+// cell is one value of the results table: a number or why there is none.
+type cell struct {
+	v    float64
+	ok   bool
+	text string // shown when !ok
+}
+
+func value(v float64) cell { return cell{v: v, ok: true} }
+
+func (c cell) format(f string) string {
+	if !c.ok {
+		if c.text == "" {
+			return na
+		}
+		return c.text
+	}
+	return fmt.Sprintf(f, c.v)
+}
+
+// row is one line of the results table.
+type row struct {
+	label  string
+	format string
+	// get returns the metric for a target.
+	get func(target.Name) cell
+	// ratio says whether an "x ÷ haproxy-splice" column makes sense.
+	ratio bool
+}
+
+// metrics extracts the table's numbers from the results.
+type metrics struct{ in Input }
+
+func (m metrics) missing(t target.Name, w string) cell {
+	if _, bad := m.in.Results.Failed(t, w); bad {
+		return cell{text: failed}
+	}
+	return cell{}
+}
+
+func (m metrics) bulkMBps(t target.Name) cell {
+	if r, ok := m.in.Results.Bulk[t]; ok {
+		return value(r.MBps())
+	}
+	return m.missing(t, run.Bulk)
+}
+
+func (m metrics) bulkCPU(t target.Name) cell {
+	if r, ok := m.in.Results.Bulk[t]; ok && t != target.Direct {
+		return value(r.CPUPerGB())
+	}
+	if t == target.Direct {
+		return cell{}
+	}
+	return m.missing(t, run.Bulk)
+}
+
+func (m metrics) bulkCores(t target.Name) cell {
+	if r, ok := m.in.Results.Bulk[t]; ok && t != target.Direct {
+		return value(r.Cores())
+	}
+	if t == target.Direct {
+		return cell{}
+	}
+	return m.missing(t, run.Bulk)
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+func (m metrics) rttP50(t target.Name) cell {
+	if r, ok := m.in.Results.RTT[t]; ok {
+		return value(micros(r.P50))
+	}
+	return m.missing(t, run.RTT)
+}
+
+func (m metrics) rttP99(t target.Name) cell {
+	if r, ok := m.in.Results.RTT[t]; ok {
+		return value(micros(r.P99))
+	}
+	return m.missing(t, run.RTT)
+}
+
+func (m metrics) addedP99(t target.Name) cell {
+	d, ok := m.in.Results.RTT[target.Direct]
+	if !ok {
+		return cell{}
+	}
+	if t == target.Direct {
+		return cell{}
+	}
+	if r, ok := m.in.Results.RTT[t]; ok {
+		return value(micros(r.P99 - d.P99))
+	}
+	return m.missing(t, run.RTT)
+}
+
+func (m metrics) pings(t target.Name) cell {
+	if r, ok := m.in.Results.Status[t]; ok {
+		return value(r.PerSecond())
+	}
+	return m.missing(t, run.Status)
+}
+
+func (m metrics) idleKiB(t target.Name) cell {
+	if r, ok := m.in.Results.Idle[t]; ok {
+		return value(r.KiBPerConn())
+	}
+	return m.missing(t, run.Idle)
+}
+
+func (m metrics) rows() []row {
+	c := m.in.Config
+	return []row{
+		{fmt.Sprintf("Bulk throughput, %d streams (MB/s)", c.Bulk.Conns), "%.0f", m.bulkMBps, true},
+		{"Bulk: proxy CPU per GB forwarded (CPU-s/GB)", "%.2f", m.bulkCPU, true},
+		{"Bulk: proxy CPU in use (cores)", "%.2f", m.bulkCores, false},
+		{fmt.Sprintf("Echo RTT p50, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP50, false},
+		{fmt.Sprintf("Echo RTT p99, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP99, false},
+		{"Echo RTT: p99 added vs direct (µs)", "%.0f", m.addedP99, true},
+		{fmt.Sprintf("Status pings, %d workers (pings/s)", c.Status.Workers), "%.0f", m.pings, true},
+		{"RSS per idle connection (KiB)", "%.1f", m.idleKiB, true},
+	}
+}
+
+// Table renders the results table.
+func Table(in Input) string {
+	m := metrics{in}
+	cols := in.Config.Targets
+	var ratioCols []target.Name
+	hasRef := false
+	for _, t := range cols {
+		if t == refName {
+			hasRef = true
+		}
+	}
+	if hasRef {
+		for _, t := range cols {
+			if t.IsEdge() {
+				ratioCols = append(ratioCols, t)
+			}
+		}
+	}
+	var b strings.Builder
+	b.WriteString("| Workload |")
+	for _, t := range cols {
+		fmt.Fprintf(&b, " %s |", t)
+	}
+	for _, t := range ratioCols {
+		fmt.Fprintf(&b, " %s ÷ %s |", t, refName)
+	}
+	b.WriteString("\n|---|")
+	for range len(cols) + len(ratioCols) {
+		b.WriteString("---:|")
+	}
+	b.WriteString("\n")
+	for _, r := range m.rows() {
+		fmt.Fprintf(&b, "| %s |", r.label)
+		for _, t := range cols {
+			fmt.Fprintf(&b, " %s |", r.get(t).format(r.format))
+		}
+		for _, t := range ratioCols {
+			x, ref := r.get(t), r.get(refName)
+			if r.ratio && x.ok && ref.ok && ref.v > 0 {
+				fmt.Fprintf(&b, " %.2f× |", x.v/ref.v)
+			} else {
+				fmt.Fprintf(&b, " %s |", na)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// goal is one of the issue's targets with its verdict.
+type goal struct {
+	text, measured, verdict string
+}
+
+func verdict(in Input, met bool) string {
+	if in.Quick {
+		return "not judged (quick run)"
+	}
+	if met {
+		return "met"
+	}
+	return "**missed**"
+}
+
+func notMeasured(text string) goal { return goal{text, na, "not measured"} }
+
+// Goals evaluates the issue's targets against the results.
+func goals(in Input) []goal {
+	m := metrics{in}
+	var gs []goal
+
+	text := fmt.Sprintf("edge bulk throughput ≥ %.1f× haproxy-splice", goalBulkVsSplice)
+	if e, ref := m.bulkMBps(target.Edge), m.bulkMBps(refName); e.ok && ref.ok && ref.v > 0 {
+		r := e.v / ref.v
+		gs = append(gs, goal{text, fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", r, e.v, ref.v), verdict(in, r >= goalBulkVsSplice)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+
+	text = fmt.Sprintf("edge ≤ %.1f CPU-s per GB forwarded", goalCPUPerGB)
+	if c := m.bulkCPU(target.Edge); c.ok {
+		gs = append(gs, goal{text, fmt.Sprintf("%.2f CPU-s/GB", c.v), verdict(in, c.v <= goalCPUPerGB)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+
+	text = fmt.Sprintf("edge-splice bulk throughput ≥ %.1f× haproxy-splice", goalSpliceBulkVsSplice)
+	if e, ref := m.bulkMBps(target.EdgeSplice), m.bulkMBps(refName); e.ok && ref.ok && ref.v > 0 {
+		r := e.v / ref.v
+		gs = append(gs, goal{text, fmt.Sprintf("%.2f× (%.0f vs %.0f MB/s)", r, e.v, ref.v), verdict(in, r >= goalSpliceBulkVsSplice)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+
+	text = fmt.Sprintf("edge p99 added vs direct ≤ %.1f× HAProxy's (the better HAProxy mode)", goalAddedP99VsHAProxy)
+	e := m.addedP99(target.Edge)
+	ref, refT := cell{}, target.Name("")
+	for _, t := range []target.Name{target.HAProxy, target.HAProxySplice} {
+		if c := m.addedP99(t); c.ok && (!ref.ok || c.v < ref.v) {
+			ref, refT = c, t
+		}
+	}
+	switch {
+	case !e.ok || !ref.ok:
+		gs = append(gs, notMeasured(text))
+	case ref.v <= 0:
+		gs = append(gs, goal{text, fmt.Sprintf("edge adds %.0f µs; %s added none measurable (%.0f µs)", e.v, refT, ref.v),
+			verdict(in, e.v <= 0)})
+	default:
+		gs = append(gs, goal{text, fmt.Sprintf("%.2f× (%.0f vs %.0f µs, %s)", e.v/ref.v, e.v, ref.v, refT),
+			verdict(in, e.v <= goalAddedP99VsHAProxy*ref.v)})
+	}
+
+	text = "edge status pings/s ≥ direct"
+	if e, d := m.pings(target.Edge), m.pings(target.Direct); e.ok && d.ok && d.v > 0 {
+		gs = append(gs, goal{text, fmt.Sprintf("%.2f× (%.0f vs %.0f /s)", e.v/d.v, e.v, d.v), verdict(in, e.v >= d.v)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+
+	text = fmt.Sprintf("edge RSS per idle connection ≤ %d KiB", goalKiBPerIdleConn)
+	if c := m.idleKiB(target.Edge); c.ok {
+		gs = append(gs, goal{text, fmt.Sprintf("%.1f KiB", c.v), verdict(in, c.v <= goalKiBPerIdleConn)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+	return gs
+}
+
+// GoalsTable renders the issue's targets with measured values and verdicts.
+func GoalsTable(in Input) string {
+	var b strings.Builder
+	b.WriteString("| Target (from the issue) | Measured | Verdict |\n|---|---|---|\n")
+	for _, g := range goals(in) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", g.text, g.measured, g.verdict)
+	}
+	return b.String()
+}
+
+func compression(t int) string {
+	if t == mcproto.CompressionOff {
+		return "off"
+	}
+	return fmt.Sprintf("threshold %d", t)
+}
+
+// Document renders the whole of docs/BENCHMARKS.md.
+func Document(in Input) string {
+	c := in.Config
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("# Benchmarks\n\n")
+	w("Generated by `rgload` (`bench/cmd/rgload`); do not edit by hand, run it again:\n")
+	w("build `bin/rustguard-edge`, install HAProxy, then from the repository root\n")
+	w("`go run ./bench/cmd/rgload -out docs/BENCHMARKS.md` (`make bench`). `-quick` is\n")
+	w("the smoke test `make test` runs; `-h` lists the flags that pick targets and workloads.\n")
+	w("Numbers hold for this machine and this run only: all processes share the same CPUs.\n\n")
+	w("## Run\n\n")
+	w("- Command: `%s`\n", in.Command)
+	w("- Date: %s\n", in.Date.UTC().Format("2006-01-02 15:04 MST"))
+	if in.Quick {
+		w("- Mode: **quick** (smoke test sizes; the numbers are not meaningful)\n")
+	}
+	mc := in.Machine
+	w("- Machine: %d CPUs (nproc), %s, %s RAM, Linux %s\n", mc.CPUs, mc.CPUModel, mc.MemTotal, mc.Kernel)
+	w("- Go: %s; HAProxy: %s\n", mc.GoVersion, mc.HAProxy)
+	w("- RLIMIT_NOFILE: soft %d, hard %d\n", mc.NoFileSoft, mc.NoFileHard)
+	w("- Load average (1, 5, 15 min) at start: %s\n", mc.LoadAtStart)
+	if mc.Busy {
+		w("\n**Other processes were busy when this run started (1-minute load above %.1f):\n"+
+			"they shared the CPUs with the benchmark, so treat the numbers as rough.**\n", QuietLoad)
+	}
+	w("- Backend: synthetic Minecraft 1.8 (protocol 47) in the load tool's process, compression %s\n", compression(c.Threshold))
+	w("- Targets: %s\n", joinNames(c.Targets))
+	w("\n## Results\n\n")
+	b.WriteString(Table(in))
+	w("\n## Targets\n\n")
+	b.WriteString(GoalsTable(in))
+	if len(in.Results.Failures) > 0 {
+		w("\n## Failures\n\n")
+		for _, t := range c.Targets {
+			for _, wl := range run.Workloads() {
+				if msg, bad := in.Results.Failed(t, wl); bad {
+					w("### %s / %s\n\n```\n%s\n```\n\n", t, wl, strings.TrimSpace(msg))
+				}
+			}
+		}
+	}
+	if len(in.Results.Notes) > 0 {
+		w("\n## Notes on this run\n\n")
+		for _, n := range in.Results.Notes {
+			w("- %s\n", n)
+		}
+	}
+	w("\n## Method\n\n")
+	w(method, c.Rounds, c.Bulk.Conns, c.BulkPacket>>10, compression(c.Threshold), c.Bulk.Warmup, c.Bulk.Duration,
+		c.RTT.Conns, c.RTT.Kind, c.RTT.Interval, c.RTT.Warmup, c.RTT.Duration,
+		c.Status.Workers, c.Status.Warmup, c.Status.Duration,
+		c.Idle.Conns, c.Idle.Settle, c.Idle.Probe, c.Proxy.HAProxySplice)
+	return b.String()
+}
+
+func joinNames(ns []target.Name) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = string(n)
+	}
+	return strings.Join(s, ", ")
+}
+
+// method explains how each number is made; the verbs are filled from the
+// run's configuration.
+const method = `One synthetic backend serves every target. Each target is a fresh process
+for each workload, started by rgload on free 127.0.0.1 ports and stopped by
+PID: **direct** (players connect to the backend), **edge** (rustguard-edge,
+play traffic parsed), **edge-splice** (rustguard-edge with
+RUSTGUARD_INSPECT_PLAY=false), **haproxy** (HAProxy ` + "`mode tcp`" + `, no splicing)
+and **haproxy-splice** (the same with splicing). The timed workloads run
+%d round(s), all targets of one workload back to back in each round, and
+every cell is the median round; the idle workload runs once.
+
+- **Bulk throughput**: %d players log in; the backend streams 1.8 Chunk Data
+  packets of %d KiB (compression %s), compressed once and written again
+  and again, and every player checks each frame byte for byte. After %s of
+  warm-up, bytes arriving in the next %s are counted (wire bytes, MB =
+  10^6). The proxy's CPU time (utime+stime from /proc/<pid>/stat, USER_HZ
+  100) over the same window gives CPU-s per GB (10^9 bytes).
+- **Echo RTT**: %d players in play each send a %s packet, wait for the
+  backend's echo, then send the next on a %s period (phases spread evenly).
+  After %s of warm-up, round trips started in the next %s are kept;
+  p50/p99 are nearest-rank. "Added" is a target's p99 minus direct's.
+- **Status pings**: %d workers each loop new TCP connection → handshake
+  (intent 1) → status request → response → ping → pong → close. Pings
+  finished in %s after %s of warm-up are counted. The edge answers from
+  its status cache; HAProxy relays every ping to the backend.
+- **Idle memory**: the proxy's VmRSS is read, %d players log in and stay
+  idle in play, and after %s of settling VmRSS is read again; the growth is
+  divided by the player count. Then %d of them echo once to prove they were
+  alive. Not applicable to direct. Both proxies get a 600 s idle timeout so
+  nothing is closed under the measurement.
+
+Every step is checked: a login that does not complete, a corrupted bulk
+frame, a lost or wrong echo, a wrong pong, a protocol error seen by the
+backend or a proxy that exits fails the workload instead of slowing it.
+
+The load generator, the backend and the proxy share the machine's CPUs, so
+throughput is what the three reach together; the proxy's CPU-s/GB is its
+own. It counts the proxy's user and system time only: loopback TCP receive
+work that the kernel does in softirq context is often charged to whichever
+task happens to run, so both proxies' figures are lower bounds taken the
+same way. HAProxy splicing mode for this run: %s ("auto" = ` + "`option splice-auto`" + `,
+"force" = ` + "`option splice-request`" + ` and ` + "`option splice-response`" + `).
+`

@@ -1,0 +1,196 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rustguard/rustguard/bench/internal/run"
+	"github.com/rustguard/rustguard/bench/internal/target"
+	"github.com/rustguard/rustguard/bench/internal/workload"
+)
+
+func sampleInput(quick bool) Input {
+	cfg := run.Preset(false)
+	cfg.Targets = target.All()
+	cfg.Proxy.HAProxySplice = "force"
+	sec := time.Second
+	bulk := func(mb float64, cpu time.Duration) workload.BulkResult {
+		return workload.BulkResult{Bytes: int64(mb * 1e6 * 10), Elapsed: 10 * sec, ProxyCPU: cpu}
+	}
+	rtt := func(p99 time.Duration) workload.RTTResult {
+		return workload.RTTResult{Samples: 100, P50: p99 / 2, P99: p99, Max: p99}
+	}
+	res := &run.Results{
+		Bulk: map[target.Name]workload.BulkResult{
+			target.Direct:        bulk(2000, 0),
+			target.Edge:          bulk(700, 12*sec), // 0.7× haproxy-splice, 1.71 CPU-s/GB
+			target.EdgeSplice:    bulk(1100, 3*sec), // 1.1×
+			target.HAProxy:       bulk(900, 9*sec),
+			target.HAProxySplice: bulk(1000, 4*sec),
+		},
+		RTT: map[target.Name]workload.RTTResult{
+			target.Direct:        rtt(100 * time.Microsecond),
+			target.Edge:          rtt(500 * time.Microsecond), // adds 400
+			target.HAProxy:       rtt(400 * time.Microsecond), // adds 300
+			target.HAProxySplice: rtt(420 * time.Microsecond), // adds 320
+		},
+		Status: map[target.Name]workload.StatusResult{
+			target.Direct: {Pings: 5000, Elapsed: sec},
+			target.Edge:   {Pings: 9000, Elapsed: sec},
+		},
+		Idle: map[target.Name]workload.IdleResult{
+			target.Edge: {Conns: 1000, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 8000<<10},
+		},
+		Failures: map[string]string{"edge-splice/rtt": "login rtt00001: disconnected by server"},
+		Notes:    []string{"Idle players capped at 9700."},
+	}
+	return Input{
+		Command: "rgload -out docs/BENCHMARKS.md",
+		Date:    time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC),
+		Quick:   quick,
+		Machine: Machine{CPUs: 2, CPUModel: "AMD EPYC", Kernel: "6.1", GoVersion: "go1.26", MemTotal: "23.5 GiB", HAProxy: "HAProxy version 2.6.12", NoFileSoft: 20000, NoFileHard: 20000,
+			LoadAtStart: "0.02 0.10 0.20"},
+		Config:  cfg,
+		Results: res,
+	}
+}
+
+// rowOf returns the table line whose label starts with prefix.
+func rowOf(t *testing.T, table, prefix string) string {
+	t.Helper()
+	for _, l := range strings.Split(table, "\n") {
+		if strings.HasPrefix(l, "| "+prefix) {
+			return l
+		}
+	}
+	t.Fatalf("no row %q in\n%s", prefix, table)
+	return ""
+}
+
+func TestTable(t *testing.T) {
+	table := Table(sampleInput(false))
+	tests := []struct {
+		row  string
+		want string
+	}{
+		{"| Workload |", "| direct | edge | edge-splice | haproxy | haproxy-splice | edge ÷ haproxy-splice | edge-splice ÷ haproxy-splice |"},
+		{"Bulk throughput", "| 2000 | 700 | 1100 | 900 | 1000 | 0.70× | 1.10× |"},
+		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | 4.29× | 0.68× |"},
+		{"Echo RTT p99", "| 100 | 500 | FAIL | 400 | 420 |"},
+		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | 1.25× | — |"},
+		{"Status pings", "| 5000 | 9000 | — | — | — | — | — |"},
+		{"RSS per idle", "| — | 8.0 | — | — | — | — | — |"},
+	}
+	for _, tt := range tests {
+		var line string
+		if strings.HasPrefix(tt.row, "|") {
+			line = strings.Split(table, "\n")[0]
+		} else {
+			line = rowOf(t, table, tt.row)
+		}
+		if !strings.Contains(line, tt.want) {
+			t.Errorf("row %q = %q, want it to contain %q", tt.row, line, tt.want)
+		}
+	}
+}
+
+func TestTableWithoutReferenceHasNoRatios(t *testing.T) {
+	in := sampleInput(false)
+	in.Config.Targets = []target.Name{target.Direct, target.Edge}
+	if table := Table(in); strings.Contains(table, "÷") {
+		t.Errorf("ratio columns without haproxy-splice:\n%s", table)
+	}
+}
+
+func TestGoals(t *testing.T) {
+	gs := GoalsTable(sampleInput(false))
+	tests := []struct{ prefix, want string }{
+		{"edge bulk throughput", "| 0.70× (700 vs 1000 MB/s) | **missed** |"},
+		{"edge ≤ 1.0 CPU-s", "| 1.71 CPU-s/GB | **missed** |"},
+		{"edge-splice bulk", "| 1.10× (1100 vs 1000 MB/s) | met |"},
+		{"edge p99 added", "| 1.33× (400 vs 300 µs, haproxy) | met |"},
+		{"edge status pings", "| 1.80× (9000 vs 5000 /s) | met |"},
+		{"edge RSS per idle", "| 8.0 KiB | met |"},
+	}
+	for _, tt := range tests {
+		if line := rowOf(t, gs, tt.prefix); !strings.Contains(line, tt.want) {
+			t.Errorf("goal %q = %q, want %q", tt.prefix, line, tt.want)
+		}
+	}
+	quick := GoalsTable(sampleInput(true))
+	if strings.Contains(quick, "met |") || strings.Contains(quick, "missed") {
+		t.Errorf("a quick run judged targets:\n%s", quick)
+	}
+}
+
+func TestGoalsNotMeasured(t *testing.T) {
+	in := sampleInput(false)
+	in.Results = &run.Results{Failures: map[string]string{}}
+	for _, l := range strings.Split(strings.TrimSpace(GoalsTable(in)), "\n")[2:] {
+		if !strings.HasSuffix(l, "| — | not measured |") {
+			t.Errorf("goal without data: %q", l)
+		}
+	}
+}
+
+func TestDocument(t *testing.T) {
+	doc := Document(sampleInput(false))
+	for _, s := range []string{
+		"# Benchmarks",
+		"Command: `rgload -out docs/BENCHMARKS.md`",
+		"Date: 2026-11-25 18:00 UTC",
+		"2 CPUs (nproc), AMD EPYC, 23.5 GiB RAM, Linux 6.1",
+		"RLIMIT_NOFILE: soft 20000, hard 20000",
+		"Load average (1, 5, 15 min) at start: 0.02 0.10 0.20",
+		"## Failures", "### edge-splice / rtt", "disconnected by server",
+		"Idle players capped at 9700.",
+		"## Method", "option splice-request",
+	} {
+		if !strings.Contains(doc, s) {
+			t.Errorf("document lacks %q", s)
+		}
+	}
+	if strings.Contains(doc, "busy") {
+		t.Error("a quiet run is flagged as busy")
+	}
+	in := sampleInput(false)
+	in.Machine.Busy = true
+	if !strings.Contains(Document(in), "Other processes were busy") {
+		t.Error("a busy run is not flagged")
+	}
+	if strings.Contains(doc, "%!") {
+		t.Errorf("document has a formatting error:\n%s", doc)
+	}
+}
+
+func TestParseLoadAvg(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		busy bool
+	}{
+		{"0.00 0.01 0.05 1/120 999\n", "0.00 0.01 0.05", false},
+		{"7.92 7.07 3.82 5/172 1618\n", "7.92 7.07 3.82", true},
+		{"", "unknown", false},
+	}
+	for _, tt := range tests {
+		got, busy := parseLoadAvg([]byte(tt.in))
+		if got != tt.want || busy != tt.busy {
+			t.Errorf("parseLoadAvg(%q) = %q, %v", tt.in, got, busy)
+		}
+	}
+}
+
+func TestProcField(t *testing.T) {
+	b := []byte("processor\t: 0\nmodel name\t: AMD EPYC 7B13\nflags\t: fpu\n")
+	if v, ok := procField(b, "model name"); !ok || v != "AMD EPYC 7B13" {
+		t.Errorf("model name = %q, %v", v, ok)
+	}
+	if _, ok := procField(b, "bogomips"); ok {
+		t.Error("found a field that is not there")
+	}
+	if got := humanKB("24684312 kB"); got != "23.5 GiB" {
+		t.Errorf("humanKB = %q", got)
+	}
+}

@@ -1,0 +1,100 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rustguard/rustguard/bench/internal/backend"
+	"github.com/rustguard/rustguard/bench/internal/player"
+)
+
+// BulkConfig sizes the bulk throughput workload.
+type BulkConfig struct {
+	Conns    int           // parallel streams
+	Warmup   time.Duration // streaming before the measurement window opens
+	Duration time.Duration // measurement window
+}
+
+// BulkResult is the bulk workload's outcome.
+type BulkResult struct {
+	Bytes    int64         // wire bytes received in the window, all streams
+	Elapsed  time.Duration // length of the window
+	ProxyCPU time.Duration // proxy user+system CPU in the window; 0 for direct
+}
+
+// MBps is the aggregate throughput in MB/s (10^6 bytes).
+func (r BulkResult) MBps() float64 {
+	return float64(r.Bytes) / bytesPerMB / r.Elapsed.Seconds()
+}
+
+// CPUPerGB is proxy CPU seconds per GB (10^9 bytes) forwarded.
+func (r BulkResult) CPUPerGB() float64 {
+	return r.ProxyCPU.Seconds() / (float64(r.Bytes) / bytesPerGB)
+}
+
+// Cores is the proxy's average CPU use in the window, in cores.
+func (r BulkResult) Cores() float64 { return r.ProxyCPU.Seconds() / r.Elapsed.Seconds() }
+
+// Bulk logs in cfg.Conns players whose backend streams chunk frames at
+// them, lets the streams run for cfg.Warmup, then counts the bytes that
+// arrive in cfg.Duration and the proxy CPU spent on them.
+func Bulk(ctx context.Context, e *Env, cfg BulkConfig) (BulkResult, error) {
+	before := e.Backend.Stats()
+	sessions, err := loginAll(ctx, e, cfg.Conns, cfg.Conns, backend.BulkPrefix)
+	if err != nil {
+		return BulkResult{}, fmt.Errorf("bulk: %w", err)
+	}
+	defer closeAll(sessions)
+
+	sctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var (
+		received atomic.Int64
+		wg       sync.WaitGroup
+		failed   errOnce
+	)
+	for _, s := range sessions {
+		wg.Add(1)
+		go func(s *player.Session) {
+			defer wg.Done()
+			err := s.ReceiveBulk(sctx, e.BulkFrame, func(n int) { received.Add(int64(n)) })
+			if err != nil {
+				failed.set(err)
+				stop()
+			}
+		}(s)
+	}
+
+	measure := func() (int64, time.Duration, time.Time, error) {
+		cpu, err := cpuOf(e.PID)
+		return received.Load(), cpu, time.Now(), err
+	}
+	var res BulkResult
+	err = wait(sctx, cfg.Warmup)
+	b0, c0, t0, cerr := measure()
+	if err == nil && cerr == nil {
+		err = wait(sctx, cfg.Duration)
+	}
+	b1, c1, t1, cerr1 := measure()
+	stop()
+	wg.Wait()
+	if ferr := failed.get(); ferr != nil {
+		return res, fmt.Errorf("bulk: %w: %w", ErrFailed, ferr)
+	}
+	for _, merr := range []error{cerr, cerr1, err} {
+		if merr != nil {
+			return res, fmt.Errorf("bulk: %w", merr)
+		}
+	}
+	res = BulkResult{Bytes: b1 - b0, Elapsed: t1.Sub(t0), ProxyCPU: c1 - c0}
+	if res.Bytes <= 0 {
+		return res, fmt.Errorf("bulk: no bytes arrived in %s: %w", res.Elapsed, ErrFailed)
+	}
+	if err := e.alive(); err != nil {
+		return res, fmt.Errorf("bulk: %w: %w", ErrFailed, err)
+	}
+	return res, e.checkBackend(before)
+}

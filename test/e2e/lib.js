@@ -1,0 +1,56 @@
+'use strict'
+
+// Shared plumbing for the e2e peer scripts: argument parsing and the
+// one-JSON-object-per-line protocol the Go harness reads on stdout.
+
+const fs = require('fs')
+const { parseArgs } = require('util')
+
+// The fd that stdout pointed to when the script started. Events are written
+// to it with writeSync so they are never interleaved with, or lost behind,
+// anything a library prints.
+const eventFd = 1
+
+// Libraries (flying-squid's log plugin, its readline prompt) write to
+// process.stdout. The harness parses stdout as JSON lines, so everything that
+// is not an event goes to stderr instead, where the harness keeps it for the
+// test log.
+function divertStdout () {
+  process.stdout.write = process.stderr.write.bind(process.stderr)
+}
+
+function emit (obj) {
+  fs.writeSync(eventFd, JSON.stringify(obj) + '\n')
+}
+
+// args parses --name value options; every option listed in `required` must be
+// present, otherwise the script reports a JSON error and exits 2.
+function args (options, required) {
+  let parsed
+  try {
+    parsed = parseArgs({ options, strict: true, allowPositionals: false }).values
+  } catch (err) {
+    fail('usage', err.message, 2)
+  }
+  for (const name of required) {
+    if (parsed[name] === undefined || parsed[name] === '') {
+      fail('usage', `missing --${name}`, 2)
+    }
+  }
+  return parsed
+}
+
+// port parses a TCP port; 0 is accepted only where the caller allows the OS
+// to choose (a listener that reports the port it got).
+function port (value, name, allowZero = false) {
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < (allowZero ? 0 : 1) || n > 65535) fail('usage', `--${name}: not a port: ${value}`, 2)
+  return n
+}
+
+function fail (stage, message, code = 1) {
+  emit({ event: 'error', stage, error: String(message) })
+  process.exit(code)
+}
+
+module.exports = { divertStdout, emit, args, port, fail }
