@@ -62,6 +62,11 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		}
 		s.det = o.Detect.NewPlayer(detect.PlayerInfo{Protocol: s.hs.Protocol, Name: ls.Name, UUID: uuid, Addr: s.addr,
 			Session: strconv.FormatUint(s.id, 36)})
+		defer func() {
+			s.detMu.Lock()
+			_ = s.det.Close() // ends a recording, if one runs
+			s.detMu.Unlock()
+		}()
 	}
 
 	if overCapacity {

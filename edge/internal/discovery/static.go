@@ -1,6 +1,3 @@
-// Package discovery finds the backend for a player: for now one static
-// address from the configuration, probed so /readyz can say whether it is
-// reachable. Consul-based discovery grows here.
 package discovery
 
 import (
@@ -25,6 +22,7 @@ const probeInterval = 5 * time.Second
 // Static serves every host from one backend address.
 type Static struct {
 	addr        string
+	candidates  []string // shared, read-only: Candidates returns it as is
 	dialTimeout time.Duration
 	dialer      net.Dialer
 	metrics     *telemetry.Metrics
@@ -35,11 +33,21 @@ type Static struct {
 
 // NewStatic returns a Static backend set for addr.
 func NewStatic(addr string, dialTimeout time.Duration, m *telemetry.Metrics, log *slog.Logger) *Static {
-	return &Static{addr: addr, dialTimeout: dialTimeout, metrics: m, log: log}
+	return &Static{addr: addr, candidates: []string{addr}, dialTimeout: dialTimeout, metrics: m, log: log}
 }
 
 // Pick returns the backend for host.
 func (s *Static) Pick(string) (string, error) { return s.addr, nil }
+
+// Candidates returns the one configured backend for every host, without
+// allocating.
+func (s *Static) Candidates(string, string) ([]string, error) { return s.candidates, nil }
+
+// Acquire does nothing: with one backend there is nothing to balance.
+func (s *Static) Acquire(string) {}
+
+// Release does nothing; see Acquire.
+func (s *Static) Release(string) {}
 
 // Dial connects to addr within the dial timeout.
 func (s *Static) Dial(ctx context.Context, addr string) (net.Conn, error) {

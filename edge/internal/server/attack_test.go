@@ -10,7 +10,9 @@ package server
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/zlib"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -74,13 +76,14 @@ const (
 	stallSilent  = 300
 	stallPartial = 100
 	// junkLen is how many random bytes a junk connection sends: more than
-	// the handshake cap (1 KiB), so whatever length the junk starts with,
-	// the edge has enough bytes to decide without waiting.
+	// the handshake cap (1 KiB), so a length the junk starts with is either
+	// over the cap (refused on the header) or satisfied by bytes already
+	// sent; the edge never has a reason to wait.
 	junkLen = 4 << 10
-	// bombInflated is what the decompression bomb really inflates to: 16
-	// MiB of zeros compress to about 16 KiB, 8 times the 2 MiB serverbound
-	// inflate cap (protocol.md §3).
-	bombInflated = 16 << 20
+	// bombInflatedMiB is what the decompression bomb really inflates to: 16
+	// MiB of zeros in about 16 KiB, 8 times the 2 MiB serverbound inflate
+	// cap (protocol.md §3).
+	bombInflatedMiB = 16
 )
 
 // attackConfig is testConfig with the short timeouts these tests rely on.
@@ -94,12 +97,15 @@ func attackConfig(backend string, handshakeTimeout time.Duration) config.Edge {
 }
 
 // rawPlayer is a hand-written client whose methods return errors rather
-// than failing the test, so worker goroutines can use it.
+// than failing the test, so worker goroutines can use it. In play it answers
+// the edge's acknowledgement probes the way vanilla does, so the detection
+// engine sees an honest client and the tests see only the backend's packets.
 type rawPlayer struct {
 	conn      net.Conn
 	fr        *mcproto.FrameReader
 	threshold int
 	inflater  mcproto.Inflater
+	table     *packets.Table // set in play: the protocol's packet ids
 }
 
 func dialPlayer(addr string) (*rawPlayer, error) {
@@ -122,8 +128,42 @@ func mustDialPlayer(t *testing.T, addr string) *rawPlayer {
 }
 
 // next reads one packet and returns its id and data, inflating when the
-// connection has compression on.
+// connection has compression on. Probes are answered and skipped.
 func (p *rawPlayer) next() (int32, []byte, error) {
+	for {
+		id, data, err := p.nextPacket()
+		if err != nil || !p.answerProbe(id, data) {
+			return id, data, err
+		}
+	}
+}
+
+// answerProbe answers a clientbound Ping (1.17+) or a refused window
+// confirmation (before 1.17) as vanilla does, and reports whether the
+// packet was one. A failed answer is ignored: the next read says why.
+func (p *rawPlayer) answerProbe(id int32, data []byte) bool {
+	if p.table == nil {
+		return false
+	}
+	switch p.table.Kind(mcproto.StatePlay, mcproto.Clientbound, id) {
+	case packets.KindPing:
+		pong := mcproto.AppendVarInt(nil, p.table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindPong))
+		_ = p.send(append(pong, data...)) // the same i32
+		return true
+	case packets.KindTransaction:
+		// window id (1), action (2), accepted (1); a refused one must be
+		// answered with accepted = true.
+		if len(data) != 4 || data[3] != 0 {
+			return false
+		}
+		ack := mcproto.AppendVarInt(nil, p.table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindTransaction))
+		_ = p.send(append(ack, data[0], data[1], data[2], 1))
+		return true
+	}
+	return false
+}
+
+func (p *rawPlayer) nextPacket() (int32, []byte, error) {
 	body, err := p.fr.Next()
 	if err != nil {
 		return 0, nil, err
@@ -169,6 +209,9 @@ func (p *rawPlayer) login(protocol int32, name string) error {
 			}
 			p.threshold = int(th)
 		case 0x02: // Login Success
+			if protocol < mcproto.Protocol1_20_2 {
+				p.table = packets.Lookup(protocol) // play begins
+			}
 			return nil
 		case 0x00:
 			return fmt.Errorf("login %s: disconnected: %s", name, data)
@@ -332,6 +375,28 @@ func junk(seed uint64, n int) []byte {
 	return b
 }
 
+// zeroBomb returns a zlib stream that inflates to n MiB of zeros, built
+// without compressing n MiB (which takes seconds under the race detector):
+// one flushed deflate run of 1 MiB of zeros only refers back to zeros, so
+// repeating it n times is a valid stream of n MiB of zeros. The Adler-32 of
+// n zero bytes is a = 1, b = n mod 65521.
+func zeroBomb(mib int) []byte {
+	var run, tail bytes.Buffer
+	fw, _ := flate.NewWriter(&run, flate.BestCompression) // a valid level cannot fail
+	_, _ = fw.Write(make([]byte, 1<<20))
+	_ = fw.Flush() // ends on a byte boundary, not final
+	chunk := bytes.Clone(run.Bytes())
+	fw.Reset(&tail)
+	_ = fw.Close()            // an empty final block
+	out := []byte{0x78, 0xDA} // zlib header: deflate, 32 KiB window, best compression
+	for range mib {
+		out = append(out, chunk...)
+	}
+	out = append(out, tail.Bytes()...)
+	total := uint32(mib) << 20
+	return binary.BigEndian.AppendUint32(out, (total%65521)<<16|1)
+}
+
 func zlibOf(b []byte) []byte {
 	var buf bytes.Buffer
 	zw := zlib.NewWriter(&buf)
@@ -421,7 +486,7 @@ func TestAttackMalformedInput(t *testing.T) {
 
 		// Play traffic with compression on (threshold 256 on both legs).
 		{name: "decompression bomb: data length below the inflated size", afterLogin: true,
-			input: compressedFrame(attackThreshold+44, zlibOf(make([]byte, bombInflated))),
+			input: compressedFrame(attackThreshold+44, zeroBomb(bombInflatedMiB)),
 			want:  reason.Malformed, disconnect: playDisconnect},
 		{name: "data length over 2 MiB", afterLogin: true,
 			input: compressedFrame(mcproto.MaxServerboundInflate+1, zlibOf(bigPacket)),
