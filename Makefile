@@ -17,7 +17,7 @@ MODULES   := ./shared/... ./edge/... ./bench/... ./test/e2e/...
 # The Minecraft version `make run` serves (any version flying-squid supports).
 MC_VERSION ?= 1.21.4
 
-.PHONY: build run test test-unit test-e2e bench fmt lint deps deps-apt deps-npm generate clean help
+.PHONY: build run test test-unit test-e2e bench fmt lint deps deps-apt deps-npm tools generate clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -28,11 +28,12 @@ build: ## build bin/rustguard-edge
 
 # --- dependencies -----------------------------------------------------------
 
-deps: deps-apt deps-npm ## install everything tests and benchmarks need
+deps: deps-apt deps-npm tools ## install everything tests and benchmarks need
 
-# Debian packages: node/npm for the real Minecraft peers, haproxy as the L4
-# reference in benchmarks. apt-get runs only when something is missing.
-APT_NEEDS := node:nodejs npm:npm haproxy:haproxy
+# Debian packages: node/npm for the real Minecraft peers, redis-server for the
+# fleet's shared bans and limits, haproxy as the L4 reference in benchmarks.
+# apt-get runs only when something is missing.
+APT_NEEDS := node:nodejs npm:npm redis-server:redis-server haproxy:haproxy
 deps-apt:
 	@missing=""; for pair in $(APT_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
@@ -48,6 +49,18 @@ $(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Consul 1.16.3 (the last MPL-2.0 release) is not in Debian: it is pinned as a
+# Go tool in its own module (tools/consul) and built once into .tools/
+# (about 3 min download and 8 min build on a cold machine; seconds after).
+# Two of its dependencies have no checksum-database entry (toolchain.md).
+TOOLS     := $(CURDIR)/.tools
+CONSUL    := $(TOOLS)/consul
+tools: $(CONSUL) ## build the pinned Go tools (Consul) into .tools/
+$(CONSUL): tools/consul/go.mod tools/consul/go.sum
+	@mkdir -p $(TOOLS)
+	cd tools/consul && GOWORK=off GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/hcp-sdk-go \
+	  $(GO) build -o $(CONSUL) github.com/hashicorp/consul
+
 # --- run --------------------------------------------------------------------
 
 run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127.0.0.1:25566 behind the edge
@@ -62,7 +75,7 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers
 	@test -z "$$(gofmt -l shared edge bench test)" || { echo "gofmt needed:"; gofmt -l shared edge bench test; exit 1; }
 	$(GO) vet $(MODULES)
-	$(GO) test -race -count=1 ./shared/... ./edge/... ./bench/...
+	RUSTGUARD_CONSUL_BIN=$(CONSUL) $(GO) test -race -count=1 ./shared/... ./edge/... ./bench/...
 	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -timeout 20m ./test/e2e/...
 
 test-unit: ## only the Go unit and integration tests (no npm peers)
