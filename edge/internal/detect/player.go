@@ -20,6 +20,9 @@ type Recorder interface {
 	// Flagged is called after each detection event, so a recorder that
 	// records only on detection can keep what led up to it.
 	Flagged(now time.Time)
+	// Probed marks that the engine sent a probe at now; replay calls Probe
+	// at the same points so the client's recorded answers match.
+	Probed(now time.Time)
 	// Close ends the recording when the connection ends.
 	Close() error
 }
@@ -377,7 +380,12 @@ func (p *Player) Probe(now time.Time, dst []byte) []byte {
 	if !p.playCB || !p.playSB || p.kicked {
 		return dst
 	}
-	return p.clock.probe(now, dst)
+	n := len(dst)
+	dst = p.clock.probe(now, dst)
+	if p.rec != nil && len(dst) > n {
+		p.rec.Probed(now)
+	}
+	return dst
 }
 
 // flag raises check id against the player: the violation level decays,
