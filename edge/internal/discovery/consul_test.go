@@ -1,0 +1,545 @@
+package discovery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+
+	"github.com/rustguard/rustguard/edge/internal/testservers"
+)
+
+// changeTimeout bounds how long a test waits for a Consul change to reach
+// Candidates. Blocking queries return at once on a change, so anything near
+// this limit is a bug; the measured latencies are logged.
+const changeTimeout = 10 * time.Second
+
+// startBackend is a TCP listener that accepts and closes connections: the
+// edge only needs an address that answers.
+func startBackend(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// registerBackend registers addr as an instance of service with a passing TTL
+// check; the returned check ID fails or passes it.
+func registerBackend(t *testing.T, c *api.Client, service, id, addr string, meta map[string]string) string {
+	t.Helper()
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	checkID := "check-" + id
+	reg := &api.AgentServiceRegistration{
+		ID: id, Name: service, Address: host, Port: port, Meta: meta,
+		Check: &api.AgentServiceCheck{CheckID: checkID, TTL: "1h", Status: api.HealthPassing},
+	}
+	if err := c.Agent().ServiceRegister(reg); err != nil {
+		t.Fatalf("register %s: %v", id, err)
+	}
+	return checkID
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestConsul(t *testing.T, o ConsulOptions) *Consul {
+	t.Helper()
+	if o.Log == nil {
+		o.Log = quietLog()
+	}
+	c, err := NewConsul(o)
+	if err != nil {
+		t.Fatalf("NewConsul: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), changeTimeout)
+	defer cancel()
+	if err := c.WaitSynced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// waitFor waits, driven by Changed, until cond holds, and returns how long
+// it took.
+func waitFor(t *testing.T, c *Consul, what string, cond func() bool) time.Duration {
+	t.Helper()
+	return waitForWithin(t, c, changeTimeout, what, cond)
+}
+
+func waitForWithin(t *testing.T, c *Consul, timeout time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		ch := c.Changed()
+		if cond() {
+			return time.Since(start)
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("%s: not within %v (state %+v)", what, timeout, c.State())
+		}
+	}
+}
+
+// candidatesAre reports whether Candidates(host, "") holds exactly want, in
+// any order; want empty means ErrBackendUnavailable.
+func candidatesAre(c *Consul, host string, want ...string) func() bool {
+	return func() bool {
+		got, err := c.Candidates(host, "")
+		if len(want) == 0 {
+			return errors.Is(err, ErrBackendUnavailable)
+		}
+		got = slices.Clone(got)
+		slices.Sort(got)
+		w := slices.Clone(want)
+		slices.Sort(w)
+		return err == nil && slices.Equal(got, w)
+	}
+}
+
+func TestConsulWatchSeesRegistration(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	c := newTestConsul(t, ConsulOptions{Client: agent.Client(), DefaultService: "minecraft"})
+	if _, err := c.Candidates("play.example.com", "x"); !errors.Is(err, ErrBackendUnavailable) {
+		t.Fatalf("before registration: err = %v, want ErrBackendUnavailable", err)
+	}
+	if c.Reachable() {
+		t.Fatal("Reachable with no instance")
+	}
+	addr := startBackend(t)
+	start := time.Now()
+	registerBackend(t, agent.Client(), "minecraft", "mc-1", addr, nil)
+	waitFor(t, c, "registration visible", candidatesAre(c, "play.example.com", addr))
+	t.Logf("registration → Candidates: %v", time.Since(start))
+	if !c.Reachable() {
+		t.Fatal("not Reachable with a passing instance")
+	}
+	st := c.State()
+	if !st.ConsulReachable || st.LastUpdate.IsZero() || st.Services["minecraft"].Instances != 1 {
+		t.Fatalf("state = %+v", st)
+	}
+}
+
+func TestConsulRemovesInstance(t *testing.T) {
+	tests := []struct {
+		name   string
+		remove func(t *testing.T, a *api.Client, id, checkID string)
+	}{
+		{"deregistered", func(t *testing.T, a *api.Client, id, _ string) {
+			if err := a.Agent().ServiceDeregister(id); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"check critical", func(t *testing.T, a *api.Client, _, checkID string) {
+			if err := a.Agent().UpdateTTL(checkID, "down", api.HealthCritical); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"maintenance", func(t *testing.T, a *api.Client, id, _ string) {
+			if err := a.Agent().EnableServiceMaintenance(id, "test"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	}
+	agent := testservers.StartConsul(t, "dc1")
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := "svc" + strconv.Itoa(i)
+			c := newTestConsul(t, ConsulOptions{Client: agent.Client(), DefaultService: svc})
+			a, b := startBackend(t), startBackend(t)
+			registerBackend(t, agent.Client(), svc, svc+"-a", a, nil)
+			checkB := registerBackend(t, agent.Client(), svc, svc+"-b", b, nil)
+			waitFor(t, c, "both instances", candidatesAre(c, "h", a, b))
+
+			start := time.Now()
+			tt.remove(t, agent.Client(), svc+"-b", checkB)
+			waitFor(t, c, "instance removed", candidatesAre(c, "h", a))
+			t.Logf("%s → gone from Candidates: %v", tt.name, time.Since(start))
+		})
+	}
+}
+
+func TestConsulRouting(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	mc, lobby, events, hijack := startBackend(t), startBackend(t), startBackend(t), startBackend(t)
+	registerBackend(t, agent.Client(), "minecraft", "mc-1", mc, nil)
+	registerBackend(t, agent.Client(), "lobby", "lobby-1", lobby, nil)
+	// A service routed only by the hosts its instances declare.
+	registerBackend(t, agent.Client(), "events", "events-1", events, map[string]string{MetaHostsKey: "events.example.com, Party.Example.com"})
+	// A service trying to claim a host the operator routed elsewhere.
+	registerBackend(t, agent.Client(), "rogue", "rogue-1", hijack, map[string]string{MetaHostsKey: "play.example.com"})
+
+	routes := map[string]string{"play.example.com": "minecraft", "Lobby.Example.com": "lobby"}
+	tests := []struct {
+		name    string
+		def     string
+		host    string
+		want    string
+		wantErr error
+	}{
+		{"route", "", "play.example.com", mc, nil},
+		{"route, host case-insensitive", "", "LOBBY.example.com.", lobby, nil},
+		{"meta", "", "events.example.com", events, nil},
+		{"meta, second host", "", "party.example.com", events, nil},
+		{"routes win over meta", "", "play.example.com", mc, nil},
+		{"unknown host refused", "", "nowhere.example.com", "", ErrUnknownHost},
+		{"unknown host to default", "minecraft", "nowhere.example.com", mc, nil},
+		{"default does not override meta", "minecraft", "events.example.com", events, nil},
+	}
+	consuls := map[string]*Consul{}
+	for _, def := range []string{"", "minecraft"} {
+		c := newTestConsul(t, ConsulOptions{Client: agent.Client(), Routes: routes, DefaultService: def})
+		waitFor(t, c, "meta-declared service discovered", func() bool {
+			got, err := c.Candidates("events.example.com", "")
+			return err == nil && got[0] == events
+		})
+		consuls[def] = c
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := consuls[tt.def].Candidates(tt.host, "player")
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Candidates(%q) err = %v, want %v", tt.host, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, []string{tt.want}) {
+				t.Fatalf("Candidates(%q) = %v, %v; want [%s]", tt.host, got, err, tt.want)
+			}
+		})
+	}
+
+	// A declared host disappears with the last instance declaring it.
+	c := consuls[""]
+	if err := agent.Client().Agent().ServiceDeregister("events-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, c, "meta host dropped", func() bool {
+		_, err := c.Candidates("events.example.com", "")
+		return errors.Is(err, ErrUnknownHost)
+	})
+}
+
+func TestConsulLeastConnectionsAndStableChoice(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	c := newTestConsul(t, ConsulOptions{Client: agent.Client(), DefaultService: "minecraft"})
+	addrs := []string{startBackend(t), startBackend(t), startBackend(t)}
+	for i, a := range addrs {
+		registerBackend(t, agent.Client(), "minecraft", "mc-"+strconv.Itoa(i), a, nil)
+	}
+	waitFor(t, c, "three instances", candidatesAre(c, "h", addrs...))
+
+	// Without a player key: fewest connections first.
+	for range 3 {
+		c.Acquire(addrs[0])
+	}
+	c.Acquire(addrs[1])
+	got, err := c.Candidates("h", "")
+	if err != nil || !slices.Equal(got, []string{addrs[2], addrs[1], addrs[0]}) {
+		t.Fatalf("by load (3,1,0): %v, %v; want %v", got, err, []string{addrs[2], addrs[1], addrs[0]})
+	}
+	for range 3 {
+		c.Release(addrs[0])
+	}
+	c.Release(addrs[1])
+	for range 2 {
+		c.Acquire(addrs[2])
+	}
+	if got, _ := c.Candidates("h", ""); got[len(got)-1] != addrs[2] {
+		t.Fatalf("after Release/Acquire the busiest should be last: %v", got)
+	}
+	for range 2 {
+		c.Release(addrs[2])
+	}
+
+	// With a key: the same first choice every time, also for a reconnect
+	// after other players came and went.
+	first, _ := c.Candidates("h", "Notch")
+	c.Acquire(first[0])
+	c.Release(first[0])
+	for range 5 {
+		if again, _ := c.Candidates("h", "Notch"); again[0] != first[0] {
+			t.Fatalf("stable choice moved: %s → %s", first[0], again[0])
+		}
+	}
+	// Unless that instance is far busier than the rest.
+	for range 20 {
+		c.Acquire(first[0])
+	}
+	if busy, _ := c.Candidates("h", "Notch"); busy[0] == first[0] {
+		t.Fatalf("an overloaded stable choice should give way: %v", busy)
+	}
+}
+
+func TestConsulDialFailureGoesLast(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	c := newTestConsul(t, ConsulOptions{Client: agent.Client(), DefaultService: "minecraft", DialTimeout: time.Second})
+	up := startBackend(t)
+	// An address nothing listens on: dials are refused at once.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	_ = ln.Close()
+	registerBackend(t, agent.Client(), "minecraft", "up", up, nil)
+	registerBackend(t, agent.Client(), "minecraft", "down", down, nil)
+	waitFor(t, c, "two instances", candidatesAre(c, "h", up, down))
+
+	key := ""
+	for i := range 1000 {
+		k := "p" + strconv.Itoa(i)
+		if got, _ := c.Candidates("h", k); got[0] == down {
+			key = k
+			break
+		}
+	}
+	// What the login path does: try candidates in order until one answers.
+	cands, _ := c.Candidates("h", key)
+	var conn net.Conn
+	var dialErrs []error
+	for _, a := range cands {
+		if conn, err = c.Dial(context.Background(), a); err == nil {
+			break
+		}
+		dialErrs = append(dialErrs, err)
+	}
+	if conn == nil {
+		t.Fatalf("no candidate answered: %v", dialErrs)
+	}
+	_ = conn.Close()
+	if len(dialErrs) != 1 || !errors.Is(dialErrs[0], ErrBackendUnavailable) {
+		t.Fatalf("dial errors = %v, want one ErrBackendUnavailable for the refused instance", dialErrs)
+	}
+	if got, _ := c.Candidates("h", key); got[0] != up {
+		t.Fatalf("refused instance should go last for a while: %v", got)
+	}
+}
+
+func TestConsulOutageKeepsLastGoodAndRecovers(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	c := newTestConsul(t, ConsulOptions{Client: agent.Client(), DefaultService: "minecraft"})
+	before := startBackend(t)
+	registerBackend(t, agent.Client(), "minecraft", "mc-1", before, nil)
+	waitFor(t, c, "instance", candidatesAre(c, "h", before))
+
+	agent.Stop()
+	waitFor(t, c, "outage noticed", func() bool { return !c.State().ConsulReachable })
+	if !candidatesAre(c, "h", before)() || !c.Reachable() {
+		t.Fatal("the last good pool must survive a Consul outage")
+	}
+	lastOK := c.State().LastUpdate
+
+	// A dev agent comes back empty, with its index back near zero.
+	start := time.Now()
+	agent.Restart()
+	after := startBackend(t)
+	registerBackend(t, agent.Client(), "minecraft", "mc-2", after, nil)
+	// Retries back off exponentially while the agent is down, so the next
+	// attempt may come up to backoffMax after it is back.
+	took := waitForWithin(t, c, backoffMax+changeTimeout, "watch recovered", func() bool {
+		return c.State().ConsulReachable && candidatesAre(c, "h", after)()
+	})
+	t.Logf("recovered %v after the restart began (%v after re-registration wait)", time.Since(start), took)
+	if !c.State().LastUpdate.After(lastOK) {
+		t.Fatal("LastUpdate did not move after recovery")
+	}
+}
+
+func TestConsulFailoverToOtherDatacenter(t *testing.T) {
+	dc1 := testservers.StartConsul(t, "dc1")
+	dc2 := testservers.StartConsul(t, "dc2")
+	dc1.JoinWAN(dc2)
+	// The edge starts while no datacenter has an instance: the failover
+	// query finds nothing, and is polled while the local pool stays empty.
+	c := newTestConsul(t, ConsulOptions{Client: dc1.Client(), DefaultService: "minecraft"})
+	if _, err := c.Candidates("h", ""); !errors.Is(err, ErrBackendUnavailable) {
+		t.Fatalf("no instance anywhere: err = %v", err)
+	}
+	remote := startBackend(t)
+	registerBackend(t, dc2.Client(), "minecraft", "mc-dc2", remote, nil)
+	took := waitFor(t, c, "failover to dc2", candidatesAre(c, "h", remote))
+	t.Logf("instance registered in dc2 → used by the dc1 edge: %v (poll interval %v)", took, failoverPollInterval)
+	st := c.State().Services["minecraft"]
+	if !st.Failover || st.Datacenter != "dc2" || st.Instances != 1 {
+		t.Fatalf("state = %+v, want 1 failover instance in dc2", st)
+	}
+	if !c.Reachable() {
+		t.Fatal("failover instance should make the edge reachable")
+	}
+
+	// The query exists by its documented name and is idempotent on restart.
+	defs, _, err := dc1.Client().PreparedQuery().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range defs {
+		if d.Name == QueryName("minecraft") {
+			n++
+			if !d.Service.OnlyPassing || d.Service.Failover.NearestN != defaultFailoverNearestN {
+				t.Fatalf("query definition = %+v", d.Service)
+			}
+		}
+	}
+	c2 := newTestConsul(t, ConsulOptions{Client: dc1.Client(), DefaultService: "minecraft"})
+	waitFor(t, c2, "second edge fails over too", candidatesAre(c2, "h", remote))
+	defs, _, _ = dc1.Client().PreparedQuery().List(nil)
+	for _, d := range defs {
+		if d.Name == QueryName("minecraft") {
+			n--
+		}
+	}
+	if n != 0 {
+		t.Fatalf("prepared query count changed across edges (%d)", n)
+	}
+
+	// A local instance takes over again.
+	local := startBackend(t)
+	registerBackend(t, dc1.Client(), "minecraft", "mc-dc1", local, nil)
+	waitFor(t, c, "back to local", candidatesAre(c, "h", local))
+	if st := c.State().Services["minecraft"]; st.Failover || st.Datacenter != "" {
+		t.Fatalf("state = %+v, want local", st)
+	}
+}
+
+func TestRegisterEdge(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	ready := httpReadyz(t)
+	reg, err := Register(context.Background(), RegistrationOptions{
+		Client: agent.Client(), Region: "eu-west", InstanceID: "edge-1", ListenAddr: "0.0.0.0:25565",
+		AdminAddr: ready, Version: "v1.2.3", TTL: 3 * time.Second, CheckInterval: time.Second, Log: quietLog(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+
+	svc, _, err := agent.Client().Agent().Service("edge-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantMeta := map[string]string{"region": "eu-west", "instance": "edge-1", "listen": "0.0.0.0:25565", "version": "v1.2.3"}
+	if svc.Service != EdgeServiceName || svc.Port != 25565 || !maps.Equal(svc.Meta, wantMeta) || !slices.Contains(svc.Tags, "edge") {
+		t.Fatalf("registered service = %+v", svc)
+	}
+	checks, err := agent.Client().Agent().ChecksWithFilter(`ServiceID == "edge-1"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ch := range checks {
+		types = append(types, ch.Type)
+	}
+	slices.Sort(types)
+	if !slices.Equal(types, []string{"http", "ttl"}) {
+		t.Fatalf("check types = %v, want http and ttl", types)
+	}
+
+	// Both checks pass: the edge is listed as healthy, and stays so past
+	// the TTL because the heartbeat keeps passing it.
+	start := time.Now()
+	waitHealth(t, agent.Client(), func(entries []*api.ServiceEntry) bool { return len(entries) == 1 })
+	t.Logf("edge healthy in catalog after %v", time.Since(start))
+	waitHealth(t, agent.Client(), func([]*api.ServiceEntry) bool { return time.Since(start) > 2*reg.ttl })
+	if entries, _, _ := agent.Client().Health().Service(EdgeServiceName, "", true, nil); len(entries) != 1 {
+		t.Fatalf("edge not healthy after %v: heartbeat not passing the TTL", 2*reg.ttl)
+	}
+
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	services, err := agent.Client().Agent().Services()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := services["edge-1"]; ok {
+		t.Fatal("edge still registered after Close")
+	}
+}
+
+func TestRegisterEdgeCrashGoesCritical(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	reg, err := Register(context.Background(), RegistrationOptions{
+		Client: agent.Client(), InstanceID: "edge-crash", AdminAddr: httpReadyz(t),
+		TTL: time.Second, CheckInterval: time.Second, Log: quietLog(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = reg.Close() })
+	waitHealth(t, agent.Client(), func(entries []*api.ServiceEntry) bool { return len(entries) == 1 })
+	// A crashed edge stops passing its TTL; the agent marks it critical (and
+	// reaps it after deregisterCriticalAfter, too slow to wait for here).
+	reg.stopHeartbeat()
+	start := time.Now()
+	waitHealth(t, agent.Client(), func(entries []*api.ServiceEntry) bool { return len(entries) == 0 })
+	t.Logf("stopped heartbeat → critical after %v (TTL %v)", time.Since(start), reg.ttl)
+}
+
+// waitHealth follows the passing instances of the edge service with
+// blocking queries until cond holds.
+func waitHealth(t *testing.T, a *api.Client, cond func([]*api.ServiceEntry) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), changeTimeout)
+	defer cancel()
+	var index uint64
+	for {
+		q := (&api.QueryOptions{WaitIndex: index, WaitTime: time.Second}).WithContext(ctx)
+		entries, meta, err := a.Health().Service(EdgeServiceName, "", true, q)
+		if err != nil {
+			t.Fatalf("waiting for edge health: %v", err)
+		}
+		if cond(entries) {
+			return
+		}
+		index = meta.LastIndex
+	}
+}
+
+func httpReadyz(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/readyz" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), ReadHeaderTimeout: time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}

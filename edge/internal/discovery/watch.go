@@ -1,0 +1,398 @@
+package discovery
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/consul/api"
+)
+
+// The blocking-query discipline of Consul's docs (api-docs/features/blocking)
+// and of consul-template's watch loop, as summarised in
+// handbook/infrastructure.md §1.1.
+const (
+	// watchMinInterval and watchBurst make a token bucket per watcher: at
+	// most one request per interval after a burst of two. The index of a
+	// health endpoint also moves on unrelated catalog churn
+	// (hashicorp/consul#3890), so without it a busy catalog turns long polls
+	// into a tight loop; a real change is still seen at once because the
+	// blocking request itself returns immediately.
+	watchMinInterval = 500 * time.Millisecond
+	watchBurst       = 2
+	// watchDither spreads the next request of many edges woken by the same
+	// change, so they do not hit the servers in one instant.
+	watchDither = 50 * time.Millisecond
+	// backoffBase and backoffMax bound the retry delay after errors
+	// (exponential, jittered). The cap is the handbook's "degrade to polling
+	// about every 15 s under trouble".
+	backoffBase = 250 * time.Millisecond
+	backoffMax  = 15 * time.Second
+	// blockingSlack is added to WaitTime + WaitTime/16 (the most the server
+	// waits, jitter included) before a blocking request is abandoned: it
+	// covers network and server latency without hanging on a dead peer.
+	blockingSlack = 10 * time.Second
+	// requestTimeout bounds every non-blocking call (prepared queries,
+	// registration, heartbeats).
+	requestTimeout = 10 * time.Second
+	// failoverPollInterval is how often the failover query runs while the
+	// local pool is empty. Executing a prepared query does not block, so
+	// remote changes are only seen by asking again; 5 s matches the usual
+	// health-check interval, which is as fast as remote health can change.
+	failoverPollInterval = 5 * time.Second
+)
+
+// nextIndex applies Consul's index rules to the index of an answer: reset
+// when it went backwards (snapshot restore, a fresh server, deleting the
+// entry with the highest index), and never send 0 from a running loop, since
+// index 0 does not block and would spin.
+func nextIndex(prev, got uint64) uint64 {
+	if got < prev {
+		got = 0
+	}
+	return max(got, 1)
+}
+
+// backoff returns the delay before retry number failures (1-based):
+// exponential from backoffBase, capped at backoffMax, with the upper half
+// randomised so many edges do not retry in lockstep.
+func backoff(failures int) time.Duration {
+	d := backoffMax
+	// Past 16 doublings backoffBase is far above backoffMax; the guard only
+	// keeps the shift from overflowing after a very long outage.
+	if shift := failures - 1; shift < 16 {
+		d = min(backoffBase<<max(shift, 0), backoffMax)
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// tokenBucket rate-limits one watcher's requests. It is owned by a single
+// goroutine and so needs no lock.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// take waits for a token; false means ctx ended first.
+func (b *tokenBucket) take(ctx context.Context) bool {
+	now := time.Now()
+	if b.last.IsZero() {
+		b.tokens = watchBurst
+	} else {
+		b.tokens = min(watchBurst, b.tokens+float64(now.Sub(b.last))/float64(watchMinInterval))
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true
+	}
+	if !sleepCtx(ctx, time.Duration((1-b.tokens)*float64(watchMinInterval))) {
+		return false
+	}
+	b.tokens, b.last = 0, time.Now()
+	return true
+}
+
+// sleepCtx waits d or until ctx ends; false means ctx ended.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// blockingLoop runs fetch under the index rules, rate limit and backoff
+// until ctx ends. fetch receives the index to send and returns the index of
+// its answer; it publishes what it learnt itself.
+func (c *Consul) blockingLoop(ctx context.Context, name string, fetch func(ctx context.Context, index uint64, wait time.Duration) (uint64, error)) {
+	var bucket tokenBucket
+	var index uint64
+	failures := 0
+	for {
+		if !bucket.take(ctx) {
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, c.wait+c.wait/16+blockingSlack)
+		got, err := fetch(rctx, index, c.wait)
+		cancel()
+		if ctx.Err() != nil {
+			return
+		}
+		c.setFailing(ctx, name, err)
+		if err != nil {
+			// The last good pool stays published: a Consul hiccup must not
+			// empty the routing table.
+			failures++
+			// After an error the server may be a different one, restarted
+			// or restored from a snapshot with a lower index. A request
+			// with our old, higher index would then block for the whole
+			// WaitTime before the answer shows the index went backwards,
+			// so re-read once with index 1, which any live server answers
+			// at once.
+			index = min(index, 1)
+			if !sleepCtx(ctx, backoff(failures)) {
+				return
+			}
+			continue
+		}
+		failures = 0
+		index = nextIndex(index, got)
+		if !sleepCtx(ctx, rand.N(watchDither)) {
+			return
+		}
+	}
+}
+
+// serviceWatch follows the passing instances of one service.
+type serviceWatch struct {
+	c       *Consul
+	service string
+	dynamic bool // started because the catalog showed MetaHostsKey
+	cancel  context.CancelFunc
+	synced  bool // guarded by c.mu
+
+	// Owned by the watcher goroutine.
+	answered        bool
+	local           []instance
+	remote          []instance
+	remoteDC        string
+	lastFailover    time.Time
+	queryReady      bool
+	failoverFailing bool
+}
+
+// startWatchLocked starts a watcher for svc; c.mu must be held.
+func (c *Consul) startWatchLocked(svc string, dynamic bool) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	w := &serviceWatch{c: c, service: svc, dynamic: dynamic, cancel: cancel}
+	c.watchers[svc] = w
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		w.run(ctx)
+	}()
+}
+
+// stopWatchLocked stops a discovered service's watcher and forgets its pool.
+func (c *Consul) stopWatchLocked(svc string) {
+	w := c.watchers[svc]
+	w.cancel()
+	delete(c.watchers, svc)
+	delete(c.services, svc)
+	delete(c.failing, watchName(svc))
+	c.rebuildLocked()
+	c.broadcastLocked()
+	c.log.Info("stopped watching service: no instance declares hosts any more", "service", svc)
+}
+
+func watchName(svc string) string { return "service " + svc }
+
+func (w *serviceWatch) run(ctx context.Context) {
+	if w.c.failover {
+		w.ensureQuery(ctx)
+	}
+	w.c.blockingLoop(ctx, watchName(w.service), w.fetch)
+}
+
+func (w *serviceWatch) ensureQuery(ctx context.Context) {
+	if err := w.c.ensureQuery(ctx, w.service); err != nil {
+		w.c.log.Warn("cannot create the failover query; will execute it if it exists", "service", w.service, "err", err)
+		return
+	}
+	w.queryReady = true
+}
+
+// fetch asks for the passing instances, waiting for a change after index,
+// then consults the failover query if none is local.
+func (w *serviceWatch) fetch(ctx context.Context, index uint64, wait time.Duration) (uint64, error) {
+	c := w.c
+	if c.failover && w.answered && len(w.local) == 0 {
+		// Remote datacenters change without moving the local index: wake
+		// up to ask the failover query again.
+		wait = failoverPollInterval
+	}
+	q := &api.QueryOptions{WaitIndex: index, WaitTime: wait}
+	entries, meta, err := c.o.Client.Health().Service(w.service, "", true, q.WithContext(ctx))
+	if err != nil {
+		return 0, fmt.Errorf("passing instances of %q: %w", w.service, err)
+	}
+	local := instancesFrom(entries, false)
+	changed := !sameInstances(local, w.local)
+	becameEmpty := len(local) == 0 && (len(w.local) > 0 || !w.answered)
+	w.local = local
+
+	switch {
+	case len(local) > 0 || !c.failover:
+		if w.remote != nil {
+			changed = true
+			w.remote, w.remoteDC = nil, ""
+		}
+	case becameEmpty || time.Since(w.lastFailover) >= failoverPollInterval:
+		w.lastFailover = time.Now()
+		if w.runFailover(ctx) {
+			changed = true
+		}
+	}
+	w.answered = true
+	if changed {
+		insts, dc := (&serviceSnapshot{local: w.local, remote: w.remote, remoteDC: w.remoteDC}).active()
+		c.log.Info("backends changed", "service", w.service, "instances", len(insts), "datacenter", dc, "failover", len(w.local) == 0 && len(insts) > 0)
+	}
+	c.publish(w, &serviceSnapshot{local: w.local, remote: w.remote, remoteDC: w.remoteDC}, changed)
+	return meta.LastIndex, nil
+}
+
+// runFailover executes the failover query and reports whether the remote set
+// changed. On error the last remote set is kept.
+func (w *serviceWatch) runFailover(ctx context.Context) bool {
+	if !w.queryReady {
+		w.ensureQuery(ctx)
+	}
+	remote, dc, err := w.c.executeFailover(ctx, w.service)
+	if err != nil {
+		if !w.failoverFailing {
+			w.failoverFailing = true
+			w.c.log.Warn("failover query failed, keeping the last remote backends", "service", w.service, "err", err)
+		}
+		return false
+	}
+	if w.failoverFailing {
+		w.failoverFailing = false
+		w.c.log.Info("failover query works again", "service", w.service)
+	}
+	if sameInstances(remote, w.remote) && dc == w.remoteDC {
+		return false
+	}
+	w.remote, w.remoteDC = remote, dc
+	return true
+}
+
+// catalogFilter selects services with an instance that declares hosts
+// (go-bexpr syntax; /v1/catalog/services filters on ServiceNode fields).
+const catalogFilter = `"` + MetaHostsKey + `" in ServiceMeta`
+
+// watchCatalog starts and stops watchers for services whose instances
+// declare hosts through MetaHostsKey.
+func (c *Consul) watchCatalog(ctx context.Context) {
+	warnedCap := false
+	c.blockingLoop(ctx, "catalog", func(ctx context.Context, index uint64, wait time.Duration) (uint64, error) {
+		q := &api.QueryOptions{WaitIndex: index, WaitTime: wait, Filter: catalogFilter}
+		services, meta, err := c.o.Client.Catalog().Services(q.WithContext(ctx))
+		if err != nil {
+			return 0, fmt.Errorf("services declaring hosts: %w", err)
+		}
+		names := make([]string, 0, len(services))
+		for name := range services {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		if len(names) > maxDiscoveredServices {
+			if !warnedCap {
+				warnedCap = true
+				c.log.Warn("too many services declare hosts; watching the first by name", "services", len(names), "limit", maxDiscoveredServices)
+			}
+			names = names[:maxDiscoveredServices]
+		}
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		for _, name := range names {
+			if _, ok := c.watchers[name]; !ok {
+				c.log.Info("watching service that declares hosts", "service", name)
+				c.startWatchLocked(name, true)
+			}
+		}
+		for name, w := range c.watchers {
+			if w.dynamic && !slices.Contains(names, name) {
+				c.stopWatchLocked(name)
+			}
+		}
+		return meta.LastIndex, nil
+	})
+}
+
+// instancesFrom turns health entries into instances sorted by address.
+// Entries without a usable address or port are skipped.
+func instancesFrom(entries []*api.ServiceEntry, remote bool) []instance {
+	out := make([]instance, 0, min(len(entries), maxInstancesPerService))
+	for _, e := range entries {
+		if len(out) == maxInstancesPerService {
+			break
+		}
+		addr, ok := entryAddr(e, remote)
+		if !ok {
+			continue
+		}
+		out = append(out, instance{addr: addr, hosts: parseHosts(e.Service.Meta[MetaHostsKey])})
+	}
+	slices.SortFunc(out, func(a, b instance) int { return strings.Compare(a.addr, b.addr) })
+	return slices.CompactFunc(out, func(a, b instance) bool { return a.addr == b.addr })
+}
+
+// entryAddr picks the address to dial: the service address, falling back to
+// the node's (what consul-template and traefik do). For instances in another
+// datacenter the "wan" tagged addresses come first, as Consul's own
+// translate_wan_addrs does for DNS.
+func entryAddr(e *api.ServiceEntry, remote bool) (string, bool) {
+	if e == nil || e.Service == nil {
+		return "", false
+	}
+	host, port := e.Service.Address, e.Service.Port
+	if remote {
+		if ta, ok := e.Service.TaggedAddresses["wan"]; ok && ta.Address != "" {
+			host = ta.Address
+			if ta.Port != 0 {
+				port = ta.Port
+			}
+		} else if host == "" && e.Node != nil && e.Node.TaggedAddresses["wan"] != "" {
+			host = e.Node.TaggedAddresses["wan"]
+		}
+	}
+	if host == "" && e.Node != nil {
+		host = e.Node.Address
+	}
+	if host == "" || port <= 0 || port > 65535 {
+		return "", false
+	}
+	return net.JoinHostPort(host, strconv.Itoa(port)), true
+}
+
+// parseHosts reads a MetaHostsKey value, bounded by maxHostsPerInstance and
+// maxHostLen.
+func parseHosts(v string) []string {
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for part := range strings.SplitSeq(v, ",") {
+		h := normalizeHost(strings.TrimSpace(part))
+		if h == "" || len(h) > maxHostLen {
+			continue
+		}
+		if len(out) == maxHostsPerInstance {
+			break
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func sameInstances(a, b []instance) bool {
+	return slices.EqualFunc(a, b, func(x, y instance) bool {
+		return x.addr == y.addr && slices.Equal(x.hosts, y.hosts)
+	})
+}
