@@ -25,6 +25,27 @@ type Edge struct {
 	Log      Log      `yaml:"log"`
 	// Detection configures the detection engine (docs/DETECTIONS.md).
 	Detection Detection `yaml:"detection"`
+	// Discovery configures backend discovery through Consul (used when
+	// CONSUL_HTTP_ADDR is set; otherwise proxy.server_address serves all).
+	Discovery Discovery `yaml:"discovery"`
+}
+
+// Discovery configures Consul-based backend discovery. The Consul client
+// itself reads its own variables (CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, TLS).
+type Discovery struct {
+	// BackendService is the Consul service whose healthy instances serve
+	// hosts that no route names.
+	BackendService string `yaml:"backend_service" env:"RUSTGUARD_BACKEND_SERVICE"`
+	// Routes maps handshake hosts to services, e.g. lobby.example.com: lobby.
+	Routes map[string]string `yaml:"routes"`
+	// Register registers this edge in Consul as service rustguard-edge.
+	Register bool `yaml:"register" env:"RUSTGUARD_CONSUL_REGISTER"`
+	// FailoverNearest is how many other datacenters, nearest first, serve
+	// a pool that has no healthy local instance (0: no cross-region failover).
+	FailoverNearest int `yaml:"failover_nearest" env:"RUSTGUARD_FAILOVER_NEAREST"`
+	// InstanceID names this edge in Consul and in detection events (empty:
+	// host name and process id).
+	InstanceID string `yaml:"instance_id" env:"RUSTGUARD_INSTANCE_ID"`
 }
 
 // Detection configures the detection engine.
@@ -196,5 +217,8 @@ func DefaultEdge() Edge {
 		// Detection is on: checks that honest clients cannot trigger drop
 		// and kick, heuristics only alert (docs/DETECTIONS.md).
 		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute)},
+		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
+		// defaults then (the issue names "minecraft" as the default pool).
+		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},
 	}
 }

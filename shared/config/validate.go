@@ -137,6 +137,16 @@ func (e Edge) Validate() error {
 		}
 	}
 
+	if e.Discovery.BackendService == "" && len(e.Discovery.Routes) == 0 {
+		p.add("discovery.backend_service", "", "must name a Consul service unless discovery.routes covers every host")
+	}
+	for host, svc := range e.Discovery.Routes {
+		if host == "" || svc == "" {
+			p.add("discovery.routes."+host, svc, "host and service must both be non-empty")
+		}
+	}
+	checkIntRange(&p, "discovery.failover_nearest", e.Discovery.FailoverNearest, 0, maxFailoverNearest)
+
 	checkText(&p, "messages.backend_unavailable", e.Messages.BackendUnavailable)
 	checkText(&p, "messages.server_full", e.Messages.ServerFull)
 	checkText(&p, "messages.shutdown", e.Messages.Shutdown)
@@ -160,6 +170,10 @@ func (e Edge) Validate() error {
 
 	return errors.Join(p...)
 }
+
+// maxFailoverNearest bounds cross-region failover: beyond a handful of
+// datacenters the latency makes a remote backend worse than a clear refusal.
+const maxFailoverNearest = 10
 
 // maxBanDuration caps bans written by checks: longer ones are an
 // operator's decision, made through the ban list directly.

@@ -18,12 +18,16 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// Backends picks and dials the backend for a handshake host.
+// Backends chooses and dials backends (edge/internal/discovery).
 type Backends interface {
-	// Pick returns the address of the backend that should serve host.
-	Pick(host string) (string, error)
+	// Candidates lists backends for a handshake host, best first, for a
+	// player key (the lower-cased name; "" for pings).
+	Candidates(host, playerKey string) ([]string, error)
 	// Dial opens a TCP connection to addr, bounded by ctx.
 	Dial(ctx context.Context, addr string) (net.Conn, error)
+	// Acquire and Release count this edge's players per backend.
+	Acquire(addr string)
+	Release(addr string)
 }
 
 // StatusSource answers status pings without bothering the backend each time.
@@ -44,6 +48,9 @@ type Options struct {
 
 	HandshakeTimeout time.Duration // accept → handshake and the first packet after it
 	LoginTimeout     time.Duration // handshake → play on both legs
+	// FirstAnswerTimeout bounds how long a backend may take to answer Login
+	// Start before the next candidate is tried.
+	FirstAnswerTimeout time.Duration
 	IdleTimeout      time.Duration // no bytes on a leg for this long closes the connection
 	InspectPlay      bool          // parse play frames; false splices play traffic
 	// ProxyHeader, when non-nil, returns the PROXY v2 header to send to the
@@ -74,6 +81,9 @@ func NewHandler(o Options) *Handler {
 	}
 	if o.Pool == nil {
 		o.Pool = mcproto.NewBufferPool(4096)
+	}
+	if o.FirstAnswerTimeout <= 0 {
+		o.FirstAnswerTimeout = 5 * time.Second
 	}
 	return &Handler{o: o, sessions: make(map[*session]struct{})}
 }

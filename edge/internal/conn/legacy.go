@@ -42,7 +42,7 @@ func (s *session) legacyPing(ctx context.Context, l *leg) (reason.Reason, error)
 			return classify(ferr), ferr
 		}
 	}
-	backend, _ := s.h.o.Backends.Pick(packets.ParseHost(ping.Host).Host)
+	backend := s.statusBackend(ping.Host)
 	// Ask the backend as the newest client would: a legacy client cannot
 	// join anyway, it only shows the MOTD and player counts.
 	hs := packets.Handshake{Protocol: packets.MaxProtocol, Host: ping.Host, Port: uint16(ping.Port), Intent: mcproto.IntentStatus}

@@ -2,13 +2,16 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/discovery"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -80,47 +83,92 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	defer s.h.unregister(s)
 
 	host := packets.ParseHost(s.hs.Host)
-	addr, err := o.Backends.Pick(host.Host)
-	if err != nil {
-		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
-		return reason.BackendUnavailable, fmt.Errorf("pick backend for %q: %w", host.Host, err)
+	candidates, err := o.Backends.Candidates(host.Host, strings.ToLower(ls.Name))
+	if errors.Is(err, discovery.ErrUnknownHost) {
+		s.disconnect(mcproto.StateLogin, reason.UnknownHost.PlayerMessage(o.Messages))
+		return reason.UnknownHost, fmt.Errorf("no pool serves host %q", host.Host)
 	}
+	if err != nil || len(candidates) == 0 {
+		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
+		return reason.BackendUnavailable, fmt.Errorf("no backend for %q: %w", host.Host, err)
+	}
+
+	// What a backend receives first: an optional PROXY v2 header, the
+	// handshake (rebuilt only if the host carried client-supplied forwarding
+	// parts that no backend should trust), then Login Start as it arrived.
+	hsFrame := handshake
+	if clean := host.BackendHost(); clean != s.hs.Host {
+		hs := s.hs
+		hs.Host = clean
+		hsFrame = mcproto.AppendFrame(nil, hs.AppendTo(nil, s.hs.Protocol))
+	}
+	deadline := time.Now().Add(o.LoginTimeout)
+	_ = s.client.SetDeadline(deadline)
+
+	// Failover: a backend that refuses, times out, or hangs up before it
+	// answered Login Start is skipped for the next candidate within the same
+	// login; the player sees nothing of it.
+	var down *leg
+	var lastErr error
+	for _, addr := range candidates {
+		backend, f, err := s.tryBackend(ctx, addr, hsFrame, loginStart, deadline)
+		if err != nil {
+			lastErr = err
+			s.log.Debug("backend failed during login, trying the next", "backend", addr, "err", err)
+			continue
+		}
+		s.backend = backend
+		o.Backends.Acquire(addr)
+		defer o.Backends.Release(addr)
+		down = newLeg(backend, f)
+		s.log.Debug("relaying", "backend", addr)
+		break
+	}
+	if down == nil {
+		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
+		return reason.BackendUnavailable, fmt.Errorf("every backend failed for %q: %w", host.Host, lastErr)
+	}
+	return s.relay(l, down)
+}
+
+// tryBackend dials addr, sends the login preamble and waits for the first
+// bytes of the backend's answer, which it returns buffered in a framer.
+func (s *session) tryBackend(ctx context.Context, addr string, hsFrame, loginStart []byte, deadline time.Time) (net.Conn, *mcproto.Framer, error) {
+	o := &s.h.o
 	backend, err := o.Backends.Dial(ctx, addr)
 	if err != nil {
-		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
-		return reason.BackendUnavailable, fmt.Errorf("dial backend %s: %w", addr, err)
+		return nil, nil, err
 	}
-	s.backend = backend
 	if o.TuneBackend != nil {
 		o.TuneBackend(backend)
 	}
-
-	// What the backend receives first: an optional PROXY v2 header, the
-	// handshake (rebuilt only if the host carried client-supplied forwarding
-	// parts that no backend should trust), then Login Start as it arrived.
 	var first []byte
 	if o.ProxyHeader != nil {
 		if bap, err := netip.ParseAddrPort(backend.RemoteAddr().String()); err == nil {
 			first = append(first, o.ProxyHeader(s.addr, bap)...)
 		}
 	}
-	if clean := host.BackendHost(); clean != s.hs.Host {
-		hs := s.hs
-		hs.Host = clean
-		first = mcproto.AppendFrame(first, hs.AppendTo(nil, s.hs.Protocol))
-	} else {
-		first = append(first, handshake...)
-	}
+	first = append(first, hsFrame...)
 	first = append(first, loginStart...)
-	deadline := time.Now().Add(o.LoginTimeout)
-	_ = backend.SetDeadline(deadline)
-	_ = s.client.SetDeadline(deadline)
-	if _, err := backend.Write(first); err != nil {
-		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
-		return reason.BackendUnavailable, fmt.Errorf("write to backend %s: %w", addr, err)
+	// A backend that accepted but does not answer within the dial timeout
+	// is as good as down for this login.
+	answerBy := time.Now().Add(o.FirstAnswerTimeout)
+	if answerBy.After(deadline) {
+		answerBy = deadline
 	}
-	s.log.Debug("relaying", "backend", addr)
-	return s.relay(l)
+	_ = backend.SetDeadline(answerBy)
+	if _, err := backend.Write(first); err != nil {
+		_ = backend.Close()
+		return nil, nil, fmt.Errorf("write to backend %s: %w", addr, err)
+	}
+	f := mcproto.NewFramer(o.Pool, mcproto.MaxFrameLength)
+	if err := newLeg(backend, f).fill(); err != nil {
+		f.Release()
+		_ = backend.Close()
+		return nil, nil, fmt.Errorf("backend %s before its first answer: %w", addr, err)
+	}
+	_ = backend.SetDeadline(deadline)
+	return backend, f, nil
 }
 
 // TuneTCP applies the design note's socket options.

@@ -63,13 +63,13 @@ type pump struct {
 }
 
 // relay runs both directions until one ends, then closes both.
-func (s *session) relay(cl *leg) (reason.Reason, error) {
+func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	o := &s.h.o
 	var hand handover
 	cl.f.SetMax(mcproto.MaxFrameLength)
 	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, hand: &hand,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	down := &pump{s: s, dir: mcproto.Clientbound, src: newLeg(s.backend, mcproto.NewFramer(o.Pool, mcproto.MaxFrameLength)),
+	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
 		dst: s.client, hand: &hand, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
 	defer down.src.f.Release()
 
@@ -125,11 +125,17 @@ func (s *session) relay(cl *leg) (reason.Reason, error) {
 func (p *pump) run() error {
 	f := p.src.f
 	m := p.s.h.o.Metrics
+	// Bytes may already be buffered (the backend's first answer, read while
+	// choosing a backend; a client's bytes pipelined after Login Start):
+	// relay them before waiting for more.
+	primed := len(f.Buffered()) > 0
 	for {
 		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
 			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
 		}
-		if err := p.src.fill(); err != nil {
+		if primed {
+			primed = false
+		} else if err := p.src.fill(); err != nil {
 			return err
 		}
 		p.now = time.Now() // one clock read per batch, not per packet

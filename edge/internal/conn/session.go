@@ -134,7 +134,7 @@ func (s *session) status(ctx context.Context, l *leg) (reason.Reason, error) {
 		out = out[:0]
 		switch {
 		case id == 0x00 && len(body) == n: // Status Request: id only
-			backend, _ := s.h.o.Backends.Pick(packets.ParseHost(s.hs.Host).Host)
+			backend := s.statusBackend(s.hs.Host)
 			json := s.h.o.Status.Status(ctx, backend, s.hs)
 			out = mcproto.AppendVarInt(out, int32(1+mcproto.VarIntLen(int32(len(json)))+len(json)))
 			out = append(out, 0x00)
@@ -200,4 +200,14 @@ func (s *session) writeDisconnectLocked(st mcproto.State, msg string) {
 	// A short deadline: a client that does not read must not hold the kick.
 	_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = s.client.Write(frame)
+}
+
+// statusBackend is the backend whose status a ping for host shows ("" when
+// none: the cache answers with the fallback MOTD).
+func (s *session) statusBackend(host string) string {
+	c, err := s.h.o.Backends.Candidates(packets.ParseHost(host).Host, "")
+	if err != nil || len(c) == 0 {
+		return ""
+	}
+	return c[0]
 }

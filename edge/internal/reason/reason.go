@@ -21,6 +21,7 @@ const (
 	ProxyHeader               // trusted peer without a valid PROXY header
 	ShuttingDown              // the edge is draining (SIGTERM)
 	Detection                 // a detection check kicked the player
+	UnknownHost               // no backend pool serves the handshake host
 	numReasons
 )
 
@@ -42,6 +43,7 @@ var names = [numReasons]string{
 	ProxyHeader:        "proxy_header",
 	ShuttingDown:       "shutting_down",
 	Detection:          "detection",
+	UnknownHost:        "unknown_host",
 }
 
 // String is the stable snake_case name used as log field and metric label.
@@ -86,6 +88,8 @@ func (r Reason) PlayerMessage(m Messages) string {
 		return "Outdated client: please use Minecraft 1.8 or newer"
 	case ShuttingDown:
 		return m.Shutdown
+	case UnknownHost:
+		return "This address does not lead to a server here. Check the server address."
 	case HandshakeTimeout, IdleTimeout:
 		return "Timed out"
 	}

@@ -14,6 +14,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hashicorp/consul/api"
+
 	"github.com/rustguard/rustguard/edge/internal/admin"
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
@@ -34,23 +36,62 @@ type Edge struct {
 	log      *slog.Logger
 	Metrics  *telemetry.Metrics
 	Engine   *detect.Engine // nil when detection is off
-	backends *discovery.Static
+	backends backendSet
+	static   *discovery.Static    // nil with Consul
+	consul   *discovery.Consul    // nil without Consul
+	reg      *discovery.Registration
 	handler  *conn.Handler
 	ln       *listener.Listener
 	adm      *admin.Server
 	bg       context.Context
 	cancelBg context.CancelFunc
 	served   chan error
+	version  string
+	instance string
+}
+
+// backendSet is what the edge needs from discovery beyond the handler's view.
+type backendSet interface {
+	conn.Backends
+	Reachable() bool
+}
+
+func (e *Edge) consulClient() *api.Client {
+	c, _ := discovery.NewConsulClient()
+	return c
 }
 
 // New binds the player and admin listeners and prepares everything else.
 func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	p := cfg.Proxy
-	e := &Edge{cfg: cfg, log: log, Metrics: telemetry.New(cfg.Region, version), served: make(chan error, 1)}
+	e := &Edge{cfg: cfg, log: log, Metrics: telemetry.New(cfg.Region, version), served: make(chan error, 1),
+		version: version, instance: cfg.Discovery.InstanceID}
+	if e.instance == "" {
+		e.instance = instanceID()
+	}
 	e.bg, e.cancelBg = context.WithCancel(context.Background())
 
 	tune := func(c net.Conn) { conn.TuneTCP(c, p.EnableTCPNoDelay, p.EnableKeepalive, p.KeepaliveInterval.D()) }
-	e.backends = discovery.NewStatic(p.ServerAddress, p.DialTimeout.D(), e.Metrics, log)
+	if discovery.ConsulConfigured() {
+		client, err := discovery.NewConsulClient()
+		if err != nil {
+			e.cancelBg()
+			return nil, fmt.Errorf("consul client: %w", err)
+		}
+		e.consul, err = discovery.NewConsul(discovery.ConsulOptions{
+			Client: client, Routes: cfg.Discovery.Routes, DefaultService: cfg.Discovery.BackendService,
+			DialTimeout: p.DialTimeout.D(), FailoverNearestN: cfg.Discovery.FailoverNearest,
+			NoFailover: cfg.Discovery.FailoverNearest == 0, Metrics: e.Metrics, Log: log,
+		})
+		if err != nil {
+			e.cancelBg()
+			return nil, fmt.Errorf("consul discovery: %w", err)
+		}
+		e.backends = e.consul
+	} else {
+		e.static = discovery.NewStatic(p.ServerAddress, p.DialTimeout.D(), e.Metrics, log)
+		e.backends = e.static
+	}
 
 	var proxyHeader func(client, backend netip.AddrPort) []byte
 	var preamble func() []byte
@@ -76,7 +117,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			return nil, err
 		}
 		engine, err = detect.New(dcfg, detect.Options{
-			Region: cfg.Region, Instance: instanceID(), Log: log,
+			Region: cfg.Region, Instance: e.instance, Log: log,
 			Sinks:    []detect.Sink{detect.LogSink{Log: log}},
 			Registry: e.Metrics.Registry,
 		})
@@ -148,7 +189,22 @@ func (e *Edge) AdminAddr() net.Addr { return e.adm.Addr() }
 // Start runs the listener, the admin server and the backend probe in the
 // background.
 func (e *Edge) Start() {
-	go e.backends.Probe(e.bg)
+	if e.static != nil {
+		go e.static.Probe(e.bg)
+	}
+	if e.consul != nil && e.cfg.Discovery.Register {
+		reg, err := discovery.Register(e.bg, discovery.RegistrationOptions{
+			Client: e.consulClient(), Region: e.cfg.Region, InstanceID: e.instance,
+			ListenAddr: e.ln.Addr().String(), AdminAddr: e.adm.Addr().String(), Version: e.version, Log: e.log,
+		})
+		if err != nil {
+			// Not fatal: the edge serves players without being listed, and
+			// operators see the warning.
+			e.log.Warn("consul registration failed", "err", err)
+		} else {
+			e.reg = reg
+		}
+	}
 	go func() {
 		if err := e.adm.Serve(); err != nil {
 			e.log.Error("admin server stopped", "err", err)
@@ -181,6 +237,14 @@ func (e *Edge) Shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Proxy.ShutdownTimeout.D())
 	defer cancel()
 	e.ln.Drain(ctx)
+	if e.reg != nil {
+		if err := e.reg.Close(); err != nil {
+			e.log.Warn("consul deregistration failed", "err", err)
+		}
+	}
+	if e.consul != nil {
+		_ = e.consul.Close()
+	}
 	e.cancelBg()
 	actx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()

@@ -1,0 +1,391 @@
+package gate
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// Deps are the gate's collaborators. Every field is optional.
+type Deps struct {
+	// Conns limits connections at accept. Nil: built-in token buckets
+	// from Config.ConnAddr and Config.ConnPrefix.
+	Conns Limiter
+	// Logins limits logins locally. Nil: built-in token buckets from
+	// Config.LoginAddr and Config.LoginPrefix.
+	Logins Limiter
+	// Fleet limits logins fleet-wide, after every local rule. Nil: none.
+	Fleet FleetLimiter
+	// Bans is the ban list. Nil: nobody is banned.
+	Bans BanChecker
+	// Attack reports the fleet's join rate. Nil: local joins only.
+	Attack AttackSignal
+	// Now is the clock. Nil: time.Now.
+	Now func() time.Time
+	// Metrics receives the gate's instruments. Nil: not registered.
+	Metrics prometheus.Registerer
+	// Log receives operator events (attack mode, fleet limiter health).
+	// Nil: slog.Default().
+	Log *slog.Logger
+}
+
+// LoginRequest is what the gate needs to know about a login.
+type LoginRequest struct {
+	Addr     netip.Addr   // the player's address (after a trusted PROXY header)
+	Name     string       // username from Login Start
+	UUID     mcproto.UUID // from Login Start; zero when the client sent none
+	Host     string       // routing host: packets.ParseHost(handshake host).Host
+	Protocol int32        // handshake protocol version
+}
+
+// Gate is the admission gate. It is safe for concurrent use and owns no
+// goroutines.
+type Gate struct {
+	now    func() time.Time
+	log    *slog.Logger
+	conns  Limiter
+	logins Limiter
+	fleet  FleetLimiter
+	bans   BanChecker
+	signal AttackSignal
+
+	verifyAlways bool
+	name         *regexp.Regexp
+	hosts        hostSet
+	protocols    []bool // indexed by protocol − packets.MinProtocol
+	protocolMsg  string
+
+	slots  *slots
+	verify *verification
+	attack *attackTracker
+
+	fleetFailing atomic.Bool
+	m            *metrics
+}
+
+// New builds a gate from a configuration Validate accepts.
+func New(c Config, d Deps) (*Gate, error) {
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	name, err := compileName(c.NamePattern)
+	if err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	protocols, err := protocolSet(c.AllowedProtocols, c.DeniedProtocols)
+	if err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	g := &Gate{
+		now: d.Now, log: d.Log,
+		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, signal: d.Attack,
+		verifyAlways: c.VerifyAlways,
+		name:         name,
+		hosts:        newHostSet(c.AllowedHosts),
+		protocols:    protocols,
+		protocolMsg:  protocolMessage(protocols),
+		slots:        newSlots(c),
+		verify:       newVerification(c),
+		attack:       newAttackTracker(c),
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	if g.log == nil {
+		g.log = slog.Default()
+	}
+	if g.conns == nil {
+		g.conns = newLocalLimiter(c.ConnAddr, c.ConnPrefix)
+	}
+	if g.logins == nil {
+		g.logins = newLocalLimiter(c.LoginAddr, c.LoginPrefix)
+	}
+	if g.m, err = newMetrics(g, d.Metrics); err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	if c.AttackMode != AttackModeAuto {
+		g.log.Info("attack mode forced", "attack_mode", c.AttackMode)
+	}
+	return g, nil
+}
+
+// Accept decides on a freshly accepted connection from addr: the connection
+// rate of the address and its prefix. A refusal carries no message; close
+// the socket. Accept allocates nothing and never touches the network.
+func (g *Gate) Accept(addr netip.Addr) Decision {
+	d := Decision{Outcome: Allow}
+	if ok, scope, wait := g.conns.Allow(normalize(addr), g.now()); !ok {
+		d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
+	}
+	g.m.count(stageAccept, d)
+	return d
+}
+
+// Login decides on a login once Login Start is decoded, applying every
+// layer-1 rule. Unless refused, it returns a Ticket: call LoggedIn when the
+// login completes and Release when the connection ends. A Verify decision
+// means the player goes to the verification limbo, which reports back
+// through Verified or Failed. ctx bounds the fleet limiter call.
+func (g *Gate) Login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
+	t, d := g.login(ctx, r)
+	g.m.count(stageLogin, d)
+	return t, d
+}
+
+func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
+	now := g.now()
+	addr := normalize(r.Addr)
+	host := hostKey(addr)
+
+	// Stateless rules first: they cost nothing and need no table.
+	switch {
+	case !g.protocolAllowed(r.Protocol):
+		return nil, refuse(ProtocolDenied, g.protocolMsg, 0)
+	case !g.hosts.allows(r.Host):
+		return nil, refuse(BadHost, msgBadHost, 0)
+	case !g.name.MatchString(r.Name):
+		return nil, refuse(BadName, msgBadName, 0)
+	}
+	if wait, blocked := g.verify.blocked(host, now); blocked {
+		return nil, refuse(BlockedVerification, "Too many failed verifications from your address. Try again in "+formatWait(wait)+".", wait)
+	}
+	if g.bans != nil {
+		if msg, banned := g.bans.Banned(addr, r.Name, r.UUID, now); banned {
+			if msg == "" {
+				msg = msgBanned
+			}
+			return nil, refuse(Banned, msg, 0)
+		}
+	}
+	if ok, scope, wait := g.logins.Allow(addr, now); !ok {
+		return nil, refuse(rateReason(scope), tooFast(wait), wait)
+	}
+	t, why := g.slots.acquire(host)
+	if why != None {
+		return nil, refuse(why, slotMessage(why, g.slots), 0)
+	}
+	if g.fleet != nil {
+		if ok, wait := g.askFleet(ctx, addr, r.Name); !ok {
+			t.Release()
+			return nil, refuse(RateFleet, tooFast(wait), wait)
+		}
+	}
+
+	// Only logins that passed every per-address rule count as joins: one
+	// address hammering the gate is refused above and cannot switch attack
+	// mode on for everybody; many addresses joining at once can.
+	g.attack.join(now)
+	attack := g.attackMode(now)
+	if !attack && !g.verifyAlways {
+		return t, Decision{Outcome: Allow}
+	}
+	if g.verify.verified(host, r.Name, now) {
+		return t, Decision{Outcome: Allow, Reason: Verified}
+	}
+	why = AttackMode
+	if g.verifyAlways {
+		why = VerifyAlways
+	}
+	return t, Decision{Outcome: Verify, Reason: why}
+}
+
+// Verified records that name passed the verification limbo from addr: the
+// next join of that name from that address (IPv6: its /64) within
+// VerifiedTTL is let straight through.
+func (g *Gate) Verified(addr netip.Addr, name string) {
+	// Clone: the name may point into a larger buffer that the table would
+	// otherwise keep alive for a day.
+	g.verify.pass(hostKey(normalize(addr)), strings.Clone(name), g.now())
+}
+
+// Failed records a failed verification from addr and reports whether the
+// address is now blocked (for VerifyBlock), so the caller can spread the
+// block to the fleet.
+func (g *Gate) Failed(addr netip.Addr) (blocked bool) {
+	_, blocked = g.verify.fail(hostKey(normalize(addr)), g.now())
+	return blocked
+}
+
+// AttackMode reports whether attack mode is on now. Reading it also lets an
+// idle gate notice that the quiet period is over.
+func (g *Gate) AttackMode() bool { return g.attackMode(g.now()) }
+
+func (g *Gate) attackMode(now time.Time) bool {
+	fleet := 0.0
+	if g.signal != nil {
+		fleet = g.signal.FleetJoinsPerSecond()
+	}
+	on, tr := g.attack.update(now, fleet)
+	switch {
+	case !tr.changed:
+	case tr.on:
+		g.log.Warn("attack mode on: new players verify first",
+			"joins_per_second", tr.local, "fleet_joins_per_second", tr.fleet,
+			"threshold", g.attack.threshold, "fleet_threshold", g.attack.fleetLimit)
+	default:
+		g.log.Info("attack mode off", "lasted", tr.lasted.Round(time.Second).String(),
+			"joins_per_second", tr.local, "fleet_joins_per_second", tr.fleet)
+	}
+	return on
+}
+
+// askFleet asks the fleet limiter, failing open: an unreachable Redis costs
+// the fleet-wide limit, not the players.
+func (g *Gate) askFleet(ctx context.Context, addr netip.Addr, name string) (bool, time.Duration) {
+	fctx, cancel := context.WithTimeout(ctx, fleetTimeout)
+	defer cancel()
+	ok, wait, err := g.fleet.AllowLogin(fctx, addr, name)
+	switch {
+	case err == nil:
+		if g.fleetFailing.CompareAndSwap(true, false) {
+			g.log.Info("fleet login limiter recovered")
+		}
+		return ok, wait
+	case ctx.Err() != nil:
+		// The caller gave up (the player left): not the limiter's fault.
+		return true, 0
+	}
+	g.m.fleetErrors.Inc()
+	if g.fleetFailing.CompareAndSwap(false, true) {
+		g.log.Warn("fleet login limiter failing; applying the local login quota only", "err", err)
+	}
+	return true, 0
+}
+
+func (g *Gate) protocolAllowed(p int32) bool {
+	return p >= packets.MinProtocol && p <= packets.MaxProtocol && g.protocols[p-packets.MinProtocol]
+}
+
+// Player messages. Refusals a player can act on say what to do; none of
+// them tells an attacker which other rule it would trip.
+const (
+	msgBadHost        = "Please connect through this server's published address."
+	msgBadName        = "Invalid username."
+	msgBanned         = "You are banned from this server."
+	msgTooFast        = "You are logging in too fast. Please wait a moment and try again."
+	msgInFlight       = "A login from your address is already in progress. Please wait a moment and try again."
+	msgBusy           = "The server is busy. Please try again shortly."
+	msgAccountsPrefix = "Too many players are connected from your address (at most "
+)
+
+func refuse(r Reason, msg string, wait time.Duration) Decision {
+	return Decision{Outcome: Refuse, Reason: r, Message: msg, RetryAfter: wait}
+}
+
+func rateReason(s Scope) Reason {
+	if s == ScopePrefix {
+		return RatePrefix
+	}
+	return RateAddr
+}
+
+func tooFast(wait time.Duration) string {
+	if wait <= 0 {
+		return msgTooFast
+	}
+	return "You are logging in too fast. Try again in " + formatWait(wait) + "."
+}
+
+func slotMessage(r Reason, s *slots) string {
+	switch r {
+	case LoginInFlight:
+		return msgInFlight
+	case TooManyAccounts:
+		return msgAccountsPrefix + strconv.Itoa(s.maxPlayers) + ")."
+	}
+	return msgBusy
+}
+
+// formatWait renders a wait for players, rounded up: "3s", "10m".
+func formatWait(d time.Duration) string {
+	if d < time.Minute {
+		return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10) + "s"
+	}
+	return strconv.FormatInt(int64((d+time.Minute-1)/time.Minute), 10) + "m"
+}
+
+// protocolMessage tells a refused player which versions to use: the oldest
+// release of the lowest admitted protocol to the newest of the highest.
+func protocolMessage(set []bool) string {
+	lo, hi := int32(-1), int32(-1)
+	for i, ok := range set {
+		if ok {
+			if lo < 0 {
+				lo = int32(i) + packets.MinProtocol
+			}
+			hi = int32(i) + packets.MinProtocol
+		}
+	}
+	oldest := packets.Lookup(lo).Versions()[0]
+	newest := packets.VersionName(hi)
+	if oldest == newest {
+		return "Unsupported Minecraft version. Please join with " + newest + "."
+	}
+	return "Unsupported Minecraft version. Please join with " + oldest + " to " + newest + "."
+}
+
+// hostSet is the allow-list of handshake hosts.
+type hostSet struct {
+	exact    map[string]struct{}
+	suffixes []string // ".example.com" for "*.example.com"
+}
+
+func newHostSet(list []string) hostSet {
+	h := hostSet{exact: make(map[string]struct{})}
+	for _, raw := range list {
+		s, err := normalizeAllowedHost(raw)
+		if err != nil {
+			continue // Validate reported it
+		}
+		if rest, ok := strings.CutPrefix(s, "*"); ok {
+			h.suffixes = append(h.suffixes, rest)
+			continue
+		}
+		h.exact[s] = struct{}{}
+	}
+	return h
+}
+
+// allows reports whether host may be used; an empty list allows any. A
+// wildcard matches subdomains only, as in DNS: "*.example.com" does not
+// match "example.com".
+func (h hostSet) allows(host string) bool {
+	if len(h.exact) == 0 && len(h.suffixes) == 0 {
+		return true
+	}
+	host = strings.ToLower(strings.TrimRight(host, "."))
+	if _, ok := h.exact[host]; ok {
+		return true
+	}
+	for _, s := range h.suffixes {
+		if len(host) > len(s) && strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// normalizeAllowedHost lowercases a configured host and trims trailing dots,
+// as packets.ParseHost does for the handshake, so the two compare equal.
+func normalizeAllowedHost(raw string) (string, error) {
+	h := strings.ToLower(strings.TrimRight(strings.TrimSpace(raw), "."))
+	switch {
+	case h == "" || h == "*":
+		return "", fmt.Errorf("host %q is empty", raw)
+	case strings.ContainsAny(h, " \t\x00/"):
+		return "", fmt.Errorf("host %q must be a bare host name", raw)
+	case strings.Contains(strings.TrimPrefix(h, "*."), "*"):
+		return "", fmt.Errorf("host %q: a wildcard is only allowed as a leading \"*.\"", raw)
+	}
+	return h, nil
+}
