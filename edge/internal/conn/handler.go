@@ -51,8 +51,8 @@ type Options struct {
 	// FirstAnswerTimeout bounds how long a backend may take to answer Login
 	// Start before the next candidate is tried.
 	FirstAnswerTimeout time.Duration
-	IdleTimeout      time.Duration // no bytes on a leg for this long closes the connection
-	InspectPlay      bool          // parse play frames; false splices play traffic
+	IdleTimeout        time.Duration // no bytes on a leg for this long closes the connection
+	InspectPlay        bool          // parse play frames; false splices play traffic
 	// ProxyHeader, when non-nil, returns the PROXY v2 header to send to the
 	// backend ahead of the handshake so it sees the player's address.
 	ProxyHeader func(client, backend netip.AddrPort) []byte

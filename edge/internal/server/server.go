@@ -37,8 +37,8 @@ type Edge struct {
 	Metrics  *telemetry.Metrics
 	Engine   *detect.Engine // nil when detection is off
 	backends backendSet
-	static   *discovery.Static    // nil with Consul
-	consul   *discovery.Consul    // nil without Consul
+	static   *discovery.Static // nil with Consul
+	consul   *discovery.Consul // nil without Consul
 	reg      *discovery.Registration
 	handler  *conn.Handler
 	ln       *listener.Listener
