@@ -25,6 +25,9 @@ type Edge struct {
 	Log      Log      `yaml:"log"`
 	// Detection configures the detection engine (docs/DETECTIONS.md).
 	Detection Detection `yaml:"detection"`
+	// Gate configures admission (layer 1): rates, names, hosts, protocols,
+	// accounts per address, attack mode and verification.
+	Gate Gate `yaml:"gate"`
 	// Discovery configures backend discovery through Consul (used when
 	// CONSUL_HTTP_ADDR is set; otherwise proxy.server_address serves all).
 	Discovery Discovery `yaml:"discovery"`
@@ -220,5 +223,47 @@ func DefaultEdge() Edge {
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},
+		// The gate's defaults (edge/internal/gate.Defaults says where each
+		// number comes from; a test keeps the two equal).
+		Gate: Gate{
+			ConnAddrRate: 5, ConnAddrBurst: 10, ConnPrefixRate: 10, ConnPrefixBurst: 20,
+			LoginAddrRate: 1.0 / 3, LoginAddrBurst: 3, LoginPrefixRate: 1, LoginPrefixBurst: 6,
+			NamePattern:       `^[a-zA-Z0-9_]{1,16}$`,
+			MaxLoginsInFlight: 1, MaxAccountsPerAddr: 3,
+			AttackMode: "auto", AttackJoinsPerSecond: 8, AttackFleetJoinsPerSecond: 32,
+			AttackQuiet: Duration(30 * time.Second),
+			VerifiedTTL: Duration(24 * time.Hour), VerifyMaxFailures: 2, VerifyBlock: Duration(10 * time.Minute),
+		},
 	}
+}
+
+// Gate configures the admission gate (edge/internal/gate; its Defaults
+// explain each number's origin).
+type Gate struct {
+	ConnAddrRate     float64 `yaml:"conn_addr_rate" env:"RUSTGUARD_GATE_CONN_ADDR_RATE"`
+	ConnAddrBurst    int     `yaml:"conn_addr_burst" env:"RUSTGUARD_GATE_CONN_ADDR_BURST"`
+	ConnPrefixRate   float64 `yaml:"conn_prefix_rate" env:"RUSTGUARD_GATE_CONN_PREFIX_RATE"`
+	ConnPrefixBurst  int     `yaml:"conn_prefix_burst" env:"RUSTGUARD_GATE_CONN_PREFIX_BURST"`
+	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_GATE_LOGIN_ADDR_RATE"`
+	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_GATE_LOGIN_ADDR_BURST"`
+	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_GATE_LOGIN_PREFIX_RATE"`
+	LoginPrefixBurst int     `yaml:"login_prefix_burst" env:"RUSTGUARD_GATE_LOGIN_PREFIX_BURST"`
+
+	NamePattern      string   `yaml:"name_pattern" env:"RUSTGUARD_GATE_NAME_PATTERN"`
+	AllowedHosts     []string `yaml:"allowed_hosts" env:"RUSTGUARD_GATE_ALLOWED_HOSTS"`
+	AllowedProtocols []int32  `yaml:"allowed_protocols" env:"RUSTGUARD_GATE_ALLOWED_PROTOCOLS"`
+	DeniedProtocols  []int32  `yaml:"denied_protocols" env:"RUSTGUARD_GATE_DENIED_PROTOCOLS"`
+
+	MaxLoginsInFlight  int `yaml:"max_logins_in_flight" env:"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT"`
+	MaxAccountsPerAddr int `yaml:"max_accounts_per_addr" env:"RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR"`
+
+	AttackMode                string   `yaml:"attack_mode" env:"RUSTGUARD_ATTACK_MODE"`
+	AttackJoinsPerSecond      float64  `yaml:"attack_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_JOINS_PER_SECOND"`
+	AttackFleetJoinsPerSecond float64  `yaml:"attack_fleet_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_FLEET_JOINS_PER_SECOND"`
+	AttackQuiet               Duration `yaml:"attack_quiet" env:"RUSTGUARD_GATE_ATTACK_QUIET"`
+
+	VerifyAlways      bool     `yaml:"verify_always" env:"RUSTGUARD_GATE_VERIFY_ALWAYS"`
+	VerifiedTTL       Duration `yaml:"verified_ttl" env:"RUSTGUARD_GATE_VERIFIED_TTL"`
+	VerifyMaxFailures int      `yaml:"verify_max_failures" env:"RUSTGUARD_GATE_VERIFY_MAX_FAILURES"`
+	VerifyBlock       Duration `yaml:"verify_block" env:"RUSTGUARD_GATE_VERIFY_BLOCK"`
 }

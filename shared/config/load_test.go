@@ -45,6 +45,15 @@ func normalize(e Edge) Edge {
 	if len(e.Discovery.Routes) == 0 {
 		e.Discovery.Routes = nil
 	}
+	if len(e.Gate.AllowedHosts) == 0 {
+		e.Gate.AllowedHosts = nil
+	}
+	if len(e.Gate.AllowedProtocols) == 0 {
+		e.Gate.AllowedProtocols = nil
+	}
+	if len(e.Gate.DeniedProtocols) == 0 {
+		e.Gate.DeniedProtocols = nil
+	}
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -28,6 +29,11 @@ type Backends interface {
 	// Acquire and Release count this edge's players per backend.
 	Acquire(addr string)
 	Release(addr string)
+}
+
+// Gate decides whether a login may proceed (edge/internal/gate).
+type Gate interface {
+	Login(ctx context.Context, r gate.LoginRequest) (*gate.Ticket, gate.Decision)
 }
 
 // StatusSource answers status pings without bothering the backend each time.
@@ -56,6 +62,8 @@ type Options struct {
 	// ProxyHeader, when non-nil, returns the PROXY v2 header to send to the
 	// backend ahead of the handshake so it sees the player's address.
 	ProxyHeader func(client, backend netip.AddrPort) []byte
+	// Gate admits logins (layer 1); nil admits everyone.
+	Gate Gate
 	// Detect is the detection engine; nil turns detection off.
 	Detect *detect.Engine
 	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
+	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -75,6 +76,23 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	if overCapacity {
 		s.disconnect(mcproto.StateLogin, reason.ServerFull.PlayerMessage(o.Messages))
 		return reason.ServerFull, fmt.Errorf("max connections reached")
+	}
+	if o.Gate != nil {
+		ticket, d := o.Gate.Login(ctx, gate.LoginRequest{Addr: s.addr.Addr(), Name: ls.Name, UUID: ls.UUID,
+			Host: packets.ParseHost(s.hs.Host).Host, Protocol: s.hs.Protocol})
+		if ticket != nil {
+			s.ticket = ticket
+			defer ticket.Release()
+		}
+		switch {
+		case d.Outcome == gate.Verify:
+			// The verification limbo is not wired yet: let the player
+			// through rather than lock everyone out during an attack.
+			s.log.Debug("verification requested; limbo not available, admitting")
+		case !d.Allowed():
+			s.disconnect(mcproto.StateLogin, d.Message)
+			return reason.Refused, fmt.Errorf("gate: %s", d.Reason)
+		}
 	}
 	if !s.h.register(s) {
 		s.disconnect(mcproto.StateLogin, reason.ShuttingDown.PlayerMessage(o.Messages))

@@ -430,6 +430,9 @@ func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
 			p.hand.pendingCompress.Store(t + 2)
 		case packets.KindLoginSuccess:
 			p.hand.loginDone.Store(true)
+			if p.s.ticket != nil {
+				p.s.ticket.LoggedIn() // frees the login-in-flight slot
+			}
 			if p.s.hs.Protocol >= mcproto.Protocol1_20_2 {
 				p.state = mcproto.StateConfiguration
 				return forward, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -40,6 +41,9 @@ type session struct {
 	state     [mcproto.NumDirections]atomic.Uint32 // mcproto.State
 	threshold [mcproto.NumDirections]atomic.Int32
 	raw       [mcproto.NumDirections]atomic.Bool // leg no longer frame-aligned (encrypted or spliced)
+
+	// ticket holds the gate's per-address slots for this login.
+	ticket *gate.Ticket
 
 	// det is the detection engine's view of this player (nil when
 	// detection is off). Both relay goroutines use it under detMu.

@@ -52,6 +52,10 @@ type Options struct {
 	ProxyHeaderTimeout time.Duration
 	Tune               func(net.Conn) // socket options for accepted connections
 	Handler            Handler
+	// Admit decides at accept, on the real client address, whether the
+	// connection may proceed (nil admits everyone). Refused connections
+	// are closed without a word: nothing has been read from them yet.
+	Admit func(netip.Addr) bool
 	Metrics            *telemetry.Metrics
 	Log                *slog.Logger
 }
@@ -162,6 +166,10 @@ func (l *Listener) serve(ctx context.Context, c net.Conn, over bool) {
 			a.Client = h.Source
 		}
 		a.Pending = rest
+	}
+	if l.o.Admit != nil && !l.o.Admit(a.Client.Addr()) {
+		l.o.Metrics.Reject(reason.RateLimited)
+		return
 	}
 	l.o.Handler.Serve(ctx, a)
 }

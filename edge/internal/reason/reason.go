@@ -22,6 +22,8 @@ const (
 	ShuttingDown              // the edge is draining (SIGTERM)
 	Detection                 // a detection check kicked the player
 	UnknownHost               // no backend pool serves the handshake host
+	RateLimited               // the gate refused the connection at accept (rates per address or prefix)
+	Refused                   // the gate refused the login (rates, name, host, protocol, accounts, ban); the gate's metric says which rule
 	numReasons
 )
 
@@ -44,6 +46,8 @@ var names = [numReasons]string{
 	ShuttingDown:       "shutting_down",
 	Detection:          "detection",
 	UnknownHost:        "unknown_host",
+	RateLimited:        "rate_limited",
+	Refused:            "refused",
 }
 
 // String is the stable snake_case name used as log field and metric label.

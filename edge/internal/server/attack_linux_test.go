@@ -338,6 +338,11 @@ func childEnv(extra ...string) []string {
 			env = append(env, kv)
 		}
 	}
+	// Every test connection comes from 127.0.0.1: open the gate's
+	// per-address limits, as testConfig does in-process.
+	env = append(env, "RUSTGUARD_GATE_CONN_ADDR_RATE=0", "RUSTGUARD_GATE_CONN_PREFIX_RATE=0",
+		"RUSTGUARD_GATE_LOGIN_ADDR_RATE=0", "RUSTGUARD_GATE_LOGIN_PREFIX_RATE=0",
+		"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT=0", "RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR=0", "RUSTGUARD_ATTACK_MODE=off")
 	return append(env, extra...)
 }
 

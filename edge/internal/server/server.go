@@ -20,6 +20,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
+	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/listener"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
 	"github.com/rustguard/rustguard/edge/internal/reason"
@@ -36,6 +37,7 @@ type Edge struct {
 	log      *slog.Logger
 	Metrics  *telemetry.Metrics
 	Engine   *detect.Engine // nil when detection is off
+	Gate     *gate.Gate
 	backends backendSet
 	static   *discovery.Static // nil with Consul
 	consul   *discovery.Consul // nil without Consul
@@ -127,8 +129,15 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 	}
 	e.Engine = engine
+	g, err := gate.New(gateConfig(cfg.Gate), gate.Deps{Metrics: e.Metrics.Registry, Log: log})
+	if err != nil {
+		e.cancelBg()
+		return nil, fmt.Errorf("gate: %w", err)
+	}
+	e.Gate = g
 	e.handler = conn.NewHandler(conn.Options{
 		Detect:   engine,
+		Gate:     g,
 		Log:      log,
 		Metrics:  e.Metrics,
 		Pool:     mcproto.NewBufferPool(p.BufferSize),
@@ -154,6 +163,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		ProxyHeaderTimeout: p.ProxyProtocolTimeout.D(),
 		Tune:               tune,
 		Handler:            e.handler,
+		Admit:              func(a netip.Addr) bool { return g.Accept(a).Allowed() },
 		Metrics:            e.Metrics,
 		Log:                log,
 	})
@@ -277,4 +287,28 @@ func detectConfig(d config.Detection) (detect.Config, error) {
 func instanceID() string {
 	h, _ := os.Hostname()
 	return fmt.Sprintf("%s-%d", h, os.Getpid())
+}
+
+// gateConfig maps the configuration's gate section to the gate's Config.
+func gateConfig(c config.Gate) gate.Config {
+	return gate.Config{
+		ConnAddr:                  gate.Rate{PerSecond: c.ConnAddrRate, Burst: c.ConnAddrBurst},
+		ConnPrefix:                gate.Rate{PerSecond: c.ConnPrefixRate, Burst: c.ConnPrefixBurst},
+		LoginAddr:                 gate.Rate{PerSecond: c.LoginAddrRate, Burst: c.LoginAddrBurst},
+		LoginPrefix:               gate.Rate{PerSecond: c.LoginPrefixRate, Burst: c.LoginPrefixBurst},
+		NamePattern:               c.NamePattern,
+		AllowedHosts:              c.AllowedHosts,
+		AllowedProtocols:          c.AllowedProtocols,
+		DeniedProtocols:           c.DeniedProtocols,
+		MaxLoginsInFlight:         c.MaxLoginsInFlight,
+		MaxAccountsPerAddr:        c.MaxAccountsPerAddr,
+		AttackMode:                c.AttackMode,
+		AttackJoinsPerSecond:      c.AttackJoinsPerSecond,
+		AttackFleetJoinsPerSecond: c.AttackFleetJoinsPerSecond,
+		AttackQuiet:               c.AttackQuiet.D(),
+		VerifyAlways:              c.VerifyAlways,
+		VerifiedTTL:               c.VerifiedTTL.D(),
+		VerifyMaxFailures:         c.VerifyMaxFailures,
+		VerifyBlock:               c.VerifyBlock.D(),
+	}
 }
