@@ -55,9 +55,9 @@ type Options struct {
 	// Admit decides at accept, on the real client address, whether the
 	// connection may proceed (nil admits everyone). Refused connections
 	// are closed without a word: nothing has been read from them yet.
-	Admit func(netip.Addr) bool
-	Metrics            *telemetry.Metrics
-	Log                *slog.Logger
+	Admit   func(netip.Addr) bool
+	Metrics *telemetry.Metrics
+	Log     *slog.Logger
 }
 
 // Listener is the edge's player-facing TCP listener.
