@@ -82,18 +82,19 @@ func (z *Inflater) reset(payload []byte) error {
 // Peek inflates only the first len(dst) bytes of a compressed packet (or
 // fewer when the packet is shorter) into dst. A few bytes reveal the packet
 // id and its first fields, so a large packet (chunk data) can be classified
-// and relayed without a full inflate.
+// and relayed without a full inflate; PeekInflate stops decoding as soon as
+// dst is full (compress/flate would decode a whole 32 KiB window first).
 func (z *Inflater) Peek(dst []byte, payload []byte, dataLen int) ([]byte, error) {
 	if dataLen <= 0 {
 		return dst[:0], fmt.Errorf("peek with data length %d: %w", dataLen, ErrBadCompression)
 	}
-	if err := z.reset(payload); err != nil {
-		return nil, err
-	}
 	want := min(len(dst), dataLen)
-	n, err := io.ReadFull(z.zr, dst[:want])
+	n, err := PeekInflate(dst[:want], payload)
 	if err != nil {
-		return nil, fmt.Errorf("inflate head: %w: %w", ErrBadCompression, err)
+		return nil, fmt.Errorf("inflate head: %w", err)
+	}
+	if n < want {
+		return nil, fmt.Errorf("stream ends after %d bytes, announced %d: %w", n, dataLen, ErrBadCompression)
 	}
 	return dst[:n], nil
 }
