@@ -377,8 +377,12 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 			}
 		}
 		p.s.detMu.Lock()
-		det.Clientbound(p.state, kind, pkt[n:], p.now)
+		v := det.Clientbound(p.state, kind, pkt[n:], p.now)
 		p.s.detMu.Unlock()
+		if v.Outcome == detect.Kick {
+			p.kickMsg = v.Reason
+			return kickFrame, nil
+		}
 		return forward, nil
 	}
 	p.s.detMu.Lock()

@@ -2,40 +2,613 @@ package detect
 
 import (
 	"bytes"
+	"time"
 
 	"github.com/rustguard/rustguard/shared/detection"
+	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// Layer 5: spam and exploit payloads.
+// Layer 5: spam and exploit payloads. Rates drop what is over the limit and
+// kick only when an operator sets action "kick" with a kick_vl (detections.md
+// "Layer 5: drop over the limit; kick after N only if configured"). Payload
+// checks (books, signs, channel registrations) drop and kick: no vanilla
+// client sends them.
 
 const (
 	chkLookupString CheckID = layer5Base + iota
+	chkChatInvalid
+	chkBlankTab
+	chkSpamCommand
+	chkSpamTab
+	chkChatRate
+	chkTabLength
+	chkBookEdit
+	chkSignText
+	chkChannelRegister
+	chkChannelPayload
+)
+
+// Protocol numbers this file branches on beyond mcproto's.
+const (
+	l5Proto1_13_2 = 404 // item slots start with a present flag
+	l5Proto1_14   = 477 // books: 100 pages of 1023 chars
+	l5Proto1_17_1 = 756 // books: pages and title sent as strings, not an item
+)
+
+// Text limits of the vanilla client's editors and of the formats around them.
+const (
+	// bookPages and bookPageChars are BookEditScreen's limits: 50 pages
+	// of 256 chars until 1.13, 100 of 1023 (text < 1024) since 1.14.
+	bookPagesOld     = 50
+	bookPageCharsOld = 256
+	bookPages        = 100
+	bookPageChars    = 1024
+	// bookTitleChars is the sign-book title field (16 until 1.15, < 16
+	// since 1.16; we keep 16 for both). 1.20.5 data components allow a
+	// 32-char title (WrittenBookContent.TITLE_MAX_LENGTH).
+	bookTitleChars      = 16
+	bookTitleChars1_205 = 32
+	// jsonPageFactor bounds a page that the client turned into a JSON text
+	// component when signing before 1.17.1: Gson escapes a character to at
+	// most 6 (\u003c), plus the {"text":""} wrapper.
+	jsonPageFactor   = 6
+	jsonPageOverhead = 16
+	// signLineChars is vanilla's sign line decode limit since 1.9
+	// (readUtf(384)); 1.8 lines are JSON components, held to the same.
+	signLineChars = 384
+	// maxNBTDepth is vanilla's NbtAccounter depth limit.
+	maxNBTDepth = 512
+	// tabNoSpaceChars: a tab-complete longer than this with no space in
+	// its first this-many characters is Grim's CrashH "invalid" case.
+	tabNoSpaceChars = 64
+)
+
+// Plugin channels this file reads.
+const (
+	registerChannelOld = "REGISTER"           // before 1.13
+	registerChannel    = "minecraft:register" // 1.13+
+	bookEditChannel    = "MC|BEdit"           // before 1.13: edit a book
+	bookSignChannel    = "MC|BSign"           // before 1.13: sign a book
 )
 
 func layer5Specs() []Spec {
 	return []Spec{
 		{ID: chkLookupString, Key: "chat.lookup_string", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
-			Description: "chat, commands or sign text containing ${ (JNDI/Log4Shell-style lookups)"},
+			Description: "chat, commands, tab-complete text, sign lines, book pages and title, plugin channel names and anvil names containing ${ (JNDI/Log4Shell-style lookups)"},
+		{ID: chkChatInvalid, Key: "chat.invalid", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1,
+			Description: "chat or command text with characters vanilla refuses (section sign, control characters), an empty chat message, or on 1.19.1+ a chat message with leading or trailing spaces or starting with / (the client trims chat and sends commands separately; click events cannot send chat since 1.19.1)"},
+		{ID: chkBlankTab, Key: "chat.blank_tab", Layer: 5, Severity: detection.SeverityInfo, Action: detection.ActionAlert, Experimental: true,
+			Description: "a 1.13+ tab-complete request for / alone or blank text (Grim ChatA); experimental: mineflayer sends / after commands"},
+		{ID: chkSpamCommand, Key: "spam.command", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
+			Description: "commands faster than one per interval_ms (Velocity command-rate-limit); over the limit they are dropped; to kick, set action kick and kick_vl",
+			Params:      map[string]float64{"interval_ms": 50}},
+		{ID: chkSpamTab, Key: "spam.tab", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
+			Description: "tab-complete requests faster than one per interval_ms (Velocity) or above rate per second averaged over window_seconds (Paper's limit of 500); to kick, set action kick and kick_vl",
+			Params:      map[string]float64{"interval_ms": 10, "rate": 20, "window_seconds": 25}},
+		{ID: chkChatRate, Key: "chat.rate", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
+			Description: "chat messages above rate per second averaged over window_seconds (no reference default: twice what vanilla servers allow); to kick, set action kick and kick_vl",
+			Params:      map[string]float64{"rate": 2, "window_seconds": 10}},
+		{ID: chkTabLength, Key: "spam.tab_length", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1,
+			Description: "tab-complete text longer than max_length chars, or longer than 64 with no space in the first 64 (Grim CrashH; raise max_length for backends whose operators run long commands)",
+			Params:      map[string]float64{"max_length": 256}},
+		{ID: chkBookEdit, Key: "book.edit", Layer: 5, Severity: detection.SeverityCritical, Action: detection.ActionKick,
+			Description: "a book edit beyond the vanilla editor: more than 50 (100 since 1.14) pages, a page over 256 (1023) chars, a title over 16 chars or with section signs or control characters, a slot other than the hotbar or off hand, a signing author other than the player, or book NBT that does not parse"},
+		{ID: chkSignText, Key: "sign.text", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionKick,
+			Description: "a sign line over 384 chars (vanilla's decode limit; 1.8 JSON lines held to the same) or a 1.8 line with a click event (signs that run commands)"},
+		{ID: chkChannelRegister, Key: "channel.register", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionKick,
+			Description: "a REGISTER plugin message naming more than max_channels channels or a channel name longer than max_name_length (Sierra 124; Bukkit's 64-char channel names)",
+			Params:      map[string]float64{"max_channels": 124, "max_name_length": 64}},
+		{ID: chkChannelPayload, Key: "channel.payload", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionKick,
+			Description: "a plugin message with data over max_bytes, or on 1.13+ a channel that is not a valid identifier (vanilla fails to decode it)",
+			Params:      map[string]float64{"max_bytes": packets.MaxPluginDataServerbound}},
 	}
 }
 
-type layer5State struct{}
-
-var lookupMarker = []byte("${")
+type layer5State struct {
+	lastCommand time.Time // last command relayed
+	lastTab     time.Time // last tab-complete relayed
+	tab         bucket
+	chat        bucket
+}
 
 func (l *layer5State) serverbound(p *Player, pk *serverPacket) Verdict {
 	switch pk.kind {
 	case packets.KindChat:
-		if bytes.Contains(pk.chat.Message, lookupMarker) {
-			return p.flag(chkLookupString, 1, pk.now, "field", "chat")
-		}
+		return l.chatMessage(p, pk)
 	case packets.KindChatCommand, packets.KindChatCommandSigned:
-		if bytes.Contains(pk.command.Command, lookupMarker) {
-			return p.flag(chkLookupString, 1, pk.now, "field", "command")
-		}
+		return l.command(p, pk, pk.command.Command)
+	case packets.KindTabComplete:
+		return l.tabComplete(p, pk)
+	case packets.KindUpdateSign:
+		return l.sign(p, pk)
+	case packets.KindEditBook:
+		return l.editBook(p, pk)
+	case packets.KindPluginMessage:
+		return l.plugin(p, pk)
 	}
 	return pass
 }
 
+// chatMessage checks a chat packet; before 1.19 it also carries commands.
+func (l *layer5State) chatMessage(p *Player, pk *serverPacket) Verdict {
+	msg := pk.chat.Message
+	proto := p.info.Protocol
+	if proto < mcproto.Protocol1_19 && len(msg) > 0 && msg[0] == '/' {
+		return l.command(p, pk, msg)
+	}
+	v := pass
+	if hasLookup(msg) {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "chat")
+	}
+	if why := invalidChat(msg, proto); why != "" {
+		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "chat", "reason", why))
+	}
+	if v.Outcome == Pass && p.on(chkChatRate) &&
+		!l.chat.take(1, p.param(chkChatRate, "rate"), p.param(chkChatRate, "window_seconds"), pk.now) {
+		v = p.flag(chkChatRate, 1, pk.now)
+	}
+	return v
+}
+
+// invalidChat says why a chat message is one no vanilla client sends, or "".
+// Vanilla's chat screen trims and skips empty input (normalizeChatMessage);
+// click events send chat untrimmed until 1.19.1, when they became
+// commands-only.
+func invalidChat(msg []byte, protocol int32) string {
+	switch {
+	case len(msg) == 0:
+		return "empty"
+	case hasIllegalChatChar(msg):
+		return "illegal_char"
+	case protocol < mcproto.Protocol1_19_1:
+		return ""
+	case msg[0] == ' ' || msg[len(msg)-1] == ' ':
+		return "whitespace"
+	case msg[0] == '/':
+		return "slash"
+	}
+	return ""
+}
+
+// hasIllegalChatChar reports a character vanilla refuses in chat
+// (SharedConstants.isAllowedChatCharacter: not §, not below space, not DEL).
+func hasIllegalChatChar(b []byte) bool {
+	for i, c := range b {
+		if c < ' ' || c == 0x7F || c == 0xC2 && i+1 < len(b) && b[i+1] == 0xA7 {
+			return true
+		}
+	}
+	return false
+}
+
+// command checks a command (1.19+ command packets, or a / chat line
+// before). Commands typed as "/" alone or with a leading space after the
+// slash are legal (the client normalises, then strips the slash), so only
+// characters are checked.
+func (l *layer5State) command(p *Player, pk *serverPacket, cmd []byte) Verdict {
+	v := pass
+	if hasLookup(cmd) {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "command")
+	}
+	if hasIllegalChatChar(cmd) {
+		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "command", "reason", "illegal_char"))
+	}
+	if v.Outcome == Pass && p.on(chkSpamCommand) {
+		if !l.lastCommand.IsZero() && pk.now.Sub(l.lastCommand) < paramDuration(p, chkSpamCommand, "interval_ms") {
+			return p.flag(chkSpamCommand, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastCommand).Milliseconds()))
+		}
+		l.lastCommand = pk.now
+	}
+	return v
+}
+
+// tabComplete checks a tab-complete request.
+func (l *layer5State) tabComplete(p *Player, pk *serverPacket) Verdict {
+	text := pk.tab.Text
+	v := pass
+	if hasLookup(text) {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "tab_complete")
+	}
+	if p.info.Protocol >= mcproto.Protocol1_13 && p.on(chkBlankTab) && blankTab(text) {
+		v = worse(v, p.flag(chkBlankTab, 1, pk.now, "text", string(text)))
+	}
+	if p.on(chkTabLength) {
+		n := textUnits(text)
+		if float64(n) > p.param(chkTabLength, "max_length") {
+			v = worse(v, p.flag(chkTabLength, 1, pk.now, "chars", itoa(int64(n))))
+		} else if n > tabNoSpaceChars {
+			if sp := unitsBefore(text, ' '); sp < 0 || sp >= tabNoSpaceChars {
+				v = worse(v, p.flag(chkTabLength, 1, pk.now, "chars", itoa(int64(n)), "first_space", itoa(int64(sp))))
+			}
+		}
+	}
+	if v.Outcome != Pass || !p.on(chkSpamTab) {
+		return v
+	}
+	if !l.lastTab.IsZero() && pk.now.Sub(l.lastTab) < paramDuration(p, chkSpamTab, "interval_ms") {
+		return worse(v, p.flag(chkSpamTab, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastTab).Milliseconds())))
+	}
+	if !l.tab.take(1, p.param(chkSpamTab, "rate"), p.param(chkSpamTab, "window_seconds"), pk.now) {
+		return worse(v, p.flag(chkSpamTab, 1, pk.now, "reason", "rate"))
+	}
+	l.lastTab = pk.now
+	return v
+}
+
+// blankTab reports "/" alone or text of spaces only.
+func blankTab(text []byte) bool {
+	if len(text) == 1 && text[0] == '/' {
+		return true
+	}
+	return len(bytes.TrimSpace(text)) == 0
+}
+
+// sign checks the four lines of a sign update.
+func (l *layer5State) sign(p *Player, pk *serverPacket) Verdict {
+	v := pass
+	for i, line := range pk.sign.Lines {
+		if hasLookup(line) {
+			v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "sign", "line", itoa(int64(i))))
+		}
+		if n := textUnits(line); n > signLineChars {
+			v = worse(v, p.flag(chkSignText, 1, pk.now, "line", itoa(int64(i)), "chars", itoa(int64(n))))
+		} else if p.info.Protocol < mcproto.Protocol1_9 && hasJSONKey(line, "clickEvent") {
+			v = worse(v, p.flag(chkSignText, 1, pk.now, "line", itoa(int64(i)), "reason", "click_event"))
+		}
+		if v.Outcome == Kick {
+			break
+		}
+	}
+	return v
+}
+
+// hasJSONKey reports "key" as a JSON key: quoted and not escaped, as text
+// typed by a player would be inside a JSON string.
+func hasJSONKey(b []byte, key string) bool {
+	for i := 0; i+len(key)+2 <= len(b); i++ {
+		if b[i] == '"' && (i == 0 || b[i-1] != '\\') && string(b[i+1:i+1+len(key)]) == key && b[i+1+len(key)] == '"' {
+			return true
+		}
+	}
+	return false
+}
+
+// bookFacts is what a book edit carries, whichever packet it came in.
+type bookFacts struct {
+	pages   int  // page count
+	longest int  // UTF-16 units of the longest page
+	json    bool // pages are JSON text components (signing before 1.17.1)
+	lookup  bool // a page contains ${
+	title   []byte
+	author  []byte
+	signing bool
+	slot    int32 // 1.17.1+ slot; -1 when the packet has none
+	bad     string
+}
+
+// editBook checks the 1.13+ edit-book packet.
+func (l *layer5State) editBook(p *Player, pk *serverPacket) Verdict {
+	e := &pk.book
+	f := bookFacts{slot: -1}
+	if p.info.Protocol >= l5Proto1_17_1 {
+		f.slot = e.Slot
+		f.pages = len(e.Pages)
+		for _, pg := range e.Pages {
+			f.longest = max(f.longest, textUnits(pg))
+			f.lookup = f.lookup || hasLookup(pg)
+		}
+		if e.HasTitle {
+			f.signing, f.title = true, e.Title
+		}
+	} else {
+		f.signing = e.Signing
+		scanBookItem(e.Item.Raw, p.info.Protocol, &f)
+	}
+	return l.checkBook(p, pk, &f)
+}
+
+func (l *layer5State) checkBook(p *Player, pk *serverPacket, f *bookFacts) Verdict {
+	v := pass
+	if f.lookup || hasLookup(f.title) {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "book")
+	}
+	proto := p.info.Protocol
+	maxPages, maxChars, maxTitle := bookPagesOld, bookPageCharsOld, bookTitleChars
+	if proto >= l5Proto1_14 {
+		maxPages, maxChars = bookPages, bookPageChars
+	}
+	if proto >= mcproto.Protocol1_20_5 {
+		maxTitle = bookTitleChars1_205
+	}
+	if f.json {
+		maxChars = maxChars*jsonPageFactor + jsonPageOverhead
+	}
+	why := f.bad
+	switch {
+	case why != "":
+	case f.pages > maxPages:
+		why = "pages"
+	case f.longest > maxChars:
+		why = "page_length"
+	case f.signing && (textUnits(f.title) > maxTitle || hasIllegalChatChar(f.title)):
+		why = "title"
+	case f.slot != -1 && (f.slot < 0 || f.slot >= hotbarSlots) && f.slot != offhandBookSlot:
+		why = "slot"
+	case f.signing && f.author != nil && p.info.Name != "" && string(f.author) != p.info.Name:
+		why = "author"
+	}
+	if why != "" {
+		v = worse(v, p.flag(chkBookEdit, 1, pk.now, "reason", why, "pages", itoa(int64(f.pages)), "longest", itoa(int64(f.longest))))
+	}
+	return v
+}
+
+// scanBookItem reads a book item slot (before 1.17.1) into f: the page list,
+// title and author of its NBT root. Everything else is skipped without
+// being kept; anything that does not parse sets f.bad.
+func scanBookItem(slot []byte, protocol int32, f *bookFacts) {
+	r := mcproto.NewReader(slot)
+	switch {
+	case protocol >= l5Proto1_13_2: // present flag, VarInt id, count
+		if !r.Bool() {
+			return
+		}
+		r.VarInt()
+		r.Byte()
+	default: // i16 id (negative: empty), count, damage before 1.13
+		if r.Int16() < 0 {
+			return
+		}
+		r.Byte()
+		if protocol < mcproto.Protocol1_13 {
+			r.Int16()
+		}
+	}
+	if r.Err() == nil && r.Len() > 0 && r.Byte() == nbtCompound {
+		r.Bytes(int(r.Uint16())) // root name
+		for r.Err() == nil {
+			t := r.Byte()
+			if t == nbtEnd || r.Err() != nil {
+				break
+			}
+			name := r.Bytes(int(r.Uint16()))
+			switch {
+			case t == nbtList && string(name) == "pages":
+				scanPages(&r, f)
+			case t == nbtString && string(name) == "title":
+				f.title = r.Bytes(int(r.Uint16()))
+			case t == nbtString && string(name) == "author":
+				f.author = r.Bytes(int(r.Uint16()))
+			default:
+				skipNBT(&r, t, 1)
+			}
+		}
+	}
+	if f.bad == "" && r.Finish() != nil {
+		f.bad = "nbt"
+	}
+	f.json = f.signing && protocol < l5Proto1_17_1
+}
+
+func scanPages(r *mcproto.Reader, f *bookFacts) {
+	et, n := r.Byte(), r.Int32()
+	if n < 0 || n > 0 && et != nbtString {
+		f.bad = "pages_type"
+		r.Fail(mcproto.ErrNegativeLength)
+		return
+	}
+	for i := int32(0); i < n && r.Err() == nil; i++ {
+		pg := r.Bytes(int(r.Uint16()))
+		f.pages++
+		f.longest = max(f.longest, textUnits(pg))
+		f.lookup = f.lookup || hasLookup(pg)
+	}
+}
+
+// NBT tag types.
+const (
+	nbtEnd = iota
+	nbtByte
+	nbtShort
+	nbtInt
+	nbtLong
+	nbtFloat
+	nbtDouble
+	nbtByteArray
+	nbtString
+	nbtList
+	nbtCompound
+	nbtIntArray
+	nbtLongArray
+)
+
+// nbtSize is the payload size of a fixed-size tag, or the element size of
+// an array tag.
+func nbtSize(t byte) int64 {
+	switch t {
+	case nbtByte, nbtByteArray:
+		return 1
+	case nbtShort:
+		return 2
+	case nbtInt, nbtFloat, nbtIntArray:
+		return 4
+	case nbtLong, nbtDouble, nbtLongArray:
+		return 8
+	}
+	return 0
+}
+
+// skipNBT consumes one payload of tag type t. Every element of a list or
+// compound consumes at least a byte, so the loops are bounded by the body.
+func skipNBT(r *mcproto.Reader, t byte, depth int) {
+	if depth > maxNBTDepth {
+		r.Fail(mcproto.ErrArrayTooLong)
+		return
+	}
+	switch t {
+	case nbtByte, nbtShort, nbtInt, nbtLong, nbtFloat, nbtDouble:
+		r.Bytes(int(nbtSize(t)))
+	case nbtByteArray, nbtIntArray, nbtLongArray:
+		n := int64(r.Int32())
+		size := nbtSize(t)
+		if n < 0 || n*size > int64(r.Len()) {
+			r.Fail(mcproto.ErrShort)
+			return
+		}
+		r.Bytes(int(n * size))
+	case nbtString:
+		r.Bytes(int(r.Uint16()))
+	case nbtList:
+		et, n := r.Byte(), r.Int32()
+		if n < 0 || n > 0 && et == nbtEnd {
+			r.Fail(mcproto.ErrNegativeLength)
+			return
+		}
+		for i := int32(0); i < n && r.Err() == nil; i++ {
+			skipNBT(r, et, depth+1)
+		}
+	case nbtCompound:
+		for r.Err() == nil {
+			et := r.Byte()
+			if et == nbtEnd {
+				return
+			}
+			r.Bytes(int(r.Uint16()))
+			skipNBT(r, et, depth+1)
+		}
+	default:
+		r.Fail(mcproto.ErrShort)
+	}
+}
+
+// plugin checks plugin messages: channel names, REGISTER lists, payload
+// size and, before 1.13, the book and anvil payloads that travelled as
+// plugin messages.
+func (l *layer5State) plugin(p *Player, pk *serverPacket) Verdict {
+	ch, data := pk.plugin.Channel, pk.plugin.Data
+	proto := p.info.Protocol
+	v := pass
+	if hasLookup(ch) {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "channel")
+	}
+	if p.on(chkChannelPayload) {
+		if float64(len(data)) > p.param(chkChannelPayload, "max_bytes") {
+			v = worse(v, p.flag(chkChannelPayload, 1, pk.now, "bytes", itoa(int64(len(data)))))
+		} else if proto >= mcproto.Protocol1_13 && !validIdentifier(ch) {
+			v = worse(v, p.flag(chkChannelPayload, 1, pk.now, "reason", "channel_name"))
+		}
+	}
+	if v.Outcome == Kick {
+		return v
+	}
+	switch {
+	case proto >= mcproto.Protocol1_13 && string(ch) == registerChannel || proto < mcproto.Protocol1_13 && string(ch) == registerChannelOld:
+		v = worse(v, l.register(p, pk, data))
+	case proto >= mcproto.Protocol1_13:
+	case string(ch) == legacyAnvilChannel:
+		r := mcproto.NewReader(data)
+		if name := r.StringBytes(packets.MaxPluginDataServerbound); hasLookup(name) {
+			v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "item_name"))
+		}
+	case string(ch) == bookEditChannel || string(ch) == bookSignChannel:
+		f := bookFacts{slot: -1, signing: string(ch) == bookSignChannel}
+		scanBookItem(data, proto, &f)
+		v = worse(v, l.checkBook(p, pk, &f))
+	}
+	return v
+}
+
+// register checks a REGISTER payload: channel names separated by NUL.
+func (l *layer5State) register(p *Player, pk *serverPacket, data []byte) Verdict {
+	maxName := p.param(chkChannelRegister, "max_name_length")
+	count, longest, lookup := 0, 0, false
+	for len(data) > 0 {
+		name := data
+		if i := bytes.IndexByte(data, 0); i >= 0 {
+			name, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		if len(name) == 0 {
+			continue // a trailing NUL (minecraft-protocol writes one)
+		}
+		count++
+		longest = max(longest, textUnits(name))
+		lookup = lookup || hasLookup(name)
+	}
+	v := pass
+	if lookup {
+		v = p.flag(chkLookupString, 1, pk.now, "field", "register")
+	}
+	if float64(count) > p.param(chkChannelRegister, "max_channels") || float64(longest) > maxName {
+		v = worse(v, p.flag(chkChannelRegister, 1, pk.now, "channels", itoa(int64(count)), "longest", itoa(int64(longest))))
+	}
+	return v
+}
+
+// validIdentifier reports a resource location vanilla parses
+// (ResourceLocation: [a-z0-9_.-] namespace, optional, then a colon and a
+// [a-z0-9/._-] path).
+func validIdentifier(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	colon := bytes.IndexByte(b, ':')
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '_', c == '.', c == '-':
+		case c == '/' && i > colon:
+		case i == colon:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (l *layer5State) clientbound(p *Player, pk *clientPacket) {}
+
+// hasLookup reports "${" in b.
+func hasLookup(b []byte) bool {
+	for {
+		i := bytes.IndexByte(b, '$')
+		if i < 0 || i+1 >= len(b) {
+			return false
+		}
+		if b[i+1] == '{' {
+			return true
+		}
+		b = b[i+1:]
+	}
+}
+
+// textUnits counts the UTF-16 code units of UTF-8 (or Java's modified
+// UTF-8) text, as vanilla's String.length limits do: a 4-byte sequence is
+// a surrogate pair; continuation bytes count nothing.
+func textUnits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		switch {
+		case c < 0x80 || c >= 0xC0 && c < 0xF0:
+			n++
+		case c >= 0xF0:
+			n += 2
+		}
+	}
+	return n
+}
+
+// unitsBefore is the UTF-16 index of the first c in b, or -1.
+func unitsBefore(b []byte, c byte) int {
+	i := bytes.IndexByte(b, c)
+	if i < 0 {
+		return -1
+	}
+	return textUnits(b[:i])
+}
+
+// paramDuration reads a check parameter given in milliseconds.
+func paramDuration(p *Player, id CheckID, name string) time.Duration {
+	return time.Duration(p.param(id, name) * float64(time.Millisecond))
+}

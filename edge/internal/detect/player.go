@@ -371,6 +371,10 @@ func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, n
 	p.l3.clientbound(p, &pk)
 	p.l4.clientbound(p, &pk)
 	p.l5.clientbound(p, &pk)
+	if p.kicked {
+		// A check watching the server side (a probe that timed out) kicked.
+		return Verdict{Outcome: Kick, Reason: kickMessage}
+	}
 	return pass
 }
 
