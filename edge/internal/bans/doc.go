@@ -1,0 +1,24 @@
+// Package bans is the fleet's shared ban list: bans by player UUID, player
+// name, IP address and CIDR range, permanent or with an expiry, each with a
+// reason, a source and a creation time.
+//
+// Data enters from Redis and leaves as answers to Match:
+//
+//   - Redis holds the list (a hash under a {bans} hash tag) and an event
+//     stream of changes. Store.Add and Store.Remove change both atomically
+//     through Lua scripts; the operator CLI (RunCLI) and the detection
+//     engine's ban action (Store.BanPlayer) write through them.
+//   - Store.Run loads the whole list into a Table, then follows the stream
+//     with a blocking XREAD, so a ban reaches every edge within
+//     milliseconds. It reloads the list after every reconnect, after a gap
+//     in the stream and every few minutes, and calls OnAdd for each new ban
+//     so the edge can kick matching players who are already online.
+//   - Table.Match answers from memory with no lock and no allocation: the
+//     edge checks every connection and login without a network round trip.
+//     Expiry is judged on every lookup from the ban's own expiry time;
+//     expired bans are removed from Redis lazily.
+//
+// When Redis is unreachable the table keeps its last content (fail static),
+// Healthy turns false, the loop retries with backoff and resynchronises by
+// itself when Redis returns.
+package bans

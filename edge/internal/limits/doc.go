@@ -1,0 +1,18 @@
+// Package limits rate-limits connections and logins in three tiers
+// (infrastructure.md §2.1):
+//
+//   - Local: token buckets per client address and per prefix, checked on
+//     every accept with no I/O. The first line against floods, and what
+//     remains when Redis is unreachable.
+//   - Fleet: per-address, per-prefix and per-username login limits shared
+//     by every edge, checked once per login with a GCRA script in Redis.
+//     A short deadline and a circuit breaker keep Redis trouble from
+//     slowing logins; the caller's policy decides whether an unreachable
+//     Redis lets the login through (fail open, the default) or not.
+//   - AttackSignal: the fleet's joins per second, aggregated asynchronously
+//     (each edge adds its count once a second and reads the sum back), for
+//     attack-mode decisions that need the whole fleet's view.
+//
+// The detection engine's per-connection packet limits stay in package
+// detect; nothing here runs per packet.
+package limits

@@ -1,0 +1,118 @@
+package limits
+
+import (
+	"fmt"
+	"math"
+	"net/netip"
+	"time"
+)
+
+// Tier names the limit that refused something. One enum serves the log
+// field, the metric label and the caller's choice of message.
+type Tier uint8
+
+const (
+	TierNone        Tier = iota // nothing refused
+	TierAddress                 // one IPv4 address, or one IPv6 /64 (what one subscriber gets)
+	TierPrefix                  // an IPv4 /24, or an IPv6 /48 (one site or provider block)
+	TierName                    // one player name (fleet tier only)
+	TierUnavailable             // Redis unreachable and the policy is fail-closed
+	numTiers
+)
+
+var tierNames = [numTiers]string{
+	TierNone: "none", TierAddress: "address", TierPrefix: "prefix", TierName: "name", TierUnavailable: "unavailable",
+}
+
+// String is the stable snake_case name used as log field and metric label.
+func (t Tier) String() string {
+	if t < numTiers {
+		return tierNames[t]
+	}
+	return "unknown"
+}
+
+// Prefix lengths of the address tiers. An IPv4 address is one household or
+// one carrier NAT; an IPv6 subscriber gets a /64 at least (RFC 6177 advises
+// a /56 or /48), so the /64 is the IPv6 "address". A /24 is the smallest
+// IPv4 block routed on the internet, and a /48 the usual IPv6 site
+// allocation: the prefix tier stops one network from rotating addresses.
+const (
+	addrBitsV4   = 32
+	addrBitsV6   = 64
+	prefixBitsV4 = 24
+	prefixBitsV6 = 48
+)
+
+// Rate is a limit: a sustained rate and a burst on top of it. A zero
+// PerSecond disables the limit.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// Enabled reports whether r limits anything.
+func (r Rate) Enabled() bool { return r.PerSecond > 0 }
+
+// Interval is the time one event costs at the sustained rate.
+func (r Rate) Interval() time.Duration {
+	if !r.Enabled() {
+		return 0
+	}
+	return time.Duration(float64(time.Second) / r.PerSecond)
+}
+
+func (r Rate) validate(what string) error {
+	if math.IsNaN(r.PerSecond) || math.IsInf(r.PerSecond, 0) || r.PerSecond < 0 {
+		return fmt.Errorf("limits: %s rate %v must be a non-negative number", what, r.PerSecond)
+	}
+	if r.Enabled() && r.Burst < 1 {
+		return fmt.Errorf("limits: %s burst %d must be at least 1", what, r.Burst)
+	}
+	// Rates below one per day are a configuration slip (a per-minute
+	// value typed as per-second inverted, or a unit lost).
+	if r.Enabled() && r.PerSecond < 1.0/86400 {
+		return fmt.Errorf("limits: %s rate %v/s is below one a day", what, r.PerSecond)
+	}
+	return nil
+}
+
+// addrKey and prefixKey turn a client address into the 64-bit key of its
+// tier. Only the first 64 bits of an IPv6 address matter to either tier.
+// IPv4 keys live in ff00::/8 (multicast), which is never the source of a
+// TCP connection, so the two families cannot collide.
+func addrKey(a netip.Addr) (uint64, bool) { return tierKey(a, addrBitsV4, addrBitsV6) }
+
+func prefixKey(a netip.Addr) (uint64, bool) { return tierKey(a, prefixBitsV4, prefixBitsV6) }
+
+const v4KeyTag = 0xff00_0000_0000_0000
+
+func tierKey(a netip.Addr, bits4, bits6 int) (uint64, bool) {
+	if !a.IsValid() {
+		return 0, false
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		b := a.As4()
+		v := uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+		return v4KeyTag | v&^(math.MaxUint32>>bits4), true
+	}
+	b := a.As16()
+	var v uint64
+	for _, c := range b[:8] {
+		v = v<<8 | uint64(c)
+	}
+	return v &^ (math.MaxUint64 >> bits6), true
+}
+
+// tierPrefix is the address's network in the tier's form, for Redis keys
+// and logs ("203.0.113.0/24", "2001:db8:1::/48").
+func tierPrefix(a netip.Addr, bits4, bits6 int) netip.Prefix {
+	a = a.Unmap().WithZone("")
+	bits := bits6
+	if a.Is4() {
+		bits = bits4
+	}
+	p, _ := a.Prefix(bits)
+	return p
+}
