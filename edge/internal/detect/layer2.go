@@ -114,9 +114,9 @@ const (
 func layer2Specs() []Spec {
 	return []Spec{
 		{ID: chkMoveNonFinite, Key: "crash.move_non_finite", Layer: 2, Severity: detection.SeverityCritical, Action: detection.ActionKick,
-			Description: "a movement packet with NaN or infinite coordinates or rotation (vanilla kicks too)"},
+			Description: "a movement or vehicle-move packet with NaN or infinite coordinates or rotation (vanilla kicks too)"},
 		{ID: chkMoveOutOfWorld, Key: "crash.move_out_of_world", Layer: 2, Severity: detection.SeverityCritical, Action: detection.ActionKick,
-			Description: "a movement packet beyond the world border (|x| or |z| > 2.9999999E7) or with y beyond the int range"},
+			Description: "a movement or vehicle-move packet beyond the world border (|x| or |z| > 2.9999999E7) or with y beyond the int range"},
 		{ID: chkInvalidPitch, Key: "badpackets.invalid_pitch", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 3, Decay: 0.05,
 			Description: "a rotation with |pitch| > 90 degrees"},
 		{ID: chkSlotRange, Key: "badpackets.slot_range", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionKick,
@@ -129,7 +129,7 @@ func layer2Specs() []Spec {
 			Description: "a player action with impossible fields: unknown status, face outside 0..5, or a drop/release/swap-hands action whose position is not 0,0,0, face not down or sequence not 0 (1.8 release with face 5, a mineflayer quirk, is exempt)"},
 		{ID: chkUseFields, Key: "badpackets.use_fields", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 0.1,
 			Description: "a block placement or item use with impossible fields: 1.8 item use not at (-1,-1,-1) or with a cursor or an empty hand, 1.8-1.10 cursor beyond a block, face outside 0..5, hand not 0/1, non-finite cursor (mineflayer's 1.8 item use at y 255 with cursor -1 is exempt); alert only: client-side version translators rewrite these"},
-		{ID: chkSequence, Key: "badpackets.sequence", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 0.1, Experimental: true,
+		{ID: chkSequence, Key: "badpackets.sequence", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1, Experimental: true,
 			Description: "1.19+ block-prediction sequence of use item, place and dig start/finish not the last one + 1, or a cancelled dig with a sequence; experimental: mineflayer sends 0 for digs and placements"},
 		{ID: chkSequenceNegative, Key: "crash.negative_sequence", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
 			Description: "a negative 1.19+ block-prediction sequence (vanilla counts up from 1; Grim CrashG)"},
@@ -236,14 +236,24 @@ func (l *layer2State) resetClient() {
 func (l *layer2State) serverbound(p *Player, pk *serverPacket) Verdict {
 	switch pk.kind {
 	case packets.KindPlayerPosition, packets.KindPlayerPositionLook, packets.KindPlayerLook:
-		return l.move(p, pk)
+		return l.move(p, pk, &pk.move)
+	case packets.KindVehicleMove:
+		l.sprint, l.sneak = toggleUnknown, toggleUnknown // riding, see below
+		vm := &pk.vehicle
+		if !finite(float64(vm.Yaw)) || !finite(float64(vm.Pitch)) {
+			return p.flag(chkMoveNonFinite, 1, pk.now, "packet", "vehicle", "yaw", ftoa(float64(vm.Yaw)), "pitch", ftoa(float64(vm.Pitch)))
+		}
+		// A vehicle's pitch is the entity's own; only the position is held
+		// to the player's rules.
+		return l.move(p, pk, &move{x: vm.X, y: vm.Y, z: vm.Z, hasPos: true})
 	case packets.KindHeldItemSlot:
 		return l.heldSlot(p, pk)
 	case packets.KindEntityAction:
 		return l.entityAction(p, pk)
-	case packets.KindSteerVehicle, packets.KindVehicleMove:
-		// Riding: the server resets sprinting on mount; don't second-guess
-		// the next toggle.
+	case packets.KindSteerVehicle:
+		// Riding: Grim exempts vehicles from the toggle checks (the server
+		// clears sprinting on mount and clients differ in what they resend
+		// after dismounting), so the next toggle is not compared.
 		l.sprint, l.sneak = toggleUnknown, toggleUnknown
 	case packets.KindAbilities:
 		return l.abilities(p, pk)
@@ -267,8 +277,7 @@ func (l *layer2State) serverbound(p *Player, pk *serverPacket) Verdict {
 	return pass
 }
 
-func (l *layer2State) move(p *Player, pk *serverPacket) Verdict {
-	m := &pk.move
+func (l *layer2State) move(p *Player, pk *serverPacket, m *move) Verdict {
 	if m.hasPos {
 		if !finite(m.x) || !finite(m.y) || !finite(m.z) {
 			return p.flag(chkMoveNonFinite, 1, pk.now, "x", ftoa(m.x), "y", ftoa(m.y), "z", ftoa(m.z))

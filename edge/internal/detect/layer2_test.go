@@ -751,6 +751,25 @@ func TestAnvilNameBefore113(t *testing.T) {
 }
 
 func TestImpossibleMovesStillKick(t *testing.T) {
+	nan := float32(math.NaN())
+	for _, tc := range []struct {
+		name string
+		vm   packets.VehicleMove
+		want []string
+	}{
+		{"boat", packets.VehicleMove{X: 10, Y: 62, Z: -4, Yaw: 370, Pitch: 0}, nil},
+		{"NaN vehicle", packets.VehicleMove{X: math.NaN(), Y: 62}, []string{"crash.move_non_finite"}},
+		{"NaN vehicle yaw", packets.VehicleMove{Y: 62, Yaw: nan}, []string{"crash.move_non_finite"}},
+		{"vehicle beyond the border", packets.VehicleMove{X: 1, Y: 62, Z: -3.1e7}, []string{"crash.move_out_of_world"}},
+	} {
+		for _, proto := range l25Protocols[1:] { // vehicle moves exist since 1.9
+			s := newL25(t, proto, packets.GameModeSurvival, Config{})
+			v := s.send(packets.KindVehicleMove, tc.vm)
+			if got := s.flagged(); !slices.Equal(got, tc.want) || tc.want != nil && v.Outcome != Kick {
+				t.Errorf("%s on %d: %v %v, want %v", tc.name, proto, v.Outcome, got, tc.want)
+			}
+		}
+	}
 	for _, proto := range l25Protocols {
 		s := newL25(t, proto, packets.GameModeSurvival, Config{})
 		v := s.send(packets.KindPlayerPosition, packets.PlayerPosition{X: math.Inf(1), Y: 64, Z: 0})
@@ -894,6 +913,7 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 		packets.EntityAction{EntityID: l25EntityID, Action: packets.ActionStopSprinting}.AppendData(nil, 765),
 	}
 	slot := [2][]byte{packets.HeldItemSlot{Slot: 1}.AppendData(nil, 765), packets.HeldItemSlot{Slot: 2}.AppendData(nil, 765)}
+	vehicle := packets.VehicleMove{X: 1, Y: 62, Z: 1, Yaw: 90}.AppendData(nil, 765)
 	i := 0
 	allocs := testing.AllocsPerRun(200, func() {
 		i++
@@ -901,6 +921,7 @@ func TestHotPathAllocatesNothing(t *testing.T) {
 		s.p.Serverbound(mcproto.StatePlay, packets.KindPlayerPositionLook, moves, 0, s.now)
 		s.p.Serverbound(mcproto.StatePlay, packets.KindEntityAction, sprint[i&1], 0, s.now)
 		s.p.Serverbound(mcproto.StatePlay, packets.KindHeldItemSlot, slot[i&1], 0, s.now)
+		s.p.Serverbound(mcproto.StatePlay, packets.KindVehicleMove, vehicle, 0, s.now)
 	})
 	if allocs != 0 {
 		t.Errorf("%v allocations per round of hot packets", allocs)

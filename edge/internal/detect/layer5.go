@@ -506,6 +506,7 @@ func (l *layer5State) plugin(p *Player, pk *serverPacket) Verdict {
 	case proto >= mcproto.Protocol1_13 && string(ch) == registerChannel || proto < mcproto.Protocol1_13 && string(ch) == registerChannelOld:
 		v = worse(v, l.register(p, pk, data))
 	case proto >= mcproto.Protocol1_13:
+		// Books and anvil names have their own packets since 1.13.
 	case string(ch) == legacyAnvilChannel:
 		r := mcproto.NewReader(data)
 		if name := r.StringBytes(packets.MaxPluginDataServerbound); hasLookup(name) {
