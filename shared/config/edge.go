@@ -28,6 +28,8 @@ type Edge struct {
 	// Gate configures admission (layer 1): rates, names, hosts, protocols,
 	// accounts per address, attack mode and verification.
 	Gate Gate `yaml:"gate"`
+	// Redis shares bans, login limits and attack signals across the fleet.
+	Redis Redis `yaml:"redis"`
 	// Discovery configures backend discovery through Consul (used when
 	// CONSUL_HTTP_ADDR is set; otherwise proxy.server_address serves all).
 	Discovery Discovery `yaml:"discovery"`
@@ -223,6 +225,10 @@ func DefaultEdge() Edge {
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},
+		// edge/internal/limits.FleetDefaults says where these come from.
+		Redis: Redis{KeyPrefix: "rustguard", LimitsFailOpen: true,
+			LoginAddrRate: 1.0 / 3, LoginAddrBurst: 3, LoginPrefixRate: 0.4, LoginPrefixBurst: 6,
+			LoginNameRate: 0.2, LoginNameBurst: 3},
 		// The gate's defaults (edge/internal/gate.Defaults says where each
 		// number comes from; a test keeps the two equal).
 		Gate: Gate{
@@ -266,4 +272,29 @@ type Gate struct {
 	VerifiedTTL       Duration `yaml:"verified_ttl" env:"RUSTGUARD_GATE_VERIFIED_TTL"`
 	VerifyMaxFailures int      `yaml:"verify_max_failures" env:"RUSTGUARD_GATE_VERIFY_MAX_FAILURES"`
 	VerifyBlock       Duration `yaml:"verify_block" env:"RUSTGUARD_GATE_VERIFY_BLOCK"`
+}
+
+// Redis configures the fleet's shared state. Empty URL: the edge runs alone
+// on its local limits and has no ban list.
+type Redis struct {
+	// URL is redis://, rediss:// or redis+cluster:// (it may hold a password).
+	URL string `yaml:"url" env:"RUSTGUARD_REDIS_URL" secret:"true"`
+	// KeyPrefix starts every key, so several fleets can share one Redis.
+	KeyPrefix string `yaml:"key_prefix" env:"RUSTGUARD_REDIS_KEY_PREFIX"`
+	// BansFailClosed refuses logins while the ban list cannot be synced;
+	// false (the default) serves from the last list held.
+	BansFailClosed bool `yaml:"bans_fail_closed" env:"RUSTGUARD_BANS_FAIL_CLOSED"`
+	// LimitsFailOpen lets logins through on local limits alone when Redis
+	// does not answer in time; false refuses them.
+	LimitsFailOpen bool `yaml:"limits_fail_open" env:"RUSTGUARD_LIMITS_FAIL_OPEN"`
+	// DetectBansAddress makes a detection's ban also ban the address
+	// (off: addresses are shared by households and carriers).
+	DetectBansAddress bool `yaml:"detect_bans_address" env:"RUSTGUARD_DETECT_BANS_ADDRESS"`
+	// Fleet-wide login limits (GCRA in Redis) per address, prefix and name.
+	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_FLEET_LOGIN_ADDR_RATE"`
+	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_FLEET_LOGIN_ADDR_BURST"`
+	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_FLEET_LOGIN_PREFIX_RATE"`
+	LoginPrefixBurst int     `yaml:"login_prefix_burst" env:"RUSTGUARD_FLEET_LOGIN_PREFIX_BURST"`
+	LoginNameRate    float64 `yaml:"login_name_rate" env:"RUSTGUARD_FLEET_LOGIN_NAME_RATE"`
+	LoginNameBurst   int     `yaml:"login_name_burst" env:"RUSTGUARD_FLEET_LOGIN_NAME_BURST"`
 }

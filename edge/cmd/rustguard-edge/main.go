@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/rustguard/rustguard/edge/internal/bans"
 	"github.com/rustguard/rustguard/edge/internal/server"
 	"github.com/rustguard/rustguard/shared/config"
 )
@@ -24,6 +25,17 @@ func main() {
 	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
 		fmt.Println("rustguard-edge", version)
 		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "bans" {
+		if err := runBans(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "rustguard-edge bans:", err)
+			os.Exit(2)
+		}
+		return
+	}
+	if len(os.Args) > 1 {
+		fmt.Fprintf(os.Stderr, "rustguard-edge: unknown command %q\n\nusage:\n  rustguard-edge             run the edge (configured by RUSTGUARD_CONFIG and RUSTGUARD_* variables)\n  rustguard-edge bans …      manage the fleet's ban list (add, remove, list)\n  rustguard-edge version\n", os.Args[1])
+		os.Exit(2)
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "rustguard-edge:", err)
@@ -58,4 +70,29 @@ func newLogger(l config.Log) *slog.Logger {
 		h = slog.NewJSONHandler(os.Stderr, opts)
 	}
 	return slog.New(h)
+}
+
+// runBans manages the fleet's ban list in the configured Redis.
+func runBans(args []string) error {
+	cfg, _, err := config.LoadEdge(nil)
+	if err != nil {
+		return err
+	}
+	if cfg.Redis.URL == "" {
+		return fmt.Errorf("the ban list lives in Redis: set redis.url (RUSTGUARD_REDIS_URL)")
+	}
+	client, err := bans.NewClient(cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis.url: %w", err)
+	}
+	defer client.Close()
+	bc := bans.Defaults()
+	bc.KeyPrefix = cfg.Redis.KeyPrefix
+	store, err := bans.NewStore(bc, bans.Options{Client: client, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return bans.RunCLI(ctx, args, os.Stdout, store)
 }

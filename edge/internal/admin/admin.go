@@ -25,6 +25,12 @@ type Health struct {
 	ServerReachable bool   `json:"server_reachable"`
 	Draining        bool   `json:"draining,omitempty"`
 	Region          string `json:"region,omitempty"`
+	// Dependencies says how each shared dependency is doing ("up",
+	// "down: serving from the last ban list", "off"). A dependency outage
+	// degrades the edge but does not make it unready: it keeps serving
+	// from what it holds.
+	Dependencies map[string]string `json:"dependencies,omitempty"`
+	AttackMode   bool              `json:"attack_mode,omitempty"`
 }
 
 // Ready is true when the edge should get new players.

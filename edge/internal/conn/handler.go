@@ -64,6 +64,9 @@ type Options struct {
 	ProxyHeader func(client, backend netip.AddrPort) []byte
 	// Gate admits logins (layer 1); nil admits everyone.
 	Gate Gate
+	// OnJoin, when set, is called for every login the gate admitted (the
+	// fleet's joins-per-second signal).
+	OnJoin func()
 	// Detect is the detection engine; nil turns detection off.
 	Detect *detect.Engine
 	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a
@@ -154,6 +157,25 @@ func (h *Handler) Shutdown() {
 	for _, s := range list {
 		s.kick(reason.ShuttingDown)
 	}
+}
+
+// KickWhere kicks every player in login or play for whom match returns a
+// message (a new ban that covers them). It returns how many were kicked.
+func (h *Handler) KickWhere(match func(addr netip.Addr, name string, uuid mcproto.UUID) (string, bool)) int {
+	h.mu.Lock()
+	var hit []*session
+	var msgs []string
+	for s := range h.sessions {
+		if msg, ok := match(s.addr.Addr(), s.username, s.uuid); ok {
+			hit = append(hit, s)
+			msgs = append(msgs, msg)
+		}
+	}
+	h.mu.Unlock()
+	for i, s := range hit {
+		s.kickWith(reason.Banned, msgs[i])
+	}
+	return len(hit)
 }
 
 // Sessions is the number of connections past the handshake in login or play.

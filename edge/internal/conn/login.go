@@ -58,6 +58,9 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		return reason.Malformed, fmt.Errorf("decode login start: %w", err)
 	}
 	s.username = ls.Name
+	if ls.HasUUID {
+		s.uuid = ls.UUID
+	}
 	s.log = s.log.With("player", ls.Name)
 	if o.Detect != nil {
 		uuid := ""
@@ -93,6 +96,9 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 			s.disconnect(mcproto.StateLogin, d.Message)
 			return reason.Refused, fmt.Errorf("gate: %s", d.Reason)
 		}
+	}
+	if o.OnJoin != nil {
+		o.OnJoin()
 	}
 	if !s.h.register(s) {
 		s.disconnect(mcproto.StateLogin, reason.ShuttingDown.PlayerMessage(o.Messages))

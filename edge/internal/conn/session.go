@@ -30,6 +30,7 @@ type session struct {
 	hs       packets.Handshake
 	table    *packets.Table
 	username string
+	uuid     mcproto.UUID
 
 	// clientMu serialises writes to the client: the clientbound relay
 	// writes batches of frames, a kick writes one frame between them.

@@ -24,6 +24,7 @@ const (
 	UnknownHost               // no backend pool serves the handshake host
 	RateLimited               // the gate refused the connection at accept (rates per address or prefix)
 	Refused                   // the gate refused the login (rates, name, host, protocol, accounts, ban); the gate's metric says which rule
+	Banned                    // a ban issued while the player was online
 	numReasons
 )
 
@@ -48,6 +49,7 @@ var names = [numReasons]string{
 	UnknownHost:        "unknown_host",
 	RateLimited:        "rate_limited",
 	Refused:            "refused",
+	Banned:             "banned",
 }
 
 // String is the stable snake_case name used as log field and metric label.

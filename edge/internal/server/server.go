@@ -15,12 +15,15 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
+	"github.com/rustguard/rustguard/edge/internal/bans"
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
 	"github.com/rustguard/rustguard/edge/internal/gate"
+	"github.com/rustguard/rustguard/edge/internal/limits"
 	"github.com/rustguard/rustguard/edge/internal/listener"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
 	"github.com/rustguard/rustguard/edge/internal/reason"
@@ -42,6 +45,11 @@ type Edge struct {
 	static   *discovery.Static // nil with Consul
 	consul   *discovery.Consul // nil without Consul
 	reg      *discovery.Registration
+	redis    redis.UniversalClient // nil without Redis
+	bans     *bans.Store
+	fleet    *limits.Fleet
+	attack   *limits.AttackSignal
+	banFailClosed bool
 	handler  *conn.Handler
 	ln       *listener.Listener
 	adm      *admin.Server
@@ -111,6 +119,18 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Metrics:      e.Metrics,
 		Log:          log,
 	})
+	var gdeps gate.Deps
+	var banner detect.Banner
+	if cfg.Redis.URL != "" {
+		if err := e.startRedis(cfg, log); err != nil {
+			e.cancelBg()
+			return nil, err
+		}
+		gdeps.Bans = gate.BanFunc(e.banned)
+		gdeps.Fleet = fleetLimiter{e.fleet}
+		gdeps.Attack = e.attack
+		banner = e.bans
+	}
 	var engine *detect.Engine
 	if cfg.Detection.Enabled {
 		dcfg, err := detectConfig(cfg.Detection)
@@ -122,6 +142,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			Region: cfg.Region, Instance: e.instance, Log: log,
 			Sinks:    []detect.Sink{detect.LogSink{Log: log}},
 			Registry: e.Metrics.Registry,
+			Banner:   banner,
 		})
 		if err != nil {
 			e.cancelBg()
@@ -129,7 +150,8 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 	}
 	e.Engine = engine
-	g, err := gate.New(gateConfig(cfg.Gate), gate.Deps{Metrics: e.Metrics.Registry, Log: log})
+	gdeps.Metrics, gdeps.Log = e.Metrics.Registry, log
+	g, err := gate.New(gateConfig(cfg.Gate), gdeps)
 	if err != nil {
 		e.cancelBg()
 		return nil, fmt.Errorf("gate: %w", err)
@@ -138,6 +160,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	e.handler = conn.NewHandler(conn.Options{
 		Detect:   engine,
 		Gate:     g,
+		OnJoin:   e.onJoin,
 		Log:      log,
 		Metrics:  e.Metrics,
 		Pool:     mcproto.NewBufferPool(p.BufferSize),
@@ -183,12 +206,27 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 
 // Health is the readiness report served on /readyz.
 func (e *Edge) Health() admin.Health {
+	deps := map[string]string{"redis": "off", "consul": "off"}
+	if e.bans != nil {
+		deps["redis"] = "up"
+		if !e.bans.Healthy() {
+			deps["redis"] = "down: serving from the ban list synced at " + e.bans.LastSync().UTC().Format(time.RFC3339) + ", local limits only"
+		}
+	}
+	if e.consul != nil {
+		deps["consul"] = "up"
+		if !e.consul.State().ConsulReachable {
+			deps["consul"] = "down: serving the last known backends"
+		}
+	}
 	return admin.Health{
 		Listening:       e.ln.Listening(),
 		Connections:     e.ln.Active(),
 		ServerReachable: e.backends.Reachable(),
 		Draining:        !e.ln.Listening(),
 		Region:          e.cfg.Region,
+		Dependencies:    deps,
+		AttackMode:      e.Gate != nil && e.Gate.AttackMode(),
 	}
 }
 
@@ -201,6 +239,14 @@ func (e *Edge) AdminAddr() net.Addr { return e.adm.Addr() }
 func (e *Edge) Start() {
 	if e.static != nil {
 		go e.static.Probe(e.bg)
+	}
+	if e.bans != nil {
+		go func() {
+			if err := e.bans.Run(e.bg); err != nil && e.bg.Err() == nil {
+				e.log.Error("ban list sync stopped", "err", err)
+			}
+		}()
+		go e.attack.Run(e.bg)
 	}
 	if e.consul != nil && e.cfg.Discovery.Register {
 		reg, err := discovery.Register(e.bg, discovery.RegistrationOptions{
@@ -256,6 +302,9 @@ func (e *Edge) Shutdown() {
 		_ = e.consul.Close()
 	}
 	e.cancelBg()
+	if e.redis != nil {
+		_ = e.redis.Close()
+	}
 	actx, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel2()
 	_ = e.adm.Shutdown(actx)
@@ -312,3 +361,77 @@ func gateConfig(c config.Gate) gate.Config {
 		VerifyBlock:               c.VerifyBlock.D(),
 	}
 }
+
+// startRedis connects the fleet's shared state: the ban list (followed in
+// the background), fleet login limits and the attack signal.
+func (e *Edge) startRedis(cfg config.Edge, log *slog.Logger) error {
+	client, err := bans.NewClient(cfg.Redis.URL)
+	if err != nil {
+		return fmt.Errorf("redis.url: %w", err)
+	}
+	e.redis = client
+	bc := bans.Defaults()
+	bc.KeyPrefix = cfg.Redis.KeyPrefix
+	bc.DetectBansAddress = cfg.Redis.DetectBansAddress
+	e.banFailClosed = cfg.Redis.BansFailClosed
+	e.bans, err = bans.NewStore(bc, bans.Options{Client: client, OnAdd: e.kickBanned, Log: log, Registerer: e.Metrics.Registry})
+	if err != nil {
+		return err
+	}
+	fc := limits.FleetDefaults()
+	fc.KeyPrefix = cfg.Redis.KeyPrefix
+	fc.FailOpen = cfg.Redis.LimitsFailOpen
+	fc.Address = limits.Rate{PerSecond: cfg.Redis.LoginAddrRate, Burst: cfg.Redis.LoginAddrBurst}
+	fc.Prefix = limits.Rate{PerSecond: cfg.Redis.LoginPrefixRate, Burst: cfg.Redis.LoginPrefixBurst}
+	fc.Name = limits.Rate{PerSecond: cfg.Redis.LoginNameRate, Burst: cfg.Redis.LoginNameBurst}
+	if e.fleet, err = limits.NewFleet(fc, limits.FleetOptions{Client: client, Log: log, Registerer: e.Metrics.Registry}); err != nil {
+		return err
+	}
+	ac := limits.AttackDefaults()
+	ac.KeyPrefix = cfg.Redis.KeyPrefix
+	e.attack, err = limits.NewAttackSignal(ac, limits.AttackOptions{Client: client, Log: log, Registerer: e.Metrics.Registry})
+	return err
+}
+
+// banned answers the gate from the in-memory ban list: no network round trip.
+func (e *Edge) banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time) (string, bool) {
+	if b, ok := e.bans.Table().Match(addr, name, uuid, now); ok {
+		return b.Message(now), true
+	}
+	if e.banFailClosed && !e.bans.Healthy() {
+		return "The ban list is unavailable right now. Please try again in a minute.", true
+	}
+	return "", false
+}
+
+// kickBanned kicks online players a new ban covers, wherever it was issued.
+func (e *Edge) kickBanned(b bans.Ban) {
+	now := time.Now()
+	n := e.handler.KickWhere(func(addr netip.Addr, name string, uuid mcproto.UUID) (string, bool) {
+		if hit, ok := e.bans.Table().Match(addr, name, uuid, now); ok && hit.ID == b.ID {
+			return hit.Message(now), true
+		}
+		return "", false
+	})
+	if n > 0 {
+		e.log.Info("ban kicked online players", "kind", b.Kind.String(), "source", b.Source, "players", n)
+	}
+}
+
+// onJoin counts an admitted login toward the fleet's joins per second.
+func (e *Edge) onJoin() {
+	if e.attack != nil {
+		e.attack.Join()
+	}
+}
+
+// fleetLimiter adapts limits.Fleet to the gate.
+type fleetLimiter struct{ f *limits.Fleet }
+
+func (l fleetLimiter) AllowLogin(ctx context.Context, addr netip.Addr, name string) (bool, time.Duration, error) {
+	d, err := l.f.AllowLogin(ctx, addr, name)
+	return d.Allowed, d.RetryAfter, err
+}
+
+// Bans is the fleet ban list (nil without Redis), for the CLI and tests.
+func (e *Edge) Bans() *bans.Store { return e.bans }
