@@ -330,12 +330,12 @@ func Document(in Input) string {
 	w("- Go: %s; HAProxy: %s\n", mc.GoVersion, mc.HAProxy)
 	w("- RLIMIT_NOFILE: soft %d, hard %d\n", mc.NoFileSoft, mc.NoFileHard)
 	w("- Load average (1, 5, 15 min) at start: %s\n", mc.LoadAtStart)
+	w("- Backend: synthetic Minecraft 1.8 (protocol 47) in the load tool's process, compression %s\n", compression(c.Threshold))
+	w("- Targets: %s\n", joinNames(c.Targets))
 	if mc.Busy {
 		w("\n**Other processes were busy when this run started (1-minute load above %.1f):\n"+
 			"they shared the CPUs with the benchmark, so treat the numbers as rough.**\n", QuietLoad)
 	}
-	w("- Backend: synthetic Minecraft 1.8 (protocol 47) in the load tool's process, compression %s\n", compression(c.Threshold))
-	w("- Targets: %s\n", joinNames(c.Targets))
 	w("\n## Results\n\n")
 	b.WriteString(Table(in))
 	w("\n## Targets\n\n")
@@ -379,7 +379,10 @@ for each workload, started by rgload on free 127.0.0.1 ports and stopped by
 PID: **direct** (players connect to the backend), **edge** (rustguard-edge,
 play traffic parsed), **edge-splice** (rustguard-edge with
 RUSTGUARD_INSPECT_PLAY=false), **haproxy** (HAProxy ` + "`mode tcp`" + `, no splicing)
-and **haproxy-splice** (the same with splicing). The timed workloads run
+and **haproxy-splice** (the same with splicing). The edge runs with its
+defaults except for the admission gate's per-address limits and attack mode,
+which are switched off: every player comes from loopback, and thousands of
+logins a second from one address are exactly what the gate exists to stop. The timed workloads run
 %d round(s), all targets of one workload back to back in each round, and
 every cell is the median round; the idle workload runs once.
 
@@ -414,4 +417,7 @@ work that the kernel does in softirq context is often charged to whichever
 task happens to run, so both proxies' figures are lower bounds taken the
 same way. HAProxy splicing mode for this run: %s ("auto" = ` + "`option splice-auto`" + `,
 "force" = ` + "`option splice-request`" + ` and ` + "`option splice-response`" + `).
+The default is force: on this kind of loopback test HAProxy 2.6's
+splice-auto heuristic barely splices (its CPU-s/GB stays at the plain
+relay's), so it would not measure the splice path.
 `

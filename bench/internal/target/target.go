@@ -179,7 +179,7 @@ func Start(ctx context.Context, n Name, o Options) (*Proxy, error) {
 // RUSTGUARD_ settings (a stray one would change what is measured), then
 // the benchmark's, then the caller's extras, which win.
 func edgeEnv(base []string, n Name, o Options, listen string, admin int) []string {
-	env := make([]string, 0, len(base)+8+len(o.EdgeEnv))
+	env := make([]string, 0, len(base)+8+len(gateOff)+len(o.EdgeEnv))
 	for _, kv := range base {
 		if !strings.HasPrefix(kv, "RUSTGUARD_") {
 			env = append(env, kv)
@@ -198,7 +198,25 @@ func edgeEnv(base []string, n Name, o Options, listen string, admin int) []strin
 		"RUSTGUARD_MAX_CONNECTIONS="+strconv.Itoa(o.EdgeMaxConns),
 		"RUSTGUARD_TIMEOUT="+strconv.Itoa(proxyIdleTimeout),
 	)
+	env = append(env, gateOff...)
 	return append(env, o.EdgeEnv...)
+}
+
+// gateOff switches off the edge's admission-gate limits per address and
+// prefix, and its attack mode. Every benchmark player comes from loopback
+// and a run logs in thousands of them per second, which the gate rightly
+// treats as a bot flood (one login in flight per address, a few logins per
+// second, verification in attack mode); the benchmark measures the relay
+// behind the gate. 0 means "no limit" for each of these settings. -edge-env
+// overrides any of them.
+var gateOff = []string{
+	"RUSTGUARD_GATE_CONN_ADDR_RATE=0",
+	"RUSTGUARD_GATE_CONN_PREFIX_RATE=0",
+	"RUSTGUARD_GATE_LOGIN_ADDR_RATE=0",
+	"RUSTGUARD_GATE_LOGIN_PREFIX_RATE=0",
+	"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT=0",
+	"RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR=0",
+	"RUSTGUARD_ATTACK_MODE=off",
 }
 
 // haproxyConfig is a plain TCP relay: no health checks on the backend (the

@@ -64,7 +64,7 @@ func TestEdgeEnv(t *testing.T) {
 	env := strings.Join(edgeEnv(base, EdgeSplice, o, "127.0.0.1:2", 3), "\n")
 	for _, s := range []string{"PATH=/bin", "RUSTGUARD_INSPECT_PLAY=false", "RUSTGUARD_MAX_CONNECTIONS=20000",
 		"RUSTGUARD_BACKEND_ADDR=127.0.0.1:1", "RUSTGUARD_LISTEN_ADDR=127.0.0.1:2", "RUSTGUARD_ADMIN_ADDR=127.0.0.1:3",
-		"RUSTGUARD_TIMEOUT=600"} {
+		"RUSTGUARD_TIMEOUT=600", "RUSTGUARD_ATTACK_MODE=off", "RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT=0"} {
 		if !strings.Contains(env, s) {
 			t.Errorf("env lacks %q", s)
 		}
