@@ -36,28 +36,28 @@ import (
 
 // Edge is one running edge.
 type Edge struct {
-	cfg      config.Edge
-	log      *slog.Logger
-	Metrics  *telemetry.Metrics
-	Engine   *detect.Engine // nil when detection is off
-	Gate     *gate.Gate
-	backends backendSet
-	static   *discovery.Static // nil with Consul
-	consul   *discovery.Consul // nil without Consul
-	reg      *discovery.Registration
-	redis    redis.UniversalClient // nil without Redis
-	bans     *bans.Store
-	fleet    *limits.Fleet
-	attack   *limits.AttackSignal
+	cfg           config.Edge
+	log           *slog.Logger
+	Metrics       *telemetry.Metrics
+	Engine        *detect.Engine // nil when detection is off
+	Gate          *gate.Gate
+	backends      backendSet
+	static        *discovery.Static // nil with Consul
+	consul        *discovery.Consul // nil without Consul
+	reg           *discovery.Registration
+	redis         redis.UniversalClient // nil without Redis
+	bans          *bans.Store
+	fleet         *limits.Fleet
+	attack        *limits.AttackSignal
 	banFailClosed bool
-	handler  *conn.Handler
-	ln       *listener.Listener
-	adm      *admin.Server
-	bg       context.Context
-	cancelBg context.CancelFunc
-	served   chan error
-	version  string
-	instance string
+	handler       *conn.Handler
+	ln            *listener.Listener
+	adm           *admin.Server
+	bg            context.Context
+	cancelBg      context.CancelFunc
+	served        chan error
+	version       string
+	instance      string
 }
 
 // backendSet is what the edge needs from discovery beyond the handler's view.
