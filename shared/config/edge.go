@@ -272,6 +272,9 @@ type Gate struct {
 	VerifiedTTL       Duration `yaml:"verified_ttl" env:"RUSTGUARD_GATE_VERIFIED_TTL"`
 	VerifyMaxFailures int      `yaml:"verify_max_failures" env:"RUSTGUARD_GATE_VERIFY_MAX_FAILURES"`
 	VerifyBlock       Duration `yaml:"verify_block" env:"RUSTGUARD_GATE_VERIFY_BLOCK"`
+	// PublicAddress (host:port) is where verified 1.20.5+ players are
+	// transferred back; empty means the address the player connected to.
+	PublicAddress string `yaml:"public_address" env:"RUSTGUARD_PUBLIC_ADDRESS"`
 }
 
 // Redis configures the fleet's shared state. Empty URL: the edge runs alone

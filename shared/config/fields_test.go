@@ -63,6 +63,7 @@ func TestEnvNames(t *testing.T) {
 		{"gate.verified_ttl", "RUSTGUARD_GATE_VERIFIED_TTL"},
 		{"gate.verify_max_failures", "RUSTGUARD_GATE_VERIFY_MAX_FAILURES"},
 		{"gate.verify_block", "RUSTGUARD_GATE_VERIFY_BLOCK"},
+		{"gate.public_address", "RUSTGUARD_PUBLIC_ADDRESS"},
 		{"redis.url", "RUSTGUARD_REDIS_URL"},
 		{"redis.key_prefix", "RUSTGUARD_REDIS_KEY_PREFIX"},
 		{"redis.bans_fail_closed", "RUSTGUARD_BANS_FAIL_CLOSED"},

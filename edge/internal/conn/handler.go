@@ -13,6 +13,7 @@ import (
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/gate"
+	"github.com/rustguard/rustguard/edge/internal/limbo"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -31,9 +32,18 @@ type Backends interface {
 	Release(addr string)
 }
 
-// Gate decides whether a login may proceed (edge/internal/gate).
+// Gate decides whether a login may proceed (edge/internal/gate) and
+// learns the outcome of verifications.
 type Gate interface {
 	Login(ctx context.Context, r gate.LoginRequest) (*gate.Ticket, gate.Decision)
+	Verified(addr netip.Addr, name string)
+	Failed(addr netip.Addr) (blocked bool)
+}
+
+// Verifier plays the verification limbo (edge/internal/limbo).
+type Verifier interface {
+	Supports(protocol int32) bool
+	Run(ctx context.Context, c net.Conn, pending []byte, protocol int32, name string, uuid mcproto.UUID, transferHost string, transferPort int) (limbo.Result, error)
 }
 
 // StatusSource answers status pings without bothering the backend each time.
@@ -64,6 +74,12 @@ type Options struct {
 	ProxyHeader func(client, backend netip.AddrPort) []byte
 	// Gate admits logins (layer 1); nil admits everyone.
 	Gate Gate
+	// Limbo verifies players the gate sends to verification; nil admits
+	// them unverified. TransferHost/Port is where 1.20.5+ clients are sent
+	// back after passing (the edge's public address).
+	Limbo        Verifier
+	TransferHost string
+	TransferPort int
 	// OnJoin, when set, is called for every login the gate admitted (the
 	// fleet's joins-per-second signal).
 	OnJoin func()

@@ -88,10 +88,27 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 			defer ticket.Release()
 		}
 		switch {
+		case d.Outcome == gate.Verify && o.Limbo != nil && o.Limbo.Supports(s.hs.Protocol):
+			// The edge answers this login itself: a short verification in a
+			// limbo, then a transfer back (1.20.5+) or a "please reconnect".
+			host, port := o.TransferHost, o.TransferPort
+			if host == "" { // back to the address the player typed
+				host, port = packets.ParseHost(s.hs.Host).Host, int(s.hs.Port)
+			}
+			res, err := o.Limbo.Run(ctx, s.client, l.f.TakeBuffered(), s.hs.Protocol, ls.Name, ls.UUID, host, port)
+			switch {
+			case res.Passed:
+				o.Gate.Verified(s.addr.Addr(), ls.Name)
+				return reason.None, nil
+			case res.Reason.Failure():
+				blocked := o.Gate.Failed(s.addr.Addr())
+				return reason.VerificationFailed, fmt.Errorf("verification failed: %s %s (address blocked: %v)", res.Reason, res.Detail, blocked)
+			}
+			return reason.None, err
 		case d.Outcome == gate.Verify:
-			// The verification limbo is not wired yet: let the player
-			// through rather than lock everyone out during an attack.
-			s.log.Debug("verification requested; limbo not available, admitting")
+			// No limbo for this version (1.21.5+ lacks world data): admit
+			// unverified rather than lock the newest clients out.
+			s.log.Debug("verification requested but not available for this version; admitting")
 		case !d.Allowed():
 			s.disconnect(mcproto.StateLogin, d.Message)
 			return reason.Refused, fmt.Errorf("gate: %s", d.Reason)

@@ -25,6 +25,7 @@ const (
 	RateLimited               // the gate refused the connection at accept (rates per address or prefix)
 	Refused                   // the gate refused the login (rates, name, host, protocol, accounts, ban); the gate's metric says which rule
 	Banned                    // a ban issued while the player was online
+	VerificationFailed        // the player failed the verification limbo
 	numReasons
 )
 
@@ -50,6 +51,7 @@ var names = [numReasons]string{
 	RateLimited:        "rate_limited",
 	Refused:            "refused",
 	Banned:             "banned",
+	VerificationFailed: "verification_failed",
 }
 
 // String is the stable snake_case name used as log field and metric label.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -23,6 +24,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
 	"github.com/rustguard/rustguard/edge/internal/gate"
+	"github.com/rustguard/rustguard/edge/internal/limbo"
 	"github.com/rustguard/rustguard/edge/internal/limits"
 	"github.com/rustguard/rustguard/edge/internal/listener"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
@@ -157,13 +159,33 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	e.Gate = g
+	pool := mcproto.NewBufferPool(p.BufferSize)
+	lim, err := limbo.New(limbo.Options{Pool: pool})
+	if err != nil {
+		e.cancelBg()
+		return nil, fmt.Errorf("verification limbo: %w", err)
+	}
+	var transferHost string
+	var transferPort int
+	if a := cfg.Gate.PublicAddress; a != "" {
+		h, pstr, err := net.SplitHostPort(a)
+		port, perr := strconv.Atoi(pstr)
+		if err != nil || perr != nil || port < 1 || port > 65535 {
+			e.cancelBg()
+			return nil, fmt.Errorf("gate.public_address %q: want host:port", a)
+		}
+		transferHost, transferPort = h, port
+	}
 	e.handler = conn.NewHandler(conn.Options{
+		Limbo:        lim,
+		TransferHost: transferHost,
+		TransferPort: transferPort,
 		Detect:   engine,
 		Gate:     g,
 		OnJoin:   e.onJoin,
 		Log:      log,
 		Metrics:  e.Metrics,
-		Pool:     mcproto.NewBufferPool(p.BufferSize),
+		Pool:     pool,
 		Backends: e.backends,
 		Status:   statusCache,
 		Messages: reason.Messages{
