@@ -75,8 +75,9 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers
 	@test -z "$$(gofmt -l shared edge bench test)" || { echo "gofmt needed:"; gofmt -l shared edge bench test; exit 1; }
 	$(GO) vet $(MODULES)
-	RUSTGUARD_CONSUL_BIN=$(CONSUL) $(GO) test -race -count=1 ./shared/... ./edge/... ./bench/...
+	RUSTGUARD_CONSUL_BIN=$(CONSUL) RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -race -count=1 -timeout 20m ./shared/... ./edge/... ./bench/...
 	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -timeout 20m ./test/e2e/...
+	$(GO) run ./bench/cmd/rgload -quick -edge-bin $(BIN)/rustguard-edge -out $(BIN)/BENCHMARKS.quick.md
 
 test-unit: ## only the Go unit and integration tests (no npm peers)
 	$(GO) test -race -count=1 ./shared/... ./edge/...
@@ -92,8 +93,9 @@ bench: deps build ## Go micro-benchmarks and the load tool; writes docs/BENCHMAR
 
 # --- code -------------------------------------------------------------------
 
-generate: deps-npm ## regenerate the packet-id tables from minecraft-data
+generate: deps-npm ## regenerate the packet-id tables and the limbo's world from the npm packages
 	cd shared && $(GO) generate ./mcproto/packets/...
+	cd edge && $(GO) generate ./internal/limbo/...
 
 fmt: ## gofmt the tree
 	gofmt -w shared edge bench test
