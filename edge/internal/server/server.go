@@ -142,7 +142,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 		engine, err = detect.New(dcfg, detect.Options{
 			Region: cfg.Region, Instance: e.instance, Log: log,
-			Sinks:    []detect.Sink{detect.LogSink{Log: log}},
+			Sinks:    []detect.Sink{detect.NewLogSink(log)},
 			Registry: e.Metrics.Registry,
 			Banner:   banner,
 		})
