@@ -89,7 +89,7 @@ test-e2e: deps build ## only the end-to-end suite
 
 bench: deps build ## Go micro-benchmarks and the load tool; writes docs/BENCHMARKS.md
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/... ./edge/...
-	$(GO) run ./bench/cmd/rgload -edge $(BIN)/rustguard-edge -out docs/BENCHMARKS.md
+	$(GO) run ./bench/cmd/rgload -edge-bin $(BIN)/rustguard-edge -rtt-packet plugin -out docs/BENCHMARKS.md
 
 # --- code -------------------------------------------------------------------
 
