@@ -3,6 +3,7 @@ package mcproto
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 )
 
 // PeekInflate decodes only the first len(dst) bytes of a zlib stream into
@@ -38,13 +39,26 @@ var (
 )
 
 // huffman is a canonical Huffman code in counting form: count[l] codes of
-// length l, symbols sorted by code.
+// length l, symbols sorted by code, plus a lookup table for codes of up to
+// fastBits bits (entry: symbol<<4 | length; 0 means "take the slow path").
+// The code-length code of a dynamic block is at most 7 bits, so its ~300
+// symbols decode by lookup: that is most of a peek's work.
 type huffman struct {
 	count  [16]uint16
 	symbol [288]uint16
+	fast   [1 << fastBits]uint16
 }
 
-func (h *huffman) build(lengths []uint8) error {
+// fastBits covers the code-length code exactly (its codes are at most 7
+// bits); the literal code decodes a handful of symbols per peek and is not
+// worth a table.
+const fastBits = 7
+
+func (h *huffman) build(lengths []uint8) error { return h.buildTable(lengths, true) }
+
+// buildTable builds the code; withFast also fills the lookup table (the
+// distance code decodes too few symbols in a peek to pay for one).
+func (h *huffman) buildTable(lengths []uint8, withFast bool) error {
 	h.count = [16]uint16{}
 	for _, l := range lengths {
 		h.count[l]++
@@ -66,6 +80,34 @@ func (h *huffman) build(lengths []uint8) error {
 		if l != 0 {
 			h.symbol[offs[l]] = uint16(sym)
 			offs[l]++
+		}
+	}
+	if !withFast {
+		h.fast = [1 << fastBits]uint16{} // no entries: decode takes the slow path
+		return nil
+	}
+	// Canonical codes (RFC 1951 §3.2.2), bit-reversed because the stream
+	// packs Huffman codes from their most significant bit.
+	h.fast = [1 << fastBits]uint16{}
+	var next [16]int
+	code := 0
+	for l := 1; l < 16; l++ {
+		code = (code + int(h.count[l-1])) << 1
+		next[l] = code
+	}
+	next[0] = 0
+	for sym, l := range lengths {
+		if l == 0 {
+			continue
+		}
+		c := next[l]
+		next[l]++
+		if l > fastBits {
+			continue
+		}
+		rev := int(bits.Reverse16(uint16(c)) >> (16 - l))
+		for j := rev; j < 1<<fastBits; j += 1 << l {
+			h.fast[j] = uint16(sym)<<4 | uint16(l)
 		}
 	}
 	return nil
@@ -119,6 +161,16 @@ func (p *peeker) put(b byte) error {
 // decode reads one symbol with code h, a bit at a time: only a few symbols
 // are ever decoded, so table-driven decoding would cost more to build.
 func (p *peeker) decode(h *huffman) (int, error) {
+	for p.bitcnt < fastBits && p.pos < len(p.in) {
+		p.bitbuf |= uint32(p.in[p.pos]) << p.bitcnt
+		p.pos++
+		p.bitcnt += 8
+	}
+	if e := h.fast[p.bitbuf&(1<<fastBits-1)]; e != 0 && uint(e&15) <= p.bitcnt {
+		p.bitbuf >>= e & 15
+		p.bitcnt -= uint(e & 15)
+		return int(e >> 4), nil
+	}
 	code, first, index := 0, 0, 0
 	for l := 1; l < 16; l++ {
 		b, err := p.bits(1)
@@ -206,12 +258,12 @@ func (p *peeker) fixedTables() {
 			l[i] = 8
 		}
 	}
-	_ = p.lit.build(l[:])
+	_ = p.lit.buildTable(l[:], false)
 	var d [30]uint8
 	for i := range d {
 		d[i] = 5
 	}
-	_ = p.dist.build(d[:])
+	_ = p.dist.buildTable(d[:], false)
 }
 
 func (p *peeker) dynamicTables() error {
@@ -291,10 +343,10 @@ func (p *peeker) dynamicTables() error {
 	if lengths[256] == 0 {
 		return errPeekData // no end-of-block code
 	}
-	if err := p.lit.build(lengths[:nlen]); err != nil {
+	if err := p.lit.buildTable(lengths[:nlen], false); err != nil {
 		return err
 	}
-	return p.dist.build(lengths[nlen : nlen+ndist])
+	return p.dist.buildTable(lengths[nlen:nlen+ndist], false)
 }
 
 func (p *peeker) codes() error {
