@@ -64,6 +64,15 @@ type Detection struct {
 	// Checks overrides checks by stable key: mode (off, alert, enforce),
 	// action (alert, drop, kick, ban), kick_vl, decay and params.
 	Checks map[string]CheckOverride `yaml:"checks"`
+	// RecordDir turns session recording on: files go here (empty: off).
+	RecordDir string `yaml:"record_dir" env:"RUSTGUARD_RECORD_DIR"`
+	// RecordPlayers are always recorded, by name.
+	RecordPlayers []string `yaml:"record_players" env:"RUSTGUARD_RECORD_PLAYERS"`
+	// RecordOnDetection keeps the last packets of every player in memory
+	// and writes them, and the rest of the session, on the first flag.
+	RecordOnDetection bool `yaml:"record_on_detection" env:"RUSTGUARD_RECORD_ON_DETECTION"`
+	// RecordMaxBytes caps one recording file.
+	RecordMaxBytes int64 `yaml:"record_max_bytes" env:"RUSTGUARD_RECORD_MAX_BYTES"`
 }
 
 // CheckOverride changes one check's defaults; absent fields keep them.
@@ -221,7 +230,7 @@ func DefaultEdge() Edge {
 		Log:   Log{Level: LevelInfo, Format: FormatText},
 		// Detection is on: checks that honest clients cannot trigger drop
 		// and kick, heuristics only alert (docs/DETECTIONS.md).
-		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute)},
+		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute), RecordMaxBytes: 64 << 20},
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},

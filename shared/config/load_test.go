@@ -42,6 +42,9 @@ func normalize(e Edge) Edge {
 	if len(e.Detection.Checks) == 0 {
 		e.Detection.Checks = nil
 	}
+	if len(e.Detection.RecordPlayers) == 0 {
+		e.Detection.RecordPlayers = nil
+	}
 	if len(e.Discovery.Routes) == 0 {
 		e.Discovery.Routes = nil
 	}

@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/server"
 	"github.com/rustguard/rustguard/shared/config"
 )
@@ -33,8 +34,18 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "replay" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		err := record.RunReplay(ctx, os.Args[2:], os.Stdout)
+		stop()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rustguard-edge replay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 {
-		fmt.Fprintf(os.Stderr, "rustguard-edge: unknown command %q\n\nusage:\n  rustguard-edge             run the edge (configured by RUSTGUARD_CONFIG and RUSTGUARD_* variables)\n  rustguard-edge bans …      manage the fleet's ban list (add, remove, list)\n  rustguard-edge version\n", os.Args[1])
+		fmt.Fprintf(os.Stderr, "rustguard-edge: unknown command %q\n\nusage:\n  rustguard-edge             run the edge (configured by RUSTGUARD_CONFIG and RUSTGUARD_* variables)\n  rustguard-edge bans …      manage the fleet's ban list (add, remove, list)\n  rustguard-edge replay F…   run the detection engine over session recordings\n  rustguard-edge version\n", os.Args[1])
 		os.Exit(2)
 	}
 	if err := run(); err != nil {

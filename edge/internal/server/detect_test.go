@@ -3,12 +3,16 @@ package server
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -42,6 +46,8 @@ func TestDetectionInTheRelay(t *testing.T) {
 			b := startBackend(t, 256, false)
 			cfg := testConfig(b.addr())
 			cfg.Detection.Enabled = true
+			recDir := t.TempDir()
+			cfg.Detection.RecordDir, cfg.Detection.RecordPlayers = recDir, []string{"Cheater"}
 			e := startEdge(t, cfg)
 			c := dial(t, e.Addr().String())
 			c.login(t, protocol, "Cheater")
@@ -108,6 +114,25 @@ func TestDetectionInTheRelay(t *testing.T) {
 			waitFor(t, func() bool {
 				return testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues("detection")) == 1
 			})
+
+			// The session was recorded; replaying it reproduces the kick.
+			e.Shutdown()
+			files, _ := filepath.Glob(filepath.Join(recDir, "*.rgrec"))
+			if len(files) != 1 {
+				t.Fatalf("recordings: %v, want one", files)
+			}
+			f, err := os.Open(files[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			res, err := record.Replay(t.Context(), f, detect.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := record.Tally(res.Events); got["badpackets.invalid_pitch/kick"] != 1 {
+				t.Errorf("replay raised %v, want the badpackets.invalid_pitch kick", got)
+			}
 		})
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/listener"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
 	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/config"
@@ -49,6 +50,7 @@ type Edge struct {
 	reg           *discovery.Registration
 	redis         redis.UniversalClient // nil without Redis
 	bans          *bans.Store
+	recs          *record.Recorders // nil when recording is off
 	fleet         *limits.Fleet
 	attack        *limits.AttackSignal
 	banFailClosed bool
@@ -134,6 +136,16 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		banner = e.bans
 	}
 	var engine *detect.Engine
+	if cfg.Detection.Enabled && cfg.Detection.RecordDir != "" {
+		recs, err := record.New(record.Policy{Dir: cfg.Detection.RecordDir, Players: cfg.Detection.RecordPlayers,
+			OnDetection: cfg.Detection.RecordOnDetection, MaxBytes: cfg.Detection.RecordMaxBytes},
+			record.Options{EdgeVersion: version, Instance: e.instance, Region: cfg.Region, Log: log, Registry: e.Metrics.Registry})
+		if err != nil {
+			e.cancelBg()
+			return nil, fmt.Errorf("detection.record_dir: %w", err)
+		}
+		e.recs = recs
+	}
 	if cfg.Detection.Enabled {
 		dcfg, err := detectConfig(cfg.Detection)
 		if err != nil {
@@ -142,9 +154,10 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 		engine, err = detect.New(dcfg, detect.Options{
 			Region: cfg.Region, Instance: e.instance, Log: log,
-			Sinks:    []detect.Sink{detect.NewLogSink(log)},
-			Registry: e.Metrics.Registry,
-			Banner:   banner,
+			Sinks:     []detect.Sink{detect.NewLogSink(log)},
+			Registry:  e.Metrics.Registry,
+			Banner:    banner,
+			Recorders: e.recs.Factory(),
 		})
 		if err != nil {
 			e.cancelBg()
@@ -315,6 +328,13 @@ func (e *Edge) Shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), e.cfg.Proxy.ShutdownTimeout.D())
 	defer cancel()
 	e.ln.Drain(ctx)
+	if e.recs != nil {
+		rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := e.recs.Close(rctx); err != nil {
+			e.log.Warn("recordings not all written", "err", err)
+		}
+		rcancel()
+	}
 	if e.reg != nil {
 		if err := e.reg.Close(); err != nil {
 			e.log.Warn("consul deregistration failed", "err", err)
