@@ -30,6 +30,9 @@ type Backends interface {
 	// Acquire and Release count this edge's players per backend.
 	Acquire(addr string)
 	Release(addr string)
+	// MarkFailed reports a backend that accepted but failed a login
+	// before answering, so later logins try it last.
+	MarkFailed(addr string)
 }
 
 // Gate decides whether a login may proceed (edge/internal/gate) and

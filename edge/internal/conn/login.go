@@ -155,10 +155,15 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		backend, f, err := s.tryBackend(ctx, addr, hsFrame, loginStart, deadline)
 		if err != nil {
 			lastErr = err
+			o.Backends.MarkFailed(addr)
 			s.log.Debug("backend failed during login, trying the next", "backend", addr, "err", err)
 			continue
 		}
-		s.backend = backend
+		if !s.setBackend(backend) {
+			// Kicked (a ban, a shutdown) while the backend was dialled.
+			f.Release()
+			return reason.None, fmt.Errorf("session closed during backend dial")
+		}
 		o.Backends.Acquire(addr)
 		defer o.Backends.Release(addr)
 		down = newLeg(backend, f)

@@ -26,11 +26,13 @@ type session struct {
 	client net.Conn
 	addr   netip.AddrPort
 
-	backend  net.Conn
-	hs       packets.Handshake
-	table    *packets.Table
-	username string
-	uuid     mcproto.UUID
+	backendMu sync.Mutex // guards backend and closed: a kick may come from another goroutine
+	backend   net.Conn
+	closed    bool
+	hs        packets.Handshake
+	table     *packets.Table
+	username  string
+	uuid      mcproto.UUID
 
 	// clientMu serialises writes to the client: the clientbound relay
 	// writes batches of frames, a kick writes one frame between them.
@@ -164,10 +166,27 @@ func (s *session) status(ctx context.Context, l *leg) (reason.Reason, error) {
 func (s *session) closeAll() {
 	s.closeOnce.Do(func() {
 		_ = s.client.Close()
-		if s.backend != nil {
-			_ = s.backend.Close()
+		s.backendMu.Lock()
+		s.closed = true
+		b := s.backend
+		s.backendMu.Unlock()
+		if b != nil {
+			_ = b.Close()
 		}
 	})
+}
+
+// setBackend attaches the backend leg; false (and the leg closed) when the
+// session was closed meanwhile.
+func (s *session) setBackend(b net.Conn) bool {
+	s.backendMu.Lock()
+	defer s.backendMu.Unlock()
+	if s.closed {
+		_ = b.Close()
+		return false
+	}
+	s.backend = b
+	return true
 }
 
 // kick tells the player why, when the client leg is still frame-aligned, and

@@ -271,6 +271,18 @@ func (c *Consul) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	return conn, nil
 }
 
+// MarkFailed sends addr to the end of later candidate lists for
+// dialFailurePenalty: it accepted a connection but did not answer a login
+// (hung), which its health check cannot see.
+func (c *Consul) MarkFailed(addr string) {
+	c.mu.Lock()
+	s := c.stats[addr]
+	c.mu.Unlock()
+	if s != nil {
+		s.failedUntil.Store(time.Now().Add(dialFailurePenalty).UnixNano())
+	}
+}
+
 // Acquire implements Backends. The count changes under the lock so a table
 // rebuild never prunes a counter between lookup and increment.
 func (c *Consul) Acquire(addr string) {

@@ -95,3 +95,7 @@ func (s *Static) Probe(ctx context.Context) {
 		}
 	}
 }
+
+// MarkFailed records a backend that accepted but did not answer; with one
+// backend there is nothing to reorder, but readiness should know.
+func (s *Static) MarkFailed(string) { s.setReachable(false) }

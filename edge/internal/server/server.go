@@ -208,11 +208,14 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			UnsupportedVersion: cfg.Messages.UnsupportedVersion,
 		},
 		HandshakeTimeout: p.HandshakeTimeout.D(),
-		LoginTimeout:     p.LoginTimeout.D(),
-		IdleTimeout:      p.Timeout.D(),
-		InspectPlay:      p.InspectPlay,
-		ProxyHeader:      proxyHeader,
-		TuneBackend:      tune,
+		// A backend that accepted must answer Login Start as fast as it
+		// would have to accept; otherwise the next candidate is tried.
+		FirstAnswerTimeout: p.DialTimeout.D(),
+		LoginTimeout:       p.LoginTimeout.D(),
+		IdleTimeout:        p.Timeout.D(),
+		InspectPlay:        p.InspectPlay,
+		ProxyHeader:        proxyHeader,
+		TuneBackend:        tune,
 	})
 	ln, err := listener.Listen(listener.Options{
 		Addr:               p.ListenAddress,
