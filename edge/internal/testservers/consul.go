@@ -74,43 +74,54 @@ func StartConsul(t testing.TB, datacenter string) *Consul {
 	t.Helper()
 	bin := consulBinary(t)
 	dir := t.TempDir()
-	free := freeLoopbackPorts(t, 4)
-	c := &Consul{
-		t:          t,
-		bin:        bin,
-		dir:        dir,
-		configPath: filepath.Join(dir, "consul.json"),
-		datacenter: datacenter,
-		node:       fmt.Sprintf("node-%s-%d", datacenter, free[0]),
-		ports: consulPorts{
-			HTTP: free[0], SerfLAN: free[1], SerfWAN: free[2], Server: free[3],
-			DNS: -1, GRPC: -1, GRPCTLS: -1, HTTPS: -1,
-		},
-	}
-	cfg := map[string]any{
-		"datacenter":           datacenter,
-		"node_name":            c.node,
-		"bind_addr":            "127.0.0.1",
-		"client_addr":          "127.0.0.1",
-		"ports":                c.ports,
-		"log_level":            "warn",
-		"disable_update_check": true,
-		"connect":              map[string]any{"enabled": false},
-		"ui_config":            map[string]any{"enabled": false},
-	}
-	raw, err := json.MarshalIndent(cfg, "", "  ")
-	if err != nil {
-		t.Fatalf("consul config: %v", err)
-	}
-	if err := os.WriteFile(c.configPath, raw, 0o600); err != nil {
-		t.Fatalf("write consul config: %v", err)
-	}
-	acfg := api.DefaultNonPooledConfig()
-	acfg.Address = c.HTTPAddr()
-	acfg.Scheme = "http"
-	acfg.Token = ""
-	if c.client, err = api.NewClient(acfg); err != nil {
-		t.Fatalf("consul client: %v", err)
+	// A port picked free can be taken by another process before the agent
+	// binds it (tests run packages in parallel): then the agent exits at
+	// once, and we try again with fresh ports.
+	var c *Consul
+	for attempt := 0; ; attempt++ {
+		free := freeLoopbackPorts(t, 4)
+		c = &Consul{
+			t:          t,
+			bin:        bin,
+			dir:        dir,
+			configPath: filepath.Join(dir, "consul.json"),
+			datacenter: datacenter,
+			node:       fmt.Sprintf("node-%s-%d", datacenter, free[0]),
+			ports: consulPorts{
+				HTTP: free[0], SerfLAN: free[1], SerfWAN: free[2], Server: free[3],
+				DNS: -1, GRPC: -1, GRPCTLS: -1, HTTPS: -1,
+			},
+		}
+		cfg := map[string]any{
+			"datacenter":           datacenter,
+			"node_name":            c.node,
+			"bind_addr":            "127.0.0.1",
+			"client_addr":          "127.0.0.1",
+			"ports":                c.ports,
+			"log_level":            "warn",
+			"disable_update_check": true,
+			"connect":              map[string]any{"enabled": false},
+			"ui_config":            map[string]any{"enabled": false},
+		}
+		raw, err := json.MarshalIndent(cfg, "", "  ")
+		if err != nil {
+			t.Fatalf("consul config: %v", err)
+		}
+		if err := os.WriteFile(c.configPath, raw, 0o600); err != nil {
+			t.Fatalf("write consul config: %v", err)
+		}
+		acfg := api.DefaultNonPooledConfig()
+		acfg.Address = c.HTTPAddr()
+		acfg.Scheme = "http"
+		acfg.Token = ""
+		if c.client, err = api.NewClient(acfg); err != nil {
+			t.Fatalf("consul client: %v", err)
+		}
+		if err := c.startOnce(); err == nil {
+			break
+		} else if attempt == consulStartAttempts-1 {
+			t.Fatalf("consul %s: %v\n%s", datacenter, err, c.logTail())
+		}
 	}
 	t.Cleanup(func() {
 		c.Stop()
@@ -118,9 +129,11 @@ func StartConsul(t testing.TB, datacenter string) *Consul {
 			t.Logf("consul %s log tail:\n%s", datacenter, c.logTail())
 		}
 	})
-	c.start()
 	return c
 }
+
+// consulStartAttempts bounds retries after a port race at start.
+const consulStartAttempts = 3
 
 // HTTPAddr is the agent's HTTP API address (host:port), the value for
 // CONSUL_HTTP_ADDR.
@@ -187,16 +200,25 @@ func (c *Consul) JoinWAN(other *Consul) {
 
 func (c *Consul) start() {
 	c.t.Helper()
+	if err := c.startOnce(); err != nil {
+		c.t.Fatalf("consul %s: %v\n%s", c.datacenter, err, c.logTail())
+	}
+}
+
+// startOnce starts the agent and waits for its leader; an agent that exits
+// while starting is an error (and nothing is left running).
+func (c *Consul) startOnce() error {
+	c.t.Helper()
 	logf, err := os.OpenFile(filepath.Join(c.dir, "consul.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		c.t.Fatalf("consul log: %v", err)
+		return fmt.Errorf("consul log: %w", err)
 	}
 	cmd := exec.Command(c.bin, "agent", "-dev", "-config-file", c.configPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Env = append(os.Environ(), "CONSUL_HTTP_ADDR=", "CONSUL_HTTP_TOKEN=")
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
-		c.t.Fatalf("start consul: %v", err)
+		return fmt.Errorf("start consul: %w", err)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -208,10 +230,12 @@ func (c *Consul) start() {
 	c.cmd, c.done = cmd, done
 	c.mu.Unlock()
 
+	var exited bool
 	c.poll("leader", func() (bool, error) {
 		select {
 		case <-done:
-			return false, errors.New("agent exited")
+			exited = true
+			return true, nil
 		default:
 		}
 		leader, err := c.client.Status().Leader()
@@ -221,6 +245,10 @@ func (c *Consul) start() {
 		node, _, err := c.client.Catalog().Node(c.node, nil)
 		return err == nil && node != nil, nil
 	})
+	if exited {
+		return errors.New("agent exited while starting")
+	}
+	return nil
 }
 
 // poll calls cond every consulPollInterval until it is true, fails the test
