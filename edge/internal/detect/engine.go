@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/detection"
 )
 
@@ -285,4 +286,26 @@ func (s *LogSink) Detect(e *detection.Event) {
 		attrs = append(attrs, "suppressed_since_last", suppressed)
 	}
 	s.Log.Log(context.Background(), level, "detection", attrs...)
+}
+
+// ConfigFrom maps the configuration file's detection section to the
+// engine's Config (the edge and the replay command both use it).
+func ConfigFrom(d config.Detection) (Config, error) {
+	out := Config{BanDuration: d.BanDuration.D(), Checks: make(map[string]CheckConfig, len(d.Checks))}
+	for key, c := range d.Checks {
+		mode, err := ParseMode(c.Mode)
+		if err != nil {
+			return out, fmt.Errorf("detection.checks.%s.mode: %w", key, err)
+		}
+		cc := CheckConfig{Mode: mode, KickVL: c.KickVL, Decay: c.Decay, Params: c.Params}
+		if c.Action != "" {
+			a, err := detection.ParseAction(c.Action)
+			if err != nil {
+				return out, fmt.Errorf("detection.checks.%s.action: %w", key, err)
+			}
+			cc.Action = &a
+		}
+		out.Checks[key] = cc
+	}
+	return out, nil
 }

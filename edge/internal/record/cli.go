@@ -274,27 +274,5 @@ func loadDetectConfig(path string) (detect.Config, error) {
 	return DetectConfig(cfg.Detection)
 }
 
-// DetectConfig maps the configuration's detection section to the engine's
-// Config.
-//
-// It mirrors edge/internal/server's mapping; the two should become one
-// function in detect.
-func DetectConfig(d config.Detection) (detect.Config, error) {
-	out := detect.Config{BanDuration: d.BanDuration.D(), Checks: make(map[string]detect.CheckConfig, len(d.Checks))}
-	for key, c := range d.Checks {
-		mode, err := detect.ParseMode(c.Mode)
-		if err != nil {
-			return out, fmt.Errorf("detection.checks.%s.mode: %w", key, err)
-		}
-		cc := detect.CheckConfig{Mode: mode, KickVL: c.KickVL, Decay: c.Decay, Params: c.Params}
-		if c.Action != "" {
-			a, err := detection.ParseAction(c.Action)
-			if err != nil {
-				return out, fmt.Errorf("detection.checks.%s.action: %w", key, err)
-			}
-			cc.Action = &a
-		}
-		out.Checks[key] = cc
-	}
-	return out, nil
-}
+// DetectConfig maps the configuration's detection section to the engine's.
+func DetectConfig(d config.Detection) (detect.Config, error) { return detect.ConfigFrom(d) }

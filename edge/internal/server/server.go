@@ -33,7 +33,6 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/shared/config"
-	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
@@ -147,7 +146,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		e.recs = recs
 	}
 	if cfg.Detection.Enabled {
-		dcfg, err := detectConfig(cfg.Detection)
+		dcfg, err := detect.ConfigFrom(cfg.Detection)
 		if err != nil {
 			e.cancelBg()
 			return nil, err
@@ -356,26 +355,6 @@ func (e *Edge) Shutdown() {
 	e.log.Info("stopped")
 }
 
-// detectConfig maps the configuration's check overrides to the engine's.
-func detectConfig(d config.Detection) (detect.Config, error) {
-	out := detect.Config{BanDuration: d.BanDuration.D(), Checks: make(map[string]detect.CheckConfig, len(d.Checks))}
-	for key, c := range d.Checks {
-		mode, err := detect.ParseMode(c.Mode)
-		if err != nil {
-			return out, fmt.Errorf("detection.checks.%s.mode: %w", key, err)
-		}
-		cc := detect.CheckConfig{Mode: mode, KickVL: c.KickVL, Decay: c.Decay, Params: c.Params}
-		if c.Action != "" {
-			a, err := detection.ParseAction(c.Action)
-			if err != nil {
-				return out, fmt.Errorf("detection.checks.%s.action: %w", key, err)
-			}
-			cc.Action = &a
-		}
-		out.Checks[key] = cc
-	}
-	return out, nil
-}
 
 // instanceID names this edge process in events: host name and PID.
 func instanceID() string {
