@@ -355,7 +355,6 @@ func (e *Edge) Shutdown() {
 	e.log.Info("stopped")
 }
 
-
 // instanceID names this edge process in events: host name and PID.
 func instanceID() string {
 	h, _ := os.Hostname()
