@@ -78,6 +78,10 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	var firstDir mcproto.Direction
 	end := func(d mcproto.Direction, err error) {
 		once.Do(func() { first, firstDir = err, d })
+		if s.lingering.Load() {
+			s.closeBackend() // the client leg drains; Serve closes it
+			return
+		}
 		s.closeAll()
 	}
 	done := make(chan struct{})
@@ -130,6 +134,16 @@ func (p *pump) run() error {
 	// relay them before waiting for more.
 	primed := len(f.Buffered()) > 0
 	for {
+		if p.s.lingering.Load() && p.dir == mcproto.Serverbound {
+			// Kicked: discard what the client still sends until the
+			// linger deadline ends the read.
+			if err := p.src.fill(); err != nil {
+				return err
+			}
+			f.TakeBuffered()
+			f.Release()
+			continue
+		}
 		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
 			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
 		}

@@ -55,6 +55,7 @@ type session struct {
 
 	closeOnce  sync.Once
 	kicked     atomic.Bool
+	lingering  atomic.Bool // kicked: the client leg drains until kickLinger, then closes
 	kickReason atomic.Uint32 // reason.Reason of the kick, for the metric
 }
 
@@ -205,7 +206,34 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 		s.writeDisconnectLocked(st, msg)
 	}
 	s.clientMu.Unlock()
+	// Closing a socket that still has unread bytes makes the kernel send a
+	// reset, and a reset can make the client drop the disconnect it has not
+	// read yet (a flooding client always has bytes in flight). So: send FIN
+	// after the message, read and discard for a moment, then close.
+	if tc, ok := s.client.(*net.TCPConn); ok {
+		s.lingering.Store(true)
+		_ = tc.CloseWrite()
+		_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
+		s.closeBackend()
+		return
+	}
 	s.closeAll()
+}
+
+// kickLinger is how long a kicked client's bytes are read and discarded
+// before its socket is closed: long enough for the client to read the
+// disconnect and hang up, short enough that a kicked flood costs nothing.
+const kickLinger = time.Second
+
+// closeBackend closes the backend leg only.
+func (s *session) closeBackend() {
+	s.backendMu.Lock()
+	s.closed = true
+	b := s.backend
+	s.backendMu.Unlock()
+	if b != nil {
+		_ = b.Close()
+	}
 }
 
 // disconnect sends a Disconnect for the current clientbound state.
