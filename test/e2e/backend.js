@@ -3,9 +3,24 @@
 // backend.js: a real Minecraft server (flying-squid) for the end-to-end tests.
 //
 //   node backend.js --host 127.0.0.1 --port P --version V
+//                   [--op-all] [--log-packets name1,name2 [--packet-fd N]]
 //
 // --port 0 lets the OS pick a free port; the ready line reports it, so the
 // harness never races another process for a port it guessed.
+//
+// --op-all makes every player an operator, so honest test players can run
+// the commands a real player with rights would (/give, /tp, /gamemode).
+//
+// --log-packets prints one line per serverbound play packet of the listed
+// minecraft-data names (e.g. look,position_look,held_item_slot; * for all),
+// as flying-squid received it, so a test can prove what the proxy let through:
+//   {"event":"packet","username":U,"name":N,"params":{..}}
+// Non-finite numbers are written as the strings "NaN", "Infinity" and
+// "-Infinity", 64-bit integers as decimal strings and byte buffers as
+// {"bytes":LEN,"hex":FIRST_BYTES}. With --packet-fd N these lines go to file
+// descriptor N instead of stdout (the harness passes a pipe there), followed
+// by a {"event":"leave","username":U} line when U disconnects, so a reader of
+// that stream alone knows when a player's packets are complete.
 //
 // stdout carries one JSON object per line and nothing else:
 //   {"event":"ready","port":P,"version":V}                 once, when listening
@@ -16,6 +31,7 @@
 //   {"event":"error","stage":S,"error":E}                  fatal, exit non-zero
 // Everything else (library logs) goes to stderr.
 
+const fs = require('fs')
 const lib = require('./lib')
 
 lib.divertStdout()
@@ -33,12 +49,26 @@ const SHUTDOWN_GRACE_MS = 1500
 // outer bound on reaching "ready" on a loaded 2-core machine.
 const READY_TIMEOUT_MS = 30000
 
+// A logged byte buffer keeps at most this many bytes as hex: enough to tell
+// packets apart, small enough that a 2 MiB plugin message stays one short line.
+const LOGGED_BUFFER_BYTES = 64
+
 const opts = lib.args({
   host: { type: 'string', default: '127.0.0.1' },
   port: { type: 'string' },
-  version: { type: 'string' }
+  version: { type: 'string' },
+  'op-all': { type: 'boolean', default: false },
+  'log-packets': { type: 'string', default: '' },
+  'packet-fd': { type: 'string', default: '' }
 }, ['port', 'version'])
 const port = lib.port(opts.port, 'port', true)
+const loggedPackets = new Set(opts['log-packets'].split(',').map((n) => n.trim()).filter((n) => n !== ''))
+const logAllPackets = loggedPackets.has('*')
+let packetFd = null
+if (opts['packet-fd'] !== '') {
+  packetFd = Number(opts['packet-fd'])
+  if (!Number.isInteger(packetFd) || packetFd < 3) lib.fail('usage', `--packet-fd: not a descriptor above 2: ${opts['packet-fd']}`, 2)
+}
 
 let serv = null
 let stopping = false
@@ -78,7 +108,40 @@ function round (n) {
   return Math.round(n * 1000) / 1000
 }
 
+// packetJSON serialises packet fields JSON cannot hold as they are.
+function packetJSON (obj) {
+  return JSON.stringify(obj, function (key, value) {
+    const raw = this[key]
+    if (Buffer.isBuffer(raw)) return { bytes: raw.length, hex: raw.subarray(0, LOGGED_BUFFER_BYTES).toString('hex') }
+    if (typeof value === 'bigint') return value.toString()
+    // protodef reads 64-bit integers as [high, low] arrays whose valueOf
+    // is the BigInt.
+    if (Array.isArray(raw) && typeof raw.valueOf() === 'bigint') return raw.valueOf().toString()
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+    return value
+  })
+}
+
+function emitPacketLine (obj) {
+  if (packetFd === null) lib.emit(JSON.parse(packetJSON(obj)))
+  else fs.writeSync(packetFd, packetJSON(obj) + '\n')
+}
+
+function logPackets (player) {
+  if (loggedPackets.size === 0) return
+  // The minecraft-protocol client emits every decoded packet with its
+  // minecraft-data name, before flying-squid's own handlers run.
+  player._client.on('packet', (params, meta) => {
+    if (meta.state !== 'play' || !(logAllPackets || loggedPackets.has(meta.name))) return
+    emitPacketLine({ event: 'packet', username: player._client.username, name: meta.name, params })
+  })
+  if (packetFd !== null) {
+    player._client.on('end', () => emitPacketLine({ event: 'leave', username: player._client.username }))
+  }
+}
+
 function watchPlayer (player) {
+  logPackets(player)
   let lastEmit = 0
   let trailing = null
   let latest = null
@@ -143,7 +206,7 @@ try {
     modpe: false,
     'view-distance': 4,
     'player-list-text': { header: { text: 'e2e' }, footer: { text: 'e2e' } },
-    'everybody-op': false,
+    'everybody-op': opts['op-all'],
     'max-entities': 100
   })
 } catch (err) {

