@@ -55,7 +55,7 @@ type session struct {
 
 	closeOnce  sync.Once
 	kicked     atomic.Bool
-	lingering  atomic.Bool // kicked: the client leg drains until kickLinger, then closes
+	lingering  atomic.Bool   // kicked: the client leg drains until kickLinger, then closes
 	kickReason atomic.Uint32 // reason.Reason of the kick, for the metric
 }
 
