@@ -185,6 +185,13 @@ func (p *pump) run() error {
 				mark = f.Mark()
 				if v == kickFrame {
 					p.s.kickWith(reason.Detection, p.kickMsg)
+					if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
+						// Keep reading (and discarding) until the linger
+						// deadline, so the close is not a reset.
+						f.TakeBuffered()
+						mark = f.Mark()
+						break frames
+					}
 					return errKicked
 				}
 				if ferr != nil {

@@ -222,8 +222,9 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 
 // kickLinger is how long a kicked client's bytes are read and discarded
 // before its socket is closed: long enough for the client to read the
-// disconnect and hang up, short enough that a kicked flood costs nothing.
-const kickLinger = time.Second
+// disconnect and hang up even on a loaded machine (a flooding client may
+// not read for a while), short enough that a kicked flood costs little.
+const kickLinger = 3 * time.Second
 
 // closeBackend closes the backend leg only.
 func (s *session) closeBackend() {
