@@ -66,6 +66,15 @@ func TestNoFalsePositives(t *testing.T) {
 				prefix += "r"
 				res, run = suite.runHonest(t, ed.addr, v.name, prefix)
 			}
+			if res.Event == "result" && run.exitCode == 0 && missedActivity(v.name, []string{prefix + "a", prefix + "b"}, res.Activities) != "" {
+				// mineflayer's pathing sometimes keeps the two fighters out
+				// of reach for the whole fight on a loaded machine. One more
+				// run with new names: the activities must all succeed in
+				// that one, and detections of both runs count (same edge).
+				t.Logf("an activity failed without any detection (%s); running the players once more", missedActivity(v.name, []string{prefix + "a", prefix + "b"}, res.Activities))
+				prefix += "r"
+				res, run = suite.runHonest(t, ed.addr, v.name, prefix)
+			}
 			t.Logf("honest.js: exit %d after %v (its own clock: %d ms)", run.exitCode, run.elapsed.Round(time.Millisecond), res.ElapsedMS)
 
 			// The assertion the suite exists for comes first, so a failed
@@ -121,6 +130,24 @@ func checkActivities(t *testing.T, version string, players []string, acts []hone
 			}
 		}
 	}
+}
+
+// missedActivity names the first activity of honestActivities that a player
+// did not do (and that is possible on version), or "".
+func missedActivity(version string, players []string, acts []honestActivity) string {
+	seen := map[string]honestActivity{}
+	for _, a := range acts {
+		seen[a.Player+"/"+a.Activity] = a
+	}
+	for _, p := range players {
+		for _, name := range honestActivities {
+			a, ok := seen[p+"/"+name]
+			if !ok || (!a.OK && !(strings.HasPrefix(a.Detail, honestSkipped) && contains(honestImpossible[name], version))) {
+				return p + "/" + name
+			}
+		}
+	}
+	return ""
 }
 
 func contains(list []string, s string) bool {
