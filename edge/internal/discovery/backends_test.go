@@ -1,6 +1,7 @@
 package discovery
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -180,6 +181,65 @@ func TestNextIndex(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOutageResetsOtherWatchersIndex covers the watcher that was between two
+// requests while the agent restarted: it never sees an error itself, so it
+// must learn from the watcher that did that its index may be stale (the CI
+// failure of TestConsulOutageKeepsLastGoodAndRecovers: parked for the whole
+// WaitTime on a fresh agent whose index was lower).
+func TestOutageResetsOtherWatchersIndex(t *testing.T) {
+	c := &Consul{
+		log:     quietLog(),
+		wait:    time.Second,
+		failing: make(map[string]bool),
+		notify:  make(chan struct{}),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sent := make(chan uint64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.blockingLoop(ctx, "quiet watcher", func(ctx context.Context, index uint64, _ time.Duration) (uint64, error) {
+			select {
+			case sent <- index:
+			case <-ctx.Done():
+			}
+			return 100, nil
+		})
+	}()
+	next := func() uint64 {
+		t.Helper()
+		select {
+		case i := <-sent:
+			return i
+		case <-time.After(10 * time.Second):
+			t.Fatal("the loop stopped asking")
+			return 0
+		}
+	}
+	if i := next(); i != 0 {
+		t.Fatalf("first request index = %d, want 0", i)
+	}
+	if i := next(); i != 100 {
+		t.Fatalf("second request index = %d, want the answer's 100", i)
+	}
+	// Another watcher fails meanwhile. The loop may already be inside its
+	// next request (which then carries 100); the one after must re-read.
+	c.setFailing(ctx, "other watcher", errors.New("connection refused"))
+	i := next()
+	if i == 100 {
+		i = next()
+	}
+	if i != 1 {
+		t.Fatalf("request after another watcher's error: index %d, want 1 (re-read at once)", i)
+	}
+	if i := next(); i != 100 {
+		t.Fatalf("after the re-read: index %d, want 100 again", i)
+	}
+	cancel()
+	<-done
 }
 
 func TestBackoffBounds(t *testing.T) {

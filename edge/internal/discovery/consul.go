@@ -120,6 +120,12 @@ type Consul struct {
 	lastUpdate time.Time
 	conflicts  map[string]string // host → losing service, to warn once
 	notify     chan struct{}     // closed and replaced on every state change
+
+	// outages counts failed requests of any watcher. Every blocking loop
+	// re-reads with index 1 when it moved: a watcher that was between two
+	// requests while the agent restarted sees no error itself, and its old,
+	// higher index would park it on the fresh agent for the whole WaitTime.
+	outages atomic.Uint64
 }
 
 // serviceSnapshot is what one watcher last learnt about its service.
@@ -402,6 +408,9 @@ func (c *Consul) setFailing(ctx context.Context, name string, err error) {
 	defer c.mu.Unlock()
 	if ctx.Err() != nil {
 		return
+	}
+	if err != nil {
+		c.outages.Add(1)
 	}
 	was := c.failing[name]
 	switch {

@@ -120,9 +120,16 @@ func (c *Consul) blockingLoop(ctx context.Context, name string, fetch func(ctx c
 	var bucket tokenBucket
 	var index uint64
 	failures := 0
+	outages := c.outages.Load()
 	for {
 		if !bucket.take(ctx) {
 			return
+		}
+		if n := c.outages.Load(); n != outages {
+			// Another watcher hit an error: the server may have been
+			// replaced under us too (see Consul.outages).
+			outages = n
+			index = min(index, 1)
 		}
 		rctx, cancel := context.WithTimeout(ctx, c.wait+c.wait/16+blockingSlack)
 		got, err := fetch(rctx, index, c.wait)
