@@ -16,6 +16,7 @@
 
 const crypto = require('crypto')
 const lib = require('./lib')
+const { sleep, reasonText } = lib
 
 lib.divertStdout()
 
@@ -52,30 +53,6 @@ const state = {
   kickReason: null,
   endReason: null,
   lastError: null
-}
-
-// reasonText flattens a disconnect reason (a JSON text component string, an
-// already-parsed component, or an NBT-decoded one on 1.20.3+) into plain text.
-function reasonText (reason) {
-  if (reason === null || reason === undefined) return ''
-  if (typeof reason === 'string') {
-    try {
-      return reasonText(JSON.parse(reason))
-    } catch {
-      return reason
-    }
-  }
-  if (typeof reason !== 'object') return String(reason)
-  // prismarine-nbt simplified or raw shapes: { type, value }
-  if ('type' in reason && 'value' in reason && Object.keys(reason).length === 2) return reasonText(reason.value)
-  let out = ''
-  if (typeof reason.text === 'string') out += reason.text
-  else if (reason.text !== undefined) out += reasonText(reason.text)
-  if (typeof reason.translate === 'string' && out === '') out += reason.translate
-  if (reason[''] !== undefined) out += reasonText(reason[''])
-  for (const part of [].concat(reason.extra ?? [], reason.with ?? [])) out += reasonText(part)
-  if (Array.isArray(reason)) for (const part of reason) out += reasonText(part)
-  return out
 }
 
 let finished = false
@@ -125,10 +102,6 @@ bot.on('end', (reason) => {
   // A kick arrives just before 'end'; give it a moment to be recorded first.
   setImmediate(() => failWith(`connection ended: ${reason}`))
 })
-
-function sleep (ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
 
 function withTimeout (promise, ms) {
   return Promise.race([promise, sleep(ms)])

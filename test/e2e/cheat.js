@@ -31,6 +31,7 @@
 // FLOOD is {"name":N,"params":{..},"sent":N}: N copies of one packet.
 
 const lib = require('./lib')
+const { sleep, within, reasonText } = lib
 
 lib.divertStdout()
 
@@ -136,40 +137,6 @@ const port = lib.port(opts.port, 'port')
 const timeoutMs = Number(opts['timeout-ms'])
 
 const mineflayer = require('mineflayer')
-
-function sleep (ms) {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-function within (promise, ms, what) {
-  let timer
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-// reasonText flattens a disconnect reason into plain text (see bot.js).
-function reasonText (reason) {
-  if (reason === null || reason === undefined) return ''
-  if (typeof reason === 'string') {
-    try {
-      return reasonText(JSON.parse(reason))
-    } catch {
-      return reason
-    }
-  }
-  if (typeof reason !== 'object') return String(reason)
-  if ('type' in reason && 'value' in reason && Object.keys(reason).length === 2) return reasonText(reason.value)
-  let out = ''
-  if (typeof reason.text === 'string') out += reason.text
-  else if (reason.text !== undefined) out += reasonText(reason.text)
-  if (typeof reason.translate === 'string' && out === '') out += reason.translate
-  if (reason[''] !== undefined) out += reasonText(reason[''])
-  for (const part of [].concat(reason.extra ?? [], reason.with ?? [])) out += reasonText(part)
-  if (Array.isArray(reason)) for (const part of reason) out += reasonText(part)
-  return out
-}
 
 // wire encodes packet fields the way backend.js logs them.
 function wire (params) {

@@ -53,4 +53,41 @@ function fail (stage, message, code = 1) {
   process.exit(code)
 }
 
-module.exports = { divertStdout, emit, args, port, fail }
+// sleep resolves after ms.
+function sleep (ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+// within rejects when promise does not settle within ms.
+function within (promise, ms, what) {
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+// reasonText flattens a disconnect reason (JSON text, a parsed component or
+// an NBT-decoded one on 1.20.3+) into plain text.
+function reasonText (reason) {
+  if (reason === null || reason === undefined) return ''
+  if (typeof reason === 'string') {
+    try {
+      return reasonText(JSON.parse(reason))
+    } catch {
+      return reason
+    }
+  }
+  if (typeof reason !== 'object') return String(reason)
+  if ('type' in reason && 'value' in reason && Object.keys(reason).length === 2) return reasonText(reason.value)
+  let out = ''
+  if (typeof reason.text === 'string') out += reason.text
+  else if (reason.text !== undefined) out += reasonText(reason.text)
+  if (typeof reason.translate === 'string' && out === '') out += reason.translate
+  if (reason[''] !== undefined) out += reasonText(reason[''])
+  for (const part of [].concat(reason.extra ?? [], reason.with ?? [])) out += reasonText(part)
+  if (Array.isArray(reason)) for (const part of reason) out += reasonText(part)
+  return out
+}
+
+module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText }

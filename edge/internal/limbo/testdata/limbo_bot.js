@@ -49,26 +49,8 @@ const timeoutMs = Number(opts['timeout-ms'])
 
 const req = createRequire(path.join(path.resolve(opts.modules), 'package.json'))
 const mineflayer = req('mineflayer')
-
-// text flattens a disconnect reason (JSON string, parsed component, or the
-// NBT shapes of 1.20.3+) into plain text.
-function text (reason) {
-  if (reason === null || reason === undefined) return ''
-  if (typeof reason === 'string') {
-    try {
-      return text(JSON.parse(reason))
-    } catch {
-      return reason
-    }
-  }
-  if (typeof reason !== 'object') return String(reason)
-  if ('type' in reason && 'value' in reason) return text(reason.value)
-  let out = ''
-  if (reason.text !== undefined) out += text(reason.text)
-  if (reason[''] !== undefined) out += text(reason[''])
-  for (const part of [].concat(reason.extra ?? [])) out += text(part)
-  return out
-}
+// The e2e scripts' helpers live beside mineflayer's node_modules.
+const { reasonText: text } = req('./lib.js')
 
 const state = { kick_reason: null, transfer: null, end_reason: null, positions: 0 }
 let finished = false
