@@ -88,6 +88,10 @@ type check struct {
 	enabled bool
 	mode    Mode
 	params  map[string]float64
+	// rate and window are params "rate" and "window_seconds" (0 where the
+	// check has none), resolved once here: rate checks read them on every
+	// packet, where a string-keyed map lookup would be wasted work.
+	rate, window float64
 }
 
 // Engine holds the configured checks and the sinks. One Engine serves every
@@ -175,6 +179,10 @@ func New(cfg Config, o Options) (*Engine, error) {
 			}
 			c.params = merged
 		}
+	}
+	for i := range e.checks {
+		c := &e.checks[i]
+		c.rate, c.window = c.params["rate"], c.params["window_seconds"]
 	}
 	if o.Registry != nil {
 		e.detections = prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -205,3 +205,29 @@ func TestLogSinkIsRateLimited(t *testing.T) {
 		t.Error("the line after a suppressed run does not report the count")
 	}
 }
+
+// TestConfiguredRateParamsApply pins that a rate check reads the configured
+// rate and window, not its defaults (they are resolved once in New).
+func TestConfiguredRateParamsApply(t *testing.T) {
+	count := func(cfg Config) int {
+		p, rec := newTestPlayer(t, 765, cfg)
+		ground := packets.PlayerOnGround{Flags: packets.MoveOnGround}.AppendData(nil, 765)
+		for range 20 {
+			p.Serverbound(mcproto.StatePlay, packets.KindPlayerOnGround, ground, 0, t0)
+		}
+		n := 0
+		for _, k := range rec.keys() {
+			if k == "flood.packets" {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(Config{}); n != 0 {
+		t.Fatalf("20 packets against the default 500/s × 7 s: %d flood.packets events, want 0", n)
+	}
+	tight := Config{Checks: map[string]CheckConfig{"flood.packets": {Mode: ModeAlert, Params: map[string]float64{"rate": 5, "window_seconds": 1}}}}
+	if n := count(tight); n != 15 {
+		t.Fatalf("20 packets against 5/s × 1 s: %d flood.packets events, want 15", n)
+	}
+}

@@ -63,13 +63,13 @@ type layer0State struct {
 
 func (l *layer0State) serverbound(p *Player, pk *serverPacket) Verdict {
 	v := pass
-	if p.on(chkFloodPackets) && !l.packets.take(1, p.param(chkFloodPackets, "rate"), p.param(chkFloodPackets, "window_seconds"), pk.now) {
+	if p.on(chkFloodPackets) && !p.takeRate(chkFloodPackets, &l.packets, 1, pk.now) {
 		v = worse(v, p.flag(chkFloodPackets, 1, pk.now, "kind", pk.kind.String()))
 	}
-	if p.on(chkFloodBytes) && !l.bytes.take(float64(len(pk.data)+1), p.param(chkFloodBytes, "rate"), p.param(chkFloodBytes, "window_seconds"), pk.now) {
+	if p.on(chkFloodBytes) && !p.takeRate(chkFloodBytes, &l.bytes, float64(len(pk.data)+1), pk.now) {
 		v = worse(v, p.flag(chkFloodBytes, 1, pk.now, "kind", pk.kind.String(), "bytes", itoa(int64(len(pk.data)))))
 	}
-	if pk.inflated > 0 && p.on(chkCompressRate) && !l.inflate.take(float64(pk.inflated), p.param(chkCompressRate, "rate"), p.param(chkCompressRate, "window_seconds"), pk.now) {
+	if pk.inflated > 0 && p.on(chkCompressRate) && !p.takeRate(chkCompressRate, &l.inflate, float64(pk.inflated), pk.now) {
 		v = worse(v, p.flag(chkCompressRate, 1, pk.now, "inflated", itoa(int64(pk.inflated))))
 	}
 	return v

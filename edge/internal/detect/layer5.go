@@ -145,7 +145,7 @@ func (l *layer5State) chatMessage(p *Player, pk *serverPacket) Verdict {
 		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "chat", "reason", why))
 	}
 	if v.Outcome == Pass && p.on(chkChatRate) &&
-		!l.chat.take(1, p.param(chkChatRate, "rate"), p.param(chkChatRate, "window_seconds"), pk.now) {
+		!p.takeRate(chkChatRate, &l.chat, 1, pk.now) {
 		v = p.flag(chkChatRate, 1, pk.now)
 	}
 	return v
@@ -229,7 +229,7 @@ func (l *layer5State) tabComplete(p *Player, pk *serverPacket) Verdict {
 	if !l.lastTab.IsZero() && pk.now.Sub(l.lastTab) < paramDuration(p, chkSpamTab, "interval_ms") {
 		return worse(v, p.flag(chkSpamTab, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastTab).Milliseconds())))
 	}
-	if !l.tab.take(1, p.param(chkSpamTab, "rate"), p.param(chkSpamTab, "window_seconds"), pk.now) {
+	if !p.takeRate(chkSpamTab, &l.tab, 1, pk.now) {
 		return worse(v, p.flag(chkSpamTab, 1, pk.now, "reason", "rate"))
 	}
 	l.lastTab = pk.now

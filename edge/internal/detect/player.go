@@ -468,6 +468,12 @@ func (p *Player) on(id CheckID) bool { return p.e.checks[id].enabled }
 // param is a check parameter.
 func (p *Player) param(id CheckID, name string) float64 { return p.e.param(id, name) }
 
+// takeRate spends n from b under the rate and window configured for check id.
+func (p *Player) takeRate(id CheckID, b *bucket, n float64, now time.Time) bool {
+	c := &p.e.checks[id]
+	return b.take(n, c.rate, c.window, now)
+}
+
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
 func itoa(i int64) string   { return strconv.FormatInt(i, 10) }
 
