@@ -235,16 +235,18 @@ func (r *Reader) StringBytes(maxChars int) []byte {
 		r.err = ErrBadUTF8
 		return nil
 	}
-	if units := utf16Units(b); units > maxChars {
+	if units := UTF16Units(b); units > maxChars {
 		r.err = fmt.Errorf("string of %d chars > %d: %w", units, maxChars, ErrStringTooLong)
 		return nil
 	}
 	return b
 }
 
-// utf16Units counts the UTF-16 code units of valid UTF-8 b: characters above
-// U+FFFF (4-byte sequences) count twice, as Java's String.length does.
-func utf16Units(b []byte) int {
+// UTF16Units counts the code units Java's String.length would give for UTF-8
+// (or Java's modified UTF-8) b, the unit of vanilla's text limits: a 4-byte
+// sequence is a surrogate pair and counts twice, continuation bytes count
+// nothing. The edge's checks share it so every limit counts alike.
+func UTF16Units(b []byte) int {
 	n := 0
 	for _, c := range b {
 		switch {

@@ -562,7 +562,7 @@ func (l *layer2State) plugin(p *Player, pk *serverPacket) Verdict {
 		if err := r.Finish(); err != nil {
 			return p.flag(chkAnvilName, 1, pk.now, "error", err.Error())
 		}
-		if n := textUnits(name); n > anvilNameLimit(p.info.Protocol) {
+		if n := mcproto.UTF16Units(name); n > anvilNameLimit(p.info.Protocol) {
 			return p.flag(chkAnvilName, 1, pk.now, "chars", itoa(int64(n)))
 		}
 	}

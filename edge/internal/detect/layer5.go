@@ -214,7 +214,7 @@ func (l *layer5State) tabComplete(p *Player, pk *serverPacket) Verdict {
 		v = worse(v, p.flag(chkBlankTab, 1, pk.now, "text", string(text)))
 	}
 	if p.on(chkTabLength) {
-		n := textUnits(text)
+		n := mcproto.UTF16Units(text)
 		if float64(n) > p.param(chkTabLength, "max_length") {
 			v = worse(v, p.flag(chkTabLength, 1, pk.now, "chars", itoa(int64(n))))
 		} else if n > tabNoSpaceChars {
@@ -251,7 +251,7 @@ func (l *layer5State) sign(p *Player, pk *serverPacket) Verdict {
 		if hasLookup(line) {
 			v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "sign", "line", itoa(int64(i))))
 		}
-		if n := textUnits(line); n > signLineChars {
+		if n := mcproto.UTF16Units(line); n > signLineChars {
 			v = worse(v, p.flag(chkSignText, 1, pk.now, "line", itoa(int64(i)), "chars", itoa(int64(n))))
 		} else if p.info.Protocol < mcproto.Protocol1_9 && hasJSONKey(line, "clickEvent") {
 			v = worse(v, p.flag(chkSignText, 1, pk.now, "line", itoa(int64(i)), "reason", "click_event"))
@@ -295,7 +295,7 @@ func (l *layer5State) editBook(p *Player, pk *serverPacket) Verdict {
 		f.slot = e.Slot
 		f.pages = len(e.Pages)
 		for _, pg := range e.Pages {
-			f.longest = max(f.longest, textUnits(pg))
+			f.longest = max(f.longest, mcproto.UTF16Units(pg))
 			f.lookup = f.lookup || hasLookup(pg)
 		}
 		if e.HasTitle {
@@ -331,7 +331,7 @@ func (l *layer5State) checkBook(p *Player, pk *serverPacket, f *bookFacts) Verdi
 		why = "pages"
 	case f.longest > maxChars:
 		why = "page_length"
-	case f.signing && (textUnits(f.title) > maxTitle || hasIllegalChatChar(f.title)):
+	case f.signing && (mcproto.UTF16Units(f.title) > maxTitle || hasIllegalChatChar(f.title)):
 		why = "title"
 	case f.slot != -1 && (f.slot < 0 || f.slot >= hotbarSlots) && f.slot != offhandBookSlot:
 		why = "slot"
@@ -401,7 +401,7 @@ func scanPages(r *mcproto.Reader, f *bookFacts) {
 	for i := int32(0); i < n && r.Err() == nil; i++ {
 		pg := r.Bytes(int(r.Uint16()))
 		f.pages++
-		f.longest = max(f.longest, textUnits(pg))
+		f.longest = max(f.longest, mcproto.UTF16Units(pg))
 		f.lookup = f.lookup || hasLookup(pg)
 	}
 }
@@ -535,7 +535,7 @@ func (l *layer5State) register(p *Player, pk *serverPacket, data []byte) Verdict
 			continue // a trailing NUL (minecraft-protocol writes one)
 		}
 		count++
-		longest = max(longest, textUnits(name))
+		longest = max(longest, mcproto.UTF16Units(name))
 		lookup = lookup || hasLookup(name)
 	}
 	v := pass
@@ -584,29 +584,13 @@ func hasLookup(b []byte) bool {
 	}
 }
 
-// textUnits counts the UTF-16 code units of UTF-8 (or Java's modified
-// UTF-8) text, as vanilla's String.length limits do: a 4-byte sequence is
-// a surrogate pair; continuation bytes count nothing.
-func textUnits(b []byte) int {
-	n := 0
-	for _, c := range b {
-		switch {
-		case c < 0x80 || c >= 0xC0 && c < 0xF0:
-			n++
-		case c >= 0xF0:
-			n += 2
-		}
-	}
-	return n
-}
-
 // unitsBefore is the UTF-16 index of the first c in b, or -1.
 func unitsBefore(b []byte, c byte) int {
 	i := bytes.IndexByte(b, c)
 	if i < 0 {
 		return -1
 	}
-	return textUnits(b[:i])
+	return mcproto.UTF16Units(b[:i])
 }
 
 // paramDuration reads a check parameter given in milliseconds.

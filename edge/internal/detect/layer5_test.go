@@ -535,8 +535,8 @@ func TestTextHelpers(t *testing.T) {
 		s     string
 		units int
 	}{{"", 0}, {"abc", 3}, {"é", 1}, {"✓", 1}, {"🙂", 2}, {"a🙂b", 4}} {
-		if got := textUnits([]byte(tc.s)); got != tc.units {
-			t.Errorf("textUnits(%q) = %d, want %d", tc.s, got, tc.units)
+		if got := mcproto.UTF16Units([]byte(tc.s)); got != tc.units {
+			t.Errorf("mcproto.UTF16Units(%q) = %d, want %d", tc.s, got, tc.units)
 		}
 	}
 	for _, tc := range []struct {
