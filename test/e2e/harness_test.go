@@ -327,14 +327,23 @@ func buildEdge(root, dir string) (string, error) {
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago. Used
 // only for the edge, whose configuration needs fixed addresses; backend.js
 // binds port 0 itself and reports what it got.
-func freePort(t *testing.T) int {
+func freePort(t *testing.T) int { return freePorts(t, 1)[0] }
+
+// freePorts returns n distinct free loopback ports. The listeners are held
+// until all are chosen: closed one by one, the kernel may hand the same port
+// out twice (CI once got the edge's admin port equal to its player port).
+func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("find a free port: %v", err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return ports
 }
 
 // backend is a running backend.js.
@@ -394,9 +403,35 @@ type edge struct {
 // be run against another edge configuration (e.g. RUSTGUARD_INSPECT_PLAY=false).
 func (e *env) startEdge(t *testing.T, backendAddr, probe string, extraEnv ...string) *edge {
 	t.Helper()
+	for attempt := 1; ; attempt++ {
+		ed, err := e.tryStartEdge(t, backendAddr, probe, extraEnv)
+		if err == nil {
+			return ed
+		}
+		// Another process may bind a port between our probe and the
+		// edge's listen; only that is worth another try.
+		exited := false
+		select {
+		case <-ed.done:
+			exited = true
+		default:
+		}
+		if attempt == edgeStartAttempts || !exited || !strings.Contains(ed.stderr.String(), "address already in use") {
+			t.Fatalf("edge not ready: %v", err)
+		}
+		t.Logf("edge start %d lost a port race, trying fresh ports: %v", attempt, err)
+	}
+}
+
+// edgeStartAttempts bounds startEdge's retries after a port race.
+const edgeStartAttempts = 3
+
+func (e *env) tryStartEdge(t *testing.T, backendAddr, probe string, extraEnv []string) (*edge, error) {
+	t.Helper()
+	ports := freePorts(t, 2)
 	ed := &edge{
-		addr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
-		admin: net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t))),
+		addr:  net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])),
+		admin: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
 	}
 	cmd := exec.Command(e.edgeBin)
 	cmd.Dir = t.TempDir()
@@ -414,10 +449,7 @@ func (e *env) startEdge(t *testing.T, backendAddr, probe string, extraEnv ...str
 	cmd.Env = append(cmd.Env, openGateEnv...)
 	cmd.Env = append(cmd.Env, extraEnv...)
 	ed.process = startProcess(t, "edge", cmd)
-	if err := ed.waitHTTP(probe, edgeReadyTimeout, http.StatusOK); err != nil {
-		t.Fatalf("edge not ready: %v", err)
-	}
-	return ed
+	return ed, ed.waitHTTP(probe, edgeReadyTimeout, http.StatusOK)
 }
 
 // openGateEnv lifts the gate's per-address limits and attack mode.
