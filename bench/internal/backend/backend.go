@@ -314,11 +314,10 @@ func (s *Server) status(c *mcconn.Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := c.WritePacket(mc18.AppendPing(nil, mc18.StatusPongID, v)); err != nil {
-		return err
-	}
+	// Counted before the pong goes out: a client that has read the pong
+	// must already see it in Stats.
 	s.statusPings.Add(1)
-	return nil
+	return c.WritePacket(mc18.AppendPing(nil, mc18.StatusPongID, v))
 }
 
 func (s *Server) login(c *mcconn.Conn, h mc18.Handshake) error {
@@ -345,10 +344,10 @@ func (s *Server) login(c *mcconn.Conn, h mc18.Handshake) error {
 	if err := c.WritePacket(pkt); err != nil {
 		return err
 	}
+	s.logins.Add(1) // before Join Game, for the same reason as the echoes
 	if err := c.WritePacket(mc18.AppendJoinGame(pkt[:0], s.nextEntity.Add(1))); err != nil {
 		return err
 	}
-	s.logins.Add(1)
 	_ = c.SetDeadline(time.Time{})
 
 	var wmu sync.Mutex // the bulk writer and the echo share the socket
@@ -402,12 +401,14 @@ func (s *Server) play(c *mcconn.Conn, wmu *sync.Mutex) error {
 		default:
 			continue
 		}
+		// Counted before the reply is written: the player may read the
+		// reply and look at Stats before this goroutine runs again.
+		s.echoes.Add(1)
 		wmu.Lock()
 		err = c.WritePacket(out)
 		wmu.Unlock()
 		if err != nil {
 			return err
 		}
-		s.echoes.Add(1)
 	}
 }
