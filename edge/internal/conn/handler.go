@@ -161,6 +161,9 @@ func (h *Handler) Serve(ctx context.Context, a Accepted) {
 		// not become a flood of log lines.
 		s.log.Debug("connection ended", "reason", r.String(), "player", s.username, "err", err)
 	}
+	if s.drainAfter {
+		s.drainClient()
+	}
 }
 
 // Shutdown tells every player in login or play why the edge is going away
@@ -173,9 +176,17 @@ func (h *Handler) Shutdown() {
 		list = append(list, s)
 	}
 	h.mu.Unlock()
+	// In parallel: a kick can wait up to kickWriteWait for a client that
+	// does not read, and one such client must not hold up the others.
+	var wg sync.WaitGroup
 	for _, s := range list {
-		s.kick(reason.ShuttingDown)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.kick(reason.ShuttingDown)
+		}()
 	}
+	wg.Wait()
 }
 
 // KickWhere kicks every player in login or play for whom match returns a
@@ -191,9 +202,15 @@ func (h *Handler) KickWhere(match func(addr netip.Addr, name string, uuid mcprot
 		}
 	}
 	h.mu.Unlock()
+	var wg sync.WaitGroup // in parallel, as in Shutdown
 	for i, s := range hit {
-		s.kickWith(reason.Banned, msgs[i])
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.kickWith(reason.Banned, msgs[i])
+		}()
 	}
+	wg.Wait()
 	return len(hit)
 }
 

@@ -90,6 +90,7 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		end(mcproto.Clientbound, down.run())
 	}()
 	upErr := up.run()
+	var broke error // the client's protocol error, when it was told so
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
 		r := classify(upErr)
@@ -98,7 +99,13 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		}
 		once.Do(func() { first, firstDir = &errReason{r: r, err: upErr}, mcproto.Serverbound })
 		if r != reason.IdleTimeout && r != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
-			s.disconnect(mcproto.State(s.state[mcproto.Clientbound].Load()), r.PlayerMessage(o.Messages))
+			// A kick like any other (the message framed for what the
+			// client has received, the backend leg closed), except that
+			// nothing reads the client leg any more: Serve drains it after
+			// counting the rejection, so the close is not a reset.
+			s.kickWith(r, r.PlayerMessage(o.Messages))
+			s.drainAfter = true
+			broke = upErr
 		}
 	}
 	end(mcproto.Serverbound, upErr)
@@ -106,7 +113,7 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 
 	switch {
 	case s.kicked.Load():
-		return reason.Reason(s.kickReason.Load()), nil
+		return reason.Reason(s.kickReason.Load()), broke
 	case first == nil || isClosed(first):
 		return reason.None, nil
 	case firstDir == mcproto.Clientbound:
@@ -229,6 +236,9 @@ func (p *pump) write(b []byte, probe bool) error {
 		// always frames its disconnect for what the client has received.
 		p.s.clientMu.Lock()
 		defer p.s.clientMu.Unlock()
+		// The deadline first, then kicked: a kick that is not seen here
+		// shortens the deadline after this (see kickWith).
+		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
 		if p.s.kicked.Load() {
 			return net.ErrClosed
 		}
@@ -251,7 +261,9 @@ func (p *pump) write(b []byte, probe bool) error {
 	if len(b) == 0 {
 		return nil
 	}
-	_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	if p.dir == mcproto.Serverbound {
+		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	}
 	n, err := p.dst.Write(b)
 	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
 	if err != nil {
@@ -262,7 +274,9 @@ func (p *pump) write(b []byte, probe bool) error {
 
 // writeBuffers writes p.bufs with one writev.
 func (p *pump) writeBuffers() error {
-	_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	if p.dir == mcproto.Serverbound {
+		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	}
 	bufs := p.bufs // WriteTo consumes the slice header it is given
 	n, err := bufs.WriteTo(p.dst)
 	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))

@@ -53,7 +53,11 @@ type session struct {
 	det   *detect.Player
 	detMu sync.Mutex
 
-	closeOnce  sync.Once
+	closeOnce sync.Once
+	// drainAfter: the relay kicked the client for a malformed packet after
+	// its reader had stopped; Serve drains the client leg after counting
+	// the rejection.
+	drainAfter bool
 	kicked     atomic.Bool
 	lingering  atomic.Bool   // kicked: the client leg drains until kickLinger, then closes
 	kickReason atomic.Uint32 // reason.Reason of the kick, for the metric
@@ -196,10 +200,24 @@ func (s *session) kick(r reason.Reason) { s.kickWith(r, r.PlayerMessage(s.h.o.Me
 
 // kickWith is kick with a message of the caller's (a check's).
 func (s *session) kickWith(r reason.Reason, msg string) {
+	tc, isTCP := s.client.(*net.TCPConn)
+	if isTCP {
+		// Before kicked is visible: a relay that sees kicked and ends must
+		// find lingering set, or its end would close the client leg under
+		// the disconnect being written.
+		s.lingering.Store(true)
+	}
 	if !s.kicked.CompareAndSwap(false, true) {
 		return
 	}
 	s.kickReason.Store(uint32(r))
+	// The clientbound relay holds clientMu while it writes; to a client that
+	// does not read, that write waits for the idle timeout. Shorten it: the
+	// kick waits at most this long, then the relay's write fails and the
+	// kick proceeds (a client that reads nothing loses nothing it would
+	// have read). The relay sets its own deadline before it checks kicked,
+	// so this one, set after kicked, is never overwritten.
+	_ = s.client.SetWriteDeadline(time.Now().Add(kickWriteWait))
 	s.clientMu.Lock()
 	if !s.raw[mcproto.Clientbound].Load() && s.table != nil {
 		st := mcproto.State(s.state[mcproto.Clientbound].Load())
@@ -210,8 +228,7 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 	// reset, and a reset can make the client drop the disconnect it has not
 	// read yet (a flooding client always has bytes in flight). So: send FIN
 	// after the message, read and discard for a moment, then close.
-	if tc, ok := s.client.(*net.TCPConn); ok {
-		s.lingering.Store(true)
+	if isTCP {
 		_ = tc.CloseWrite()
 		_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
 		s.closeBackend()
@@ -219,6 +236,31 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 	}
 	s.closeAll()
 }
+
+// drainClient ends the client leg after the edge has told the player why:
+// FIN after the message, then whatever the client still sends is read and
+// discarded until it hangs up or kickLinger passes (the reason is in
+// kickWith). The caller closes the socket afterwards.
+func (s *session) drainClient() {
+	tc, ok := s.client.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
+	// A leg of its own: it waits without holding a buffer, like every leg.
+	l := newLeg(s.client, mcproto.NewFramer(s.h.o.Pool, mcproto.MaxFrameLength))
+	for l.fill() == nil {
+		l.f.TakeBuffered()
+		l.f.Release()
+	}
+	l.f.TakeBuffered()
+	l.f.Release()
+}
+
+// kickWriteWait bounds how long a kick waits for a clientbound write in
+// progress, and the write of the disconnect itself.
+const kickWriteWait = time.Second
 
 // kickLinger is how long a kicked client's bytes are read and discarded
 // before its socket is closed: long enough for the client to read the
@@ -251,7 +293,7 @@ func (s *session) writeDisconnectLocked(st mcproto.State, msg string) {
 	}
 	frame := s.comp.AppendFrame(nil, pkt, int(s.threshold[mcproto.Clientbound].Load()))
 	// A short deadline: a client that does not read must not hold the kick.
-	_ = s.client.SetWriteDeadline(time.Now().Add(time.Second))
+	_ = s.client.SetWriteDeadline(time.Now().Add(kickWriteWait))
 	_, _ = s.client.Write(frame)
 }
 

@@ -600,6 +600,9 @@ func TestAttackMalformedPlaySparesOthers(t *testing.T) {
 	if res := victim.readUntilClosed(promptClose); !res.closedByEdge() {
 		t.Fatalf("victim connection still open after %v: %v", res.after, res.err)
 	}
+	// A real client hangs up once it has read its disconnect; until then
+	// the edge drains the leg (and it stays counted as active).
+	_ = victim.conn.Close()
 	// The victim is gone on both legs before the bystander talks again.
 	_ = victimBackend.SetReadDeadline(time.Now().Add(promptClose))
 	for {
@@ -702,5 +705,188 @@ func TestAttackStalledConnections(t *testing.T) {
 	// The real player outlived the stall.
 	if err := exchange(player, bc, attackProtocol, 2); err != nil {
 		t.Errorf("relay after the stall: %v", err)
+	}
+}
+
+// TestAttackMalformedWhileFlooding: a client that goes on sending after its
+// malformed packet, and is behind on reading, still gets its disconnect.
+// Closing a socket with unread bytes makes the kernel send a reset and throw
+// away what it had not sent yet, the disconnect included; so the edge
+// half-closes and discards the rest of the flood instead, and the queued
+// bytes still flow.
+func TestAttackMalformedWhileFlooding(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	e := startEdge(t, attackConfig(b.addr(), attackHandshakeTimeout))
+	addr := e.Addr().String()
+	table := packets.Lookup(attackProtocol)
+	playDisconnect := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindDisconnect)
+	want := reason.Malformed.PlayerMessage(reason.Messages{})
+
+	// A small receive buffer (fixed before connect, so autotuning cannot
+	// grow it) keeps the backend's bytes queued on the edge's side.
+	d := net.Dialer{Timeout: attackIO, Control: func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<10)
+		}); err != nil {
+			return err
+		}
+		return serr
+	}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	p := &rawPlayer{conn: c, fr: mcproto.NewFrameReader(c, mcproto.MaxFrameLength), threshold: mcproto.CompressionOff}
+	if err := p.login(attackProtocol, "Flooder"); err != nil {
+		t.Fatal(err)
+	}
+	bc := b.nextLogin(t)
+	before := rejected(e, reason.Malformed)
+
+	// Plugin messages the player has not read yet: more than its receive
+	// buffer holds, less than the edge's smallest send buffer.
+	id := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindPluginMessage)
+	pkt := append(mcproto.AppendString(mcproto.AppendVarInt(nil, id), "test:bulk"), junk(9, 1<<10)...)
+	frame := compressedFrame(len(pkt), zlibOf(pkt))
+	const queued = 12
+	forwarded := func() float64 { return testutil.ToFloat64(e.Metrics.BytesForwarded[mcproto.Clientbound]) }
+	base := forwarded()
+	_ = bc.SetWriteDeadline(time.Now().Add(attackIO))
+	if _, err := bc.Write(bytes.Repeat(frame, queued)); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(counterWait)
+	for forwarded()-base < float64(queued*len(frame)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%v of %d bytes forwarded", forwarded()-base, queued*len(frame))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	// The bad frame with a tail behind it, and more of the tail until
+	// the edge has decided.
+	tail := bytes.Repeat([]byte{0x01, 0x00}, 32<<10)
+	_ = p.conn.SetWriteDeadline(time.Now().Add(attackIO))
+	if _, err := p.conn.Write(cat(compressedFrame(attackThreshold+44, badZlib()), tail)); err != nil {
+		t.Fatal(err)
+	}
+	pollUntil(t, counterWait, "malformed counter", func() bool {
+		_ = p.conn.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_, _ = p.conn.Write(tail[:4<<10])
+		return rejected(e, reason.Malformed) == before+1
+	})
+	time.Sleep(100 * time.Millisecond) // long enough for an early close to be sent
+
+	res := p.readUntilClosed(promptClose)
+	n := len(res.packets)
+	if n != queued+1 || res.packets[n-1].id != playDisconnect || !bytes.Contains(res.packets[n-1].data, []byte(want)) {
+		var last rawPacket
+		if n > 0 {
+			last = res.packets[n-1]
+		}
+		t.Fatalf("got %d packets (last %#x) then %v; want the %d queued ones, then a disconnect %#x saying %q",
+			n, last.id, res.err, queued, playDisconnect, want)
+	}
+	if !errors.Is(res.err, io.EOF) {
+		t.Errorf("read ended with %v, want the edge's orderly close", res.err)
+	}
+}
+
+// TestKicksDoNotWaitForClientsThatDoNotRead: a client that stops reading
+// leaves the edge's clientbound write blocked, and that write holds the lock
+// a kick needs to frame its disconnect. Neither the kick of that client nor
+// the kicks of everybody else may wait for the idle timeout: shutdown (and a
+// ban wave) kicks in parallel, and a kick cuts a blocked write short.
+func TestKicksDoNotWaitForClientsThatDoNotRead(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	cfg := attackConfig(b.addr(), attackHandshakeTimeout)
+	cfg.Proxy.Timeout = config.Duration(60 * time.Second) // far beyond any wait below
+	cfg.Proxy.ShutdownTimeout = config.Duration(30 * time.Second)
+	e := startEdge(t, cfg)
+	addr := e.Addr().String()
+	table := packets.Lookup(attackProtocol)
+	playDisconnect := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindDisconnect)
+
+	var stuck []*rawPlayer
+	var stuckBackends []*backendConn
+	for i := range 3 {
+		p := mustDialPlayer(t, addr)
+		if err := p.login(attackProtocol, fmt.Sprintf("Stuck%d", i)); err != nil {
+			t.Fatal(err)
+		}
+		stuck = append(stuck, p)
+		stuckBackends = append(stuckBackends, b.nextLogin(t))
+	}
+	reader := mustDialPlayer(t, addr)
+	if err := reader.login(attackProtocol, "Reader"); err != nil {
+		t.Fatal(err)
+	}
+	readerBackend := b.nextLogin(t)
+	if err := exchange(reader, readerBackend, attackProtocol, 7); err != nil {
+		t.Fatal(err)
+	}
+
+	// Each backend pours compressed plugin messages at its stuck player
+	// until the loopback buffers are full and the edge's write blocks.
+	id := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindPluginMessage)
+	pkt := append(mcproto.AppendString(mcproto.AppendVarInt(nil, id), "test:bulk"), junk(9, 30<<10)...)
+	frame := compressedFrame(len(pkt), zlibOf(pkt))
+	batch := bytes.Repeat(frame, (1<<20)/len(frame)+1)
+	for _, bc := range stuckBackends {
+		go func() {
+			_ = bc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+			for {
+				if _, err := bc.Write(batch); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	forwarded := func() float64 { return testutil.ToFloat64(e.Metrics.BytesForwarded[mcproto.Clientbound]) }
+	last, still := forwarded(), 0
+	pollUntil(t, 20*time.Second, "clientbound writes blocked", func() bool {
+		time.Sleep(100 * time.Millisecond)
+		now := forwarded()
+		if now == last && now > 8<<20 {
+			still++
+		} else {
+			still = 0
+		}
+		last = now
+		return still >= 3
+	})
+
+	start := time.Now()
+	shut := make(chan struct{})
+	go func() { defer close(shut); e.Shutdown() }()
+
+	// The reader is told at once, whatever the order of the kicks.
+	res := reader.readUntilClosed(promptClose)
+	if len(res.packets) != 1 || res.packets[0].id != playDisconnect {
+		t.Fatalf("reader got %+v and %v within %v, want its disconnect", res.packets, res.err, promptClose)
+	}
+	// The stuck players' backend legs close once the kick has cut the
+	// write short (kickWriteWait), not after the 60 s idle timeout.
+	for i, bc := range stuckBackends {
+		_ = bc.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for {
+			if _, err := bc.fr.Next(); err != nil {
+				if !peerClosed(err) {
+					t.Errorf("stuck player %d: backend leg not closed by the kick: %v", i, err)
+				}
+				break
+			}
+		}
+	}
+	select {
+	case <-shut:
+	case <-time.After(20 * time.Second):
+		t.Fatal("shutdown still waiting for clients that do not read")
+	}
+	t.Logf("shutdown with %d stuck clients took %v", len(stuck), time.Since(start).Round(time.Millisecond))
+	for _, p := range stuck {
+		_ = p.conn.Close()
 	}
 }
