@@ -20,6 +20,13 @@ type leg struct {
 	c  net.Conn
 	rc syscall.RawConn // nil when c is not a plain socket (tests use net.Pipe)
 	f  *mcproto.Framer
+
+	// readFn is the callback fill hands to rc.Read, made once: a closure
+	// made per call would escape (RawConn is an interface) and cost an
+	// allocation per read. It leaves its result in n and rerr.
+	readFn func(fd uintptr) bool
+	n      int
+	rerr   error
 }
 
 func newLeg(c net.Conn, f *mcproto.Framer) *leg {
@@ -27,9 +34,26 @@ func newLeg(c net.Conn, f *mcproto.Framer) *leg {
 	if sc, ok := c.(syscall.Conn); ok {
 		if rc, err := sc.SyscallConn(); err == nil {
 			l.rc = rc
+			l.readFn = l.readFD
 		}
 	}
 	return l
+}
+
+// readFD reads once from fd into the framer; false (wait for readability)
+// on EAGAIN, after giving the buffer back.
+func (l *leg) readFD(fd uintptr) bool {
+	for {
+		l.n, l.rerr = syscall.Read(int(fd), l.f.Space())
+		if l.rerr == syscall.EINTR {
+			continue
+		}
+		if l.rerr == syscall.EAGAIN {
+			l.f.Release() // wait without holding a buffer
+			return false
+		}
+		return true
+	}
 }
 
 // fill reads once into the framer. It returns io.EOF when the peer closed.
@@ -42,21 +66,9 @@ func (l *leg) fill() error {
 		}
 		return err
 	}
-	var n int
-	var rerr error
-	err := l.rc.Read(func(fd uintptr) bool {
-		for {
-			n, rerr = syscall.Read(int(fd), l.f.Space())
-			if rerr == syscall.EINTR {
-				continue
-			}
-			if rerr == syscall.EAGAIN {
-				l.f.Release() // wait without holding a buffer
-				return false
-			}
-			return true
-		}
-	})
+	err := l.rc.Read(l.readFn)
+	n, rerr := l.n, l.rerr
+	l.rerr = nil
 	if err != nil {
 		return err // deadline exceeded or closed
 	}
