@@ -36,7 +36,7 @@ const (
 type probe struct {
 	id   int32
 	seq  uint32
-	sent time.Time
+	sent time.Duration // since ackClock.base: 16 bytes a probe, not 32
 }
 
 // ackClock tracks our outstanding probes in a fixed ring: no allocation.
@@ -44,6 +44,7 @@ type ackClock struct {
 	usePing    bool  // 1.17+: Ping/Pong; before: window confirmation
 	pingID     int32 // clientbound packet id of the probe
 	ring       [maxOutstanding]probe
+	base       time.Time // the first probe's send time; ring times count from it
 	head, n    int
 	nextSeq    uint32 // sequence number the next probe gets
 	acked      uint32 // sequence number of the last answered probe (0: none yet)
@@ -86,7 +87,10 @@ func (c *ackClock) probe(now time.Time, dst []byte) []byte {
 		dst = mcproto.AppendUint16(dst, uint16(id)) // action number
 		dst = append(dst, 0)                        // not accepted: the client must answer
 	}
-	c.ring[(c.head+c.n)%maxOutstanding] = probe{id: id, seq: seq, sent: now}
+	if c.base.IsZero() {
+		c.base = now
+	}
+	c.ring[(c.head+c.n)%maxOutstanding] = probe{id: id, seq: seq, sent: now.Sub(c.base)}
 	c.n++
 	c.lastSent = now
 	return dst
@@ -112,8 +116,8 @@ func (c *ackClock) answer(id int32, now time.Time) (skipped int, known bool) {
 		c.head = (c.head + i + 1) % maxOutstanding
 		c.n -= i + 1
 		c.acked = pr.seq
-		c.clock = pr.sent
-		c.ping = now.Sub(pr.sent)
+		c.clock = c.base.Add(pr.sent)
+		c.ping = now.Sub(c.clock)
 		c.lastAnswer = now
 		c.skipped += i
 		return i, true
@@ -126,7 +130,7 @@ func (c *ackClock) oldestOutstanding() (time.Time, bool) {
 	if c.n == 0 {
 		return time.Time{}, false
 	}
-	return c.ring[c.head].sent, true
+	return c.base.Add(c.ring[c.head].sent), true
 }
 
 // serverbound swallows answers to our probes. It reports whether the packet
