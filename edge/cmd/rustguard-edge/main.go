@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/rustguard/rustguard/edge/internal/bans"
 	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/server"
@@ -61,6 +63,11 @@ func run() error {
 	}
 	log := newLogger(cfg.Log)
 	log.Info("configuration loaded", "config", cfg, "sources", prov, "version", version)
+	// go-redis prints its own dial and pool errors to stderr through a
+	// process-wide logger, unstructured and once per attempt during an
+	// outage. The edge reports Redis health itself (readyz, metrics, a
+	// warning per state change), so the library's lines go to debug.
+	redis.SetLogger(redisLog{log.With("component", "redis")})
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -106,4 +113,13 @@ func runBans(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	return bans.RunCLI(ctx, args, os.Stdout, store)
+}
+
+// redisLog hands go-redis's printf-style messages to slog at debug.
+type redisLog struct{ log *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	if r.log.Enabled(ctx, slog.LevelDebug) {
+		r.log.DebugContext(ctx, fmt.Sprintf(format, v...))
+	}
 }
