@@ -62,7 +62,8 @@ type Detection struct {
 	// shared ban list is configured).
 	BanDuration Duration `yaml:"ban_duration" env:"RUSTGUARD_DETECTION_BAN_DURATION"`
 	// Checks overrides checks by stable key: mode (off, alert, enforce),
-	// action (alert, drop, kick, ban), kick_vl, decay and params.
+	// action (alert, rewrite where the check can correct the packet, drop,
+	// kick, ban), kick_vl, decay and params.
 	Checks map[string]CheckOverride `yaml:"checks"`
 	// RecordDir turns session recording on: files go here (empty: off).
 	RecordDir string `yaml:"record_dir" env:"RUSTGUARD_RECORD_DIR"`

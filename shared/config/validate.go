@@ -131,9 +131,9 @@ func (e Edge) Validate() error {
 			p.add("detection.checks."+key+".mode", c.Mode, "must be off, alert or enforce")
 		}
 		switch c.Action {
-		case "", "alert", "drop", "kick", "ban":
+		case "", "alert", "rewrite", "drop", "kick", "ban":
 		default:
-			p.add("detection.checks."+key+".action", c.Action, "must be alert, drop, kick or ban")
+			p.add("detection.checks."+key+".action", c.Action, "must be alert, rewrite, drop, kick or ban")
 		}
 	}
 

@@ -19,15 +19,19 @@ const SchemaVersion = 1
 // Action is what the edge did about a flag.
 type Action uint8
 
+// Actions are ordered by strength: each does at least what the weaker
+// ones do to the offending packet. Events carry them by name, so the
+// numbering is not part of the schema.
 const (
-	ActionAlert Action = iota // report only
-	ActionDrop                // the offending packet was not relayed
-	ActionKick                // the player was disconnected with a reason
-	ActionBan                 // the player was disconnected and banned fleet-wide for a while
+	ActionAlert   Action = iota // report only
+	ActionRewrite               // the packet was relayed corrected (a value clamped)
+	ActionDrop                  // the offending packet was not relayed
+	ActionKick                  // the player was disconnected with a reason
+	ActionBan                   // the player was disconnected and banned fleet-wide for a while
 	numActions
 )
 
-var actionNames = [numActions]string{"alert", "drop", "kick", "ban"}
+var actionNames = [numActions]string{"alert", "rewrite", "drop", "kick", "ban"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -43,11 +47,13 @@ func ParseAction(s string) (Action, error) {
 			return Action(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown action %q (want alert, drop, kick or ban)", s)
+	return 0, fmt.Errorf("unknown action %q (want alert, rewrite, drop, kick or ban)", s)
 }
 
 // Actions lists every action, for pre-registering metric labels.
-func Actions() []Action { return []Action{ActionAlert, ActionDrop, ActionKick, ActionBan} }
+func Actions() []Action {
+	return []Action{ActionAlert, ActionRewrite, ActionDrop, ActionKick, ActionBan}
+}
 
 // MarshalText implements encoding.TextMarshaler.
 func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }

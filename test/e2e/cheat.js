@@ -244,6 +244,11 @@ function context (bot, victim) {
       send(name, params)
       result.offending.push({ name, params: wire(subset(params, pick)) })
     },
+    // expect names a packet the backend must receive that the cheat did not
+    // send as it is: the edge's correction of an offending one.
+    expect (name, params, pick = Object.keys(params)) {
+      result.control.push({ name, params: wire(subset(params, pick)) })
+    },
     // flood sends count copies of a packet, in batches with a turn of the
     // event loop between them so the edge's disconnect is read (and the
     // kick seen) when it comes, up to count or until the player is gone.
@@ -451,6 +456,7 @@ const cheats = {
     ctx.control('settings', settings(4), ['viewDistance'])
     await sleep(TICK_MS)
     ctx.offend('settings', settings(1), ['viewDistance'])
+    ctx.expect('settings', settings(2), ['viewDistance']) // clamped by the edge
     await sleep(TICK_MS)
     ctx.control('settings', settings(5), ['viewDistance'])
   },

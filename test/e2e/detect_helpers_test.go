@@ -210,7 +210,7 @@ func detectionLogLines(ed *edge, player string) []string {
 // registry, so this is the engine's own list).
 type checkDoc struct {
 	key          string
-	action       string // default action: alert, drop, kick, ban
+	action       string // default action: alert, rewrite, drop, kick, ban
 	kickVL       float64
 	experimental bool
 }

@@ -19,10 +19,11 @@ import (
 type verdict uint8
 
 const (
-	forward    verdict = iota
-	forwardRaw         // forward, then copy the rest of this leg without framing
-	dropFrame          // leave this frame out; keep the connection
-	kickFrame          // leave this frame out and kick the player
+	forward      verdict = iota
+	forwardRaw           // forward, then copy the rest of this leg without framing
+	dropFrame            // leave this frame out; keep the connection
+	kickFrame            // leave this frame out and kick the player
+	rewriteFrame         // relay pump.rewrite (the engine's corrected packet) in its place
 )
 
 // handover is the cross-direction state of one relayed login. The client
@@ -56,9 +57,12 @@ type pump struct {
 
 	now        time.Time // read once per batch
 	kickMsg    string    // the engine's message when inspect says kickFrame
-	cbScratch  []byte    // clientbound: reused buffer for packets the engine reads whole
-	probe      []byte    // the engine's probe packet (id + data)
-	probeFrame []byte    // the probe framed for the client leg
+	rewrite    []byte    // the corrected packet when inspect says rewriteFrame
+	rwFrame    []byte    // rewrite framed for this leg
+	rwComp     mcproto.Compressor
+	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
+	probe      []byte // the engine's probe packet (id + data)
+	probeFrame []byte // the probe framed for the client leg
 	bufs       net.Buffers
 }
 
@@ -183,13 +187,22 @@ func (p *pump) run() error {
 			case forwardRaw:
 				toRaw = true
 				break frames
-			case dropFrame, kickFrame:
+			case dropFrame, kickFrame, rewriteFrame:
 				// Forward what came before, leave this frame out.
 				batch := f.Since(mark)
 				if err := p.write(batch[:len(batch)-len(raw)], false); err != nil {
 					return err
 				}
 				mark = f.Mark()
+				if v == rewriteFrame {
+					// The corrected packet in its place, framed (and
+					// compressed when it reaches the threshold) for this leg.
+					p.rwFrame = p.rwComp.AppendFrame(p.rwFrame[:0], p.rewrite, p.threshold)
+					if err := p.write(p.rwFrame, false); err != nil {
+						return err
+					}
+					continue
+				}
 				if v == kickFrame {
 					p.s.kickWith(reason.Detection, p.kickMsg)
 					if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
@@ -424,6 +437,12 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 	v := det.Serverbound(p.state, kind, pkt[n:], inflated, p.now)
 	p.s.detMu.Unlock()
 	switch v.Outcome {
+	case detect.Rewrite:
+		if v.Packet == nil {
+			return forward, nil
+		}
+		p.rewrite = v.Packet
+		return rewriteFrame, nil
 	case detect.Drop:
 		return dropFrame, nil
 	case detect.Kick:

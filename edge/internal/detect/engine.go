@@ -152,6 +152,9 @@ func New(cfg Config, o Options) (*Engine, error) {
 			c.enabled = true
 		}
 		if cc.Action != nil {
+			if *cc.Action == detection.ActionRewrite && !c.Rewrites {
+				return nil, fmt.Errorf("detection.checks.%s.action: rewrite: this check cannot correct its packet (use drop, kick, ban or alert)", k)
+			}
 			c.Action = *cc.Action
 		}
 		if cc.KickVL != nil {

@@ -52,6 +52,9 @@ func TestRegistryKeysAreUniqueAndDescribed(t *testing.T) {
 		if !detection.ValidKey(s.Key) {
 			t.Errorf("%q is not a valid key", s.Key)
 		}
+		if s.Action == detection.ActionRewrite && !s.Rewrites {
+			t.Errorf("%s rewrites by default but has no rewrite", s.Key)
+		}
 	}
 }
 

@@ -135,8 +135,8 @@ func layer2Specs() []Spec {
 			Description: "a negative 1.19+ block-prediction sequence (vanilla counts up from 1; Grim CrashG)"},
 		{ID: chkBrand, Key: "client.brand", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert,
 			Description: "a client brand that is empty, longer than 64 bytes or not one well-formed string"},
-		{ID: chkViewDistance, Key: "crash.view_distance", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionAlert,
-			Description: "client settings with a view distance below 2 (Grim CrashE clamps it; the edge cannot rewrite packets yet, so it alerts)"},
+		{ID: chkViewDistance, Key: "crash.view_distance", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionRewrite, Rewrites: true,
+			Description: "client settings with a view distance below 2: relayed with the view distance clamped to 2, every other field unchanged (Grim CrashE)"},
 		{ID: chkSprintRepeat, Key: "badpackets.sprint_repeat", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert, Decay: 0.1,
 			Description: "a start (stop) sprinting action while the client's last report was already start (stop); the first after join, respawn or riding is exempt"},
 		{ID: chkSneakRepeat, Key: "badpackets.sneak_repeat", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert, Decay: 0.1,
@@ -269,7 +269,18 @@ func (l *layer2State) serverbound(p *Player, pk *serverPacket) Verdict {
 		return l.click(p, pk)
 	case packets.KindClientSettings:
 		if vd := pk.settings.ViewDistance; vd < minViewDistance {
-			return p.flag(chkViewDistance, 1, pk.now, "view_distance", itoa(int64(vd)))
+			v := p.flag(chkViewDistance, 1, pk.now, "view_distance", itoa(int64(vd)))
+			if v.Outcome == Rewrite {
+				// Clamped, every other field as the client sent it: a
+				// server that divides by the view distance stays up and
+				// the player keeps the settings it chose.
+				s := pk.settings
+				s.ViewDistance = minViewDistance
+				p.rewrite = mcproto.AppendVarInt(p.rewrite[:0], p.table.ID(pk.state, mcproto.Serverbound, packets.KindClientSettings))
+				p.rewrite = s.AppendData(p.rewrite, p.info.Protocol)
+				v.Packet = p.rewrite
+			}
+			return v
 		}
 	case packets.KindPluginMessage:
 		return l.plugin(p, pk)

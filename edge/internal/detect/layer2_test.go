@@ -1,12 +1,14 @@
 package detect
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -715,13 +717,66 @@ func TestViewDistance(t *testing.T) {
 		bad bool
 	}{{12, false}, {2, false}, {32, false}, {1, true}, {0, true}, {-8, true}} {
 		for _, proto := range l25Protocols {
-			s := newL25(t, proto, packets.GameModeSurvival, Config{})
-			v := s.send(packets.KindClientSettings, packets.ClientSettings{Locale: []byte("en_us"), ViewDistance: tc.vd, ChatColors: true, SkinParts: 0x7f, MainHand: 1})
-			got := s.flagged()
-			if tc.bad != slices.Equal(got, []string{"crash.view_distance"}) || !tc.bad && len(got) != 0 || v.Outcome != Pass {
-				t.Errorf("view distance %d on %d: %v %v", tc.vd, proto, v.Outcome, got)
+			states := []mcproto.State{mcproto.StatePlay}
+			if proto >= mcproto.Protocol1_20_2 {
+				states = append(states, mcproto.StateConfiguration)
+			}
+			for _, st := range states {
+				s := newL25(t, proto, packets.GameModeSurvival, Config{})
+				sent := packets.ClientSettings{Locale: []byte("de_de"), ViewDistance: tc.vd, ChatMode: 1, ChatColors: true, SkinParts: 0x5f, MainHand: 0}
+				v := s.sendRaw(st, packets.KindClientSettings, sent.AppendData(nil, proto))
+				got := s.flagged()
+				if tc.bad != slices.Equal(got, []string{"crash.view_distance"}) || !tc.bad && len(got) != 0 {
+					t.Errorf("view distance %d on %d in %v: flagged %v", tc.vd, proto, st, got)
+				}
+				if !tc.bad {
+					if v.Outcome != Pass {
+						t.Errorf("view distance %d on %d in %v: %v, want pass", tc.vd, proto, st, v.Outcome)
+					}
+					continue
+				}
+				if v.Outcome != Rewrite {
+					t.Fatalf("view distance %d on %d in %v: %v, want rewrite", tc.vd, proto, st, v.Outcome)
+				}
+				// The replacement is the same packet with only the view
+				// distance clamped.
+				id, n, err := mcproto.ReadVarInt(v.Packet)
+				if want := packets.Lookup(proto).ID(st, mcproto.Serverbound, packets.KindClientSettings); err != nil || id != want {
+					t.Fatalf("rewritten packet id %#x (%v), want %#x", id, err, want)
+				}
+				back, err := packets.DecodeClientSettings(v.Packet[n:], proto)
+				want := sent
+				want.ViewDistance = 2
+				if err != nil || !bytes.Equal(back.AppendData(nil, proto), want.AppendData(nil, proto)) {
+					t.Errorf("view distance %d on %d in %v: rewritten to %+v (%v), want %+v", tc.vd, proto, st, back, err, want)
+				}
 			}
 		}
+	}
+}
+
+// TestViewDistanceActions: an operator's choice of action wins over the
+// clamp, and only checks that can correct their packet take rewrite.
+func TestViewDistanceActions(t *testing.T) {
+	dropAction, rewriteAction := detection.ActionDrop, detection.ActionRewrite
+	for _, tc := range []struct {
+		name string
+		cc   CheckConfig
+		want Outcome
+	}{
+		{"alert mode relays it unchanged", CheckConfig{Mode: ModeAlert}, Pass},
+		{"drop instead of clamping", CheckConfig{Mode: ModeEnforce, Action: &dropAction}, Drop},
+		{"off", CheckConfig{Mode: ModeOff}, Pass},
+	} {
+		s := newL25(t, mcproto.Protocol1_12_2, packets.GameModeSurvival, Config{Checks: map[string]CheckConfig{"crash.view_distance": tc.cc}})
+		v := s.send(packets.KindClientSettings, packets.ClientSettings{Locale: []byte("en_us"), ViewDistance: 1, MainHand: 1})
+		if v.Outcome != tc.want || v.Outcome != Rewrite && v.Packet != nil {
+			t.Errorf("%s: %v (packet %x), want %v", tc.name, v.Outcome, v.Packet, tc.want)
+		}
+	}
+	_, err := New(Config{Checks: map[string]CheckConfig{"badpackets.invalid_pitch": {Action: &rewriteAction}}}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "badpackets.invalid_pitch.action") {
+		t.Errorf("rewrite for a check that cannot correct its packet: %v, want refused", err)
 	}
 }
 

@@ -62,6 +62,7 @@ type Player struct {
 	self           selfState
 	vls            []vlEntry
 	kicked         bool
+	rewrite        []byte // Verdict.Packet of a Rewrite, reused
 
 	clock ackClock
 	rec   Recorder // nil: not recording
@@ -424,6 +425,11 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 	v := pass
 	enforce := c.mode == ModeEnforce || (c.mode == ModeDefault && !c.Experimental)
 	if enforce {
+		if c.Action == detection.ActionRewrite {
+			// The check fills in Verdict.Packet; without one the relay
+			// forwards the packet unchanged.
+			action, v = detection.ActionRewrite, Verdict{Outcome: Rewrite}
+		}
 		if c.Action >= detection.ActionDrop {
 			action, v = detection.ActionDrop, drop
 		}

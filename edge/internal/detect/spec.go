@@ -32,7 +32,10 @@ type Spec struct {
 	KickVL       float64          // kick once the violation level reaches this (0: never by VL)
 	Decay        float64          // violation level lost per second without a flag
 	Experimental bool             // off unless enabled in the configuration
-	Description  string           // one line for docs and operators
+	// Rewrites: the check can correct the packet (clamp a value) rather
+	// than drop it, so the rewrite action is allowed for it.
+	Rewrites    bool
+	Description string // one line for docs and operators
 	// Params are the check's tunables with their defaults; configuration
 	// may override them by name.
 	Params map[string]float64

@@ -4,9 +4,10 @@ package detect
 type Outcome uint8
 
 const (
-	Pass Outcome = iota // relay it
-	Drop                // do not relay it; keep the player
-	Kick                // disconnect the player with Verdict.Reason
+	Pass    Outcome = iota // relay it
+	Rewrite                // relay Verdict.Packet in its place
+	Drop                   // do not relay it; keep the player
+	Kick                   // disconnect the player with Verdict.Reason
 )
 
 // Verdict is the engine's decision about one packet.
@@ -14,6 +15,9 @@ type Verdict struct {
 	Outcome Outcome
 	// Reason is the text the player sees on a kick.
 	Reason string
+	// Packet replaces the offending one on Rewrite (id + data, not framed).
+	// It aliases the Player's buffer: valid until its next packet.
+	Packet []byte
 }
 
 var (

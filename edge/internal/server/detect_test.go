@@ -136,3 +136,89 @@ func TestDetectionInTheRelay(t *testing.T) {
 		})
 	}
 }
+
+// TestViewDistanceIsClampedInTheRelay: client settings with a view distance
+// below 2 reach the backend with 2 and every other byte as sent, whether the
+// leg compresses the packet or not; the packets around it pass unchanged.
+func TestViewDistanceIsClampedInTheRelay(t *testing.T) {
+	for _, tc := range []struct {
+		protocol  int32
+		threshold int
+	}{{47, 256}, {340, 0}, {769, 256}, {769, 8}} {
+		t.Run(fmt.Sprintf("%d/threshold %d", tc.protocol, tc.threshold), func(t *testing.T) {
+			b := startBackend(t, tc.threshold, false)
+			cfg := testConfig(b.addr())
+			cfg.Detection.Enabled = true
+			e := startEdge(t, cfg)
+			c := dial(t, e.Addr().String())
+			c.login(t, tc.protocol, "Squinter")
+			bc := b.nextLogin(t)
+			enterPlay(t, c, bc, tc.protocol)
+			table := packets.Lookup(tc.protocol)
+			settingsID := table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindClientSettings)
+			settings := func(vd int8) []byte {
+				s := packets.ClientSettings{Locale: []byte("fr_fr"), ViewDistance: vd, ChatMode: 1, ChatColors: true, SkinParts: 0x3f, MainHand: 0}
+				return s.AppendData(mcproto.AppendVarInt(nil, settingsID), tc.protocol)
+			}
+			look := packets.PlayerLook{Yaw: 10, Pitch: 20}.AppendData(mcproto.AppendVarInt(nil, table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindPlayerLook)), tc.protocol)
+
+			var comp mcproto.Compressor
+			frame := func(pkt []byte) []byte { return comp.AppendFrame(nil, pkt, tc.threshold) }
+			// One write: a rotation, the bad settings, a rotation.
+			c.Write(bytes.Join([][]byte{frame(look), frame(settings(1)), frame(look)}, nil))
+			var inflater mcproto.Inflater
+			var got [][]byte
+			for range 3 {
+				_ = bc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				body, err := bc.fr.Next()
+				if err != nil {
+					t.Fatalf("backend read after %d packets: %v", len(got), err)
+				}
+				dataLen, payload, err := mcproto.SplitCompressed(body, tc.threshold, mcproto.MaxServerboundInflate, true)
+				if err != nil {
+					t.Fatalf("backend got a malformed frame %x: %v", body, err)
+				}
+				pkt := payload
+				if dataLen > 0 {
+					if pkt, err = inflater.Inflate(nil, payload, dataLen); err != nil {
+						t.Fatal(err)
+					}
+				}
+				got = append(got, append([]byte(nil), pkt...))
+			}
+			want := [][]byte{look, settings(2), look}
+			for i := range want {
+				if !bytes.Equal(got[i], want[i]) {
+					t.Errorf("backend packet %d: %x, want %x", i, got[i], want[i])
+				}
+			}
+			if n := detections(t, e, "crash.view_distance", "rewrite"); n != 1 {
+				t.Errorf("rustguard_edge_detections_total{check=crash.view_distance,action=rewrite} = %v, want 1", n)
+			}
+		})
+	}
+}
+
+// detections reads rustguard_edge_detections_total for one check and action.
+func detections(t *testing.T, e *Edge, check, action string) float64 {
+	t.Helper()
+	mfs, err := e.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "rustguard_edge_detections_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["check"] == check && labels["action"] == action {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
