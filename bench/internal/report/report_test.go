@@ -21,17 +21,25 @@ func sampleInput(quick bool) Input {
 	rtt := func(p99 time.Duration) workload.RTTResult {
 		return workload.RTTResult{Samples: 100, P50: p99 / 2, P99: p99, Max: p99}
 	}
+	// The edge allocates three objects per bulk frame and none per echo
+	// packet but for a hundredth left by the scrapes and timers.
+	edgeBulk := bulk(700, 12*sec)
+	edgeBulk.Allocs = workload.Allocs{Mallocs: 30000, Packets: 10000}
+	spliceBulk := bulk(1100, 3*sec)
+	spliceBulk.Allocs = workload.Allocs{Mallocs: 5000} // play traffic spliced: no frames counted
+	edgeRTT := rtt(500 * time.Microsecond)
+	edgeRTT.Allocs = workload.Allocs{Mallocs: 200, Packets: 20000}
 	res := &run.Results{
 		Bulk: map[target.Name]workload.BulkResult{
 			target.Direct:        bulk(2000, 0),
-			target.Edge:          bulk(700, 12*sec), // 0.7× haproxy-splice, 1.71 CPU-s/GB
-			target.EdgeSplice:    bulk(1100, 3*sec), // 1.1×
+			target.Edge:          edgeBulk,   // 0.7× haproxy-splice, 1.71 CPU-s/GB
+			target.EdgeSplice:    spliceBulk, // 1.1×
 			target.HAProxy:       bulk(900, 9*sec),
 			target.HAProxySplice: bulk(1000, 4*sec),
 		},
 		RTT: map[target.Name]workload.RTTResult{
 			target.Direct:        rtt(100 * time.Microsecond),
-			target.Edge:          rtt(500 * time.Microsecond), // adds 400
+			target.Edge:          edgeRTT,                     // adds 400
 			target.HAProxy:       rtt(400 * time.Microsecond), // adds 300
 			target.HAProxySplice: rtt(420 * time.Microsecond), // adds 320
 		},
@@ -79,6 +87,8 @@ func TestTable(t *testing.T) {
 		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | 4.29× | 0.68× |"},
 		{"Echo RTT p99", "| 100 | 500 | FAIL | 400 | 420 |"},
 		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | 1.25× | — |"},
+		{"Bulk: edge allocations per forwarded packet", "| — | 3.00 | — | — | — | — | — |"},
+		{"Echo: edge allocations per forwarded packet", "| — | 0.01 | FAIL | — | — | — | — |"},
 		{"Status pings", "| 5000 | 9000 | — | — | — | — | — |"},
 		{"RSS per idle", "| — | 8.0 | — | — | — | — | — |"},
 	}
@@ -112,6 +122,7 @@ func TestGoals(t *testing.T) {
 		{"edge p99 added", "| 1.33× (400 vs 300 µs, haproxy) | met |"},
 		{"edge status pings", "| 1.80× (9000 vs 5000 /s) | met |"},
 		{"edge RSS per idle", "| 8.0 KiB | met |"},
+		{"edge allocations per forwarded packet", "| 0.01 (200 allocations, 20000 packets, echo window) | met |"},
 	}
 	for _, tt := range tests {
 		if line := rowOf(t, gs, tt.prefix); !strings.Contains(line, tt.want) {
@@ -121,6 +132,45 @@ func TestGoals(t *testing.T) {
 	quick := GoalsTable(sampleInput(true))
 	if strings.Contains(quick, "met |") || strings.Contains(quick, "missed") {
 		t.Errorf("a quick run judged targets:\n%s", quick)
+	}
+}
+
+func TestAllocsGoal(t *testing.T) {
+	withAllocs := func(a workload.Allocs) func(*Input) {
+		return func(in *Input) {
+			r := in.Results.RTT[target.Edge]
+			r.Allocs = a
+			in.Results.RTT[target.Edge] = r
+		}
+	}
+	tests := []struct {
+		name   string
+		quick  bool
+		change func(*Input)
+		want   string
+	}{
+		{"under the tolerance", false, withAllocs(workload.Allocs{Mallocs: 400, Packets: 10000}),
+			"| 0.04 (400 allocations, 10000 packets, echo window) | met |"},
+		{"at the tolerance", false, withAllocs(workload.Allocs{Mallocs: 500, Packets: 10000}),
+			"| 0.05 (500 allocations, 10000 packets, echo window) | **missed** |"},
+		{"one per packet", false, withAllocs(workload.Allocs{Mallocs: 20000, Packets: 20000}),
+			"| 1.00 (20000 allocations, 20000 packets, echo window) | **missed** |"},
+		{"quick run", true, withAllocs(workload.Allocs{Mallocs: 20000, Packets: 20000}),
+			"| 1.00 (20000 allocations, 20000 packets, echo window) | not judged (quick run) |"},
+		{"no frames counted", false, withAllocs(workload.Allocs{Mallocs: 300}), "| — | not measured |"},
+		{"echo failed", false, func(in *Input) {
+			delete(in.Results.RTT, target.Edge)
+			in.Results.Failures["edge/rtt"] = "login rtt00003: disconnected by server"
+		}, "| — | not measured |"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := sampleInput(tt.quick)
+			tt.change(&in)
+			if line := rowOf(t, GoalsTable(in), "edge allocations per forwarded packet"); !strings.HasSuffix(line, tt.want) {
+				t.Errorf("goal = %q, want it to end in %q", line, tt.want)
+			}
+		})
 	}
 }
 

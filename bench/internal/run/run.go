@@ -361,7 +361,7 @@ func runOne(ctx context.Context, cfg Config, popts target.Options, env workload.
 			err = fmt.Errorf("stopping %s: %w\n--- log tail ---\n%s", t, serr, p.LogTail())
 		}
 	}()
-	env.Addr, env.PID, env.Alive = p.Addr, p.PID, p.Alive
+	env.Addr, env.PID, env.Alive, env.MetricsURL = p.Addr, p.PID, p.Alive, p.MetricsURL
 	switch w {
 	case Bulk:
 		r, err := workload.Bulk(ctx, &env, cfg.Bulk)

@@ -3,15 +3,103 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
 	"os/exec"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rustguard/rustguard/bench/internal/target"
 	"github.com/rustguard/rustguard/bench/internal/workload"
 )
+
+// fakeEdgeEnv makes the test binary act as rustguard-edge (see TestMain).
+const fakeEdgeEnv = "RGLOAD_TEST_FAKE_EDGE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeEdgeEnv) == "1" {
+		fmt.Fprintln(os.Stderr, fakeEdge())
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// fakeEdge stands in for rustguard-edge, configured the same way: it
+// relays TCP from RUSTGUARD_LISTEN_ADDR to RUSTGUARD_BACKEND_ADDR and
+// serves /readyz and /metrics on RUSTGUARD_ADMIN_ADDR. Its counters grow
+// by 1000 allocations and 500 packets per scrape, so a window between two
+// scrapes reads 2 allocations per packet. It runs until killed.
+func fakeEdge() error {
+	ln, err := net.Listen("tcp", os.Getenv("RUSTGUARD_LISTEN_ADDR"))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go relay(c, os.Getenv("RUSTGUARD_BACKEND_ADDR"))
+		}
+	}()
+	var scrapes atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /readyz", func(http.ResponseWriter, *http.Request) {})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		n := scrapes.Add(1)
+		fmt.Fprintf(w, "go_memstats_mallocs_total %g\n", float64(1000*n))
+		for dir, step := range map[string]int64{"clientbound": 300, "serverbound": 200} {
+			fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=%q,region=\"test\"} %d\n", dir, step*n)
+		}
+	})
+	return http.ListenAndServe(os.Getenv("RUSTGUARD_ADMIN_ADDR"), mux)
+}
+
+// relay copies c to and from a new connection to addr until both ends close.
+func relay(c net.Conn, addr string) {
+	defer c.Close()
+	b, err := net.Dial("tcp", addr)
+	if err != nil {
+		return
+	}
+	defer b.Close()
+	go func() {
+		_, _ = io.Copy(b, c)
+		_ = b.(*net.TCPConn).CloseWrite()
+	}()
+	_, _ = io.Copy(c, b)
+}
+
+func TestRunReadsEdgeAllocations(t *testing.T) {
+	t.Setenv(fakeEdgeEnv, "1") // inherited by the edge child, not by the run's own code
+	cfg := tiny(target.Direct, target.Edge)
+	cfg.Workloads = []string{Bulk, RTT}
+	cfg.Proxy.EdgeBin = os.Args[0]
+	cfg.Proxy.EdgeMaxConns = 100
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\n%v", err, res.Failures)
+	}
+	want := workload.Allocs{Mallocs: 1000, Packets: 500}
+	if got := res.Bulk[target.Edge].Allocs; got != want {
+		t.Errorf("edge bulk allocations %+v, want %+v", got, want)
+	}
+	if got := res.RTT[target.Edge].Allocs; got != want {
+		t.Errorf("edge rtt allocations %+v, want %+v", got, want)
+	}
+	if res.Bulk[target.Direct].Allocs != (workload.Allocs{}) || res.RTT[target.Direct].Allocs != (workload.Allocs{}) {
+		t.Errorf("direct has allocations: bulk %+v, rtt %+v", res.Bulk[target.Direct].Allocs, res.RTT[target.Direct].Allocs)
+	}
+}
 
 func TestMaxIdleConns(t *testing.T) {
 	tests := []struct {
@@ -182,8 +270,10 @@ func TestRoundsKeepMedianAndSkipFailedPairs(t *testing.T) {
 		t.Errorf("results: status %v, idle %v", res.Has(target.Direct, Status), res.Has(target.Direct, Idle))
 	}
 	var rs rounds
+	// Each round's allocations travel with it: the median round's are the
+	// ones reported, never a mix of rounds.
 	bulk := func(mb int64) workload.BulkResult {
-		return workload.BulkResult{Bytes: mb * 1e6, Elapsed: time.Second}
+		return workload.BulkResult{Bytes: mb * 1e6, Elapsed: time.Second, Allocs: workload.Allocs{Mallocs: float64(mb), Packets: 100}}
 	}
 	for _, mb := range []int64{300, 100, 200} {
 		add(&rs.bulk, target.Edge, bulk(mb))
@@ -191,8 +281,8 @@ func TestRoundsKeepMedianAndSkipFailedPairs(t *testing.T) {
 	}
 	out := &Results{Bulk: map[target.Name]workload.BulkResult{}, Failures: map[string]string{"haproxy/bulk": "round 3 failed"}}
 	rs.fill(out)
-	if got := out.Bulk[target.Edge].MBps(); got != 200 {
-		t.Errorf("edge median %v MB/s, want 200", got)
+	if got := out.Bulk[target.Edge]; got.MBps() != 200 || got.Allocs.Mallocs != 200 {
+		t.Errorf("edge median %v MB/s with %+v, want 200 and the same round's allocations", got.MBps(), got.Allocs)
 	}
 	if out.Has(target.HAProxy, Bulk) {
 		t.Error("a pair that failed in one round still has a result")

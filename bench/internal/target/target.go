@@ -114,6 +114,9 @@ type Proxy struct {
 	Addr    string // where players connect
 	PID     int    // 0 for Direct
 	LogPath string
+	// MetricsURL is the edge's Prometheus endpoint on its admin address;
+	// empty for the targets that have none (direct, HAProxy).
+	MetricsURL string
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -140,6 +143,7 @@ func Start(ctx context.Context, n Name, o Options) (*Proxy, error) {
 		p.cmd = exec.Command(o.EdgeBin)
 		p.cmd.Env = edgeEnv(os.Environ(), n, o, p.Addr, health)
 		healthURL = fmt.Sprintf("http://127.0.0.1:%d/readyz", health)
+		p.MetricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", health)
 	case n.IsHAProxy():
 		cfg := filepath.Join(o.WorkDir, string(n)+".cfg")
 		if err := writeHAProxyConfig(cfg, n, o, port, health); err != nil {

@@ -118,6 +118,9 @@ func TestHAProxyStartStop(t *testing.T) {
 			if p.PID <= 0 || p.Alive() != nil {
 				t.Fatalf("pid %d, alive: %v", p.PID, p.Alive())
 			}
+			if p.MetricsURL != "" {
+				t.Errorf("haproxy has a metrics URL %q; only the edge exposes its counters", p.MetricsURL)
+			}
 			c, err := net.DialTimeout("tcp", p.Addr, 5*time.Second)
 			if err != nil {
 				t.Fatal(err)

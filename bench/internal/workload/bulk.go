@@ -23,6 +23,9 @@ type BulkResult struct {
 	Bytes    int64         // wire bytes received in the window, all streams
 	Elapsed  time.Duration // length of the window
 	ProxyCPU time.Duration // proxy user+system CPU in the window; 0 for direct
+	// Allocs is the proxy's heap allocations and relayed frames in the
+	// window; zero for targets without a metrics endpoint.
+	Allocs Allocs
 }
 
 // MBps is the aggregate throughput in MB/s (10^6 bytes).
@@ -40,7 +43,8 @@ func (r BulkResult) Cores() float64 { return r.ProxyCPU.Seconds() / r.Elapsed.Se
 
 // Bulk logs in cfg.Conns players whose backend streams chunk frames at
 // them, lets the streams run for cfg.Warmup, then counts the bytes that
-// arrive in cfg.Duration and the proxy CPU spent on them.
+// arrive in cfg.Duration and the proxy CPU and heap allocations spent on
+// them.
 func Bulk(ctx context.Context, e *Env, cfg BulkConfig) (BulkResult, error) {
 	before := e.Backend.Stats()
 	sessions, err := loginAll(ctx, e, cfg.Conns, cfg.Conns, backend.BulkPrefix)
@@ -68,28 +72,25 @@ func Bulk(ctx context.Context, e *Env, cfg BulkConfig) (BulkResult, error) {
 		}(s)
 	}
 
-	measure := func() (int64, time.Duration, time.Time, error) {
-		cpu, err := cpuOf(e.PID)
-		return received.Load(), cpu, time.Now(), err
-	}
 	var res BulkResult
 	err = wait(sctx, cfg.Warmup)
-	b0, c0, t0, cerr := measure()
-	if err == nil && cerr == nil {
+	m0, merr := e.markBulk(sctx, &received)
+	if err == nil && merr == nil {
 		err = wait(sctx, cfg.Duration)
 	}
-	b1, c1, t1, cerr1 := measure()
+	m1, merr1 := e.markBulk(sctx, &received)
 	stop()
 	wg.Wait()
 	if ferr := failed.get(); ferr != nil {
 		return res, fmt.Errorf("bulk: %w: %w", ErrFailed, ferr)
 	}
-	for _, merr := range []error{cerr, cerr1, err} {
+	for _, merr := range []error{merr, merr1, err} {
 		if merr != nil {
 			return res, fmt.Errorf("bulk: %w", merr)
 		}
 	}
-	res = BulkResult{Bytes: b1 - b0, Elapsed: t1.Sub(t0), ProxyCPU: c1 - c0}
+	res = BulkResult{Bytes: m1.bytes - m0.bytes, Elapsed: m1.at.Sub(m0.at), ProxyCPU: m1.cpu - m0.cpu,
+		Allocs: m1.edge.since(m0.edge)}
 	if res.Bytes <= 0 {
 		return res, fmt.Errorf("bulk: no bytes arrived in %s: %w", res.Elapsed, ErrFailed)
 	}
@@ -97,4 +98,28 @@ func Bulk(ctx context.Context, e *Env, cfg BulkConfig) (BulkResult, error) {
 		return res, fmt.Errorf("bulk: %w: %w", ErrFailed, err)
 	}
 	return res, e.checkBackend(before)
+}
+
+// bulkMark is one end of the bulk measurement window.
+type bulkMark struct {
+	bytes int64         // bytes received so far, all streams
+	cpu   time.Duration // proxy CPU so far
+	at    time.Time
+	edge  counters // proxy allocations and frames so far
+}
+
+// markBulk reads everything the bulk window is the difference of. The
+// cheap readings come first and the metrics scrape last, in the same order
+// at both ends, so the scrape's few milliseconds shift both ends alike.
+func (e *Env) markBulk(ctx context.Context, received *atomic.Int64) (bulkMark, error) {
+	m := bulkMark{bytes: received.Load()}
+	var err error
+	if m.cpu, err = cpuOf(e.PID); err != nil {
+		return m, err
+	}
+	m.at = time.Now()
+	if m.edge, err = e.edgeCounters(ctx); err != nil {
+		return m, fmt.Errorf("proxy allocations: %w", err)
+	}
+	return m, nil
 }

@@ -24,12 +24,17 @@ type RTTResult struct {
 	Samples  int
 	P50, P99 time.Duration
 	Max      time.Duration
+	// Allocs is the proxy's heap allocations and relayed frames in the
+	// window; zero for targets without a metrics endpoint.
+	Allocs Allocs
 }
 
 // RTT logs in cfg.Conns players that each send an echo packet every
 // cfg.Interval (phases spread evenly, so the load is steady rather than a
 // pulse) and time the answers. A player whose echo is late sends the next
-// one as soon as the answer arrives; no echo is ever skipped.
+// one as soon as the answer arrives; no echo is ever skipped. Over the same
+// window it reads the proxy's allocations per relayed frame, when the
+// proxy exposes them.
 func RTT(ctx context.Context, e *Env, cfg RTTConfig) (RTTResult, error) {
 	before := e.Backend.Stats()
 	sessions, err := loginAll(ctx, e, cfg.Conns, cfg.LoginPar, "rtt")
@@ -61,6 +66,10 @@ func RTT(ctx context.Context, e *Env, cfg RTTConfig) (RTTResult, error) {
 			}
 		}()
 	}
+	allocs, merr := e.allocWindow(rctx, windowStart, end)
+	if merr != nil {
+		stop() // the result would be incomplete; no need to run the window out
+	}
 	wg.Wait()
 	if err := failed.get(); err != nil {
 		if aerr := e.alive(); aerr != nil {
@@ -70,6 +79,9 @@ func RTT(ctx context.Context, e *Env, cfg RTTConfig) (RTTResult, error) {
 	}
 	if err := ctx.Err(); err != nil {
 		return RTTResult{}, fmt.Errorf("rtt: %w", err)
+	}
+	if merr != nil {
+		return RTTResult{}, fmt.Errorf("rtt: proxy allocations: %w", merr)
 	}
 	var all []time.Duration
 	for _, s := range perConn {
@@ -84,6 +96,7 @@ func RTT(ctx context.Context, e *Env, cfg RTTConfig) (RTTResult, error) {
 		P50:     percentile(all, 50),
 		P99:     percentile(all, 99),
 		Max:     all[len(all)-1],
+		Allocs:  allocs,
 	}
 	return res, e.checkBackend(before)
 }

@@ -45,6 +45,10 @@ type Env struct {
 	Addr string
 	// PID is the proxy process to charge CPU and memory to; 0 for direct.
 	PID int
+	// MetricsURL is the proxy's Prometheus endpoint, where the rtt and bulk
+	// workloads read its allocation and packet counters; empty for
+	// targets without one (direct, HAProxy), which skips that reading.
+	MetricsURL string
 	// Alive reports whether the proxy is still running (nil means yes).
 	Alive func() error
 	// Backend is the synthetic backend behind the target.

@@ -79,8 +79,8 @@ func TestWorkloadsDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Bytes%int64(len(e.BulkFrame)) != 0 || b.MBps() <= 0 || b.ProxyCPU != 0 {
-		t.Errorf("bulk %+v: want whole frames, a rate and no proxy CPU", b)
+	if b.Bytes%int64(len(e.BulkFrame)) != 0 || b.MBps() <= 0 || b.ProxyCPU != 0 || b.Allocs != (Allocs{}) {
+		t.Errorf("bulk %+v: want whole frames, a rate and no proxy CPU or allocations", b)
 	}
 
 	r, err := RTT(ctx, e, RTTConfig{Conns: 5, Interval: 5 * time.Millisecond, Warmup: 20 * time.Millisecond,
@@ -88,8 +88,8 @@ func TestWorkloadsDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Samples == 0 || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
-		t.Errorf("rtt %+v: want ordered percentiles", r)
+	if r.Samples == 0 || r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max || r.Allocs != (Allocs{}) {
+		t.Errorf("rtt %+v: want ordered percentiles and no proxy allocations", r)
 	}
 
 	// Players spread over two loopback source addresses.
