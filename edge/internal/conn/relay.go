@@ -64,6 +64,10 @@ type pump struct {
 	probe      []byte // the engine's probe packet (id + data)
 	probeFrame []byte // the probe framed for the client leg
 	bufs       net.Buffers
+	// sending is the copy of bufs that WriteTo consumes. A field, not a
+	// local: WriteTo's pointer receiver would move a local to the heap,
+	// an allocation per probe.
+	sending net.Buffers
 }
 
 // relay runs both directions until one ends, then closes both.
@@ -290,8 +294,8 @@ func (p *pump) writeBuffers() error {
 	if p.dir == mcproto.Serverbound {
 		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
 	}
-	bufs := p.bufs // WriteTo consumes the slice header it is given
-	n, err := bufs.WriteTo(p.dst)
+	p.sending = p.bufs // WriteTo consumes the slice header it is given
+	n, err := p.sending.WriteTo(p.dst)
 	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p.dir, err)
