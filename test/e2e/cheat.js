@@ -115,11 +115,12 @@ const CPS_SWINGS = 40
 const CPS_RATE = 35
 
 // Over-limit sizes: sign lines over 384 chars, tab-complete text over 256,
-// anvil names over 35, book pages over 100, brands over 64 bytes, REGISTER
+// anvil names over 35 (50 from 1.17), book pages over 100, brands over 64 bytes, REGISTER
 // lists over 124 channels.
 const SIGN_LINE = 400
 const TAB_TEXT = 300
 const ANVIL_NAME = 40
+const ANVIL_NAME_1_17 = 60
 const BOOK_PAGES = 120
 const BRAND_BYTES = 100
 const REGISTER_CHANNELS = 200
@@ -486,7 +487,12 @@ const cheats = {
   },
   'crash.anvil_name': async (ctx) => {
     harmless(ctx)
-    ctx.offend('custom_payload', { channel: 'MC|ItemName', data: mcString('n'.repeat(ANVIL_NAME)) }, ['channel'])
+    if (ctx.since('1.13')) {
+      // The rename has its own packet; the field holds 50 from 1.17.
+      ctx.offend('name_item', { name: 'n'.repeat(ANVIL_NAME_1_17) })
+    } else {
+      ctx.offend('custom_payload', { channel: 'MC|ItemName', data: mcString('n'.repeat(ANVIL_NAME)) }, ['channel'])
+    }
     harmless(ctx)
   },
   'badpackets.mount_jump': async (ctx) => {

@@ -215,7 +215,7 @@ var cheatCases = []cheatCase{
 	{key: "badpackets.sprint_repeat", versions: oldNew},
 	{key: "badpackets.sneak_repeat", versions: oldNew},
 	{key: "crash.click_fields", versions: oldNew},
-	{key: "crash.anvil_name", versions: preFlat},
+	{key: "crash.anvil_name", versions: []string{"1.8.8", "1.12.2", "1.20.4"}}, // MC|ItemName, then its own packet
 	{key: "badpackets.mount_jump", versions: oldNew},
 	{key: "badpackets.fly", versions: oldNew},
 

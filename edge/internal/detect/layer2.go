@@ -145,7 +145,7 @@ func layer2Specs() []Spec {
 			Description: "a window click with an unknown mode, a negative button in quick-move or swap, a swap from a negative slot, or a slot other than -999, -1 or 0..max_slot (Grim CrashF, Sierra)",
 			Params:      map[string]float64{"max_slot": 127}},
 		{ID: chkAnvilName, Key: "crash.anvil_name", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
-			Description: "an anvil rename longer than the client's text field (30, 31 from 1.11.1, 35 from 1.12) or not a well-formed string; seen on MC|ItemName before 1.13 only"},
+			Description: "an anvil rename longer than the client's text field (30, 31 from 1.11.1, 35 from 1.12, 50 from 1.17) or not a well-formed string; the MC|ItemName channel before 1.13, the rename packet from 1.13 (where a malformed one is frame.size)"},
 		{ID: chkMountJump, Key: "badpackets.mount_jump", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
 			Description: "an entity action for another entity, with an unknown action, a horse jump outside 0..100, or a jump boost on any other action"},
 		{ID: chkFly, Key: "badpackets.fly", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop, Decay: 0.1,
@@ -284,6 +284,12 @@ func (l *layer2State) serverbound(p *Player, pk *serverPacket) Verdict {
 		}
 	case packets.KindPluginMessage:
 		return l.plugin(p, pk)
+	case packets.KindNameItem:
+		// 1.13+: the rename has its own packet. Vanilla trims what is too
+		// long; its own client never sends more than the field holds.
+		if n := mcproto.UTF16Units(pk.nameItem.Name); n > anvilNameLimit(p.info.Protocol) {
+			return p.flag(chkAnvilName, 1, pk.now, "chars", itoa(int64(n)))
+		}
 	}
 	return pass
 }

@@ -805,6 +805,32 @@ func TestAnvilNameBefore113(t *testing.T) {
 	}
 }
 
+func TestAnvilNameFrom113(t *testing.T) {
+	for _, tc := range []struct {
+		proto int32
+		name  string
+		want  []string
+	}{
+		{mcproto.Protocol1_13, strings.Repeat("x", 35), nil},
+		{mcproto.Protocol1_13, strings.Repeat("x", 36), []string{"crash.anvil_name"}},
+		{754, strings.Repeat("é", 35), nil}, // 1.16.5: chars, not bytes
+		{754, strings.Repeat("x", 36), []string{"crash.anvil_name"}},
+		{755, strings.Repeat("x", 50), nil}, // 1.17: 50
+		{765, strings.Repeat("x", 51), []string{"crash.anvil_name"}},
+		{769, "", nil}, // clears the name
+		{769, "😀" + strings.Repeat("x", 48), nil},                          // 50 UTF-16 units
+		{769, "😀" + strings.Repeat("x", 49), []string{"crash.anvil_name"}}, // 51
+		{769, "${jndi:ldap://x}", []string{"chat.lookup_string"}},
+	} {
+		s := newL25(t, tc.proto, packets.GameModeSurvival, Config{})
+		v := s.send(packets.KindNameItem, packets.NameItem{Name: []byte(tc.name)})
+		got := s.flagged()
+		if !slices.Equal(got, tc.want) || tc.want == nil && v.Outcome != Pass || tc.want != nil && v.Outcome != Drop {
+			t.Errorf("%d %q: %v %v, want %v and a drop", tc.proto, tc.name, v.Outcome, got, tc.want)
+		}
+	}
+}
+
 func TestImpossibleMovesStillKick(t *testing.T) {
 	nan := float32(math.NaN())
 	for _, tc := range []struct {

@@ -126,6 +126,10 @@ func (l *layer5State) serverbound(p *Player, pk *serverPacket) Verdict {
 		return l.editBook(p, pk)
 	case packets.KindPluginMessage:
 		return l.plugin(p, pk)
+	case packets.KindNameItem:
+		if hasLookup(pk.nameItem.Name) {
+			return p.flag(chkLookupString, 1, pk.now, "field", "item_name")
+		}
 	}
 	return pass
 }

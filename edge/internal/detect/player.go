@@ -157,6 +157,7 @@ type serverPacket struct {
 	teleport  packets.TeleportConfirm
 	vehicle   packets.VehicleMove
 	closeWin  packets.CloseWindow
+	nameItem  packets.NameItem
 }
 
 // move is a movement packet of any of the four kinds, normalised.
@@ -284,6 +285,8 @@ func (p *Player) decodeServerbound(pk *serverPacket) error {
 		pk.vehicle, err = packets.DecodeVehicleMove(pk.data, proto)
 	case packets.KindCloseWindow:
 		pk.closeWin, err = packets.DecodeCloseWindow(pk.data, proto)
+	case packets.KindNameItem:
+		pk.nameItem, err = packets.DecodeNameItem(pk.data, proto)
 	}
 	return err
 }

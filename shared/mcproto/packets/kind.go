@@ -80,6 +80,7 @@ const (
 	KindCreativeSlot
 	KindWindowClick
 	KindCloseWindow // both directions
+	KindNameItem    // anvil rename, 1.13+ (before: the MC|ItemName plugin channel)
 	KindTransaction // window confirmation, 1.8–1.16.5, both directions
 	KindBlockDig
 	KindBlockPlace
@@ -172,6 +173,7 @@ var kindNames = [numKinds]string{
 	KindCreativeSlot:               "CreativeSlot",
 	KindWindowClick:                "WindowClick",
 	KindCloseWindow:                "CloseWindow",
+	KindNameItem:                   "NameItem",
 	KindTransaction:                "Transaction",
 	KindBlockDig:                   "BlockDig",
 	KindBlockPlace:                 "BlockPlace",
@@ -311,6 +313,7 @@ func kindMapping() []kindName {
 		{pl, toSv, "set_creative_slot", KindCreativeSlot},
 		{pl, toSv, "window_click", KindWindowClick},
 		{pl, toSv, "close_window", KindCloseWindow},
+		{pl, toSv, "name_item", KindNameItem},
 		{pl, toSv, "transaction", KindTransaction},
 		{pl, toSv, "block_dig", KindBlockDig},
 		{pl, toSv, "block_place", KindBlockPlace},

@@ -165,6 +165,32 @@ func (c CloseWindow) AppendData(dst []byte, protocol int32) []byte {
 	return appendContainerID(dst, c.WindowID, protocol)
 }
 
+// NameItem is the anvil's "Rename Item" (1.13+; before it was the
+// MC|ItemName plugin channel). Vanilla reads the name with the default
+// string limit and trims it to the text field's length itself.
+type NameItem struct {
+	Name []byte // aliases the packet body
+}
+
+// maxNameItemChars is vanilla's read limit for the name (the default
+// string limit, far above the anvil's own 50).
+const maxNameItemChars = 32767
+
+// DecodeNameItem decodes the new name.
+func DecodeNameItem(body []byte, protocol int32) (NameItem, error) {
+	r := mcproto.NewReader(body)
+	n := NameItem{Name: r.StringBytes(maxNameItemChars)}
+	if err := finish(&r, "name item"); err != nil {
+		return NameItem{}, err
+	}
+	return n, nil
+}
+
+// AppendData appends the packet data.
+func (n NameItem) AppendData(dst []byte, protocol int32) []byte {
+	return mcproto.AppendByteArray(dst, n.Name)
+}
+
 // EditBook is "Edit Book" (1.13+; before it was a plugin message).
 // 1.13–1.17 send the whole book as an item slot, a signing flag and (from
 // 1.13.1) the hand; 1.17.1+ send the hotbar slot, the pages and an

@@ -36,6 +36,7 @@ func TestPlayDecodersAgreeWithNode(t *testing.T) {
 		"arm_animation": asPlayDecoder(DecodeArmAnimation), "held_item_slot": asPlayDecoder(DecodeHeldItemSlot), "entity_action": asPlayDecoder(DecodeEntityAction),
 		"abilities": asPlayDecoder(DecodeAbilities), "settings": asPlayDecoder(DecodeClientSettings), "custom_payload": asPlayDecoder(DecodePluginMessage),
 		"edit_book": asPlayDecoder(DecodeEditBook), "update_sign": asPlayDecoder(DecodeUpdateSign), "close_window": asPlayDecoder(DecodeCloseWindow),
+		"name_item": asPlayDecoder(DecodeNameItem),
 		"block_dig": asPlayDecoder(DecodeBlockDig), "block_place": asPlayDecoder(DecodeBlockPlace), "use_item": asPlayDecoder(DecodeUseItem),
 		"window_click": asPlayDecoder(DecodeWindowClick),
 	}

@@ -255,6 +255,8 @@ func playRoundTripCases() []playRTCase {
 			}},
 		{name: "close window", from: 47, decode: asPlayDecoder(DecodeCloseWindow),
 			value: func(p int32) playPacket { return CloseWindow{WindowID: ptPick[int32](p, 768, 200, 1000)} }},
+		{name: "name item", from: mcproto.Protocol1_13, decode: asPlayDecoder(DecodeNameItem),
+			value: func(int32) playPacket { return NameItem{Name: []byte("Épée ✦ du ${roi}")} }},
 		{name: "block dig", from: 47, decode: asPlayDecoder(DecodeBlockDig),
 			value: func(p int32) playPacket {
 				d := BlockDig{Status: 2, Location: mcproto.Position{X: 30000000 - 1, Y: -64, Z: -5}, Face: 1}

@@ -39,6 +39,7 @@ const sv = {
   edit_book: { hand: 2, pages: ['a', 'bb'], title: 'T' },
   update_sign: { location: pos, isFrontText: true, text1: 'a', text2: 'b', text3: 'c', text4: 'd' },
   close_window: { windowId: 3 },
+  name_item: { name: 'Épée ✦' },
   block_dig: { status: 2, location: pos, face: 1, sequence: 8 },
   block_place: { location: pos, direction: 1, hand: 1, cursorX: 0.5, cursorY: 0.25, cursorZ: 0, insideBlock: true, worldBorderHit: false, sequence: 3, heldItem: { blockId: -1 } },
   use_item: { hand: 1, sequence: 2, rotation: { x: 90, y: -10 } },
