@@ -27,6 +27,11 @@ type leg struct {
 	readFn func(fd uintptr) bool
 	n      int
 	rerr   error
+
+	// peekFn and peekBuf serve the spliced copy (splice_linux.go), which
+	// waits for bytes without reading them.
+	peekFn  func(fd uintptr) bool
+	peekBuf [1]byte
 }
 
 func newLeg(c net.Conn, f *mcproto.Framer) *leg {

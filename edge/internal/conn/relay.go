@@ -330,13 +330,7 @@ func (p *pump) copyRaw(batch []byte) error {
 	}
 	f.Release()
 	p.s.h.o.Metrics.SplicedConns.Inc()
-	// Deadlines cannot be refreshed inside a splice; TCP keepalive finds dead
-	// peers instead (SHARP_EDGES.md).
-	_ = p.src.c.SetReadDeadline(time.Time{})
-	_ = p.dst.SetWriteDeadline(time.Time{})
-	n, err := io.Copy(p.dst, p.src.c)
-	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
-	if err != nil {
+	if _, err := p.spliceCopy(); err != nil {
 		return fmt.Errorf("copy %s: %w", p.dir, err)
 	}
 	return io.EOF
