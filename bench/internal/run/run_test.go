@@ -32,9 +32,10 @@ func TestMain(m *testing.M) {
 
 // fakeEdge stands in for rustguard-edge, configured the same way: it
 // relays TCP from RUSTGUARD_LISTEN_ADDR to RUSTGUARD_BACKEND_ADDR and
-// serves /readyz and /metrics on RUSTGUARD_ADMIN_ADDR. Its counters grow
-// by 1000 allocations and 500 packets per scrape, so a window between two
-// scrapes reads 2 allocations per packet. It runs until killed.
+// serves /readyz and /metrics on RUSTGUARD_ADMIN_ADDR. Each scrape costs
+// 300 allocations; between the first and the second the counters grow by
+// 1000 allocations and 500 packets, so a window (which takes one scrape's
+// cost out) reads 2 allocations per packet. It runs until killed.
 func fakeEdge() error {
 	ln, err := net.Listen("tcp", os.Getenv("RUSTGUARD_LISTEN_ADDR"))
 	if err != nil {
@@ -54,9 +55,13 @@ func fakeEdge() error {
 	mux.HandleFunc("GET /readyz", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		n := scrapes.Add(1)
-		fmt.Fprintf(w, "go_memstats_mallocs_total %g\n", float64(1000*n))
+		mallocs, grown := 300*n, int64(0)
+		if n >= 2 {
+			mallocs, grown = mallocs+1000, 1
+		}
+		fmt.Fprintf(w, "go_memstats_mallocs_total %g\n", float64(mallocs))
 		for dir, step := range map[string]int64{"clientbound": 300, "serverbound": 200} {
-			fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=%q,region=\"test\"} %d\n", dir, step*n)
+			fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=%q,region=\"test\"} %d\n", dir, step*grown)
 		}
 	})
 	return http.ListenAndServe(os.Getenv("RUSTGUARD_ADMIN_ADDR"), mux)
@@ -89,7 +94,7 @@ func TestRunReadsEdgeAllocations(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%v", err, res.Failures)
 	}
-	want := workload.Allocs{Mallocs: 1000, Packets: 500}
+	want := workload.Allocs{Mallocs: 1000, Packets: 500, Scrape: 300}
 	if got := res.Bulk[target.Edge].Allocs; got != want {
 		t.Errorf("edge bulk allocations %+v, want %+v", got, want)
 	}

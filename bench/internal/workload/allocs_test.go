@@ -76,20 +76,39 @@ func TestPerPacket(t *testing.T) {
 	}
 }
 
-// fakeMetrics serves an edge metrics page whose counters grow by 1000
-// allocations and 500 packets (300 one way, 200 the other) per scrape, so
-// any window spanning two scrapes reads 2 allocations per packet.
+// fakeMetrics serves an edge metrics page for one window: every scrape
+// costs 300 allocations, and between the first and the second the edge
+// allocates 1000 more and relays 500 packets (300 one way, 200 the
+// other); the third, right after the window, adds only its own cost. A
+// window that takes one scrape's cost out reads 2 allocations per packet.
 func fakeMetrics(t *testing.T) *httptest.Server {
 	t.Helper()
 	var scrapes atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := scrapes.Add(1)
-		fmt.Fprintf(w, "# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total %g\n", float64(1000*n))
-		fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=\"clientbound\",region=\"local\"} %d\n", 300*n)
-		fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=\"serverbound\",region=\"local\"} %d\n", 200*n)
+		mallocs, cb, sb := 300*n, int64(0), int64(0)
+		if n >= 2 {
+			mallocs, cb, sb = mallocs+1000, 300, 200
+		}
+		fmt.Fprintf(w, "# TYPE go_memstats_mallocs_total counter\ngo_memstats_mallocs_total %g\n", float64(mallocs))
+		fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=\"clientbound\",region=\"local\"} %d\n", cb)
+		fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=\"serverbound\",region=\"local\"} %d\n", sb)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
+}
+
+func TestWindowTakesOneScrapeOut(t *testing.T) {
+	from := counters{mallocs: 5000, packets: 100}
+	to := counters{mallocs: 8500, packets: 10100}
+	after := counters{mallocs: 9000, packets: 10100}
+	if got, want := window(from, to, after), (Allocs{Mallocs: 3000, Packets: 10000, Scrape: 500}); got != want {
+		t.Errorf("window %+v, want %+v", got, want)
+	}
+	// A scrape that costs more than the window held reads zero, not less.
+	if got := window(from, counters{mallocs: 5100, packets: 200}, counters{mallocs: 5900, packets: 200}); got.Mallocs != 0 {
+		t.Errorf("window with a dearer scrape: %+v, want 0 allocations", got)
+	}
 }
 
 func TestWorkloadsReadAllocations(t *testing.T) {
@@ -97,7 +116,7 @@ func TestWorkloadsReadAllocations(t *testing.T) {
 	e.MetricsURL = fakeMetrics(t).URL + "/metrics"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	want := Allocs{Mallocs: 1000, Packets: 500}
+	want := Allocs{Mallocs: 1000, Packets: 500, Scrape: 300}
 
 	b, err := Bulk(ctx, e, BulkConfig{Conns: 1, Warmup: 20 * time.Millisecond, Duration: 100 * time.Millisecond})
 	if err != nil {
@@ -106,6 +125,7 @@ func TestWorkloadsReadAllocations(t *testing.T) {
 	if b.Allocs != want {
 		t.Errorf("bulk allocs %+v, want %+v", b.Allocs, want)
 	}
+	e.MetricsURL = fakeMetrics(t).URL + "/metrics" // a fresh window
 	r, err := RTT(ctx, e, RTTConfig{Conns: 2, Interval: 5 * time.Millisecond, Warmup: 20 * time.Millisecond,
 		Duration: 100 * time.Millisecond, Kind: player.EchoPlugin, LoginPar: 2})
 	if err != nil {

@@ -89,8 +89,12 @@ func Bulk(ctx context.Context, e *Env, cfg BulkConfig) (BulkResult, error) {
 			return res, fmt.Errorf("bulk: %w", merr)
 		}
 	}
+	allocs, err := e.closeWindow(ctx, m0.edge, m1.edge)
+	if err != nil {
+		return res, fmt.Errorf("bulk: proxy allocations: %w", err)
+	}
 	res = BulkResult{Bytes: m1.bytes - m0.bytes, Elapsed: m1.at.Sub(m0.at), ProxyCPU: m1.cpu - m0.cpu,
-		Allocs: m1.edge.since(m0.edge)}
+		Allocs: allocs}
 	if res.Bytes <= 0 {
 		return res, fmt.Errorf("bulk: no bytes arrived in %s: %w", res.Elapsed, ErrFailed)
 	}
