@@ -91,6 +91,9 @@ type Options struct {
 	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a
 	// freshly dialled backend connection.
 	TuneBackend func(net.Conn)
+	// TuneClient sets them on a player's connection once it is a login;
+	// pings and refused connections close before they would matter.
+	TuneClient func(net.Conn)
 }
 
 // Handler serves accepted connections. It keeps a registry of the sessions

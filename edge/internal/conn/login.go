@@ -22,6 +22,9 @@ import (
 // handshake is the client's handshake frame as it arrived.
 func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapacity bool) (reason.Reason, error) {
 	o := &s.h.o
+	if o.TuneClient != nil {
+		o.TuneClient(s.client)
+	}
 	s.state[mcproto.Serverbound].Store(uint32(mcproto.StateLogin))
 	s.state[mcproto.Clientbound].Store(uint32(mcproto.StateLogin))
 	// From here on, the handshake frame's bytes may be overwritten by reads.
@@ -223,7 +226,9 @@ func TuneTCP(c net.Conn, noDelay, keepAlive bool, interval time.Duration) {
 	if !ok {
 		return
 	}
-	_ = tc.SetNoDelay(noDelay)
+	if !noDelay {
+		_ = tc.SetNoDelay(false) // Go turns TCP_NODELAY on for every TCP socket
+	}
 	if keepAlive {
 		_ = tc.SetKeepAliveConfig(net.KeepAliveConfig{Enable: true, Idle: interval, Interval: interval, Count: 3})
 	} else {

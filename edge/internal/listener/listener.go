@@ -50,7 +50,6 @@ type Options struct {
 	MaxConnections     int
 	Trust              Trust // nil: trust nobody
 	ProxyHeaderTimeout time.Duration
-	Tune               func(net.Conn) // socket options for accepted connections
 	Handler            Handler
 	// Admit decides at accept, on the real client address, whether the
 	// connection may proceed (nil admits everyone). Refused connections
@@ -74,7 +73,11 @@ type Listener struct {
 
 // Listen binds o.Addr.
 func Listen(o Options) (*Listener, error) {
-	ln, err := net.Listen("tcp", o.Addr)
+	// No keepalive on accept: Go's default would spend setsockopt calls on
+	// every server-list ping and every refused bot. The handler sets the
+	// configured options once a connection turns out to be a login.
+	lc := net.ListenConfig{KeepAlive: -1}
+	ln, err := lc.Listen(context.Background(), "tcp", o.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", o.Addr, err)
 	}
@@ -143,12 +146,13 @@ func (l *Listener) serve(ctx context.Context, c net.Conn, over bool) {
 		l.o.Metrics.ActiveConnections.Dec()
 		l.wg.Done()
 	}()
-	if l.o.Tune != nil {
-		l.o.Tune(c)
-	}
 	a := conn.Accepted{Conn: c, OverCapacity: over}
-	peer, err := netip.ParseAddrPort(c.RemoteAddr().String())
-	if err != nil {
+	var peer netip.AddrPort
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		peer = ta.AddrPort()
+	} else if p, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		peer = p
+	} else {
 		return
 	}
 	a.Client = netip.AddrPortFrom(peer.Addr().Unmap(), peer.Port())

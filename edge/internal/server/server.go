@@ -215,13 +215,13 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		InspectPlay:        p.InspectPlay,
 		ProxyHeader:        proxyHeader,
 		TuneBackend:        tune,
+		TuneClient:         tune,
 	})
 	ln, err := listener.Listen(listener.Options{
 		Addr:               p.ListenAddress,
 		MaxConnections:     p.MaxConnections,
 		Trust:              proxyproto.NewTrust(p.TrustedProxies),
 		ProxyHeaderTimeout: p.ProxyProtocolTimeout.D(),
-		Tune:               tune,
 		Handler:            e.handler,
 		Admit:              func(a netip.Addr) bool { return g.Accept(a).Allowed() },
 		Metrics:            e.Metrics,
