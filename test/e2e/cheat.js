@@ -268,11 +268,17 @@ function context (bot, victim) {
     // per tick even with physics off), so the cheat's movement packets
     // take their place instead of adding ticks: each movement packet is a
     // client tick to the timer check.
-    pausePhysics () {
+    async pausePhysics () {
       bot.physicsEnabled = false
       bot._client.write = (name, params) => {
         if (!MOVEMENT_PACKETS.has(name)) send(name, params)
       }
+      // A few ticks of silence first: mineflayer's last movement packets
+      // (several at once when its loop caught up after a stall) may have
+      // used the timer's whole drift allowance, and the cheat's first
+      // movement packet would then be one tick too many: timer.balance
+      // would rightly drop it, control or not.
+      await sleep(3 * TICK_MS)
     },
     // Packet shapes that differ by version.
     ground () {
@@ -369,19 +375,19 @@ const cheats = {
     await ctx.flood('custom_payload', { channel, data: Buffer.alloc(PAYLOAD_BYTES, 0) }, COMPRESS_PAYLOADS)
   },
   'crash.move_non_finite': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     const p = ctx.bot.entity.position
     ctx.control('position_look', { x: p.x, y: p.y, z: p.z, yaw: 0, pitch: 12.5, ...ctx.ground() }, ['pitch'])
     ctx.offend('position_look', { x: NaN, y: p.y, z: p.z, yaw: 0, pitch: 0, ...ctx.ground() }, ['x'])
   },
   'crash.move_out_of_world': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     const p = ctx.bot.entity.position
     ctx.control('position', { x: p.x, y: p.y, z: p.z, ...ctx.ground() }, ['x'])
     ctx.offend('position', { x: 3.2e7, y: p.y, z: p.z, ...ctx.ground() }, ['x'])
   },
   'badpackets.invalid_pitch': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     ctx.control('look', { yaw: 0, pitch: 12.5, ...ctx.ground() }, ['pitch'])
     await sleep(TICK_MS)
     // The check kicks at violation level 3, which decays a little between
@@ -558,7 +564,7 @@ const cheats = {
   },
   'movement.reminder': async (ctx) => {
     // Rotation only, one per tick, with no position for four seconds.
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     let sent = 0
     for (; sent < REMINDER_LOOKS && !ctx.gone(); sent++) {
       ctx.send('look', { yaw: sent, pitch: 33.5, ...ctx.ground() })
@@ -567,7 +573,7 @@ const cheats = {
     result.floods.push({ name: 'look', params: { pitch: 33.5 }, sent })
   },
   'timer.balance': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     const p = ctx.bot.entity.position
     const params = { x: p.x, y: p.y, z: p.z, ...ctx.ground() }
     let sent = 0
@@ -580,7 +586,7 @@ const cheats = {
     result.floods.push({ name: 'position', params: wire({ x: p.x }), sent })
   },
   'order.no_swing': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     const target = ctx.victim.entity.id
     const p = ctx.bot.entity.position
     // Attacks without the arm swing, each closed by a tick packet.
@@ -736,7 +742,7 @@ const cheats = {
     result.floods.push({ name: 'arm_animation', params: wire(ctx.swing()), sent })
   },
   'combat.hitbox': async (ctx) => {
-    ctx.pausePhysics()
+    await ctx.pausePhysics()
     const target = ctx.victim.entity.id
     const p = ctx.bot.entity.position
     // Looking straight up, before and after the hit, at a victim standing
