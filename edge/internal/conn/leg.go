@@ -87,6 +87,17 @@ func (l *leg) fill() error {
 	return nil
 }
 
+// discard reads once and throws the bytes away, holding no buffer after:
+// how a leg is drained after a kick.
+func (l *leg) discard() error {
+	if err := l.fill(); err != nil {
+		return err
+	}
+	l.f.TakeBuffered()
+	l.f.Release()
+	return nil
+}
+
 // next returns the next complete frame, reading as needed.
 func (l *leg) next() (raw, body []byte, err error) {
 	for {

@@ -152,11 +152,9 @@ func (p *pump) run() error {
 		if p.s.lingering.Load() && p.dir == mcproto.Serverbound {
 			// Kicked: discard what the client still sends until the
 			// linger deadline ends the read.
-			if err := p.src.fill(); err != nil {
+			if err := p.src.discard(); err != nil {
 				return err
 			}
-			f.TakeBuffered()
-			f.Release()
 			continue
 		}
 		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {

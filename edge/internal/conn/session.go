@@ -237,24 +237,18 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 	s.closeAll()
 }
 
-// drainClient ends the client leg after the edge has told the player why:
-// FIN after the message, then whatever the client still sends is read and
-// discarded until it hangs up or kickLinger passes (the reason is in
-// kickWith). The caller closes the socket afterwards.
+// drainClient reads and discards what a kicked client still sends until it
+// hangs up or the linger deadline kickWith set passes, for a kick made
+// after the relay's reader had stopped (the reason is in kickWith). The
+// caller closes the socket afterwards.
 func (s *session) drainClient() {
-	tc, ok := s.client.(*net.TCPConn)
-	if !ok {
-		return
+	if !s.lingering.Load() {
+		return // not a TCP socket: kickWith closed it already
 	}
-	_ = tc.CloseWrite()
-	_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
 	// A leg of its own: it waits without holding a buffer, like every leg.
 	l := newLeg(s.client, mcproto.NewFramer(s.h.o.Pool, mcproto.MaxFrameLength))
-	for l.fill() == nil {
-		l.f.TakeBuffered()
-		l.f.Release()
+	for l.discard() == nil {
 	}
-	l.f.TakeBuffered()
 	l.f.Release()
 }
 

@@ -285,11 +285,7 @@ func (l *layer2State) serverbound(p *Player, pk *serverPacket) Verdict {
 	case packets.KindPluginMessage:
 		return l.plugin(p, pk)
 	case packets.KindNameItem:
-		// 1.13+: the rename has its own packet. Vanilla trims what is too
-		// long; its own client never sends more than the field holds.
-		if n := mcproto.UTF16Units(pk.nameItem.Name); n > anvilNameLimit(p.info.Protocol) {
-			return p.flag(chkAnvilName, 1, pk.now, "chars", itoa(int64(n)))
-		}
+		return anvilName(p, pk, pk.nameItem.Name) // 1.13+: a packet of its own
 	}
 	return pass
 }
@@ -579,9 +575,16 @@ func (l *layer2State) plugin(p *Player, pk *serverPacket) Verdict {
 		if err := r.Finish(); err != nil {
 			return p.flag(chkAnvilName, 1, pk.now, "error", err.Error())
 		}
-		if n := mcproto.UTF16Units(name); n > anvilNameLimit(p.info.Protocol) {
-			return p.flag(chkAnvilName, 1, pk.now, "chars", itoa(int64(n)))
-		}
+		return anvilName(p, pk, name)
+	}
+	return pass
+}
+
+// anvilName checks a rename against the anvil's text field. Vanilla trims
+// what is too long; its own client never sends more than the field holds.
+func anvilName(p *Player, pk *serverPacket, name []byte) Verdict {
+	if n := mcproto.UTF16Units(name); n > anvilNameLimit(p.info.Protocol) {
+		return p.flag(chkAnvilName, 1, pk.now, "chars", itoa(int64(n)))
 	}
 	return pass
 }
