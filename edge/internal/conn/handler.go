@@ -145,7 +145,6 @@ func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	}
 	s.threshold[mcproto.Serverbound].Store(mcproto.CompressionOff)
 	s.threshold[mcproto.Clientbound].Store(mcproto.CompressionOff)
-	s.log = h.o.Log.With("conn_id", s.id, "remote", a.Client.String())
 	defer s.closeAll()
 
 	r, err := s.run(ctx, a)
@@ -155,14 +154,14 @@ func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	switch {
 	case err == nil:
 	case r == reason.None && isClosed(err):
-		s.log.Debug("connection closed", "err", err)
+		s.debug("connection closed", "err", err)
 	case r == reason.BackendUnavailable || r == reason.ShuttingDown:
 		// Operator-relevant: a backend problem, not the player's doing.
-		s.log.Warn("connection ended", "reason", r.String(), "player", s.username, "err", err)
+		s.logger().Warn("connection ended", "reason", r.String(), "err", err)
 	default:
 		// Attacker-controlled failures stay at debug: a flood of junk must
 		// not become a flood of log lines.
-		s.log.Debug("connection ended", "reason", r.String(), "player", s.username, "err", err)
+		s.debug("connection ended", "reason", r.String(), "err", err)
 	}
 	if s.drainAfter {
 		s.drainClient()

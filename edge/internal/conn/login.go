@@ -64,7 +64,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	if ls.HasUUID {
 		s.uuid = ls.UUID
 	}
-	s.log = s.log.With("player", ls.Name)
+	s.log = nil // rebuilt with the player's name
 	if o.Detect != nil {
 		uuid := ""
 		if ls.HasUUID {
@@ -111,7 +111,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		case d.Outcome == gate.Verify:
 			// No limbo for this version (1.21.5+ lacks world data): admit
 			// unverified rather than lock the newest clients out.
-			s.log.Debug("verification requested but not available for this version; admitting")
+			s.debug("verification requested but not available for this version; admitting")
 		case !d.Allowed():
 			s.disconnect(mcproto.StateLogin, d.Message)
 			return reason.Refused, fmt.Errorf("gate: %s", d.Reason)
@@ -159,7 +159,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		if err != nil {
 			lastErr = err
 			o.Backends.MarkFailed(addr)
-			s.log.Debug("backend failed during login, trying the next", "backend", addr, "err", err)
+			s.debug("backend failed during login, trying the next", "backend", addr, "err", err)
 			continue
 		}
 		if !s.setBackend(backend) {
@@ -170,7 +170,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		o.Backends.Acquire(addr)
 		defer o.Backends.Release(addr)
 		down = newLeg(backend, f)
-		s.log.Debug("relaying", "backend", addr)
+		s.debug("relaying", "backend", addr)
 		break
 	}
 	if down == nil {

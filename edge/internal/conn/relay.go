@@ -130,7 +130,7 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		}
 		// The backend broke the protocol or the network did: not the
 		// player's doing, so it is logged where operators look.
-		s.log.Warn("backend leg failed", "err", first)
+		s.logger().Warn("backend leg failed", "err", first)
 		return reason.None, nil
 	}
 	r := classify(first)

@@ -20,8 +20,11 @@ import (
 
 // session is one client connection and, after login starts, its backend leg.
 type session struct {
-	h      *Handler
-	id     uint64
+	h  *Handler
+	id uint64
+	// log is built from the fields below on first use (logger): most
+	// connections - server-list pings, refused bots at the default level -
+	// never log, and preformatting their fields cost more than the ping.
 	log    *slog.Logger
 	client net.Conn
 	addr   netip.AddrPort
@@ -109,7 +112,7 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 		return reason.Malformed, fmt.Errorf("decode handshake: %w", err)
 	}
 	s.hs = hs
-	s.log = s.log.With("protocol", hs.Protocol)
+	s.log = nil // rebuilt with the protocol
 
 	switch hs.Intent {
 	case mcproto.IntentStatus:
@@ -192,6 +195,31 @@ func (s *session) setBackend(b net.Conn) bool {
 	}
 	s.backend = b
 	return true
+}
+
+// logger is the session's logger, carrying the connection id, the client's
+// address and, once known, its protocol and player name. Only the session's
+// own goroutine calls it.
+func (s *session) logger() *slog.Logger {
+	if s.log == nil {
+		attrs := make([]any, 0, 8)
+		attrs = append(attrs, "conn_id", s.id, "remote", s.addr.String())
+		if s.hs.Protocol != 0 {
+			attrs = append(attrs, "protocol", s.hs.Protocol)
+		}
+		if s.username != "" {
+			attrs = append(attrs, "player", s.username)
+		}
+		s.log = s.h.o.Log.With(attrs...)
+	}
+	return s.log
+}
+
+// debug logs at debug level, building the logger only when that level is on.
+func (s *session) debug(msg string, args ...any) {
+	if s.h.o.Log.Enabled(context.Background(), slog.LevelDebug) {
+		s.logger().Debug(msg, args...)
+	}
 }
 
 // kick tells the player why, when the client leg is still frame-aligned, and

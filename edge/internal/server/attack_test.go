@@ -16,9 +16,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -888,5 +890,66 @@ func TestKicksDoNotWaitForClientsThatDoNotRead(t *testing.T) {
 	t.Logf("shutdown with %d stuck clients took %v", len(stuck), time.Since(start).Round(time.Millisecond))
 	for _, p := range stuck {
 		_ = p.conn.Close()
+	}
+}
+
+// lockedBuffer is a bytes.Buffer the edge's goroutines may log into while
+// the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestSessionLogLinesCarryTheirFields: the session's log lines are built
+// lazily (pings never pay for them) and still name the connection, the
+// client's address, the protocol and the player.
+func TestSessionLogLinesCarryTheirFields(t *testing.T) {
+	b := startBackend(t, attackThreshold, false)
+	cfg := attackConfig(b.addr(), attackHandshakeTimeout)
+	var logs lockedBuffer
+	e, err := New(cfg, "test", slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	t.Cleanup(e.Shutdown)
+
+	p := mustDialPlayer(t, e.Addr().String())
+	if err := p.login(attackProtocol, "Logged"); err != nil {
+		t.Fatal(err)
+	}
+	b.nextLogin(t)
+	_ = p.conn.SetWriteDeadline(time.Now().Add(attackIO))
+	_, _ = p.conn.Write(compressedFrame(attackThreshold+44, badZlib()))
+	if res := p.readUntilClosed(promptClose); !res.closedByEdge() {
+		t.Fatalf("edge kept the connection open: %v", res.err)
+	}
+	_ = p.conn.Close()
+	var line string
+	pollUntil(t, counterWait, "a connection-ended log line", func() bool {
+		for _, l := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(l, `msg="connection ended"`) {
+				line = l
+				return true
+			}
+		}
+		return false
+	})
+	for _, want := range []string{"conn_id=", "remote=127.0.0.1:", fmt.Sprintf("protocol=%d", attackProtocol), "player=Logged", "reason=malformed"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("log line %q lacks %q", line, want)
+		}
 	}
 }
