@@ -1,16 +1,15 @@
 package workload
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // The edge's counters behind "allocations per forwarded packet".
@@ -24,9 +23,6 @@ const (
 	// scrapeTimeout bounds one metrics request; the edge answers in
 	// milliseconds, so this is only room for a loaded machine.
 	scrapeTimeout = 5 * time.Second
-	// maxMetricsLine bounds one exposition line; the edge's longest are a
-	// few hundred bytes (help texts, histogram buckets).
-	maxMetricsLine = 64 << 10
 )
 
 // ErrNoMetric means a metrics page lacks a series the tool needs.
@@ -144,90 +140,34 @@ func scrapeCounters(ctx context.Context, url string) (counters, error) {
 	return counters{mallocs: sums[metricMallocs], packets: sums[metricPackets]}, nil
 }
 
-// sumMetrics reads the Prometheus text exposition format from r and
-// returns, for each of names, the sum of all its series (every label set).
-// It understands just enough of the format for counters: comment lines
-// start with '#', a sample is `name value` or `name{labels} value`,
-// optionally followed by a timestamp. Lines of other metrics are skipped
-// unparsed, so a form this parser does not know elsewhere on the page
-// cannot break the reading. A name with no series is an error.
+// sumMetrics reads a Prometheus text page from r and returns, for each of
+// names, the sum of all its series (every label set). The page is parsed
+// with prometheus/common's expfmt, the format's own parser; a name with no
+// series is an error.
 func sumMetrics(r io.Reader, names ...string) (map[string]float64, error) {
+	// The zero TextParser has no name-validation scheme and panics; the
+	// edge's names are all legacy-valid.
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	families, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse metrics: %w", err)
+	}
 	sums := make(map[string]float64, len(names))
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxMetricsLine)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		name, rest := splitName(line)
-		if !slices.Contains(names, name) {
-			continue
-		}
-		v, err := sampleValue(rest)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %d (%s): %w", n, name, err)
-		}
-		sums[name] += v
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read metrics: %w", err)
-	}
 	for _, name := range names {
-		if _, ok := sums[name]; !ok {
+		mf, ok := families[name]
+		if !ok || len(mf.GetMetric()) == 0 {
 			return nil, fmt.Errorf("%s: %w", name, ErrNoMetric)
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sums[name] += m.GetCounter().GetValue()
+			case m.Untyped != nil:
+				sums[name] += m.GetUntyped().GetValue()
+			case m.Gauge != nil:
+				sums[name] += m.GetGauge().GetValue()
+			}
 		}
 	}
 	return sums, nil
-}
-
-// splitName cuts a sample line into the metric name and what follows it.
-func splitName(line string) (name, rest string) {
-	end := strings.IndexAny(line, "{ \t")
-	if end < 0 {
-		return line, ""
-	}
-	return line[:end], line[end:]
-}
-
-// sampleValue reads the value after a metric name: an optional label set,
-// the value, an optional timestamp.
-func sampleValue(rest string) (float64, error) {
-	rest = strings.TrimLeft(rest, " \t")
-	if strings.HasPrefix(rest, "{") {
-		n, err := labelsLen(rest)
-		if err != nil {
-			return 0, err
-		}
-		rest = rest[n:]
-	}
-	fields := strings.Fields(rest)
-	if len(fields) == 0 || len(fields) > 2 {
-		return 0, fmt.Errorf("want a value and an optional timestamp after the labels, got %q", rest)
-	}
-	// ParseFloat takes every form the format writes: 42, 1.2345e+06,
-	// +Inf, NaN.
-	v, err := strconv.ParseFloat(fields[0], 64)
-	if err != nil {
-		return 0, fmt.Errorf("value: %w", err)
-	}
-	return v, nil
-}
-
-// labelsLen returns the length of the label set that opens s, "{…}".
-// Label values are quoted and may hold '}', ',', spaces and escaped
-// quotes, so the closing brace is the first one outside quotes.
-func labelsLen(s string) (int, error) {
-	quoted := false
-	for i := 1; i < len(s); i++ {
-		switch c := s[i]; {
-		case quoted && c == '\\':
-			i++ // the escaped character cannot end the value
-		case c == '"':
-			quoted = !quoted
-		case !quoted && c == '}':
-			return i + 1, nil
-		}
-	}
-	return 0, fmt.Errorf("unterminated label set %q", s)
 }

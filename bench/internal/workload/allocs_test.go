@@ -17,7 +17,7 @@ import (
 // page is a metrics page in the shapes the edge's exposition has, plus the
 // corner cases of the format: labels holding spaces, commas, braces and
 // escaped quotes, exponent notation, a timestamp, and names that share a
-// prefix with the wanted ones.
+// prefix with the wanted ones (which must not be summed in).
 const page = `# HELP go_memstats_mallocs_total Total number of heap objects allocated {ever}.
 # TYPE go_memstats_mallocs_total counter
 go_memstats_mallocs_total 1.2345e+06
@@ -28,7 +28,7 @@ rustguard_edge_packets_processed_total{direction="clientbound",region="eu west, 
 
 rustguard_edge_packets_processed_total{direction="serverbound",region="say \"hi\", } there"} 5000 1700000000000
 rustguard_edge_packets_processed_total_created{direction="serverbound"} 1.7e+09
-rustguard_edge_bytes_forwarded_total{direction="serverbound"} this line is never parsed
+rustguard_edge_bytes_forwarded_total{direction="serverbound"} 7
 `
 
 func TestSumMetrics(t *testing.T) {
