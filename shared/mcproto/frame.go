@@ -200,6 +200,17 @@ func (f *Framer) Mark() int { return f.r }
 // Since returns the bytes consumed by Next after mark, in one slice.
 func (f *Framer) Since(mark int) []byte { return f.buf[mark:f.r] }
 
+// Unread makes the last n bytes consumed by Next unread again, so the next
+// call to Next returns them once more: for a relay that cannot classify a
+// frame yet and keeps it for later. n must not exceed what Next returned
+// since the last call to Space.
+func (f *Framer) Unread(n int) {
+	if n < 0 || n > f.r {
+		panic("mcproto: Unread of more than was consumed")
+	}
+	f.r -= n
+}
+
 // TakeBuffered returns every received byte not yet consumed and marks them
 // consumed: for handing a stream over to a raw copy (an encrypted or spliced
 // leg) without losing what was already read.

@@ -147,6 +147,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		hsFrame = mcproto.AppendFrame(nil, hs.AppendTo(nil, s.hs.Protocol))
 	}
 	deadline := time.Now().Add(o.LoginTimeout)
+	s.loginDeadline, s.stageDeadline = deadline, deadline
 	_ = s.client.SetDeadline(deadline)
 
 	// Failover: a backend that refuses, times out, or hangs up before it

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
@@ -24,36 +24,30 @@ const (
 	dropFrame            // leave this frame out; keep the connection
 	kickFrame            // leave this frame out and kick the player
 	rewriteFrame         // relay pump.rewrite (the engine's corrected packet) in its place
+	holdFrame            // keep this frame unread until the backend's answer tells what it is
+	reparseFrame         // the leg changed state under this frame: read it again (inspect only)
 )
-
-// handover is the cross-direction state of one relayed login. The client
-// starts compressing when it processes Set Compression, but a Login Plugin
-// Response to a request that came before Set Compression is still sent
-// uncompressed, so the serverbound leg switches only after those answers
-// (SHARP_EDGES.md: compression on both legs).
-type handover struct {
-	pluginRequests  atomic.Int32 // clientbound Login Plugin Requests forwarded
-	compressAfter   atomic.Int32 // requests forwarded before Set Compression
-	pendingCompress atomic.Int32 // threshold+2 once Set Compression passed; 0 before
-	loginDone       atomic.Bool  // Login Success passed (pre-1.20.2: both legs are in play)
-}
 
 // pump relays one direction frame by frame.
 type pump struct {
-	s     *session
-	dir   mcproto.Direction
-	src   *leg
-	dst   net.Conn
-	hand  *handover
-	state mcproto.State
-	// threshold is this direction's compression threshold (−1: off).
+	s    *session
+	dir  mcproto.Direction
+	src  *leg
+	dst  net.Conn
+	flow *sharedFlow
+	// state and threshold (−1: off) are this direction's view of the flow,
+	// copied from it whenever this pump changes it: only this pump writes
+	// its own direction there, so the copy is never stale.
+	state     mcproto.State
 	threshold int
-	responses int32 // serverbound: Login Plugin Responses seen
-	inflater  mcproto.Inflater
-	peek      [32]byte
-	scratch   []byte // serverbound: reused buffer for full inflates
-	idle      time.Duration
-	raw       bool
+	// learned is the flow's wake-up channel at the moment this pump's
+	// frame was held.
+	learned  chan struct{}
+	inflater mcproto.Inflater
+	peek     [32]byte
+	scratch  []byte // serverbound: reused buffer for full inflates
+	idle     time.Duration
+	raw      bool
 
 	now        time.Time // read once per batch
 	kickMsg    string    // the engine's message when inspect says kickFrame
@@ -73,12 +67,12 @@ type pump struct {
 // relay runs both directions until one ends, then closes both.
 func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	o := &s.h.o
-	var hand handover
-	cl.f.SetMax(mcproto.MaxFrameLength)
-	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, hand: &hand,
+	fl := newSharedFlow(s.hs.Protocol, o.InspectPlay)
+	defer fl.close()
+	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: fl,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
 	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
-		dst: s.client, hand: &hand, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+		dst: s.client, flow: fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
 	defer down.src.f.Release()
 
 	var once sync.Once
@@ -86,6 +80,7 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	var firstDir mcproto.Direction
 	end := func(d mcproto.Direction, err error) {
 		once.Do(func() { first, firstDir = err, d })
+		fl.close() // a held serverbound frame waits no longer
 		if s.lingering.Load() {
 			s.closeBackend() // the client leg drains; Serve closes it
 			return
@@ -95,7 +90,9 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		end(mcproto.Clientbound, down.run())
+		err := down.run()
+		fl.clientboundEnded()
+		end(mcproto.Clientbound, err)
 	}()
 	upErr := up.run()
 	var broke error // the client's protocol error, when it was told so
@@ -169,9 +166,16 @@ func (p *pump) run() error {
 		mark := f.Mark()
 		var frames int
 		var ferr error
-		toRaw := false
+		toRaw, held := false, false
 	frames:
 		for {
+			if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
+				// Small until the backend asks for something large: what
+				// a client may make the edge hold before it is answered.
+				p.flow.mu.Lock()
+				f.SetMax(p.flow.f.serverboundCap())
+				p.flow.mu.Unlock()
+			}
 			raw, body, err := f.Next()
 			if err != nil {
 				ferr = err
@@ -188,6 +192,18 @@ func (p *pump) run() error {
 			switch v {
 			case forwardRaw:
 				toRaw = true
+				break frames
+			case holdFrame:
+				// Forward what came before; this frame and everything
+				// after it stay unread until the backend has answered.
+				batch := f.Since(mark)
+				if err := p.write(batch[:len(batch)-len(raw)], false); err != nil {
+					return err
+				}
+				f.Unread(len(raw))
+				mark = f.Mark()
+				frames--
+				held = true
 				break frames
 			case dropFrame, kickFrame, rewriteFrame:
 				// Forward what came before, leave this frame out.
@@ -235,7 +251,34 @@ func (p *pump) run() error {
 		if ferr != nil {
 			return fmt.Errorf("%s %s frame: %w", p.dir, p.state, ferr)
 		}
+		if held {
+			if err := p.awaitBackend(); err != nil {
+				return err
+			}
+			primed = true // classify the held frame again before reading more
+			continue
+		}
 		f.Release()
+	}
+}
+
+// awaitBackend waits, for a held serverbound login frame, until the
+// clientbound leg has learned more, the relay ends, or the login deadline
+// passes (a hold never extends the deadline).
+func (p *pump) awaitBackend() error {
+	wait := time.Until(p.s.loginDeadline)
+	if wait <= 0 {
+		return fmt.Errorf("serverbound login frame held: %w", os.ErrDeadlineExceeded)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-p.learned:
+		return nil
+	case <-p.flow.stop:
+		return net.ErrClosed
+	case <-t.C:
+		return fmt.Errorf("serverbound login frame held: %w", os.ErrDeadlineExceeded)
 	}
 }
 
@@ -342,7 +385,10 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		return forward, nil // empty frames carry nothing; the framer caps runs
 	}
 	if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
-		p.catchUpLogin()
+		p.flow.mu.Lock()
+		p.state, p.threshold = p.flow.f.serverboundView()
+		p.flow.mu.Unlock()
+		p.leftLogin()
 		if p.state == mcproto.StatePlay && !p.s.h.o.InspectPlay {
 			return forwardRaw, nil
 		}
@@ -394,7 +440,13 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 	if p.dir == mcproto.Clientbound {
 		return p.clientbound(kind, pkt[n:])
 	}
-	return p.serverbound(kind)
+	v, err := p.serverbound(kind, pkt[n:])
+	if v == reparseFrame {
+		// The leg left login (a pre-1.20.2 client in play): the same
+		// bytes read again in the new state, detection included.
+		return p.inspect(body)
+	}
+	return v, err
 }
 
 // detect hands one packet to the detection engine. pkt is the packet as far
@@ -448,92 +500,66 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 	return forward, nil
 }
 
-// catchUpLogin applies what the clientbound leg learned during login to the
-// serverbound leg, at the first serverbound frame after it.
-func (p *pump) catchUpLogin() {
-	if t := p.hand.pendingCompress.Load(); t != 0 && p.threshold < 0 && p.responses >= p.hand.compressAfter.Load() {
-		p.threshold = int(t - 2)
-	}
-	if p.hand.loginDone.Load() && p.s.hs.Protocol < mcproto.Protocol1_20_2 {
-		// Before 1.20.2 the client is in play as soon as it has Login Success.
-		p.state = mcproto.StatePlay
-	}
-}
-
+// clientbound follows the protocol state through a backend packet the edge
+// is about to relay to the client.
 func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
-	switch p.state {
-	case mcproto.StateLogin:
-		switch kind {
-		case packets.KindEncryptionRequest:
-			// An online-mode backend: from its next byte on the stream is
-			// encrypted end to end and there is nothing left to parse.
-			return forwardRaw, nil
-		case packets.KindLoginPluginRequest:
-			p.hand.pluginRequests.Add(1)
-		case packets.KindSetCompression:
-			r := mcproto.NewReader(data)
-			t := r.VarInt()
-			if err := r.Finish(); err != nil {
-				return forward, fmt.Errorf("set compression: %w", err)
-			}
-			if t < 0 {
-				t = mcproto.CompressionOff
-			}
-			p.threshold = int(t)
-			p.hand.compressAfter.Store(p.hand.pluginRequests.Load())
-			p.hand.pendingCompress.Store(t + 2)
-		case packets.KindLoginSuccess:
-			p.hand.loginDone.Store(true)
-			if p.s.ticket != nil {
-				p.s.ticket.LoggedIn() // frees the login-in-flight slot
-			}
-			if p.s.hs.Protocol >= mcproto.Protocol1_20_2 {
-				p.state = mcproto.StateConfiguration
-				return forward, nil
-			}
-			return p.enterPlay(), nil
-		}
-	case mcproto.StateConfiguration:
-		if kind == packets.KindFinishConfiguration {
-			return p.enterPlay(), nil
-		}
-	case mcproto.StatePlay:
-		if kind == packets.KindStartConfiguration {
-			p.state = mcproto.StateConfiguration
-		}
+	if !clientboundMatters(p.state, kind) {
+		return forward, nil
+	}
+	fl := p.flow
+	fl.mu.Lock()
+	login := p.state == mcproto.StateLogin
+	opaque, err := fl.f.clientbound(kind, data)
+	p.state, p.threshold = fl.f.state[p.dir], fl.f.threshold[p.dir]
+	if login {
+		fl.wakeLocked() // a held serverbound frame may be explained now
+	}
+	fl.mu.Unlock()
+	if err != nil {
+		return forward, err
+	}
+	if kind == packets.KindLoginSuccess && login && p.s.ticket != nil {
+		p.s.ticket.LoggedIn() // frees the login-in-flight slot
+	}
+	if opaque {
+		return forwardRaw, nil
 	}
 	return forward, nil
 }
 
-func (p *pump) serverbound(kind packets.Kind) (verdict, error) {
-	switch p.state {
-	case mcproto.StateLogin:
-		switch kind {
-		case packets.KindEncryptionResponse:
-			return forwardRaw, nil
-		case packets.KindLoginPluginResponse:
-			p.responses++
-		case packets.KindLoginAcknowledged:
-			p.state = mcproto.StateConfiguration
-		}
-	case mcproto.StateConfiguration:
-		if kind == packets.KindFinishConfiguration {
-			return p.enterPlay(), nil
-		}
-	case mcproto.StatePlay:
-		if kind == packets.KindConfigurationAcknowledged {
-			p.state = mcproto.StateConfiguration
-		}
+// serverbound follows the protocol state through a client packet; a packet
+// that moves the client's leg is checked against what the edge relayed.
+func (p *pump) serverbound(kind packets.Kind, data []byte) (verdict, error) {
+	if !serverboundMatters(p.state, kind) {
+		return forward, nil
+	}
+	fl := p.flow
+	fl.mu.Lock()
+	v, err := fl.f.serverbound(kind, data)
+	p.state, p.threshold = fl.f.state[p.dir], fl.f.threshold[p.dir]
+	if v == sbHold {
+		p.learned = fl.learned // taken under the lock: no wake-up is missed
+	}
+	fl.mu.Unlock()
+	p.leftLogin()
+	if err != nil {
+		return forward, err
+	}
+	switch v {
+	case sbOpaque:
+		return forwardRaw, nil
+	case sbHold:
+		return holdFrame, nil
+	case sbReparse:
+		return reparseFrame, nil
 	}
 	return forward, nil
 }
 
-// enterPlay moves the leg to play; without play inspection the rest of the
-// leg is spliced.
-func (p *pump) enterPlay() verdict {
-	p.state = mcproto.StatePlay
-	if !p.s.h.o.InspectPlay {
-		return forwardRaw
+// leftLogin lifts the serverbound frame cap once the client's leg is out of
+// login: from configuration on, frames may be as large as the protocol allows.
+func (p *pump) leftLogin() {
+	if p.state != mcproto.StateLogin {
+		p.src.f.SetMax(mcproto.MaxFrameLength)
 	}
-	return forward
 }

@@ -48,6 +48,17 @@ type session struct {
 	threshold [mcproto.NumDirections]atomic.Int32
 	raw       [mcproto.NumDirections]atomic.Bool // leg no longer frame-aligned (encrypted or spliced)
 
+	// stageDeadline is when the connection's current unauthenticated stage
+	// must be over: the handshake and the first packet after it
+	// (proxy.handshake_timeout from accept). A read deadline of a moment
+	// (readWithin) never pushes past it, so no stream of well-timed bytes
+	// holds a connection open longer than its stage allows.
+	stageDeadline time.Time
+	// loginDeadline is when the backend must have sent Login Success
+	// (proxy.login_timeout from the handshake). A serverbound frame held
+	// while the edge waits for the backend never waits past it.
+	loginDeadline time.Time
+
 	// ticket holds the gate's per-address slots for this login.
 	ticket *gate.Ticket
 
@@ -70,7 +81,8 @@ type session struct {
 // None for a connection that ended normally.
 func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 	o := &s.h.o
-	_ = s.client.SetDeadline(time.Now().Add(o.HandshakeTimeout))
+	s.stageDeadline = time.Now().Add(o.HandshakeTimeout)
+	_ = s.client.SetDeadline(s.stageDeadline)
 
 	f := mcproto.NewFramer(o.Pool, handshakeCap)
 	defer f.Release()
@@ -168,6 +180,16 @@ func (s *session) status(ctx context.Context, l *leg) (reason.Reason, error) {
 		}
 	}
 	return reason.None, nil
+}
+
+// readWithin sets a read deadline d from now, or the stage's deadline if
+// that comes first: per-read deadlines only ever make it earlier.
+func (s *session) readWithin(d time.Duration) {
+	t := time.Now().Add(d)
+	if !s.stageDeadline.IsZero() && s.stageDeadline.Before(t) {
+		t = s.stageDeadline
+	}
+	_ = s.client.SetReadDeadline(t)
 }
 
 // closeAll closes both legs once.
