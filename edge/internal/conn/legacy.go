@@ -32,8 +32,10 @@ func (s *session) legacyPing(ctx context.Context, l *leg) (reason.Reason, error)
 		}
 		// FE and FE 01 are complete pings of 1.3 and 1.4–1.5 clients, but
 		// also the start of a 1.6 ping, which may arrive in pieces. Wait a
-		// moment for more before answering what we have.
-		_ = s.client.SetReadDeadline(time.Now().Add(legacyPingWait))
+		// moment for more before answering what we have; never past the
+		// handshake deadline, or a byte every moment would hold the
+		// connection forever.
+		s.readWithin(legacyPingWait)
 		if ferr := l.fill(); ferr != nil {
 			if isTimeout(ferr) && err == nil {
 				ping = p

@@ -162,6 +162,7 @@ func (l *Limbo) Run(ctx context.Context, c net.Conn, pending []byte, protocol in
 	defer stop()
 
 	s := newSession(l, c, w, pending)
+	s.deadline = deadline
 	defer s.fr.Release()
 	res, err := s.run(name, uuid, transferHost, transferPort)
 	if !res.Passed && ctx.Err() != nil {

@@ -60,6 +60,10 @@ type session struct {
 
 	in, outState mcproto.State // the client's state as we read it, and as we write to it
 	packets      int
+	// deadline ends the verification; the linger after a verdict never
+	// reads past it (deadlines on an unauthenticated connection only ever
+	// get earlier).
+	deadline time.Time
 
 	// What the limbo drew for this connection, and what the client has
 	// shown so far.
@@ -462,7 +466,11 @@ func (s *session) linger() {
 	if cw, ok := s.c.(interface{ CloseWrite() error }); ok {
 		_ = cw.CloseWrite()
 	}
-	_ = s.c.SetReadDeadline(time.Now().Add(lingerTimeout))
+	until := time.Now().Add(lingerTimeout)
+	if !s.deadline.IsZero() && s.deadline.Before(until) {
+		until = s.deadline
+	}
+	_ = s.c.SetReadDeadline(until)
 	_, _ = io.Copy(io.Discard, io.LimitReader(s.c, maxLingerBytes))
 }
 
