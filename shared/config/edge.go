@@ -107,7 +107,8 @@ type Proxy struct {
 	// HandshakeTimeout runs from accept until the handshake and the first
 	// packet of the next state have arrived.
 	HandshakeTimeout Duration `yaml:"handshake_timeout" env:"RUSTGUARD_HANDSHAKE_TIMEOUT"`
-	// LoginTimeout runs from the handshake until the play state.
+	// LoginTimeout runs from the handshake until the backend's Login
+	// Success; configuration (1.20.2+) then follows the idle timeout.
 	LoginTimeout Duration `yaml:"login_timeout" env:"RUSTGUARD_LOGIN_TIMEOUT"`
 	// DialTimeout bounds connecting to the backend.
 	DialTimeout Duration `yaml:"dial_timeout" env:"RUSTGUARD_DIAL_TIMEOUT"`

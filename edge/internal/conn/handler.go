@@ -66,7 +66,7 @@ type Options struct {
 	Messages reason.Messages
 
 	HandshakeTimeout time.Duration // accept → handshake and the first packet after it
-	LoginTimeout     time.Duration // handshake → play on both legs
+	LoginTimeout     time.Duration // handshake → Login Success; client frames held meanwhile wait at most this
 	// FirstAnswerTimeout bounds how long a backend may take to answer Login
 	// Start before the next candidate is tried.
 	FirstAnswerTimeout time.Duration
