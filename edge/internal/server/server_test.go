@@ -137,6 +137,53 @@ func TestStatusFallbackWhenBackendDown(t *testing.T) {
 	}
 }
 
+// readyz returns the admin /readyz status code and body.
+func readyz(t *testing.T, e *Edge) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + e.AdminAddr().String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestReadyzIgnoresOneDroppedLogin: a backend that accepts connections but
+// drops a login without answering costs that player the login; readiness
+// follows the health probe, so the edge stays in its load balancer.
+func TestReadyzIgnoresOneDroppedLogin(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close() // the probe's connect succeeds; a login gets no answer
+		}
+	}()
+	cfg := testConfig(ln.Addr().String())
+	e := startEdge(t, cfg)
+	waitFor(t, func() bool { code, _ := readyz(t, e); return code == http.StatusOK })
+
+	c := dial(t, e.Addr().String())
+	c.Write(append(handshake(765, "localhost", 25565, 2), loginStart(765, "Steve")...))
+	if id, data := c.packet(t); id != 0x00 || !strings.Contains(string(data), cfg.Messages.BackendUnavailable) {
+		t.Fatalf("login got %#x %q, want a disconnect with %q", id, data, cfg.Messages.BackendUnavailable)
+	}
+	waitFor(t, func() bool {
+		return testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues(reason.BackendUnavailable.String())) == 1
+	})
+	if code, body := readyz(t, e); code != http.StatusOK {
+		t.Errorf("/readyz after one dropped login = %d %s, want 200", code, body)
+	}
+}
+
 func TestRelayIsByteForByteWithCompression(t *testing.T) {
 	for _, protocol := range []int32{47, 340, 754, 765, 767, 774} {
 		t.Run(fmt.Sprint(protocol), func(t *testing.T) {
