@@ -86,7 +86,7 @@ func (c *Consul) executeFailover(ctx context.Context, service string) ([]instanc
 	for i := range resp.Nodes {
 		entries[i] = &resp.Nodes[i]
 	}
-	insts := instancesFrom(entries, resp.Failovers > 0)
+	insts := instancesFrom(entries, resp.Failovers > 0, c.o.ClaimTag)
 	if len(insts) == 0 || resp.Failovers == 0 {
 		// Local instances appeared meanwhile: the local watch reports them.
 		return insts, "", nil

@@ -93,6 +93,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 		e.consul, err = discovery.NewConsul(discovery.ConsulOptions{
 			Client: client, Routes: cfg.Discovery.Routes, DefaultService: cfg.Discovery.BackendService,
+			ClaimPrefix: cfg.Discovery.HostClaimPrefix, ClaimTag: cfg.Discovery.HostClaimTag,
 			DialTimeout: p.DialTimeout.D(), FailoverNearestN: cfg.Discovery.FailoverNearest,
 			NoFailover: cfg.Discovery.FailoverNearest == 0, Metrics: e.Metrics, Log: log,
 		})
