@@ -290,6 +290,15 @@ func (c *Consul) Candidates(host, playerKey string) ([]string, error) {
 	return rank(p.backends, playerKey, time.Now().UnixNano()), nil
 }
 
+// Routed reports whether a route or an accepted host claim names host
+// (lower-case, without forwarding parts), as opposed to the default pool
+// serving it because nothing else does. The status cache gives such hosts
+// entries of their own; like Candidates it takes no lock.
+func (c *Consul) Routed(host string) bool {
+	_, ok := c.table.Load().byHost[host]
+	return ok
+}
+
 // Dial implements Backends. A refused or timed-out dial sends the instance to
 // the end of later candidate lists for dialFailurePenalty.
 func (c *Consul) Dial(ctx context.Context, addr string) (net.Conn, error) {
