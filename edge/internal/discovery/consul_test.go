@@ -609,6 +609,85 @@ func TestConsulFailoverToOtherDatacenter(t *testing.T) {
 	}
 }
 
+// TestConsulFailoverRewritesForeignQuery: a failover query that someone
+// else created under the edge's name with extra filters (here
+// IgnoreCheckIDs, which makes a failing instance count as passing) is
+// rewritten before use, so it cannot send players to that instance.
+func TestConsulFailoverRewritesForeignQuery(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	bad := startBackend(t)
+	check := registerBackend(t, a, "minecraft", "mc-bad", bad, nil)
+	if err := a.Agent().UpdateTTL(check, "down", api.HealthCritical); err != nil {
+		t.Fatal(err)
+	}
+	foreign := &api.PreparedQueryDefinition{
+		Name: QueryName("minecraft"),
+		Service: api.ServiceQuery{
+			Service: "minecraft", OnlyPassing: true,
+			Failover:       api.QueryFailoverOptions{NearestN: defaultFailoverNearestN},
+			IgnoreCheckIDs: []string{check},
+		},
+	}
+	if _, _, err := a.PreparedQuery().Create(foreign, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The watcher's first answer runs the failover query (the local pool
+	// is empty) before WaitSynced returns.
+	c := newTestConsul(t, ConsulOptions{Client: a, DefaultService: "minecraft"})
+	if got, err := c.Candidates("h", ""); !errors.Is(err, ErrBackendUnavailable) {
+		t.Fatalf("Candidates = %v, %v; want ErrBackendUnavailable (the only instance is critical)", got, err)
+	}
+	defs, _, err := a.PreparedQuery().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if d.Name == QueryName("minecraft") && len(d.Service.IgnoreCheckIDs) != 0 {
+			t.Fatalf("failover query still ignores checks %v", d.Service.IgnoreCheckIDs)
+		}
+	}
+}
+
+// TestConsulFailoverQueryRecreated: a failover query deleted while the edge
+// runs (by hand, or with a session someone tied it to) is created again at
+// the next failover poll, not only when the edge restarts.
+func TestConsulFailoverQueryRecreated(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	newTestConsul(t, ConsulOptions{Client: a, DefaultService: "minecraft"})
+	queryID := func() string {
+		defs, _, err := a.PreparedQuery().List(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range defs {
+			if d.Name == QueryName("minecraft") {
+				return d.ID
+			}
+		}
+		return ""
+	}
+	id := queryID()
+	if id == "" {
+		t.Fatal("no failover query after the first answer")
+	}
+	if _, err := a.PreparedQuery().Delete(id, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Prepared queries have no blocking read: poll. One poll interval runs
+	// the query and fails, the next creates it again.
+	start := time.Now()
+	deadline := start.Add(3*failoverPollInterval + changeTimeout)
+	for queryID() == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("failover query not recreated within %v", deadline.Sub(start))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("failover query recreated %v after it was deleted", time.Since(start))
+}
+
 func TestRegisterEdge(t *testing.T) {
 	agent := testservers.StartConsul(t, "dc1")
 	ready := httpReadyz(t)

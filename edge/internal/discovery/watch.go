@@ -269,6 +269,9 @@ func (w *serviceWatch) runFailover(ctx context.Context) bool {
 	}
 	remote, dc, err := w.c.executeFailover(ctx, w.service)
 	if err != nil {
+		// The query may have been deleted (or its session invalidated):
+		// ensure it again before the next attempt.
+		w.queryReady = false
 		if !w.failoverFailing {
 			w.failoverFailing = true
 			w.c.log.Warn("failover query failed, keeping the last remote backends", "service", w.service, "err", err)
