@@ -43,6 +43,14 @@ type Discovery struct {
 	BackendService string `yaml:"backend_service" env:"RUSTGUARD_BACKEND_SERVICE"`
 	// Routes maps handshake hosts to services, e.g. lobby.example.com: lobby.
 	Routes map[string]string `yaml:"routes"`
+	// HostClaimPrefix and HostClaimTag name the services allowed to claim
+	// handshake hosts through the rustguard_hosts service meta key: the
+	// service name must start with the prefix and the claiming instance
+	// must carry the tag (each only when set). Both empty: no service may
+	// claim hosts. Claims never override routes or the hosts the default
+	// service's own instances declare.
+	HostClaimPrefix string `yaml:"host_claim_prefix" env:"RUSTGUARD_HOST_CLAIM_PREFIX"`
+	HostClaimTag    string `yaml:"host_claim_tag" env:"RUSTGUARD_HOST_CLAIM_TAG"`
 	// Register registers this edge in Consul as service rustguard-edge.
 	Register bool `yaml:"register" env:"RUSTGUARD_CONSUL_REGISTER"`
 	// FailoverNearest is how many other datacenters, nearest first, serve

@@ -81,6 +81,8 @@ func TestEnvNames(t *testing.T) {
 		{"redis.login_name_burst", "RUSTGUARD_FLEET_LOGIN_NAME_BURST"},
 		{"discovery.backend_service", "RUSTGUARD_BACKEND_SERVICE"},
 		{"discovery.routes", ""},
+		{"discovery.host_claim_prefix", "RUSTGUARD_HOST_CLAIM_PREFIX"},
+		{"discovery.host_claim_tag", "RUSTGUARD_HOST_CLAIM_TAG"},
 		{"discovery.register", "RUSTGUARD_CONSUL_REGISTER"},
 		{"discovery.failover_nearest", "RUSTGUARD_FAILOVER_NEAREST"},
 		{"discovery.instance_id", "RUSTGUARD_INSTANCE_ID"},

@@ -145,6 +145,8 @@ func (e Edge) Validate() error {
 			p.add("discovery.routes."+host, svc, "host and service must both be non-empty")
 		}
 	}
+	checkClaimName(&p, "discovery.host_claim_prefix", e.Discovery.HostClaimPrefix, maxClaimPrefixLen, "")
+	checkClaimName(&p, "discovery.host_claim_tag", e.Discovery.HostClaimTag, maxClaimTagLen, ":=/")
 	checkIntRange(&p, "discovery.failover_nearest", e.Discovery.FailoverNearest, 0, maxFailoverNearest)
 
 	checkText(&p, "messages.backend_unavailable", e.Messages.BackendUnavailable)
@@ -174,6 +176,38 @@ func (e Edge) Validate() error {
 // maxFailoverNearest bounds cross-region failover: beyond a handful of
 // datacenters the latency makes a remote backend worse than a clear refusal.
 const maxFailoverNearest = 10
+
+// maxClaimPrefixLen: a Consul service name is meant to be a DNS label
+// (Consul warns about any other), at most 63 characters (RFC 1035).
+const maxClaimPrefixLen = 63
+
+// maxClaimTagLen keeps the tag short enough to read in logs; tags in use
+// ("rustguard", "traefik.enable=true") are far shorter.
+const maxClaimTagLen = 64
+
+// checkClaimName checks an optional service-name prefix or tag: empty, or
+// up to max letters, digits, '-', '_', '.' and the characters in extra. The
+// tag goes into a Consul filter expression between double quotes, so quotes
+// and backslashes must never reach it.
+func checkClaimName(p *problems, name, v string, max int, extra string) {
+	if v == "" {
+		return
+	}
+	ok := len(v) <= max
+	for i := 0; ok && i < len(v); i++ {
+		c := v[i]
+		ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || c == '.' || strings.IndexByte(extra, c) >= 0
+	}
+	if !ok {
+		allowed := []string{"letters", "digits", "'-'", "'_'", "'.'"}
+		for _, c := range extra {
+			allowed = append(allowed, fmt.Sprintf("'%c'", c))
+		}
+		last := len(allowed) - 1
+		p.add(name, v, fmt.Sprintf("must be empty or 1 to %d of %s or %s", max, strings.Join(allowed[:last], ", "), allowed[last]))
+	}
+}
 
 // maxBanDuration caps bans written by checks: longer ones are an
 // operator's decision, made through the ban list directly.

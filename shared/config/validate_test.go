@@ -89,6 +89,14 @@ func TestValidateRefuses(t *testing.T) {
 			`log.level = "INFO": must be one of debug, info, warn, error`},
 		{"log format", func(e *Edge) { e.Log.Format = "xml" },
 			`log.format = "xml": must be text or json`},
+		{"claim prefix with a space", func(e *Edge) { e.Discovery.HostClaimPrefix = "mc events" },
+			`discovery.host_claim_prefix = "mc events": must be empty or 1 to 63 of letters, digits, '-', '_' or '.'`},
+		{"claim prefix too long", func(e *Edge) { e.Discovery.HostClaimPrefix = strings.Repeat("m", 64) },
+			`discovery.host_claim_prefix = "` + strings.Repeat("m", 64) + `": must be empty or 1 to 63 of letters, digits, '-', '_' or '.'`},
+		{"claim tag with a quote", func(e *Edge) { e.Discovery.HostClaimTag = `rg" or "x` },
+			`discovery.host_claim_tag = "rg\" or \"x": must be empty or 1 to 64 of letters, digits, '-', '_', '.', ':', '=' or '/'`},
+		{"claim tag with a backslash", func(e *Edge) { e.Discovery.HostClaimTag = `rg\` },
+			`discovery.host_claim_tag = "rg\\": must be empty or 1 to 64 of letters, digits, '-', '_', '.', ':', '=' or '/'`},
 		{"region empty", func(e *Edge) { e.Region = "" },
 			`region = "": must be 1 to 64 letters, digits, '-', '_' or '.'`},
 		{"region with space", func(e *Edge) { e.Region = "eu west" },
@@ -129,6 +137,10 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"message of exactly the limit, multibyte", func(e *Edge) { e.Messages.ServerFull = strings.Repeat("é", MaxMessageLen) }},
 		{"json debug", func(e *Edge) { e.Log = Log{Level: LevelDebug, Format: FormatJSON} }},
+		{"host claims by prefix and tag", func(e *Edge) {
+			e.Discovery.HostClaimPrefix = "mc-"
+			e.Discovery.HostClaimTag = "traefik.enable=true"
+		}},
 		{"largest bounds", func(e *Edge) {
 			e.Proxy.MaxConnections = MaxConnectionsLimit
 			e.Proxy.BufferSize = MaxBufferSize

@@ -44,11 +44,12 @@ func (s *session) legacyPing(ctx context.Context, l *leg) (reason.Reason, error)
 			return classify(ferr), ferr
 		}
 	}
-	backend := s.statusBackend(ping.Host)
 	// Ask the backend as the newest client would: a legacy client cannot
-	// join anyway, it only shows the MOTD and player counts.
-	hs := packets.Handshake{Protocol: packets.MaxProtocol, Host: ping.Host, Port: uint16(ping.Port), Intent: mcproto.IntentStatus}
-	st, err := packets.ParseStatusJSON(string(s.h.o.Status.Status(ctx, backend, hs)))
+	// join anyway, it only shows the MOTD and player counts. Only the
+	// routed host goes to the cache, as for modern pings.
+	host := packets.ParseHost(ping.Host).Host
+	hs := packets.Handshake{Protocol: packets.MaxProtocol, Host: host, Port: uint16(ping.Port), Intent: mcproto.IntentStatus}
+	st, err := packets.ParseStatusJSON(string(s.h.o.Status.Status(ctx, s.statusBackend(host), hs)))
 	if err != nil {
 		return reason.None, fmt.Errorf("legacy ping: status json: %w", err)
 	}

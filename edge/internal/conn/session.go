@@ -161,8 +161,11 @@ func (s *session) status(ctx context.Context, l *leg) (reason.Reason, error) {
 		out = out[:0]
 		switch {
 		case id == 0x00 && len(body) == n: // Status Request: id only
-			backend := s.statusBackend(s.hs.Host)
-			json := s.h.o.Status.Status(ctx, backend, s.hs)
+			// The cache sees the routed host, never the client's
+			// forwarding parts, which must not reach a backend.
+			hs := s.hs
+			hs.Host = packets.ParseHost(s.hs.Host).Host
+			json := s.h.o.Status.Status(ctx, s.statusBackend(hs.Host), hs)
 			out = mcproto.AppendVarInt(out, int32(1+mcproto.VarIntLen(int32(len(json)))+len(json)))
 			out = append(out, 0x00)
 			out = mcproto.AppendString(out, string(json))
@@ -341,10 +344,10 @@ func (s *session) writeDisconnectLocked(st mcproto.State, msg string) {
 	_, _ = s.client.Write(frame)
 }
 
-// statusBackend is the backend whose status a ping for host shows ("" when
-// none: the cache answers with the fallback MOTD).
+// statusBackend is the backend whose status a ping for the routed host
+// shows ("" when none: the cache answers with the fallback MOTD).
 func (s *session) statusBackend(host string) string {
-	c, err := s.h.o.Backends.Candidates(packets.ParseHost(host).Host, "")
+	c, err := s.h.o.Backends.Candidates(host, "")
 	if err != nil || len(c) == 0 {
 		return ""
 	}

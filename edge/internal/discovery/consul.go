@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,9 @@ import (
 const DefaultBackendService = "minecraft"
 
 // MetaHostsKey is the service meta key through which backend instances
-// declare the handshake hosts they serve, comma-separated.
+// declare the handshake hosts they serve, comma-separated. Only services
+// the configuration allows (ConsulOptions.ClaimPrefix, ClaimTag) may claim
+// hosts this way; see the package doc for the order of precedence.
 const MetaHostsKey = "rustguard_hosts"
 
 // ConsulConfigured reports whether the environment points at a Consul agent.
@@ -52,8 +55,17 @@ type ConsulOptions struct {
 	// lower-cased without a trailing dot. Routes win over MetaHostsKey.
 	Routes map[string]string
 	// DefaultService serves hosts nothing else routes; empty refuses them
-	// with ErrUnknownHost.
+	// with ErrUnknownHost. Hosts its own instances declare in MetaHostsKey
+	// stay with it: no claim can take them.
 	DefaultService string
+	// ClaimPrefix and ClaimTag name the services whose instances may claim
+	// hosts through MetaHostsKey: the service name must start with
+	// ClaimPrefix (when set) and the claiming instance must carry ClaimTag
+	// (when set). With both empty no claim is accepted: routing is Routes
+	// and DefaultService alone. Anyone who can register a service could
+	// otherwise take players' hosts.
+	ClaimPrefix string
+	ClaimTag    string
 	// DialTimeout bounds one backend dial (default 5 s).
 	DialTimeout time.Duration
 	// WaitTime is how long a blocking query may wait for a change
@@ -82,9 +94,13 @@ const (
 	// neighbours without sending players across the world first.
 	defaultFailoverNearestN = 3
 	// maxDiscoveredServices caps the services watched because their
-	// instances carry MetaHostsKey: each costs a goroutine and a long-poll
-	// connection, and the catalog is not ours to trust blindly.
+	// instances claim hosts through MetaHostsKey: each costs a goroutine
+	// and a long-poll connection. Only services allowed to claim count
+	// towards it (filtered first), so others cannot crowd them out.
 	maxDiscoveredServices = 64
+	// maxLoggedServices is how many service names one warning lists; the
+	// count says how many there are in all.
+	maxLoggedServices = 8
 	// maxInstancesPerService caps the instances kept per service, bounding
 	// the routing table whatever the catalog holds.
 	maxInstancesPerService = 1024
@@ -102,6 +118,7 @@ type Consul struct {
 	wait     time.Duration
 	static   []string // services watched whatever the catalog says
 	failover bool
+	claims   bool // ClaimPrefix or ClaimTag set: MetaHostsKey is read
 
 	table atomic.Pointer[table]
 
@@ -118,8 +135,16 @@ type Consul struct {
 	unsynced   int                         // static services without a first answer yet
 	everOK     bool
 	lastUpdate time.Time
-	conflicts  map[string]string // host → losing service, to warn once
-	notify     chan struct{}     // closed and replaced on every state change
+	// contested: host → the allowed services that all claim it (none of
+	// them serves it); refused: host → services whose claim a route or the
+	// default service overrides. Kept to warn once per change.
+	contested map[string][]string
+	refused   map[string][]string
+	// Services the catalog watch left out: not allowed to claim hosts, or
+	// allowed but over maxDiscoveredServices. Kept to warn once per change.
+	notAllowed []string
+	overCap    []string
+	notify     chan struct{} // closed and replaced on every state change
 
 	// outages counts failed requests of any watcher. Every blocking loop
 	// re-reads with index 1 when it moved: a watcher that was between two
@@ -146,6 +171,9 @@ func (s *serviceSnapshot) active() ([]instance, string) {
 type instance struct {
 	addr  string
 	hosts []string // from MetaHostsKey, normalized
+	// tagged: the instance carries ConsulOptions.ClaimTag (always true
+	// when no tag is required), so its hosts count as claims.
+	tagged bool
 }
 
 // table is an immutable routing table: readers load it without locking.
@@ -161,8 +189,9 @@ type pool struct {
 	backends   []backend
 }
 
-// NewConsul starts watching the services Routes and DefaultService name, and
-// the catalog for services that declare hosts. Close stops it.
+// NewConsul starts watching the services Routes and DefaultService name, and,
+// when claims are allowed, the catalog for allowed services that declare
+// hosts. Close stops it.
 func NewConsul(o ConsulOptions) (*Consul, error) {
 	if o.Client == nil {
 		return nil, errors.New("consul discovery: no client")
@@ -203,6 +232,7 @@ func NewConsul(o ConsulOptions) (*Consul, error) {
 		wait:     wait,
 		static:   static,
 		failover: !o.NoFailover,
+		claims:   o.ClaimPrefix != "" || o.ClaimTag != "",
 		services: make(map[string]*serviceSnapshot),
 		watchers: make(map[string]*serviceWatch),
 		stats:    make(map[string]*backendStats),
@@ -218,12 +248,20 @@ func NewConsul(o ConsulOptions) (*Consul, error) {
 	}
 	c.rebuildLocked()
 	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		c.watchCatalog(c.ctx)
-	}()
+	if c.claims {
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.watchCatalog(c.ctx)
+		}()
+	}
 	return c, nil
+}
+
+// mayClaim reports whether service is allowed to claim hosts through
+// MetaHostsKey (its instances must also carry ClaimTag, see instance.tagged).
+func (c *Consul) mayClaim(service string) bool {
+	return c.claims && strings.HasPrefix(service, c.o.ClaimPrefix)
 }
 
 // Close stops every watcher and waits for them.
@@ -250,6 +288,15 @@ func (c *Consul) Candidates(host, playerKey string) ([]string, error) {
 		return nil, fmt.Errorf("%w: service %q has no passing instance", ErrBackendUnavailable, p.service)
 	}
 	return rank(p.backends, playerKey, time.Now().UnixNano()), nil
+}
+
+// Routed reports whether a route or an accepted host claim names host
+// (lower-case, without forwarding parts), as opposed to the default pool
+// serving it because nothing else does. The status cache gives such hosts
+// entries of their own; like Candidates it takes no lock.
+func (c *Consul) Routed(host string) bool {
+	_, ok := c.table.Load().byHost[host]
+	return ok
 }
 
 // Dial implements Backends. A refused or timed-out dial sends the instance to
@@ -328,6 +375,11 @@ type State struct {
 	ConsulReachable bool      // every watcher's last request succeeded
 	LastUpdate      time.Time // last successful answer from Consul
 	Services        map[string]ServiceState
+	// ClaimsNotAllowed counts services that declare hosts but are not
+	// allowed to claim them; ClaimsOverCap counts allowed ones left out
+	// because more than maxDiscoveredServices declare hosts.
+	ClaimsNotAllowed int
+	ClaimsOverCap    int
 }
 
 // State returns a snapshot of what the watchers know.
@@ -335,9 +387,11 @@ func (c *Consul) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := State{
-		ConsulReachable: c.everOK && len(c.failing) == 0,
-		LastUpdate:      c.lastUpdate,
-		Services:        make(map[string]ServiceState, len(c.services)),
+		ConsulReachable:  c.everOK && len(c.failing) == 0,
+		LastUpdate:       c.lastUpdate,
+		Services:         make(map[string]ServiceState, len(c.services)),
+		ClaimsNotAllowed: len(c.notAllowed),
+		ClaimsOverCap:    len(c.overCap),
 	}
 	for name, snap := range c.services {
 		insts, dc := snap.active()
@@ -451,33 +505,78 @@ func (c *Consul) rebuildLocked() {
 		t.healthy = t.healthy || len(p.backends) > 0
 	}
 
-	// Hosts declared in meta, in service-name order so the first claimant
-	// wins deterministically; operator routes are never overridden.
-	conflicts := make(map[string]string)
-	for _, name := range names {
-		insts, _ := c.services[name].active()
+	// Hosts the default service's own instances declare stay with the
+	// default pool, which serves them anyway: a claim must not take them.
+	reserved := make(map[string]bool)
+	if snap := c.services[c.o.DefaultService]; snap != nil {
+		insts, _ := snap.active()
 		for _, in := range insts {
 			for _, h := range in.hosts {
-				if _, routed := c.o.Routes[h]; routed {
-					continue
-				}
-				if owner, ok := t.byHost[h]; ok {
-					if owner.service != name {
-						conflicts[h] = name
-					}
-					continue
-				}
-				t.byHost[h] = pools[name]
+				reserved[h] = true
 			}
 		}
 	}
-	for h, loser := range conflicts {
-		if c.conflicts[h] != loser {
-			c.log.Warn("two services claim one host; the first by name serves it",
-				"host", h, "serving", t.byHost[h].service, "ignored", loser)
+	// Claims from allowed services, host → claimants in name order. A
+	// route or a reserved host overrides any claim.
+	claims := make(map[string][]string)
+	refused := make(map[string][]string)
+	for _, name := range names {
+		if !c.mayClaim(name) || name == c.o.DefaultService {
+			continue
+		}
+		insts, _ := c.services[name].active()
+		for _, in := range insts {
+			if !in.tagged {
+				continue
+			}
+			for _, h := range in.hosts {
+				route, routed := c.o.Routes[h]
+				if route == name {
+					continue // the claim agrees with the route
+				}
+				into := claims
+				if routed || reserved[h] {
+					into = refused
+				}
+				if l := into[h]; len(l) == 0 || l[len(l)-1] != name {
+					into[h] = append(l, name)
+				}
+			}
 		}
 	}
-	c.conflicts = conflicts
+	// One claimant serves the host. Two or more serve none of them: any
+	// pick (first by name, first seen) would let one allowed service take
+	// another's players by claiming its host, and a pick that differs
+	// between edges is worse. The host falls to the default pool until a
+	// claim is withdrawn or a route settles it.
+	contested := make(map[string][]string)
+	for h, svcs := range claims {
+		if len(svcs) == 1 {
+			t.byHost[h] = pools[svcs[0]]
+			continue
+		}
+		contested[h] = svcs
+	}
+	fallback := c.o.DefaultService
+	if fallback == "" {
+		fallback = "none (unknown host)"
+	}
+	for h, svcs := range contested {
+		if !slices.Equal(c.contested[h], svcs) {
+			c.log.Warn("several services claim one host, so none of them serves it; withdraw all claims but one or pin the host in discovery.routes",
+				"host", h, "claimants", svcs, "served_by", fallback)
+		}
+	}
+	for h, svcs := range refused {
+		if !slices.Equal(c.refused[h], svcs) {
+			why := "the default service declares it"
+			if svc, routed := c.o.Routes[h]; routed {
+				why = "discovery.routes sends it to " + svc
+			}
+			c.log.Warn("ignoring a host claim: "+why, "host", h, "claimants", svcs)
+		}
+	}
+	c.contested, c.refused = contested, refused
 	for h, svc := range c.o.Routes {
 		t.byHost[h] = pools[svc]
 	}

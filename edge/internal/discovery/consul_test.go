@@ -1,8 +1,10 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"maps"
@@ -10,6 +12,8 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -187,66 +191,239 @@ func TestConsulRemovesInstance(t *testing.T) {
 	}
 }
 
-func TestConsulRouting(t *testing.T) {
-	agent := testservers.StartConsul(t, "dc1")
-	mc, lobby, events, hijack := startBackend(t), startBackend(t), startBackend(t), startBackend(t)
-	registerBackend(t, agent.Client(), "minecraft", "mc-1", mc, nil)
-	registerBackend(t, agent.Client(), "lobby", "lobby-1", lobby, nil)
-	// A service routed only by the hosts its instances declare.
-	registerBackend(t, agent.Client(), "events", "events-1", events, map[string]string{MetaHostsKey: "events.example.com, Party.Example.com"})
-	// A service trying to claim a host the operator routed elsewhere.
-	registerBackend(t, agent.Client(), "rogue", "rogue-1", hijack, map[string]string{MetaHostsKey: "play.example.com"})
-
-	routes := map[string]string{"play.example.com": "minecraft", "Lobby.Example.com": "lobby"}
-	tests := []struct {
-		name    string
-		def     string
-		host    string
-		want    string
-		wantErr error
-	}{
-		{"route", "", "play.example.com", mc, nil},
-		{"route, host case-insensitive", "", "LOBBY.example.com.", lobby, nil},
-		{"meta", "", "events.example.com", events, nil},
-		{"meta, second host", "", "party.example.com", events, nil},
-		{"routes win over meta", "", "play.example.com", mc, nil},
-		{"unknown host refused", "", "nowhere.example.com", "", ErrUnknownHost},
-		{"unknown host to default", "minecraft", "nowhere.example.com", mc, nil},
-		{"default does not override meta", "minecraft", "events.example.com", events, nil},
-	}
-	consuls := map[string]*Consul{}
-	for _, def := range []string{"", "minecraft"} {
-		c := newTestConsul(t, ConsulOptions{Client: agent.Client(), Routes: routes, DefaultService: def})
-		waitFor(t, c, "meta-declared service discovered", func() bool {
-			got, err := c.Candidates("events.example.com", "")
-			return err == nil && got[0] == events
-		})
-		consuls[def] = c
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := consuls[tt.def].Candidates(tt.host, "player")
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("Candidates(%q) err = %v, want %v", tt.host, err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil || !slices.Equal(got, []string{tt.want}) {
-				t.Fatalf("Candidates(%q) = %v, %v; want [%s]", tt.host, got, err, tt.want)
-			}
-		})
-	}
-
-	// A declared host disappears with the last instance declaring it.
-	c := consuls[""]
-	if err := agent.Client().Agent().ServiceDeregister("events-1"); err != nil {
+// registerClaimant registers addr as an instance of service that claims
+// hosts (comma-separated) through MetaHostsKey, with tags.
+func registerClaimant(t *testing.T, c *api.Client, service, id, addr, hosts string, tags ...string) {
+	t.Helper()
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, c, "meta host dropped", func() bool {
-		_, err := c.Candidates("events.example.com", "")
-		return errors.Is(err, ErrUnknownHost)
+	port, _ := strconv.Atoi(portStr)
+	reg := &api.AgentServiceRegistration{
+		ID: id, Name: service, Address: host, Port: port, Tags: tags,
+		Meta: map[string]string{MetaHostsKey: hosts},
+	}
+	if err := c.Agent().ServiceRegister(reg); err != nil {
+		t.Fatalf("register %s: %v", id, err)
+	}
+}
+
+// syncBuffer is a log destination for several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// routeCase is one expected routing answer: the single backend want, or
+// the error wantErr.
+type routeCase struct {
+	host    string
+	want    string
+	wantErr error
+}
+
+// routesAre reports whether every case holds; when not, the first that
+// does not, for the failure message.
+func routesAre(c *Consul, cases []routeCase) (bool, string) {
+	for _, rc := range cases {
+		got, err := c.Candidates(rc.host, "player")
+		if rc.wantErr != nil {
+			if !errors.Is(err, rc.wantErr) {
+				return false, fmt.Sprintf("Candidates(%q) = %v, %v; want %v", rc.host, got, err, rc.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, []string{rc.want}) {
+			return false, fmt.Sprintf("Candidates(%q) = %v, %v; want [%s]", rc.host, got, err, rc.want)
+		}
+	}
+	return true, ""
+}
+
+// waitRoutes waits until every case holds (watchers publish one service at
+// a time, so intermediate tables differ) and fails with the first that does
+// not.
+func waitRoutes(t *testing.T, c *Consul, cases []routeCase) {
+	t.Helper()
+	deadline := time.NewTimer(changeTimeout)
+	defer deadline.Stop()
+	for {
+		ch := c.Changed()
+		ok, why := routesAre(c, cases)
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline.C:
+			t.Fatalf("routing not as expected within %v: %s (state %+v)", changeTimeout, why, c.State())
+		}
+	}
+}
+
+// TestConsulRouting: routes first, then hosts the default service declares,
+// then claims of allowed services only, then the default pool. A service
+// the configuration does not allow to claim hosts is ignored however early
+// its name sorts; a host two allowed services claim goes to neither.
+func TestConsulRouting(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	mc, lobby, events, grab, x, y, plain, rogue := startBackend(t), startBackend(t), startBackend(t), startBackend(t),
+		startBackend(t), startBackend(t), startBackend(t), startBackend(t)
+	registerClaimant(t, a, "minecraft", "mc-1", mc, "home.example.com")
+	registerBackend(t, a, "lobby", "lobby-1", lobby, nil)
+	// Allowed claimants (prefix "mc-"); all but mc-plain carry the tag.
+	registerClaimant(t, a, "mc-events", "events-1", events, "events.example.com, Party.Example.com", "rustguard")
+	registerClaimant(t, a, "mc-grab", "grab-1", grab,
+		"play.example.com,lobby.example.com,home.example.com,grab.example.com", "rustguard")
+	registerClaimant(t, a, "mc-x", "x-1", x, "both.example.com", "rustguard")
+	registerClaimant(t, a, "mc-y", "y-1", y, "both.example.com", "rustguard")
+	registerClaimant(t, a, "mc-plain", "plain-1", plain, "plain.example.com")
+	// Not allowed, sorting before every allowed service, carrying the tag:
+	// it must not get any host, contested or free.
+	registerClaimant(t, a, "aaa-rogue", "rogue-1", rogue,
+		"events.example.com,play.example.com,home.example.com,free.example.com,both.example.com", "rustguard")
+
+	routes := map[string]string{"play.example.com": "minecraft", "Lobby.Example.com": "lobby"}
+	configs := []struct {
+		name    string
+		o       ConsulOptions
+		watched []string // the claimants each edge must have heard of
+		cases   []routeCase
+	}{
+		{"prefix", ConsulOptions{Routes: routes, DefaultService: "minecraft", ClaimPrefix: "mc-"},
+			[]string{"mc-events", "mc-grab", "mc-x", "mc-y", "mc-plain"}, []routeCase{
+				{host: "play.example.com", want: mc},
+				{host: "LOBBY.example.com.", want: lobby},
+				{host: "events.example.com", want: events},
+				{host: "party.example.com", want: events},
+				{host: "grab.example.com", want: grab},
+				{host: "plain.example.com", want: plain},
+				{host: "home.example.com", want: mc}, // the default service declares it
+				{host: "both.example.com", want: mc}, // contested: neither claimant
+				{host: "free.example.com", want: mc}, // only the rogue claims it
+				{host: "nowhere.example.com", want: mc},
+			}},
+		{"prefix and tag, no default", ConsulOptions{Routes: routes, ClaimPrefix: "mc-", ClaimTag: "rustguard"},
+			[]string{"mc-events", "mc-grab", "mc-x", "mc-y"}, []routeCase{
+				{host: "play.example.com", want: mc},
+				{host: "events.example.com", want: events},
+				{host: "grab.example.com", want: grab},
+				{host: "home.example.com", want: grab}, // no default pool to keep it
+				{host: "plain.example.com", wantErr: ErrUnknownHost},
+				{host: "both.example.com", wantErr: ErrUnknownHost},
+				{host: "free.example.com", wantErr: ErrUnknownHost},
+				{host: "nowhere.example.com", wantErr: ErrUnknownHost},
+			}},
+	}
+	consuls := map[string]*Consul{}
+	logs := map[string]*syncBuffer{}
+	for _, cfg := range configs {
+		o := cfg.o
+		o.Client = a
+		logs[cfg.name] = &syncBuffer{}
+		o.Log = slog.New(slog.NewTextHandler(logs[cfg.name], &slog.HandlerOptions{Level: slog.LevelWarn}))
+		c := newTestConsul(t, o) // outlives the subtest: used again below
+		consuls[cfg.name] = c
+		t.Run(cfg.name, func(t *testing.T) {
+			// Every claimant first, so that a host going to the default pool
+			// is the rule at work, not a claimant not heard of yet.
+			waitFor(t, c, "claimants watched", func() bool {
+				svcs := c.State().Services
+				for _, name := range cfg.watched {
+					if svcs[name].Instances == 0 {
+						return false
+					}
+				}
+				return true
+			})
+			waitRoutes(t, c, cfg.cases)
+			if st := c.State(); st.ClaimsNotAllowed != 1 || st.ClaimsOverCap != 0 {
+				t.Errorf("state = %+v, want one service not allowed (aaa-rogue)", st)
+			}
+			// Each decision is logged at warn, naming the services.
+			log := logs[cfg.name].String()
+			for _, want := range []string{
+				`msg="several services claim one host`, `host=both.example.com claimants="[mc-x mc-y]"`,
+				`msg="ignoring host claims of services the configuration does not allow`, `first=[aaa-rogue]`,
+				`msg="ignoring a host claim: discovery.routes sends it to minecraft"`, `host=play.example.com claimants=[mc-grab]`,
+			} {
+				if !strings.Contains(log, want) {
+					t.Errorf("no warning with %s in the log:\n%s", want, log)
+				}
+			}
+		})
+	}
+
+	// Without host_claim_prefix or host_claim_tag, metadata routes nothing.
+	t.Run("no claims allowed", func(t *testing.T) {
+		c := newTestConsul(t, ConsulOptions{Client: a, Routes: routes, DefaultService: "minecraft"})
+		waitRoutes(t, c, []routeCase{{host: "lobby.example.com", want: lobby}})
+		for _, h := range []string{"events.example.com", "grab.example.com", "free.example.com"} {
+			if ok, why := routesAre(c, []routeCase{{host: h, want: mc}}); !ok {
+				t.Error(why)
+			}
+		}
+		if _, ok := c.State().Services["aaa-rogue"]; ok {
+			t.Error("a service was watched for its claims although none are allowed")
+		}
 	})
+
+	// A claimed host disappears with the last instance claiming it.
+	c := consuls["prefix"]
+	if err := a.Agent().ServiceDeregister("events-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitRoutes(t, c, []routeCase{{host: "events.example.com", want: mc}})
+	// And a host stops being contested when one claimant leaves.
+	if err := a.Agent().ServiceDeregister("y-1"); err != nil {
+		t.Fatal(err)
+	}
+	waitRoutes(t, c, []routeCase{{host: "both.example.com", want: x}})
+}
+
+// TestConsulClaimCapFiltersFirst: services that may not claim hosts do not
+// count towards the cap on watched claimants, however many there are and
+// however early they sort; allowed ones over the cap are counted.
+func TestConsulClaimCapFiltersFirst(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	events := startBackend(t)
+	other := startBackend(t)
+	for i := range maxDiscoveredServices + 6 {
+		registerClaimant(t, a, fmt.Sprintf("aa-%03d", i), fmt.Sprintf("aa-%03d-1", i), other, fmt.Sprintf("h%d.example.com", i))
+	}
+	registerClaimant(t, a, "mc-events", "events-1", events, "events.example.com")
+	c := newTestConsul(t, ConsulOptions{Client: a, ClaimPrefix: "mc-", NoFailover: true})
+	waitRoutes(t, c, []routeCase{{host: "events.example.com", want: events}, {host: "h0.example.com", wantErr: ErrUnknownHost}})
+	if st := c.State(); st.ClaimsNotAllowed != maxDiscoveredServices+6 || st.ClaimsOverCap != 0 {
+		t.Fatalf("state: %d not allowed, %d over the cap; want %d and 0", st.ClaimsNotAllowed, st.ClaimsOverCap, maxDiscoveredServices+6)
+	}
+
+	// More allowed claimants than the cap: the first by name are watched,
+	// the rest counted (and logged) as left out.
+	for i := range maxDiscoveredServices {
+		registerClaimant(t, a, fmt.Sprintf("mc-%03d", i), fmt.Sprintf("mc-%03d-1", i), other, fmt.Sprintf("m%d.example.com", i))
+	}
+	waitFor(t, c, "allowed claimants over the cap counted", func() bool { return c.State().ClaimsOverCap == 1 })
+	waitRoutes(t, c, []routeCase{{host: "m0.example.com", want: other}, {host: "m63.example.com", want: other}})
+	// "mc-events" sorts after "mc-063": it is the one left out.
+	if _, err := c.Candidates("events.example.com", ""); !errors.Is(err, ErrUnknownHost) {
+		t.Fatalf("events.example.com: err = %v, want ErrUnknownHost (its claimant is over the cap)", err)
+	}
 }
 
 func TestConsulLeastConnectionsAndStableChoice(t *testing.T) {
@@ -430,6 +607,85 @@ func TestConsulFailoverToOtherDatacenter(t *testing.T) {
 	if st := c.State().Services["minecraft"]; st.Failover || st.Datacenter != "" {
 		t.Fatalf("state = %+v, want local", st)
 	}
+}
+
+// TestConsulFailoverRewritesForeignQuery: a failover query that someone
+// else created under the edge's name with extra filters (here
+// IgnoreCheckIDs, which makes a failing instance count as passing) is
+// rewritten before use, so it cannot send players to that instance.
+func TestConsulFailoverRewritesForeignQuery(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	bad := startBackend(t)
+	check := registerBackend(t, a, "minecraft", "mc-bad", bad, nil)
+	if err := a.Agent().UpdateTTL(check, "down", api.HealthCritical); err != nil {
+		t.Fatal(err)
+	}
+	foreign := &api.PreparedQueryDefinition{
+		Name: QueryName("minecraft"),
+		Service: api.ServiceQuery{
+			Service: "minecraft", OnlyPassing: true,
+			Failover:       api.QueryFailoverOptions{NearestN: defaultFailoverNearestN},
+			IgnoreCheckIDs: []string{check},
+		},
+	}
+	if _, _, err := a.PreparedQuery().Create(foreign, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The watcher's first answer runs the failover query (the local pool
+	// is empty) before WaitSynced returns.
+	c := newTestConsul(t, ConsulOptions{Client: a, DefaultService: "minecraft"})
+	if got, err := c.Candidates("h", ""); !errors.Is(err, ErrBackendUnavailable) {
+		t.Fatalf("Candidates = %v, %v; want ErrBackendUnavailable (the only instance is critical)", got, err)
+	}
+	defs, _, err := a.PreparedQuery().List(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range defs {
+		if d.Name == QueryName("minecraft") && len(d.Service.IgnoreCheckIDs) != 0 {
+			t.Fatalf("failover query still ignores checks %v", d.Service.IgnoreCheckIDs)
+		}
+	}
+}
+
+// TestConsulFailoverQueryRecreated: a failover query deleted while the edge
+// runs (by hand, or with a session someone tied it to) is created again at
+// the next failover poll, not only when the edge restarts.
+func TestConsulFailoverQueryRecreated(t *testing.T) {
+	agent := testservers.StartConsul(t, "dc1")
+	a := agent.Client()
+	newTestConsul(t, ConsulOptions{Client: a, DefaultService: "minecraft"})
+	queryID := func() string {
+		defs, _, err := a.PreparedQuery().List(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range defs {
+			if d.Name == QueryName("minecraft") {
+				return d.ID
+			}
+		}
+		return ""
+	}
+	id := queryID()
+	if id == "" {
+		t.Fatal("no failover query after the first answer")
+	}
+	if _, err := a.PreparedQuery().Delete(id, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Prepared queries have no blocking read: poll. One poll interval runs
+	// the query and fails, the next creates it again.
+	start := time.Now()
+	deadline := start.Add(3*failoverPollInterval + changeTimeout)
+	for queryID() == "" {
+		if time.Now().After(deadline) {
+			t.Fatalf("failover query not recreated within %v", deadline.Sub(start))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("failover query recreated %v after it was deleted", time.Since(start))
 }
 
 func TestRegisterEdge(t *testing.T) {

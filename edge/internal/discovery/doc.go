@@ -20,11 +20,19 @@
 //
 //  1. ConsulOptions.Routes (operator configuration) — it always wins, so a
 //     backend cannot take over a host the operator assigned elsewhere.
-//  2. The service meta key "rustguard_hosts" (comma-separated hosts) on the
-//     passing instances of any service; services carrying it are discovered
-//     through the catalog. When two services claim one host, the service
-//     whose name sorts first wins and a warning is logged.
-//  3. ConsulOptions.DefaultService, if set; otherwise ErrUnknownHost.
+//  2. Hosts that the DefaultService's own instances declare in the service
+//     meta key "rustguard_hosts": they stay with the default pool.
+//  3. Host claims: "rustguard_hosts" (comma-separated hosts) on the passing
+//     instances of services the configuration allows to claim hosts
+//     (ConsulOptions.ClaimPrefix on the service name, ClaimTag on the
+//     instance). Any other service's metadata is ignored: whoever can
+//     register a service in Consul would otherwise pick where players go.
+//     Allowed services are discovered through the catalog, filtered before
+//     the cap on watched services, so services that may not claim cannot
+//     crowd out those that may. A host that two allowed services claim is
+//     served by neither (it falls through to 4) and a warning names both:
+//     choosing one would let a service take another's players.
+//  4. ConsulOptions.DefaultService, if set; otherwise ErrUnknownHost.
 //
 // Choosing among a service's instances (rank in backends.go): the player's
 // stable instance first, picked by rendezvous hashing on the player key and

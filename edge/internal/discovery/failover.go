@@ -63,12 +63,22 @@ func (c *Consul) ensureQuery(ctx context.Context, service string) error {
 	return nil
 }
 
+// sameQuery reports whether have is the query the edge wants. Fields the
+// edge does not set must be empty too: anyone who may write prepared
+// queries could otherwise pre-create the query with, say, IgnoreCheckIDs
+// (failing instances count as passing), Tags or meta filters, a Near node
+// or a session that deletes it, and so decide where players fail over to.
+// An update rewrites them all. The token is not compared: operators may give
+// the query one that may read remote datacenters, and reads hide it.
 func sameQuery(have, want *api.PreparedQueryDefinition) bool {
 	h, w := have.Service, want.Service
 	return h.Service == w.Service && h.OnlyPassing == w.OnlyPassing &&
 		h.Failover.NearestN == w.Failover.NearestN &&
 		slices.Equal(h.Failover.Datacenters, w.Failover.Datacenters) &&
-		len(h.Failover.Targets) == 0
+		len(h.Failover.Targets) == 0 &&
+		h.SamenessGroup == "" && h.Near == "" && len(h.IgnoreCheckIDs) == 0 &&
+		len(h.Tags) == 0 && len(h.NodeMeta) == 0 && len(h.ServiceMeta) == 0 && !h.Connect &&
+		have.Session == "" && have.Template.Type == ""
 }
 
 // executeFailover runs the failover query. Consul answers from the local
@@ -86,7 +96,7 @@ func (c *Consul) executeFailover(ctx context.Context, service string) ([]instanc
 	for i := range resp.Nodes {
 		entries[i] = &resp.Nodes[i]
 	}
-	insts := instancesFrom(entries, resp.Failovers > 0)
+	insts := instancesFrom(entries, resp.Failovers > 0, c.o.ClaimTag)
 	if len(insts) == 0 || resp.Failovers == 0 {
 		// Local instances appeared meanwhile: the local watch reports them.
 		return insts, "", nil

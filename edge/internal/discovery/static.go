@@ -15,8 +15,9 @@ import (
 // ErrBackendUnavailable is returned when no backend can take a player.
 var ErrBackendUnavailable = errors.New("backend unavailable")
 
-// probeInterval is how often an idle edge checks that its backend accepts
-// TCP connections. Dials made for players update the state in between.
+// probeInterval is how often the edge checks that its backend accepts TCP
+// connections: the same period as the Consul agent's /readyz check
+// (register.go), so readiness is never staler than the check that reads it.
 const probeInterval = 5 * time.Second
 
 // Static serves every host from one backend address.
@@ -49,21 +50,25 @@ func (s *Static) Acquire(string) {}
 // Release does nothing; see Acquire.
 func (s *Static) Release(string) {}
 
-// Dial connects to addr within the dial timeout.
+// Dial connects to addr within the dial timeout. A player's dial does not
+// change readiness: only the probe does (see Reachable).
 func (s *Static) Dial(ctx context.Context, addr string) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.dialTimeout)
 	defer cancel()
 	start := time.Now()
 	c, err := s.dialer.DialContext(ctx, "tcp", addr)
 	s.metrics.BackendDial.Observe(time.Since(start).Seconds())
-	s.setReachable(err == nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBackendUnavailable, err)
 	}
 	return c, nil
 }
 
-// Reachable reports whether the last dial or probe of the backend worked.
+// Reachable reports whether the last probe of the backend worked. It follows
+// the probe alone: what happens to one player's login (a backend that drops
+// it, a dial that loses a race with a restart) must not take the whole edge
+// out of its load balancer until the next event, and a player can provoke
+// such failures on purpose.
 func (s *Static) Reachable() bool { return s.reachable.Load() }
 
 func (s *Static) setReachable(ok bool) {
@@ -85,9 +90,7 @@ func (s *Static) Probe(ctx context.Context) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {
-		if c, err := s.Dial(ctx, s.addr); err == nil {
-			_ = c.Close()
-		}
+		s.probeOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -96,6 +99,19 @@ func (s *Static) Probe(ctx context.Context) {
 	}
 }
 
-// MarkFailed records a backend that accepted but did not answer; with one
-// backend there is nothing to reorder, but readiness should know.
-func (s *Static) MarkFailed(string) { s.setReachable(false) }
+// probeOnce dials the backend once and records the outcome for Reachable.
+func (s *Static) probeOnce(ctx context.Context) {
+	c, err := s.Dial(ctx, s.addr)
+	if err == nil {
+		_ = c.Close()
+	}
+	if ctx.Err() != nil {
+		// Shutting down: a dial cut short says nothing about the backend.
+		return
+	}
+	s.setReachable(err == nil)
+}
+
+// MarkFailed does nothing: with one backend there is nothing to reorder,
+// and readiness follows the probe alone (see Reachable).
+func (s *Static) MarkFailed(string) {}

@@ -166,7 +166,7 @@ func (c *Consul) blockingLoop(ctx context.Context, name string, fetch func(ctx c
 type serviceWatch struct {
 	c       *Consul
 	service string
-	dynamic bool // started because the catalog showed MetaHostsKey
+	dynamic bool // started because the catalog showed an allowed claimant
 	cancel  context.CancelFunc
 	synced  bool // guarded by c.mu
 
@@ -201,7 +201,7 @@ func (c *Consul) stopWatchLocked(svc string) {
 	delete(c.failing, watchName(svc))
 	c.rebuildLocked()
 	c.broadcastLocked()
-	c.log.Info("stopped watching service: no instance declares hosts any more", "service", svc)
+	c.log.Info("stopped watching service: it no longer claims hosts, or may not", "service", svc)
 }
 
 func watchName(svc string) string { return "service " + svc }
@@ -235,7 +235,7 @@ func (w *serviceWatch) fetch(ctx context.Context, index uint64, wait time.Durati
 	if err != nil {
 		return 0, fmt.Errorf("passing instances of %q: %w", w.service, err)
 	}
-	local := instancesFrom(entries, false)
+	local := instancesFrom(entries, false, c.o.ClaimTag)
 	changed := !sameInstances(local, w.local)
 	becameEmpty := len(local) == 0 && (len(w.local) > 0 || !w.answered)
 	w.local = local
@@ -269,6 +269,9 @@ func (w *serviceWatch) runFailover(ctx context.Context) bool {
 	}
 	remote, dc, err := w.c.executeFailover(ctx, w.service)
 	if err != nil {
+		// The query may have been deleted (or its session invalidated):
+		// ensure it again before the next attempt.
+		w.queryReady = false
 		if !w.failoverFailing {
 			w.failoverFailing = true
 			w.c.log.Warn("failover query failed, keeping the last remote backends", "service", w.service, "err", err)
@@ -286,40 +289,66 @@ func (w *serviceWatch) runFailover(ctx context.Context) bool {
 	return true
 }
 
-// catalogFilter selects services with an instance that declares hosts
-// (go-bexpr syntax; /v1/catalog/services filters on ServiceNode fields).
-const catalogFilter = `"` + MetaHostsKey + `" in ServiceMeta`
+// catalogFilter selects the services with an instance that declares hosts
+// and, when tag is set, carries it (go-bexpr syntax; /v1/catalog/services
+// filters on ServiceNode fields, one instance at a time). config checks that
+// a tag holds no quote or backslash.
+func catalogFilter(tag string) string {
+	f := `"` + MetaHostsKey + `" in ServiceMeta`
+	if tag != "" {
+		f += ` and "` + tag + `" in ServiceTags`
+	}
+	return f
+}
 
-// watchCatalog starts and stops watchers for services whose instances
-// declare hosts through MetaHostsKey.
+// watchCatalog starts and stops watchers for the services allowed to claim
+// hosts whose instances declare some through MetaHostsKey.
 func (c *Consul) watchCatalog(ctx context.Context) {
-	warnedCap := false
+	filter := catalogFilter(c.o.ClaimTag)
 	c.blockingLoop(ctx, "catalog", func(ctx context.Context, index uint64, wait time.Duration) (uint64, error) {
-		q := &api.QueryOptions{WaitIndex: index, WaitTime: wait, Filter: catalogFilter}
+		q := &api.QueryOptions{WaitIndex: index, WaitTime: wait, Filter: filter}
 		services, meta, err := c.o.Client.Catalog().Services(q.WithContext(ctx))
 		if err != nil {
 			return 0, fmt.Errorf("services declaring hosts: %w", err)
 		}
-		names := make([]string, 0, len(services))
+		// Filter before capping: services that may not claim hosts must
+		// not use up the places of those that may.
+		var names, notAllowed []string
 		for name := range services {
-			names = append(names, name)
+			switch {
+			case slices.Contains(c.static, name):
+				// Watched anyway, and what it declares is judged when the
+				// table is built (a default service's hosts stay its own).
+			case !c.mayClaim(name):
+				notAllowed = append(notAllowed, name)
+			default:
+				names = append(names, name)
+			}
 		}
 		slices.Sort(names)
+		slices.Sort(notAllowed)
+		var overCap []string
 		if len(names) > maxDiscoveredServices {
-			if !warnedCap {
-				warnedCap = true
-				c.log.Warn("too many services declare hosts; watching the first by name", "services", len(names), "limit", maxDiscoveredServices)
-			}
-			names = names[:maxDiscoveredServices]
+			names, overCap = names[:maxDiscoveredServices], names[maxDiscoveredServices:]
 		}
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
+		if !slices.Equal(notAllowed, c.notAllowed) && len(notAllowed) > 0 {
+			c.log.Warn("ignoring host claims of services the configuration does not allow (discovery.host_claim_prefix, discovery.host_claim_tag)",
+				"services", len(notAllowed), "first", notAllowed[:min(len(notAllowed), maxLoggedServices)])
+		}
+		if !slices.Equal(overCap, c.overCap) && len(overCap) > 0 {
+			c.log.Warn("too many allowed services claim hosts; watching the first by name",
+				"limit", maxDiscoveredServices, "left_out", len(overCap), "first_left_out", overCap[:min(len(overCap), maxLoggedServices)])
+		}
+		changed := !slices.Equal(notAllowed, c.notAllowed) || !slices.Equal(overCap, c.overCap)
+		c.notAllowed, c.overCap = notAllowed, overCap
 		for _, name := range names {
 			if _, ok := c.watchers[name]; !ok {
-				c.log.Info("watching service that declares hosts", "service", name)
+				c.log.Info("watching service that claims hosts", "service", name)
 				c.startWatchLocked(name, true)
 			}
 		}
@@ -328,13 +357,17 @@ func (c *Consul) watchCatalog(ctx context.Context) {
 				c.stopWatchLocked(name)
 			}
 		}
+		if changed {
+			c.broadcastLocked()
+		}
 		return meta.LastIndex, nil
 	})
 }
 
 // instancesFrom turns health entries into instances sorted by address.
-// Entries without a usable address or port are skipped.
-func instancesFrom(entries []*api.ServiceEntry, remote bool) []instance {
+// Entries without a usable address or port are skipped. An instance's hosts
+// count as claims only when it carries claimTag (any instance when empty).
+func instancesFrom(entries []*api.ServiceEntry, remote bool, claimTag string) []instance {
 	out := make([]instance, 0, min(len(entries), maxInstancesPerService))
 	for _, e := range entries {
 		if len(out) == maxInstancesPerService {
@@ -344,7 +377,11 @@ func instancesFrom(entries []*api.ServiceEntry, remote bool) []instance {
 		if !ok {
 			continue
 		}
-		out = append(out, instance{addr: addr, hosts: parseHosts(e.Service.Meta[MetaHostsKey])})
+		out = append(out, instance{
+			addr:   addr,
+			hosts:  parseHosts(e.Service.Meta[MetaHostsKey]),
+			tagged: claimTag == "" || slices.Contains(e.Service.Tags, claimTag),
+		})
 	}
 	slices.SortFunc(out, func(a, b instance) int { return strings.Compare(a.addr, b.addr) })
 	return slices.CompactFunc(out, func(a, b instance) bool { return a.addr == b.addr })
@@ -400,6 +437,6 @@ func parseHosts(v string) []string {
 
 func sameInstances(a, b []instance) bool {
 	return slices.EqualFunc(a, b, func(x, y instance) bool {
-		return x.addr == y.addr && slices.Equal(x.hosts, y.hosts)
+		return x.addr == y.addr && x.tagged == y.tagged && slices.Equal(x.hosts, y.hosts)
 	})
 }

@@ -263,14 +263,21 @@ func arrival(t *testing.T, bs ...*fakeBackend) (int, *backendConn) {
 }
 
 // TestFleetRoutesByHost: two edges in two regions discover the backends of
-// one Consul and route by handshake host: an operator route, a host a
-// service declares in its meta, and the default service for anything else.
-// Both edges list themselves in Consul with their region.
+// one Consul and route by handshake host: an operator route, a host that a
+// service allowed by discovery.host_claim_prefix claims in its meta, and the
+// default service for anything else. A service the prefix does not allow
+// claims hosts in vain. Both edges list themselves in Consul with their
+// region.
 func TestFleetRoutesByHost(t *testing.T) {
 	lobby, survival, def := startBackend(t, -1, false), startBackend(t, -1, false), startBackend(t, 256, false)
+	rogue := startBackend(t, -1, false)
 	f := startFleet(t, func(c *config.Edge) {
 		c.Discovery.Routes = map[string]string{"lobby.example.com": "lobby"}
+		c.Discovery.HostClaimPrefix = "survival"
 	})
+	// Registered first: by the time the edges see survival's claim, they
+	// have seen this one too.
+	f.register(t, "rogue-1", "aaa-rogue", rogue.addr(), "play.example.com", "smp.example.com")
 	f.register(t, "lobby-1", "lobby", lobby.addr())
 	f.register(t, "survival-1", "survival", survival.addr(), "survival.example.com", "smp.example.com")
 	f.register(t, "minecraft-1", "minecraft", def.addr())
@@ -289,7 +296,7 @@ func TestFleetRoutesByHost(t *testing.T) {
 		{"play.example.com", 2},
 		{"lobby.example.com\x00FML3\x00", 0}, // Forge marker is cut before routing
 	}
-	backends := []*fakeBackend{lobby, survival, def}
+	backends := []*fakeBackend{lobby, survival, def, rogue} // rogue: index 3, never wanted
 	for i, e := range f.edges {
 		for j, tc := range cases {
 			name := fmt.Sprintf("Route%d_%d", i, j)

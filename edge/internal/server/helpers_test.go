@@ -28,6 +28,8 @@ type fakeBackend struct {
 	threshold   int  // compression threshold to announce; −1 none
 	expectProxy bool // a PROXY v2 header precedes the handshake
 	statusCount atomic.Int32
+	statusMu    sync.Mutex
+	statusHosts []string // host:port of each status request, as received
 	logins      chan *backendConn
 	wg          sync.WaitGroup
 }
@@ -106,11 +108,14 @@ func (b *fakeBackend) serve(c net.Conn) {
 	r.VarInt() // id
 	bc.protocol = r.VarInt()
 	bc.host = r.String(300)
-	r.Uint16()
+	port := r.Uint16()
 	intent := r.VarInt()
 	if intent == mcproto.IntentStatus {
 		defer c.Close()
 		b.statusCount.Add(1)
+		b.statusMu.Lock()
+		b.statusHosts = append(b.statusHosts, net.JoinHostPort(bc.host, strconv.Itoa(int(port))))
+		b.statusMu.Unlock()
 		if _, err := fr.Next(); err != nil {
 			return
 		}

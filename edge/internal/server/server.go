@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/consul/api"
@@ -69,6 +70,24 @@ type backendSet interface {
 	Reachable() bool
 }
 
+// knownHost tells the status cache which hosts the operator named, so
+// that only those get status entries of their own: the exact entries of
+// gate.allowed_hosts (a wildcard matches hosts without end) and, with
+// Consul, the hosts routes and accepted claims name.
+func (e *Edge) knownHost(cfg config.Edge) func(host string) bool {
+	exact := make(map[string]bool)
+	for _, h := range cfg.Gate.AllowedHosts {
+		h = strings.ToLower(strings.TrimRight(strings.TrimSpace(h), "."))
+		if h != "" && !strings.HasPrefix(h, "*") {
+			exact[h] = true
+		}
+	}
+	consul := e.consul
+	return func(host string) bool {
+		return exact[host] || consul != nil && consul.Routed(host)
+	}
+}
+
 func (e *Edge) consulClient() *api.Client {
 	c, _ := discovery.NewConsulClient()
 	return c
@@ -93,6 +112,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 		e.consul, err = discovery.NewConsul(discovery.ConsulOptions{
 			Client: client, Routes: cfg.Discovery.Routes, DefaultService: cfg.Discovery.BackendService,
+			ClaimPrefix: cfg.Discovery.HostClaimPrefix, ClaimTag: cfg.Discovery.HostClaimTag,
 			DialTimeout: p.DialTimeout.D(), FailoverNearestN: cfg.Discovery.FailoverNearest,
 			NoFailover: cfg.Discovery.FailoverNearest == 0, Metrics: e.Metrics, Log: log,
 		})
@@ -119,6 +139,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Fallback:     status.Fallback{MOTD: cfg.Status.FallbackMOTD, MaxPlayers: cfg.Status.FallbackMaxPlayers},
 		Dial:         e.backends.Dial,
 		Preamble:     preamble,
+		KnownHost:    e.knownHost(cfg),
 		Metrics:      e.Metrics,
 		Log:          log,
 	})

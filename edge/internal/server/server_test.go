@@ -9,10 +9,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -104,6 +106,73 @@ func TestStatusIsCachedPerProtocolAndCollapsed(t *testing.T) {
 	}
 }
 
+// TestStatusAsksBackendWithRoutedHost: a ping's forwarding parts
+// (BungeeCord's ip and uuid, a Forge marker) and port never reach the
+// backend; a host the operator named (gate.allowed_hosts) is asked about by
+// name and cached apart from the rest, every other host shares one entry
+// asked with the backend's own address.
+func TestStatusAsksBackendWithRoutedHost(t *testing.T) {
+	b := startBackend(t, -1, false)
+	cfg := testConfig(b.addr())
+	cfg.Gate.AllowedHosts = []string{"play.example.com", "*.example.net"}
+	e := startEdge(t, cfg)
+	pingHost := func(host string) {
+		t.Helper()
+		c := dial(t, e.Addr().String())
+		if _, err := c.Write(append(handshake(765, host, 1234, 1), mcproto.AppendFrame(nil, []byte{0x00})...)); err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := c.packet(t); id != 0x00 {
+			t.Fatalf("status response id %#x", id)
+		}
+	}
+	pingHost("Play.Example.com\x00203.0.113.9\x000123456789abcdef0123456789abcdef\x00FML3\x00")
+	pingHost("play.example.com")
+	pingHost("random1.example.net") // a wildcard names no host in particular
+	pingHost("random2.example.net\x00203.0.113.9\x000123456789abcdef0123456789abcdef")
+	pingHost("127.0.0.1")
+	// A 1.6 legacy ping carries a host too; the edge asks as the newest
+	// client would, another protocol and so another entry.
+	lc := dial(t, e.Addr().String())
+	if _, err := lc.Write(legacyPing16("Play.Example.com\x00203.0.113.9\x000123456789abcdef0123456789abcdef", 4321)); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := io.ReadAll(lc.Conn); len(resp) < 3 || resp[0] != 0xFF {
+		t.Fatalf("legacy ping: response %x", resp)
+	}
+	bhost, bport, _ := net.SplitHostPort(b.addr())
+	b.statusMu.Lock()
+	got := append([]string(nil), b.statusHosts...)
+	b.statusMu.Unlock()
+	play := net.JoinHostPort("play.example.com", bport)
+	want := []string{play, net.JoinHostPort(bhost, bport), play}
+	if !slices.Equal(got, want) {
+		t.Fatalf("backend was asked %q, want %q", got, want)
+	}
+}
+
+// legacyPing16 is a 1.6 server-list ping (0xFE 0x01 0xFA "MC|PingHost"),
+// written here independently of the edge's parser.
+func legacyPing16(host string, port int32) []byte {
+	utf16be := func(s string) []byte {
+		var out []byte
+		for _, u := range utf16.Encode([]rune(s)) {
+			out = binary.BigEndian.AppendUint16(out, u)
+		}
+		return out
+	}
+	const channel = "MC|PingHost"
+	out := []byte{0xFE, 0x01, 0xFA}
+	out = binary.BigEndian.AppendUint16(out, uint16(len(channel)))
+	out = append(out, utf16be(channel)...)
+	h := utf16be(host)
+	out = binary.BigEndian.AppendUint16(out, uint16(1+2+len(h)+4))
+	out = append(out, 78) // 1.6.4
+	out = binary.BigEndian.AppendUint16(out, uint16(len(h)/2))
+	out = append(out, h...)
+	return binary.BigEndian.AppendUint32(out, uint32(port))
+}
+
 func TestStatusFallbackWhenBackendDown(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	dead := ln.Addr().String()
@@ -134,6 +203,53 @@ func TestStatusFallbackWhenBackendDown(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), `"server_reachable":false`) {
 		t.Errorf("/readyz = %d %s, want 503 with server_reachable false", resp.StatusCode, body)
+	}
+}
+
+// readyz returns the admin /readyz status code and body.
+func readyz(t *testing.T, e *Edge) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + e.AdminAddr().String() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestReadyzIgnoresOneDroppedLogin: a backend that accepts connections but
+// drops a login without answering costs that player the login; readiness
+// follows the health probe, so the edge stays in its load balancer.
+func TestReadyzIgnoresOneDroppedLogin(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.Close() // the probe's connect succeeds; a login gets no answer
+		}
+	}()
+	cfg := testConfig(ln.Addr().String())
+	e := startEdge(t, cfg)
+	waitFor(t, func() bool { code, _ := readyz(t, e); return code == http.StatusOK })
+
+	c := dial(t, e.Addr().String())
+	c.Write(append(handshake(765, "localhost", 25565, 2), loginStart(765, "Steve")...))
+	if id, data := c.packet(t); id != 0x00 || !strings.Contains(string(data), cfg.Messages.BackendUnavailable) {
+		t.Fatalf("login got %#x %q, want a disconnect with %q", id, data, cfg.Messages.BackendUnavailable)
+	}
+	waitFor(t, func() bool {
+		return testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues(reason.BackendUnavailable.String())) == 1
+	})
+	if code, body := readyz(t, e); code != http.StatusOK {
+		t.Errorf("/readyz after one dropped login = %d %s, want 200", code, body)
 	}
 }
 

@@ -1,7 +1,14 @@
 // Package status answers server-list pings at the edge. A burst of pings
-// (server lists, scanners, a ping flood) costs one backend fetch per backend
-// and client protocol every TTL; when the backend is down, players see the
-// last answer for a while, then a fallback MOTD instead of an error.
+// (server lists, scanners, a ping flood) costs one backend fetch per backend,
+// host and client protocol every TTL; when the backend is down, players see
+// the last answer for a while, then a fallback MOTD instead of an error.
+//
+// Everything a pinger chooses is bounded before it picks a cache entry: the
+// protocol (only supported ones get their own entry), the host (only hosts
+// the operator named get their own entry, see Options.KnownHost) and the
+// number of entries (maxEntries). What the backend is asked never carries
+// the pinger's own host or port: one pinger must not decide what the next
+// one sees.
 package status
 
 import (
@@ -30,6 +37,12 @@ const (
 	// responseCap is the largest status frame accepted from a backend: a
 	// String(32767) at up to 3 bytes a char, plus id and length.
 	responseCap = 32767*3 + 8
+	// maxEntries bounds the cache whatever pingers send: at most
+	// maxEntries × responseCap bytes (96 MiB; real answers with a favicon
+	// are about 10 KiB, so about 10 MiB). The key space is backends × known
+	// hosts × supported protocols (about 50), so this holds twenty
+	// backend-and-host pairs with every protocol before an entry is evicted.
+	maxEntries = 1024
 )
 
 // Options configure a Cache.
@@ -42,9 +55,18 @@ type Options struct {
 	// Preamble, when set, returns bytes to send before the handshake (a
 	// PROXY v2 LOCAL header when backends expect PROXY headers).
 	Preamble func() []byte
-	Metrics  *telemetry.Metrics
-	Log      *slog.Logger
-	Now      func() time.Time // for tests; time.Now when nil
+	// KnownHost reports whether a routed host (lower-case, without
+	// forwarding parts) was named by the operator, by a route or the host
+	// allow-list. Such a host gets entries of its own and is what the
+	// backend is asked about, since a backend may answer each host
+	// differently (forced hosts). Every other host shares the backend's
+	// entry, fetched with the backend's own address as the host: hosts are
+	// chosen by the client, and a flood of random ones must not grow the
+	// cache or cost a fetch each. Nil: no host is known.
+	KnownHost func(host string) bool
+	Metrics   *telemetry.Metrics
+	Log       *slog.Logger
+	Now       func() time.Time // for tests; time.Now when nil
 }
 
 // Fallback is what a ping shows when no backend answers.
@@ -56,6 +78,7 @@ type Fallback struct {
 
 type key struct {
 	backend  string
+	host     string // a known routed host, or "" for every other host
 	protocol int32
 }
 
@@ -64,9 +87,10 @@ type entry struct {
 	fetched time.Time
 }
 
-// Cache is a status cache keyed by backend and client protocol: a backend
-// may answer each protocol differently (ViaVersion-style plugins do), and
-// one protocol's answer must never be served to another (gate #199).
+// Cache is a status cache keyed by backend, host and client protocol: a
+// backend may answer each protocol differently (ViaVersion-style plugins
+// do), and one protocol's answer must never be served to another (gate
+// #199); the same holds for hosts (forced hosts).
 type Cache struct {
 	o       Options
 	sf      singleflight.Group
@@ -86,7 +110,9 @@ func New(o Options) *Cache {
 }
 
 // Status returns the status JSON for a ping with handshake hs served by
-// backend. It never fails: the worst case is the fallback MOTD.
+// backend. hs.Host should be the routed host; forwarding parts (BungeeCord,
+// Forge, TCPShield) are cut here anyway, so none reaches the backend. It
+// never fails: the worst case is the fallback MOTD.
 func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake) []byte {
 	// Only supported protocols get their own entry: the protocol number is
 	// chosen by the client, and a flood of random numbers must not grow the
@@ -95,7 +121,12 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 	if packets.Lookup(proto) == nil {
 		proto = -1
 	}
-	k := key{backend: backend, protocol: proto}
+	// The same for hosts: only the ones the operator named.
+	host := packets.ParseHost(hs.Host).Host
+	if c.o.KnownHost == nil || !c.o.KnownHost(host) {
+		host = ""
+	}
+	k := key{backend: backend, host: host, protocol: proto}
 	now := c.o.Now()
 	c.mu.Lock()
 	e, ok := c.entries[k]
@@ -108,20 +139,22 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 	if backend == "" {
 		return c.fallback(hs.Protocol)
 	}
-	v, err, _ := c.sf.Do(backend+"|"+strconv.Itoa(int(proto)), func() (any, error) {
+	v, err, _ := c.sf.Do(backend+"|"+host+"|"+strconv.Itoa(int(proto)), func() (any, error) {
 		fetchProto := proto
 		if fetchProto < 0 {
 			fetchProto = packets.MaxProtocol
 		}
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.FetchTimeout)
 		defer cancel()
-		js, err := c.fetch(ctx, backend, packets.Handshake{Protocol: fetchProto, Host: hs.Host, Port: hs.Port, Intent: mcproto.IntentStatus})
+		fetchHS, err := fetchHandshake(backend, host, fetchProto)
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		c.entries[k] = entry{json: js, fetched: c.o.Now()}
-		c.mu.Unlock()
+		js, err := c.fetch(ctx, backend, fetchHS)
+		if err != nil {
+			return nil, err
+		}
+		c.store(k, entry{json: js, fetched: c.o.Now()})
 		return js, nil
 	})
 	if err == nil {
@@ -134,6 +167,51 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 		return e.json
 	}
 	return c.fallback(hs.Protocol)
+}
+
+// fetchHandshake is what the edge sends a backend to ask for its status:
+// the known host, or the backend's own host when the ping's host is not
+// known, and the backend's port. Nothing in it comes from the pinger
+// except, through the cache key, the choice among known hosts and
+// supported protocols.
+func fetchHandshake(backend, host string, protocol int32) (packets.Handshake, error) {
+	bhost, bport, err := net.SplitHostPort(backend)
+	if err != nil {
+		return packets.Handshake{}, fmt.Errorf("backend address %q: %w", backend, err)
+	}
+	port, err := strconv.ParseUint(bport, 10, 16)
+	if err != nil {
+		return packets.Handshake{}, fmt.Errorf("backend address %q: port: %w", backend, err)
+	}
+	if host == "" {
+		host = bhost
+	}
+	return packets.Handshake{Protocol: protocol, Host: host, Port: uint16(port), Intent: mcproto.IntentStatus}, nil
+}
+
+// store adds an entry, first making room when the cache is full: entries
+// too old even to be served stale go first, then the oldest.
+func (c *Cache) store(k key, e entry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= maxEntries {
+		now := c.o.Now()
+		var oldest key
+		var oldestAt time.Time
+		for ek, ee := range c.entries {
+			if now.Sub(ee.fetched) >= staleFor {
+				delete(c.entries, ek)
+				continue
+			}
+			if oldestAt.IsZero() || ee.fetched.Before(oldestAt) {
+				oldest, oldestAt = ek, ee.fetched
+			}
+		}
+		if len(c.entries) >= maxEntries {
+			delete(c.entries, oldest)
+		}
+	}
+	c.entries[k] = e
 }
 
 func (c *Cache) fallback(protocol int32) []byte {

@@ -74,7 +74,7 @@ func New(region, version string) *Metrics {
 		Name: "rustguard_edge_backend_dial_seconds", Help: "Time to open a TCP connection to a backend.", ConstLabels: constLabels,
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}})
 	m.BackendReachable = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "rustguard_edge_backend_reachable", Help: "1 when the last probe or dial of the backend succeeded.", ConstLabels: constLabels})
+		Name: "rustguard_edge_backend_reachable", Help: "1 when the last health probe of the static backend succeeded (players' dials do not count).", ConstLabels: constLabels})
 	m.SplicedConns = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rustguard_edge_spliced_connections_total", Help: "Connections switched to the zero-copy path (nothing left to inspect, or end-to-end encrypted).", ConstLabels: constLabels})
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
