@@ -212,6 +212,19 @@ func TestLogSinkTableIsCapped(t *testing.T) {
 	})
 }
 
+// TestLogSinkHeldBackAllocs: a flood's held-back flag costs the sink a
+// lock and a map lookup, no allocation.
+func TestLogSinkHeldBackAllocs(t *testing.T) {
+	ts := newTestLogSink()
+	ev := &detection.Event{Schema: 1, Check: "timer.balance", Session: "a", Time: t0}
+	for range logPlayerBurst + 1 {
+		ts.Detect(ev)
+	}
+	if a := testing.AllocsPerRun(1000, func() { ts.Detect(ev) }); a != 0 {
+		t.Errorf("%v allocations per held-back flag, want 0", a)
+	}
+}
+
 // TestLogSinkConcurrent runs sessions from many goroutines, as connections
 // do (for the race detector).
 func TestLogSinkConcurrent(t *testing.T) {
