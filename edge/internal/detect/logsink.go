@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rustguard/rustguard/shared/detection"
 )
@@ -39,6 +40,12 @@ const (
 	// logSweepInterval is how often, at most, a full table is swept for
 	// refilled budgets: a sweep walks the whole table.
 	logSweepInterval = time.Second
+	// maxLogDetailBytes caps one detail value in a log line. The longest
+	// evidence a check writes on purpose is about a chat line (vanilla: 256
+	// characters); a value the client chose can be far longer (a blank tab
+	// completion, up to 32,500 characters) and would make the line budget
+	// meaningless in bytes. Metrics, recordings and other sinks keep it whole.
+	maxLogDetailBytes = 256
 )
 
 // logWindow and logPlayerWindow express the bursts as the windows bucket
@@ -120,7 +127,7 @@ func (s *LogSink) Detect(e *detection.Event) {
 	attrs := []any{"check", e.Check, "action", e.Action.String(), "vl", strconv.FormatFloat(e.VL, 'f', 2, 64),
 		"player", e.Player, "remote", e.ClientAddr, "protocol", e.Protocol, "session", e.Session}
 	for k, v := range e.Details {
-		attrs = append(attrs, "detail."+k, v)
+		attrs = append(attrs, "detail."+k, shorten(v))
 	}
 	if held > 0 {
 		attrs = append(attrs, "suppressed_since_last", held)
@@ -210,4 +217,17 @@ func (s *LogSink) summarize() {
 	if held > 0 {
 		s.Log.Info("detection log lines suppressed (rustguard_edge_detections_total counts every event)", attrs...)
 	}
+}
+
+// shorten cuts a detail value to maxLogDetailBytes (on a character
+// boundary) and says how long it was.
+func shorten(v string) string {
+	if len(v) <= maxLogDetailBytes {
+		return v
+	}
+	cut := maxLogDetailBytes
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return v[:cut] + "…(" + strconv.Itoa(len(v)) + " bytes)"
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -269,4 +270,32 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 func lastLines(s string, n int) string {
 	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(ls[max(0, len(ls)-n):], "\n")
+}
+
+// TestLogSinkCapsDetailValues: evidence a client chose (a blank tab
+// completion is up to 32,500 whitespace characters) is shortened in the
+// log line, so the line budget also bounds the log's bytes.
+func TestLogSinkCapsDetailValues(t *testing.T) {
+	var buf bytes.Buffer
+	sink := NewLogSink(slog.New(slog.NewTextHandler(&buf, nil)))
+	text := strings.Repeat("\n", 32_500)
+	sink.Detect(&detection.Event{Schema: 1, Check: "chat.blank_tab", Session: "a", Time: t0,
+		Details: map[string]string{"text": text, "reason": "blank"}})
+	if n := buf.Len(); n > 1024 {
+		t.Errorf("one detection wrote a %d-byte log line", n)
+	}
+	if !strings.Contains(buf.String(), "detail.reason=blank") {
+		t.Errorf("a short detail was changed: %s", buf.String())
+	}
+}
+
+func TestShorten(t *testing.T) {
+	long := strings.Repeat("é", maxLogDetailBytes) // two bytes each
+	got := shorten(long)
+	if !utf8.ValidString(got) || !strings.HasSuffix(got, "…(512 bytes)") || len(got) > maxLogDetailBytes+len("…(512 bytes)") {
+		t.Errorf("shorten = %q", got)
+	}
+	if s := strings.Repeat("x", maxLogDetailBytes); shorten(s) != s {
+		t.Error("a value at the cap was changed")
+	}
 }
