@@ -53,6 +53,12 @@ const (
 	// maxPendingBytes is how far one file's writer may fall behind before
 	// the recording stops (a disk that slow would otherwise pin memory).
 	maxPendingBytes = 4 << 20
+	// maxTotalPendingBytes is how far all writers together may fall
+	// behind: sixteen files at maxPendingBytes. A disk that far behind on
+	// every recording at once is failing, and without this each recording
+	// (one per flagging bot, with on-detection recording) would pin its
+	// own maxPendingBytes.
+	maxTotalPendingBytes = 64 << 20
 	// maxQueuedChunks sizes the queue to the writer; the last slot is kept
 	// for the end record, so stopping never blocks.
 	maxQueuedChunks = 64
@@ -143,9 +149,11 @@ type Options struct {
 	// create opens a new recording file; tests replace it to simulate a
 	// failing disk.
 	create func(path string) (recordingFile, error)
-	// maxFiles caps the files in the directory (0: defaultMaxFiles); tests
-	// lower it.
-	maxFiles int
+	// maxFiles caps the files in the directory (0: defaultMaxFiles) and
+	// maxPending the bytes queued to every writer together (0:
+	// maxTotalPendingBytes); tests lower them.
+	maxFiles   int
+	maxPending int64
 }
 
 // recordingFile is what the writer needs of an *os.File.
@@ -179,6 +187,8 @@ type Recorders struct {
 	disk    *diskQuota
 
 	started, completed, failed, stopped, bytes atomic.Int64
+	// pending is the bytes handed to every writer and not yet written.
+	pending atomic.Int64
 
 	mStarted *prometheus.CounterVec // label: mode
 	mEnded   *prometheus.CounterVec // label: reason
@@ -213,6 +223,9 @@ func New(p Policy, o Options) (*Recorders, error) {
 	}
 	if m.o.maxFiles == 0 {
 		m.o.maxFiles = defaultMaxFiles
+	}
+	if m.o.maxPending == 0 {
+		m.o.maxPending = maxTotalPendingBytes
 	}
 	if m.disk, err = newDiskQuota(p.Dir, p.TotalMaxBytes, m.o.maxFiles, m.log, &m.wg); err != nil {
 		return nil, err
@@ -489,11 +502,13 @@ func (r *recorder) flush(now time.Time) {
 		r.abandon()
 		return
 	}
-	if w.pending.Load()+int64(len(r.buf)) > maxPendingBytes || len(w.chunks) >= cap(w.chunks)-1 {
+	n := int64(len(r.buf))
+	if w.pending.Load()+n > maxPendingBytes || r.m.pending.Load()+n > r.m.o.maxPending || len(w.chunks) >= cap(w.chunks)-1 {
 		r.stop(EndWriterBehind)
 		return
 	}
-	w.pending.Add(int64(len(r.buf)))
+	w.pending.Add(n)
+	r.m.pending.Add(n)
 	w.chunks <- r.buf
 	r.buf = w.get()
 	r.sent = now
@@ -528,6 +543,7 @@ func (r *recorder) stop(reason EndReason) {
 	if !w.failed.Load() {
 		r.buf = r.enc.end(r.buf, reason)
 		w.pending.Add(int64(len(r.buf)))
+		r.m.pending.Add(int64(len(r.buf)))
 		w.chunks <- r.buf
 	}
 	r.buf = nil
@@ -598,6 +614,7 @@ func (m *Recorders) write(w *fileWriter, path string) {
 			}
 		}
 		w.pending.Add(-int64(len(b)))
+		m.pending.Add(-int64(len(b)))
 		if cap(b) <= 2*chunkSize {
 			select {
 			case w.free <- b[:0]:
