@@ -82,6 +82,9 @@ type Detection struct {
 	RecordOnDetection bool `yaml:"record_on_detection" env:"RUSTGUARD_RECORD_ON_DETECTION"`
 	// RecordMaxBytes caps one recording file.
 	RecordMaxBytes int64 `yaml:"record_max_bytes" env:"RUSTGUARD_RECORD_MAX_BYTES"`
+	// RecordTotalMaxBytes caps the recordings directory: the oldest
+	// finished recordings are deleted to stay under it.
+	RecordTotalMaxBytes int64 `yaml:"record_total_max_bytes" env:"RUSTGUARD_RECORD_TOTAL_MAX_BYTES"`
 }
 
 // CheckOverride changes one check's defaults; absent fields keep them.
@@ -240,7 +243,10 @@ func DefaultEdge() Edge {
 		Log:   Log{Level: LevelInfo, Format: FormatText},
 		// Detection is on: checks that honest clients cannot trigger drop
 		// and kick, heuristics only alert (docs/DETECTIONS.md).
-		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute), RecordMaxBytes: 64 << 20},
+		// edge/internal/record says where the recording caps come from (a
+		// test keeps the two equal).
+		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute),
+			RecordMaxBytes: 64 << 20, RecordTotalMaxBytes: 1 << 30},
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},

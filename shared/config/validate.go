@@ -37,6 +37,9 @@ const (
 	maxFallbackPlayers = math.MaxInt32
 	// maxShownValue is how much of a bad value a FieldError repeats.
 	maxShownValue = 64
+	// MinRecordMaxBytes is the smallest useful recording file: the header
+	// and a few seconds of play (edge/internal/record has the same floor).
+	MinRecordMaxBytes = 64 << 10
 )
 
 // Upper bounds on durations. Past these a value is a typo (a unit
@@ -124,6 +127,12 @@ func (e Edge) Validate() error {
 	checkIntRange(&p, "status.fallback_max_players", st.FallbackMaxPlayers, 0, maxFallbackPlayers)
 
 	checkDuration(&p, "detection.ban_duration", e.Detection.BanDuration, 0, maxBanDuration)
+	if d := e.Detection; d.RecordMaxBytes < MinRecordMaxBytes {
+		p.add("detection.record_max_bytes", d.RecordMaxBytes, fmt.Sprintf("must be at least %d", MinRecordMaxBytes))
+	} else if d.RecordTotalMaxBytes < d.RecordMaxBytes {
+		p.add("detection.record_total_max_bytes", d.RecordTotalMaxBytes,
+			fmt.Sprintf("must be at least detection.record_max_bytes (%d): the directory must hold one whole recording", d.RecordMaxBytes))
+	}
 	for key, c := range e.Detection.Checks {
 		switch c.Mode {
 		case "", "off", "alert", "enforce":

@@ -1,13 +1,10 @@
 package detect
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"sort"
-	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -239,64 +236,6 @@ func (e *Engine) emit(ev *detection.Event) {
 	for _, s := range e.sinks {
 		s.Detect(ev)
 	}
-}
-
-// LogSink logs detection events: alerts at info (operators watch them),
-// actions at warn. A player (or a thousand bots) flagging on every packet
-// must not turn into a log flood, so lines are rate-limited: at most
-// logBurst at once and logPerSecond on average; the rest are counted and the
-// count is logged with the next line that gets through. Metrics count every
-// event regardless.
-type LogSink struct {
-	Log *slog.Logger
-
-	mu         sync.Mutex
-	tokens     float64
-	last       time.Time
-	suppressed int
-}
-
-// Log rate of LogSink: enough to follow a few cheaters live, far below what
-// a flood of flags would write.
-const (
-	logPerSecond = 20
-	logBurst     = 50
-)
-
-// NewLogSink returns a rate-limited logging sink.
-func NewLogSink(log *slog.Logger) *LogSink { return &LogSink{Log: log, tokens: logBurst} }
-
-// Detect implements Sink.
-func (s *LogSink) Detect(e *detection.Event) {
-	s.mu.Lock()
-	now := time.Now()
-	if !s.last.IsZero() {
-		s.tokens = min(logBurst, s.tokens+now.Sub(s.last).Seconds()*logPerSecond)
-	}
-	s.last = now
-	if s.tokens < 1 {
-		s.suppressed++
-		s.mu.Unlock()
-		return
-	}
-	s.tokens--
-	suppressed := s.suppressed
-	s.suppressed = 0
-	s.mu.Unlock()
-
-	level := slog.LevelInfo
-	if e.Action != detection.ActionAlert {
-		level = slog.LevelWarn
-	}
-	attrs := []any{"check", e.Check, "action", e.Action.String(), "vl", strconv.FormatFloat(e.VL, 'f', 2, 64),
-		"player", e.Player, "remote", e.ClientAddr, "protocol", e.Protocol}
-	for k, v := range e.Details {
-		attrs = append(attrs, "detail."+k, v)
-	}
-	if suppressed > 0 {
-		attrs = append(attrs, "suppressed_since_last", suppressed)
-	}
-	s.Log.Log(context.Background(), level, "detection", attrs...)
 }
 
 // ConfigFrom maps the configuration file's detection section to the

@@ -57,6 +57,23 @@ func (b *bucket) take(n, rate, window float64, now time.Time) bool {
 	return true
 }
 
+// refill brings b up to now under rate and window and returns its tokens,
+// without spending any (a zero bucket starts full, as in take). LogSink
+// uses it to check two budgets before spending from either; take stays as
+// it is because it runs on every packet.
+func (b *bucket) refill(rate, window float64, now time.Time) float64 {
+	capacity := rate * window
+	if b.last.IsZero() {
+		b.tokens = capacity
+	} else if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(capacity, b.tokens+dt*rate)
+	}
+	if now.After(b.last) {
+		b.last = now
+	}
+	return b.tokens
+}
+
 type layer0State struct {
 	packets, bytes, inflate bucket
 }

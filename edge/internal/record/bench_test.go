@@ -31,7 +31,7 @@ func TestEncoderAllocs(t *testing.T) {
 // Chunks come back from the writer for reuse; the odd allocation is a
 // chunk the writer had not returned yet.
 func BenchmarkRecorderPacket(b *testing.B) {
-	m, err := New(Policy{Dir: b.TempDir(), Players: []string{"alex"}, MaxBytes: 1 << 40},
+	m, err := New(Policy{Dir: b.TempDir(), Players: []string{"alex"}, MaxBytes: 1 << 40, TotalMaxBytes: 1 << 40},
 		Options{create: func(string) (recordingFile, error) { return discardFile{}, nil }, Log: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		b.Fatal(err)

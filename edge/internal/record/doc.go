@@ -12,9 +12,11 @@
 // of recent packets in memory, written out at the first flag and followed
 // by everything until disconnect.
 //
-// Data leaves as .rgrec files (format.go describes the layout), read back by
-// Reader and replayed by Replay, which feeds the records to a fresh engine
-// exactly as the live one saw them and so reproduces its detections.
+// Data leaves as .rgrec files (format.go describes the layout) in one
+// directory kept under a total cap by deleting the oldest finished
+// recordings first (disk.go). Reader reads them back and Replay feeds their
+// records to a fresh engine exactly as the live one saw them, and so
+// reproduces its detections.
 // RunReplay is the "rustguard-edge replay" command.
 //
 // testdata/corpus holds recordings of real sessions (mineflayer bots through

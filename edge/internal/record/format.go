@@ -170,7 +170,9 @@ type Record struct {
 	Data     []byte       // the packet after its id; valid until the next Reader.Next
 }
 
-// EndReason says why a recording stopped.
+// EndReason says why a recording stopped. New reasons go at the end: a
+// reader older than a reason reads every record before it and reports the
+// end record as corrupt.
 type EndReason uint8
 
 const (
@@ -178,10 +180,11 @@ const (
 	EndSizeCap                       // the file reached its size cap
 	EndRecordTooBig                  // a packet was over the record cap
 	EndWriterBehind                  // the disk could not keep up; the rest of the session was not recorded
+	EndDiskCap                       // the recordings directory reached its total cap with only recordings being written in it
 	numEndReasons
 )
 
-var endReasonNames = [numEndReasons]string{"closed", "size_cap", "record_too_big", "writer_behind"}
+var endReasonNames = [numEndReasons]string{"closed", "size_cap", "record_too_big", "writer_behind", "disk_cap"}
 
 func (r EndReason) String() string {
 	if r < numEndReasons {

@@ -53,6 +53,12 @@ const (
 	// maxPendingBytes is how far one file's writer may fall behind before
 	// the recording stops (a disk that slow would otherwise pin memory).
 	maxPendingBytes = 4 << 20
+	// maxTotalPendingBytes is how far all writers together may fall
+	// behind: sixteen files at maxPendingBytes. A disk that far behind on
+	// every recording at once is failing, and without this each recording
+	// (one per flagging bot, with on-detection recording) would pin its
+	// own maxPendingBytes.
+	maxTotalPendingBytes = 64 << 20
 	// maxQueuedChunks sizes the queue to the writer; the last slot is kept
 	// for the end record, so stopping never blocks.
 	maxQueuedChunks = 64
@@ -69,19 +75,23 @@ const (
 )
 
 // Policy says whom to record and how much. The configuration keys in the
-// comments are the ones proposed for shared/config.
+// comments are those of shared/config; the ones with a dotted
+// detection.record. name are not configurable yet.
 type Policy struct {
-	// Dir is where recordings go (detection.record.dir). Empty: off.
+	// Dir is where recordings go (detection.record_dir). Empty: off.
 	Dir string
 	// Players are always recorded, from their first packet
-	// (detection.record.players; names compare case-insensitively).
+	// (detection.record_players; names compare case-insensitively).
 	Players []string
 	// OnDetection keeps a ring of every other player's recent packets and
 	// writes it, then the rest of the session, at their first flag
-	// (detection.record.on_detection).
+	// (detection.record_on_detection).
 	OnDetection bool
-	// MaxBytes caps one file (detection.record.max_bytes); 0: default.
+	// MaxBytes caps one file (detection.record_max_bytes); 0: default.
 	MaxBytes int64
+	// TotalMaxBytes caps the directory (detection.record_total_max_bytes);
+	// 0: default. The oldest finished recordings are deleted to make room.
+	TotalMaxBytes int64
 	// MaxRecordBytes caps one packet (detection.record.max_record_bytes);
 	// 0: default. A larger packet ends the recording.
 	MaxRecordBytes int
@@ -97,6 +107,9 @@ func (p Policy) withDefaults() (Policy, error) {
 	if p.MaxBytes == 0 {
 		p.MaxBytes = DefaultMaxBytes
 	}
+	if p.TotalMaxBytes == 0 {
+		p.TotalMaxBytes = DefaultTotalMaxBytes
+	}
 	if p.MaxRecordBytes == 0 {
 		p.MaxRecordBytes = DefaultMaxRecordBytes
 	}
@@ -108,7 +121,10 @@ func (p Policy) withDefaults() (Policy, error) {
 	}
 	var errs []error
 	if p.MaxBytes < minMaxBytes {
-		errs = append(errs, fmt.Errorf("detection.record.max_bytes: %d < %d", p.MaxBytes, minMaxBytes))
+		errs = append(errs, fmt.Errorf("detection.record_max_bytes: %d < %d", p.MaxBytes, minMaxBytes))
+	}
+	if p.TotalMaxBytes < p.MaxBytes {
+		errs = append(errs, fmt.Errorf("detection.record_total_max_bytes: %d < detection.record_max_bytes %d: the directory must hold one whole recording", p.TotalMaxBytes, p.MaxBytes))
 	}
 	if p.MaxRecordBytes < 1 || p.MaxRecordBytes > MaxRecordData {
 		errs = append(errs, fmt.Errorf("detection.record.max_record_bytes: %d not in 1..%d", p.MaxRecordBytes, MaxRecordData))
@@ -133,6 +149,11 @@ type Options struct {
 	// create opens a new recording file; tests replace it to simulate a
 	// failing disk.
 	create func(path string) (recordingFile, error)
+	// maxFiles caps the files in the directory (0: defaultMaxFiles) and
+	// maxPending the bytes queued to every writer together (0:
+	// maxTotalPendingBytes); tests lower them.
+	maxFiles   int
+	maxPending int64
 }
 
 // recordingFile is what the writer needs of an *os.File.
@@ -147,8 +168,11 @@ type Stats struct {
 	Started   int64 // files begun
 	Completed int64 // files written, synced and closed without error
 	Failed    int64 // files abandoned on a disk error
-	Stopped   int64 // recordings stopped early: size cap, record cap, writer behind
+	Stopped   int64 // recordings stopped early: size cap, record cap, writer behind, disk cap
 	Bytes     int64 // bytes written
+	Refused   int64 // recordings not begun: the ones being written fill the directory's caps
+	Removed   int64 // finished recordings deleted to stay under the directory's caps
+	DiskBytes int64 // bytes of recordings in the directory, finished and reserved by the ones being written
 }
 
 // Recorders decides per player whether to record and owns the writer
@@ -158,14 +182,18 @@ type Recorders struct {
 	o       Options
 	players map[string]struct{}
 	log     *slog.Logger
-	wg      sync.WaitGroup
+	wg      sync.WaitGroup // writers and the disk quota's remover
 	closed  atomic.Bool
+	disk    *diskQuota
 
 	started, completed, failed, stopped, bytes atomic.Int64
+	// pending is the bytes handed to every writer and not yet written.
+	pending atomic.Int64
 
 	mStarted *prometheus.CounterVec // label: mode
 	mEnded   *prometheus.CounterVec // label: reason
 	mBytes   prometheus.Counter
+	mRefused prometheus.Counter
 }
 
 // New checks the policy and creates its directory. A policy with an empty
@@ -193,6 +221,15 @@ func New(p Policy, o Options) (*Recorders, error) {
 	for _, n := range p.Players {
 		m.players[strings.ToLower(n)] = struct{}{}
 	}
+	if m.o.maxFiles == 0 {
+		m.o.maxFiles = defaultMaxFiles
+	}
+	if m.o.maxPending == 0 {
+		m.o.maxPending = maxTotalPendingBytes
+	}
+	if m.disk, err = newDiskQuota(p.Dir, p.TotalMaxBytes, m.o.maxFiles, m.log, &m.wg); err != nil {
+		return nil, err
+	}
 	if o.Registry != nil {
 		m.mStarted = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rustguard_edge_recordings_started_total",
@@ -200,13 +237,29 @@ func New(p Policy, o Options) (*Recorders, error) {
 		}, []string{"mode"})
 		m.mEnded = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "rustguard_edge_recordings_ended_total",
-			Help: "Session recordings ended, by reason (closed, size_cap, record_too_big, writer_behind, disk_error).",
+			Help: "Session recordings ended, by reason (closed, size_cap, record_too_big, writer_behind, disk_cap, disk_error).",
 		}, []string{"reason"})
 		m.mBytes = prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rustguard_edge_recording_bytes_total",
 			Help: "Bytes of session recordings written to disk.",
 		})
-		for _, c := range []prometheus.Collector{m.mStarted, m.mEnded, m.mBytes} {
+		m.mRefused = prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "rustguard_edge_recordings_refused_total",
+			Help: "Recordings not begun because the recordings being written fill detection.record_total_max_bytes.",
+		})
+		diskBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rustguard_edge_recording_disk_bytes",
+			Help: "Bytes of session recordings in detection.record_dir: finished ones and those reserved by recordings being written.",
+		}, func() float64 { return float64(m.disk.stats().bytes) })
+		diskFiles := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rustguard_edge_recording_files",
+			Help: "Session recordings in detection.record_dir, finished or being written.",
+		}, func() float64 { return float64(m.disk.stats().files) })
+		removed := prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "rustguard_edge_recordings_removed_total",
+			Help: "Finished recordings deleted, oldest first, to keep detection.record_dir under its total cap.",
+		}, func() float64 { return float64(m.disk.stats().removed) })
+		for _, c := range []prometheus.Collector{m.mStarted, m.mEnded, m.mBytes, m.mRefused, diskBytes, diskFiles, removed} {
 			if err := o.Registry.Register(c); err != nil {
 				return nil, fmt.Errorf("record: register metrics: %w", err)
 			}
@@ -247,8 +300,9 @@ func (m *Recorders) Close(ctx context.Context) error {
 
 // Stats returns the counters.
 func (m *Recorders) Stats() Stats {
+	d := m.disk.stats()
 	return Stats{Started: m.started.Load(), Completed: m.completed.Load(), Failed: m.failed.Load(),
-		Stopped: m.stopped.Load(), Bytes: m.bytes.Load()}
+		Stopped: m.stopped.Load(), Bytes: m.bytes.Load(), Refused: d.refused, Removed: d.removed, DiskBytes: d.bytes}
 }
 
 // recorderFor is the factory: a listed player is recorded from the start,
@@ -280,6 +334,9 @@ type recorder struct {
 	size int64       // file bytes so far, handed over or in buf
 	sent time.Time   // when buf was last handed over
 	done bool        // stopped: nothing more is recorded
+	// reserved is this file's share of the directory's total cap; size
+	// plus an end record never exceeds it.
+	reserved int64
 }
 
 var _ detect.Recorder = (*recorder)(nil)
@@ -293,7 +350,9 @@ func (r *recorder) Packet(dir mcproto.Direction, st mcproto.State, kind packets.
 		r.ring.packet(dir, st, kind, data, inflated, now)
 		return
 	case r.w == nil:
-		r.start(now, false, "player")
+		if !r.start(now, false, "player") {
+			return
+		}
 	}
 	if len(data) > r.m.pol.MaxRecordBytes {
 		r.stop(EndRecordTooBig)
@@ -301,6 +360,10 @@ func (r *recorder) Packet(dir mcproto.Direction, st mcproto.State, kind packets.
 	}
 	if r.size+int64(packetSize(len(data)))+endRecordBytes > r.m.pol.MaxBytes {
 		r.stop(EndSizeCap)
+		return
+	}
+	if !r.room(int64(packetSize(len(data)))) {
+		r.stop(EndDiskCap)
 		return
 	}
 	n := len(r.buf)
@@ -340,10 +403,16 @@ func (r *recorder) marker(tag byte, now time.Time) {
 		r.ring.marker(tag, now)
 		return
 	case r.w == nil:
-		r.start(now, false, "player")
+		if !r.start(now, false, "player") {
+			return
+		}
 	}
 	if r.size+recordFraming+mcproto.MaxVarLongLen+endRecordBytes > r.m.pol.MaxBytes {
 		r.stop(EndSizeCap)
+		return
+	}
+	if !r.room(recordFraming + mcproto.MaxVarLongLen) {
+		r.stop(EndDiskCap)
 		return
 	}
 	n := len(r.buf)
@@ -360,7 +429,9 @@ func (r *recorder) dump(now time.Time) {
 	if !ok {
 		start = now
 	}
-	r.start(start, rg.lost, "detection")
+	if !r.start(start, rg.lost, "detection") {
+		return
+	}
 	if !rg.each(func(e *ringEntry) {
 		if e.tag == tagPacket {
 			r.Packet(e.dir, e.st, e.kind, e.data, e.inflated, e.t)
@@ -372,8 +443,21 @@ func (r *recorder) dump(now time.Time) {
 	}
 }
 
-// start opens the file (in the writer goroutine) and writes the header.
-func (r *recorder) start(t time.Time, partial bool, mode string) {
+// start opens the file (in the writer goroutine) and writes the header,
+// or reports false when the directory has no room for another recording:
+// the recordings being written fill it, and finished ones are all gone.
+func (r *recorder) start(t time.Time, partial bool, mode string) bool {
+	first := min(reserveBlock, r.m.pol.MaxBytes) // the header and an end record always fit
+	if !r.m.disk.begin(first) {
+		r.done, r.ring = true, nil
+		if r.m.mRefused != nil {
+			r.m.mRefused.Inc()
+		}
+		r.m.log.Debug("recording refused: the recordings being written fill detection.record_total_max_bytes",
+			"player", r.info.Name, "session", r.info.Session)
+		return false
+	}
+	r.reserved = first
 	r.m.started.Add(1)
 	if r.m.mStarted != nil {
 		r.m.mStarted.WithLabelValues(mode).Inc()
@@ -387,6 +471,24 @@ func (r *recorder) start(t time.Time, partial bool, mode string) {
 	r.buf = r.enc.header(r.w.get(), h)
 	r.size = int64(len(r.buf))
 	r.sent = t
+	return true
+}
+
+// room makes sure n more bytes and the end record fit in the file's share
+// of the total cap, taking another block when they do not. It runs on every
+// recorded packet but asks the shared account only once a block.
+func (r *recorder) room(n int64) bool {
+	need := r.size + n + endRecordBytes
+	if need <= r.reserved {
+		return true
+	}
+	// The per-file cap was checked first, so need ≤ MaxBytes.
+	grow := min(max(need-r.reserved, reserveBlock), r.m.pol.MaxBytes-r.reserved)
+	if !r.m.disk.grow(grow) {
+		return false
+	}
+	r.reserved += grow
+	return true
 }
 
 // flush hands the buffer to the writer when it is full or has waited long
@@ -400,11 +502,13 @@ func (r *recorder) flush(now time.Time) {
 		r.abandon()
 		return
 	}
-	if w.pending.Load()+int64(len(r.buf)) > maxPendingBytes || len(w.chunks) >= cap(w.chunks)-1 {
+	n := int64(len(r.buf))
+	if w.pending.Load()+n > maxPendingBytes || r.m.pending.Load()+n > r.m.o.maxPending || len(w.chunks) >= cap(w.chunks)-1 {
 		r.stop(EndWriterBehind)
 		return
 	}
-	w.pending.Add(int64(len(r.buf)))
+	w.pending.Add(n)
+	r.m.pending.Add(n)
 	w.chunks <- r.buf
 	r.buf = w.get()
 	r.sent = now
@@ -425,7 +529,13 @@ func (r *recorder) stop(reason EndReason) {
 	r.w = nil
 	if reason != EndClosed {
 		r.m.stopped.Add(1)
-		r.m.log.Warn("recording stopped early", "player", r.info.Name, "session", r.info.Session, "reason", reason.String())
+		level := slog.LevelWarn
+		if reason == EndDiskCap {
+			// What a flood of flagging clients causes, once per recording:
+			// counted in rustguard_edge_recordings_ended_total{reason="disk_cap"}.
+			level = slog.LevelDebug
+		}
+		r.m.log.Log(context.Background(), level, "recording stopped early", "player", r.info.Name, "session", r.info.Session, "reason", reason.String())
 	}
 	if r.m.mEnded != nil && !w.failed.Load() {
 		r.m.mEnded.WithLabelValues(reason.String()).Inc()
@@ -433,9 +543,11 @@ func (r *recorder) stop(reason EndReason) {
 	if !w.failed.Load() {
 		r.buf = r.enc.end(r.buf, reason)
 		w.pending.Add(int64(len(r.buf)))
+		r.m.pending.Add(int64(len(r.buf)))
 		w.chunks <- r.buf
 	}
 	r.buf = nil
+	w.reserved.Store(r.reserved)
 	close(w.chunks)
 }
 
@@ -444,6 +556,7 @@ func (r *recorder) stop(reason EndReason) {
 func (r *recorder) abandon() {
 	r.done = true
 	r.buf = nil
+	r.w.reserved.Store(r.reserved)
 	close(r.w.chunks)
 	r.w = nil
 }
@@ -454,6 +567,9 @@ type fileWriter struct {
 	free    chan []byte // written chunks for reuse
 	pending atomic.Int64
 	failed  atomic.Bool
+	// reserved is the recorder's share of the total cap, stored before it
+	// closes chunks; the writer gives it back when the file is done.
+	reserved atomic.Int64
 }
 
 // get returns an empty buffer, reusing a written chunk when there is one.
@@ -482,9 +598,13 @@ func (m *Recorders) write(w *fileWriter, path string) {
 	if err != nil {
 		m.failure(w, path, "create", err)
 	}
+	var written int64
+	defer func() { m.disk.end(filepath.Base(name), w.reserved.Load(), written, f != nil) }()
 	for b := range w.chunks {
 		if f != nil && !w.failed.Load() {
-			if n, err := f.Write(b); err != nil {
+			n, err := f.Write(b)
+			written += int64(n)
+			if err != nil {
 				m.failure(w, name, "write", err)
 			} else {
 				m.bytes.Add(int64(n))
@@ -494,6 +614,7 @@ func (m *Recorders) write(w *fileWriter, path string) {
 			}
 		}
 		w.pending.Add(-int64(len(b)))
+		m.pending.Add(-int64(len(b)))
 		if cap(b) <= 2*chunkSize {
 			select {
 			case w.free <- b[:0]:

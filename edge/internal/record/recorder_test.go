@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -524,5 +525,52 @@ func TestMetrics(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(m.mBytes); got != float64(m.Stats().Bytes) || got == 0 {
 		t.Errorf("bytes = %v, stats say %d", got, m.Stats().Bytes)
+	}
+}
+
+// TestWriterBehindAcrossRecordings: a stalled disk pins at most the total
+// pending cap over all recordings, not maxPendingBytes for each of them;
+// the recordings over it end writer_behind and stay valid.
+func TestWriterBehindAcrossRecordings(t *testing.T) {
+	gate := make(chan struct{})
+	d := &fakeDisk{mk: func() *fakeFile { return &fakeFile{gate: gate} }}
+	const total = maxPendingBytes
+	m := newTest(t, Policy{Players: []string{"alex"}}, d)
+	m.o.maxPending = total
+	var rs []detect.Recorder
+	for i := range 3 {
+		info := testInfo
+		info.Session = strconv.Itoa(i)
+		r := m.Factory()(info)
+		rs = append(rs, r)
+		feed(r, 3000, 1000) // ~3 MB each while the disk is stuck: under the per-file cap
+	}
+	// A stopped recording still hands over its last buffer and end record,
+	// so the file stays valid: at most a chunk more each.
+	if p := m.pending.Load(); p > total+int64(len(rs))*(2*chunkSize) {
+		t.Errorf("%d bytes queued to a stuck disk, cap %d", p, total)
+	}
+	for _, r := range rs {
+		_ = r.Close()
+	}
+	close(gate)
+	if err := m.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	behind := 0
+	for name, f := range d.files {
+		_, _, reason, err := readAll(f.bytes())
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if reason == EndWriterBehind {
+			behind++
+		}
+	}
+	if behind != 2 {
+		t.Errorf("%d recordings ended writer_behind, want the 2 past the first", behind)
+	}
+	if p := m.pending.Load(); p != 0 {
+		t.Errorf("%d bytes still counted pending after every writer finished", p)
 	}
 }

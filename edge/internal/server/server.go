@@ -158,7 +158,8 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	var engine *detect.Engine
 	if cfg.Detection.Enabled && cfg.Detection.RecordDir != "" {
 		recs, err := record.New(record.Policy{Dir: cfg.Detection.RecordDir, Players: cfg.Detection.RecordPlayers,
-			OnDetection: cfg.Detection.RecordOnDetection, MaxBytes: cfg.Detection.RecordMaxBytes},
+			OnDetection: cfg.Detection.RecordOnDetection, MaxBytes: cfg.Detection.RecordMaxBytes,
+			TotalMaxBytes: cfg.Detection.RecordTotalMaxBytes},
 			record.Options{EdgeVersion: version, Instance: e.instance, Region: cfg.Region, Log: log, Registry: e.Metrics.Registry})
 		if err != nil {
 			e.cancelBg()
