@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -124,7 +126,7 @@ func New(c Config, d Deps) (*Gate, error) {
 // the socket. Accept allocates nothing and never touches the network.
 func (g *Gate) Accept(addr netip.Addr) Decision {
 	d := Decision{Outcome: Allow}
-	if ok, scope, wait := g.conns.Allow(normalize(addr), g.now()); !ok {
+	if ok, scope, wait := g.conns.Allow(netscope.Normalize(addr), g.now()); !ok {
 		d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
 	}
 	g.m.count(stageAccept, d)
@@ -144,7 +146,7 @@ func (g *Gate) Login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 
 func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	now := g.now()
-	addr := normalize(r.Addr)
+	addr := netscope.Normalize(r.Addr)
 	host := hostKey(addr)
 
 	// Stateless rules first: they cost nothing and need no table.
@@ -205,14 +207,14 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 func (g *Gate) Verified(addr netip.Addr, name string) {
 	// Clone: the name may point into a larger buffer that the table would
 	// otherwise keep alive for a day.
-	g.verify.pass(hostKey(normalize(addr)), strings.Clone(name), g.now())
+	g.verify.pass(hostKey(addr), strings.Clone(name), g.now())
 }
 
 // Failed records a failed verification from addr and reports whether the
 // address is now blocked (for VerifyBlock), so the caller can spread the
 // block to the fleet.
 func (g *Gate) Failed(addr netip.Addr) (blocked bool) {
-	_, blocked = g.verify.fail(hostKey(normalize(addr)), g.now())
+	_, blocked = g.verify.fail(hostKey(addr), g.now())
 	return blocked
 }
 

@@ -51,12 +51,12 @@ func TestAcceptRates(t *testing.T) {
 			},
 		},
 		{
-			name: "IPv6 /64 bucket", addr: Rate{100, 100}, prefix: Rate{1, 2},
+			name: "IPv6 /48 bucket", addr: Rate{100, 100}, prefix: Rate{1, 2},
 			steps: []acceptStep{
 				{0, "2001:db8:0:1::1", Allow, None},
-				{0, "2001:db8:0:1:ffff:ffff:ffff:ffff", Allow, None},
-				{0, "2001:db8:0:1:1234::9", Refuse, RatePrefix},
-				{0, "2001:db8:0:2::1", Allow, None}, // the next /64
+				{0, "2001:db8:0:2:ffff:ffff:ffff:ffff", Allow, None},
+				{0, "2001:db8:0:3:1234::9", Refuse, RatePrefix},
+				{0, "2001:db8:1:1::1", Allow, None}, // the next /48
 				{0, "fe80::1%eth0", Allow, None},
 			},
 		},

@@ -66,11 +66,11 @@ func TestLRU(t *testing.T) {
 }
 
 // floodAddr returns the i-th address of a flood: every one in its own IPv6
-// /64, so each fills an address and a prefix entry.
+// /48 (and so its own /64), so each fills an address and a prefix entry.
 func floodAddr(i int) netip.Addr {
 	var b [16]byte
 	b[0], b[1] = 0x20, 0x01
-	b[4], b[5], b[6], b[7] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+	b[2], b[3], b[4], b[5] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
 	b[15] = 1
 	return netip.AddrFrom16(b)
 }
@@ -140,7 +140,7 @@ func TestMemoryBoundedUnderAFlood(t *testing.T) {
 func TestLiveHostsCapped(t *testing.T) {
 	g := newTestGate(t, noLimits(), Deps{})
 	for i := range maxLiveHosts {
-		if _, r := g.slots.acquire(floodAddr(i)); r != None {
+		if _, r := g.slots.acquire(hostKey(floodAddr(i))); r != None {
 			t.Fatalf("acquire %d: %s", i, r)
 		}
 	}

@@ -26,7 +26,7 @@ const (
 // verifiedKey is a player who passed: name and host (hostKey).
 type verifiedKey struct {
 	name string
-	host netip.Addr
+	host netip.Prefix
 }
 
 // failures is one host's verification record.
@@ -44,19 +44,19 @@ type verification struct {
 
 	mu     sync.Mutex
 	passed *lru[verifiedKey, time.Time] // value: expiry
-	failed *lru[netip.Addr, failures]
+	failed *lru[netip.Prefix, failures]
 }
 
 func newVerification(c Config) *verification {
 	return &verification{
 		ttl: c.VerifiedTTL, maxFailures: c.VerifyMaxFailures, block: c.VerifyBlock,
 		passed: newLRU[verifiedKey, time.Time](maxVerifiedEntries),
-		failed: newLRU[netip.Addr, failures](maxFailureEntries),
+		failed: newLRU[netip.Prefix, failures](maxFailureEntries),
 	}
 }
 
 // pass remembers that name passed from host until now + ttl.
-func (v *verification) pass(host netip.Addr, name string, now time.Time) {
+func (v *verification) pass(host netip.Prefix, name string, now time.Time) {
 	v.mu.Lock()
 	exp, _ := v.passed.put(verifiedKey{name: name, host: host})
 	*exp = now.Add(v.ttl)
@@ -65,7 +65,7 @@ func (v *verification) pass(host netip.Addr, name string, now time.Time) {
 
 // verified reports whether name passed from host within the TTL; an
 // expired entry is dropped on the way.
-func (v *verification) verified(host netip.Addr, name string, now time.Time) bool {
+func (v *verification) verified(host netip.Prefix, name string, now time.Time) bool {
 	k := verifiedKey{name: name, host: host}
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -83,7 +83,7 @@ func (v *verification) verified(host netip.Addr, name string, now time.Time) boo
 // fail counts a failure of host at now and reports whether host is now
 // blocked, and until when. Failures older than the block duration are
 // forgotten, so two failures a day apart do not add up.
-func (v *verification) fail(host netip.Addr, now time.Time) (time.Time, bool) {
+func (v *verification) fail(host netip.Prefix, now time.Time) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	f, _ := v.failed.put(host)
@@ -104,7 +104,7 @@ func (v *verification) fail(host netip.Addr, now time.Time) (time.Time, bool) {
 }
 
 // blocked reports whether host is blocked at now and for how much longer.
-func (v *verification) blocked(host netip.Addr, now time.Time) (time.Duration, bool) {
+func (v *verification) blocked(host netip.Prefix, now time.Time) (time.Duration, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	f := v.failed.get(host)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 )
 
 // ErrUnavailable means Redis did not answer in time (or the breaker is
@@ -180,11 +182,11 @@ func (f *Fleet) AllowLogin(ctx context.Context, addr netip.Addr, name string) (D
 	tiers := make([]Tier, 0, 3)
 	if addr.IsValid() {
 		if f.rates[TierAddress].Enabled() {
-			keys = append(keys, f.cfg.KeyPrefix+":login:a:"+tierPrefix(addr, addrBitsV4, addrBitsV6).String())
+			keys = append(keys, f.cfg.KeyPrefix+":login:a:"+netscope.Address(addr).String())
 			tiers = append(tiers, TierAddress)
 		}
 		if f.rates[TierPrefix].Enabled() {
-			keys = append(keys, f.cfg.KeyPrefix+":login:p:"+tierPrefix(addr, prefixBitsV4, prefixBitsV6).String())
+			keys = append(keys, f.cfg.KeyPrefix+":login:p:"+netscope.Prefix(addr).String())
 			tiers = append(tiers, TierPrefix)
 		}
 	}
