@@ -605,7 +605,7 @@ func TestVerifiedDoesNotKeepTheCallersBuffer(t *testing.T) {
 	g.Verified(netip.MustParseAddr("192.0.2.1"), name)
 	g.verify.mu.Lock()
 	defer g.verify.mu.Unlock()
-	for k := range g.verify.passed.index {
+	for k := range g.verify.passed.All() {
 		if k.name != "Alice" {
 			t.Fatalf("stored name %q", k.name)
 		}

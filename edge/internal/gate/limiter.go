@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/lru"
 	"github.com/rustguard/rustguard/edge/internal/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
@@ -112,15 +113,15 @@ type localLimiter struct {
 	addrRate, prefixRate Rate
 
 	mu       sync.Mutex
-	addrs    *lru[netip.Prefix, bucket]
-	prefixes *lru[netip.Prefix, bucket]
+	addrs    *lru.Table[netip.Prefix, bucket]
+	prefixes *lru.Table[netip.Prefix, bucket]
 }
 
 func newLocalLimiter(addr, prefix Rate) *localLimiter {
 	return &localLimiter{
 		addrRate: addr, prefixRate: prefix,
-		addrs:    newLRU[netip.Prefix, bucket](maxRateEntries),
-		prefixes: newLRU[netip.Prefix, bucket](maxRateEntries),
+		addrs:    lru.New[netip.Prefix, bucket](maxRateEntries),
+		prefixes: lru.New[netip.Prefix, bucket](maxRateEntries),
 	}
 }
 
@@ -149,11 +150,11 @@ func (l *localLimiter) Allow(addr netip.Addr, now time.Time) (bool, Scope, time.
 // take returns k's bucket refilled to now (a new one starts full), or nil
 // when the rate is off. The two tables are distinct, so the pointer from one
 // survives a put into the other.
-func (l *localLimiter) take(t *lru[netip.Prefix, bucket], k netip.Prefix, r Rate, now int64) *bucket {
+func (l *localLimiter) take(t *lru.Table[netip.Prefix, bucket], k netip.Prefix, r Rate, now int64) *bucket {
 	if !r.enabled() {
 		return nil
 	}
-	b, created := t.put(k)
+	b, created := t.Put(k)
 	if created {
 		*b = bucket{tokens: float64(r.Burst), last: now}
 	}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/lru"
 )
 
 const (
@@ -43,22 +45,22 @@ type verification struct {
 	block       time.Duration
 
 	mu     sync.Mutex
-	passed *lru[verifiedKey, time.Time] // value: expiry
-	failed *lru[netip.Prefix, failures]
+	passed *lru.Table[verifiedKey, time.Time] // value: expiry
+	failed *lru.Table[netip.Prefix, failures]
 }
 
 func newVerification(c Config) *verification {
 	return &verification{
 		ttl: c.VerifiedTTL, maxFailures: c.VerifyMaxFailures, block: c.VerifyBlock,
-		passed: newLRU[verifiedKey, time.Time](maxVerifiedEntries),
-		failed: newLRU[netip.Prefix, failures](maxFailureEntries),
+		passed: lru.New[verifiedKey, time.Time](maxVerifiedEntries),
+		failed: lru.New[netip.Prefix, failures](maxFailureEntries),
 	}
 }
 
 // pass remembers that name passed from host until now + ttl.
 func (v *verification) pass(host netip.Prefix, name string, now time.Time) {
 	v.mu.Lock()
-	exp, _ := v.passed.put(verifiedKey{name: name, host: host})
+	exp, _ := v.passed.Put(verifiedKey{name: name, host: host})
 	*exp = now.Add(v.ttl)
 	v.mu.Unlock()
 }
@@ -69,12 +71,12 @@ func (v *verification) verified(host netip.Prefix, name string, now time.Time) b
 	k := verifiedKey{name: name, host: host}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	exp := v.passed.get(k)
+	exp := v.passed.Get(k)
 	if exp == nil {
 		return false
 	}
 	if !now.Before(*exp) {
-		v.passed.remove(k)
+		v.passed.Remove(k)
 		return false
 	}
 	return true
@@ -86,7 +88,7 @@ func (v *verification) verified(host netip.Prefix, name string, now time.Time) b
 func (v *verification) fail(host netip.Prefix, now time.Time) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	f, _ := v.failed.put(host)
+	f, _ := v.failed.Put(host)
 	if now.Before(f.blockedUntil) {
 		return f.blockedUntil, true
 	}
@@ -107,7 +109,7 @@ func (v *verification) fail(host netip.Prefix, now time.Time) (time.Time, bool) 
 func (v *verification) blocked(host netip.Prefix, now time.Time) (time.Duration, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	f := v.failed.get(host)
+	f := v.failed.Get(host)
 	if f == nil || !now.Before(f.blockedUntil) {
 		return 0, false
 	}
