@@ -303,7 +303,9 @@ type Redis struct {
 	// DetectBansAddress makes a detection's ban also ban the address
 	// (off: addresses are shared by households and carriers).
 	DetectBansAddress bool `yaml:"detect_bans_address" env:"RUSTGUARD_DETECT_BANS_ADDRESS"`
-	// Fleet-wide login limits (GCRA in Redis) per address, prefix and name.
+	// Fleet-wide login limits (GCRA in Redis) per address, per prefix and
+	// per name from one source prefix (a name is a claim before login:
+	// limiting it alone would let anyone spend a player's budget).
 	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_FLEET_LOGIN_ADDR_RATE"`
 	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_FLEET_LOGIN_ADDR_BURST"`
 	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_FLEET_LOGIN_PREFIX_RATE"`
