@@ -18,6 +18,11 @@
 //     Expiry is judged on every lookup from the ban's own expiry time;
 //     expired bans are removed from Redis lazily.
 //
+// An IP ban on an IPv6 address bans its /64 and is stored as that CIDR
+// (NormalizeSubject; package netscope says why). Entries an earlier version
+// stored as "ip:<IPv6 address>" still match their /64 and are rewritten in
+// the current form by the first edge that loads them.
+//
 // When Redis is unreachable the table keeps its last content (fail static),
 // Healthy turns false, the loop retries with backoff and resynchronises by
 // itself when Redis returns.
