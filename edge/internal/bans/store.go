@@ -93,12 +93,8 @@ type Config struct {
 	// falls further behind than this resynchronises.
 	StreamMaxLen int64
 	// WriteQueue is how many detection bans may wait for Redis before
-	// further ones are dropped (the player is kicked either way).
+	// further ones are held on this edge only (Options.Local).
 	WriteQueue int
-	// DetectBansAddress makes a detection ban also ban the player's
-	// address. Off by default: players share addresses (households,
-	// schools, carrier NAT) and a check must not lock out the innocent.
-	DetectBansAddress bool
 }
 
 // Defaults returns the recommended configuration.
@@ -136,6 +132,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock for expiry and health; time.Now when nil.
 	Now func() time.Time
+	// Local receives the detection bans Redis did not take (write failed,
+	// queue full), so this edge enforces them at least; nil drops them.
+	Local *Local
 }
 
 // Store connects the in-memory Table with the fleet's ban list in Redis.
@@ -148,6 +147,7 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 	table  *Table
+	local  *Local
 
 	kAll, kExpiry, kSeq, kEvents string
 
@@ -198,7 +198,7 @@ func NewStore(cfg Config, o Options) (*Store, error) {
 		return nil, fmt.Errorf("bans: key prefix %q must be non-empty and free of braces (they would move the hash tag)", cfg.KeyPrefix)
 	}
 	s := &Store{
-		cfg: cfg, client: o.Client, onAdd: o.OnAdd, log: o.Log, now: o.Now, table: NewTable(),
+		cfg: cfg, client: o.Client, onAdd: o.OnAdd, log: o.Log, now: o.Now, table: NewTable(), local: o.Local,
 		kAll: cfg.KeyPrefix + keyAll, kExpiry: cfg.KeyPrefix + keyExpiry, kSeq: cfg.KeyPrefix + keySeq, kEvents: cfg.KeyPrefix + keyEvents,
 		synced: make(chan struct{}),
 		writes: make(chan Ban, cfg.WriteQueue),
@@ -405,48 +405,25 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// BanPlayer is the detection engine's ban action (detect.Banner). It must
-// not block a connection goroutine, so it queues the write for Run and
-// drops it, with a warning and a metric, when the queue is full; the
-// engine kicks the player either way. It bans the UUID when known and the
-// name, and the address only with Config.DetectBansAddress.
-func (s *Store) BanPlayer(name, uuid string, addr netip.Addr, reason, source string, d time.Duration) {
-	now := s.now()
-	var exp time.Time
-	if d > 0 {
-		exp = now.Add(d)
-	}
-	base := Ban{Reason: reason, Source: source, Created: now, Expires: exp}
-	var subjects []Ban
-	if u, err := ParseUUID(uuid); err == nil && u != ([16]byte{}) {
-		b := base
-		b.Kind, b.Value = KindUUID, u.String()
-		subjects = append(subjects, b)
-	}
-	if name != "" {
-		b := base
-		b.Kind, b.Value = KindName, name
-		subjects = append(subjects, b)
-	}
-	if s.cfg.DetectBansAddress && addr.IsValid() {
-		b := base
-		b.Kind, b.Value = KindIP, normAddr(addr).String()
-		subjects = append(subjects, b)
-	}
-	for _, b := range subjects {
-		select {
-		case s.writes <- b:
-		default:
-			s.m.writes.WithLabelValues("dropped").Inc()
-			if n, ok := s.writeWarn.allow(s.now()); ok {
-				s.log.Warn("ban write queue full, detection ban not stored", "kind", b.Kind.String(), "source", source, "suppressed", n)
-			}
+// enqueue queues a detection ban for Run to write (Detections.Ban). It
+// must not block a connection goroutine: when the queue is full it reports
+// false, with a warning and a metric, and the caller holds the ban locally.
+func (s *Store) enqueue(b Ban) bool {
+	select {
+	case s.writes <- b:
+		return true
+	default:
+		s.m.writes.WithLabelValues("dropped").Inc()
+		if n, ok := s.writeWarn.allow(s.now()); ok {
+			s.log.Warn("ban write queue full; detection ban held on this edge only", "kind", b.Kind.String(), "source", b.Source, "suppressed", n)
 		}
+		return false
 	}
 }
 
-// writeLoop stores queued detection bans. One attempt each: during an
-// outage the player is still kicked, and the edge logs what it lost.
+// writeLoop stores queued detection bans. One attempt each: a ban Redis
+// does not take holds on this edge only (Options.Local), and the edge logs
+// it.
 func (s *Store) writeLoop(ctx context.Context) {
 	for {
 		select {
@@ -456,7 +433,10 @@ func (s *Store) writeLoop(ctx context.Context) {
 			if _, err := s.Add(ctx, b); err != nil {
 				s.m.writes.WithLabelValues("error").Inc()
 				if n, ok := s.writeWarn.allow(s.now()); ok {
-					s.log.Warn("detection ban not stored", "kind", b.Kind.String(), "source", b.Source, "err", err, "suppressed", n)
+					s.log.Warn("detection ban not stored in Redis; held on this edge only", "kind", b.Kind.String(), "source", b.Source, "err", err, "suppressed", n)
+				}
+				if s.local != nil {
+					s.local.Add(b)
 				}
 				continue
 			}

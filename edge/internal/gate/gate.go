@@ -48,6 +48,23 @@ type LoginRequest struct {
 	UUID     mcproto.UUID // from Login Start; zero when the client sent none
 	Host     string       // routing host: packets.ParseHost(handshake host).Host
 	Protocol int32        // handshake protocol version
+	// Authenticated is true when the edge verified that the player owns
+	// Name and UUID (online mode, issue #10; false for every login today).
+	// Unauthenticated, the gate never uses the claimed UUID: bans are
+	// matched against the offline UUID of Name (Identity).
+	Authenticated bool
+}
+
+// Identity is the UUID the edge may key anything on for this login: the
+// claimed UUID when authenticated, otherwise the offline UUID of the name,
+// which is what an offline backend calls the player. A claimed UUID costs
+// nothing to forge: matching bans against it would let a banned player in
+// under another UUID, and let anyone trip bans meant for someone else.
+func (r LoginRequest) Identity() mcproto.UUID {
+	if r.Authenticated {
+		return r.UUID
+	}
+	return mcproto.OfflineUUID(r.Name)
 }
 
 // Gate is the admission gate. It is safe for concurrent use and owns no
@@ -162,7 +179,7 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 		return nil, refuse(BlockedVerification, "Too many failed verifications from your address. Try again in "+formatWait(wait)+".", wait)
 	}
 	if g.bans != nil {
-		if msg, banned := g.bans.Banned(addr, r.Name, r.UUID, now); banned {
+		if msg, banned := g.bans.Banned(addr, r.Name, r.Identity(), now); banned {
 			if msg == "" {
 				msg = msgBanned
 			}

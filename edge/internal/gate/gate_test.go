@@ -120,7 +120,7 @@ func TestLoginRules(t *testing.T) {
 			return "Banned for griefing.\nExpires in 1h0m0s.", true
 		case addr == netip.MustParseAddr("203.0.113.66"):
 			return "", true
-		case uuid == mcproto.UUID{0: 0xba, 15: 0xd}:
+		case uuid == mcproto.UUID{0: 0xba, 15: 0xd}, uuid == mcproto.OfflineUUID("OfflineBanned"):
 			return "Banned UUID.", true
 		}
 		return "", false
@@ -169,8 +169,22 @@ func TestLoginRules(t *testing.T) {
 		{name: "negative protocol", req: withProtocol(-1), want: Refuse, reason: ProtocolDenied},
 		{name: "banned name", deps: Deps{Bans: bans}, req: withName("Griefer"), want: Refuse, reason: Banned, message: "griefing"},
 		{name: "banned address gets a default message", deps: Deps{Bans: bans}, req: withAddr("203.0.113.66"), want: Refuse, reason: Banned, message: "banned"},
-		{name: "banned UUID", deps: Deps{Bans: bans},
+		{name: "banned UUID, authenticated", deps: Deps{Bans: bans},
+			req: func(r LoginRequest) LoginRequest {
+				r.UUID, r.Authenticated = mcproto.UUID{0: 0xba, 15: 0xd}, true
+				return r
+			},
+			want: Refuse, reason: Banned, message: "Banned UUID"},
+		// Offline, the claimed UUID is ignored: a banned player cannot
+		// dodge a UUID ban with another UUID, nor can anyone trip one.
+		{name: "banned UUID claimed offline is not the identity", deps: Deps{Bans: bans},
 			req:  func(r LoginRequest) LoginRequest { r.UUID = mcproto.UUID{0: 0xba, 15: 0xd}; return r },
+			want: Allow, reason: None},
+		{name: "offline UUID of the name is banned", deps: Deps{Bans: bans},
+			req: func(r LoginRequest) LoginRequest {
+				r.Name, r.UUID = "OfflineBanned", mcproto.UUID{1, 2, 3}
+				return r
+			},
 			want: Refuse, reason: Banned, message: "Banned UUID"},
 		{name: "not banned", deps: Deps{Bans: bans}, want: Allow, reason: None},
 		{name: "blocked after failed verifications",

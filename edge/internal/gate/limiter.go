@@ -49,6 +49,7 @@ type FleetLimiter interface {
 type BanChecker interface {
 	// Banned reports whether addr, name or uuid is banned at now, and the
 	// message to show the player. A zero uuid or empty name is skipped.
+	// uuid is LoginRequest.Identity, never a UUID the client only claimed.
 	Banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time) (message string, banned bool)
 }
 

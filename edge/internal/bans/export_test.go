@@ -1,0 +1,4 @@
+package bans
+
+// MaxLocalBans is maxLocalBans for the external tests.
+const MaxLocalBans = maxLocalBans
