@@ -4,8 +4,9 @@
 //
 // Data enters at two points of the data path and leaves as a Decision:
 //
-//   - Accept, right after the listener accepted a socket: the connection
-//     rate per address and per prefix. Nothing is parsed yet and nothing
+//   - Accept, right after the listener accepted a socket: address bans
+//     (the in-memory table) and the connection rate per address and per
+//     prefix. Nothing is parsed yet and nothing
 //     can be said to the peer, so a refusal means closing the socket
 //     without a word. Accept allocates nothing.
 //   - Login, once Login Start is decoded: protocol allow/deny lists, the

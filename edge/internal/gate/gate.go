@@ -30,6 +30,9 @@ type Deps struct {
 	Fleet FleetLimiter
 	// Bans is the ban list. Nil: nobody is banned.
 	Bans BanChecker
+	// AddrBans checks the address alone at accept, so a banned address
+	// or range cannot ping or hold a slot. Nil: bans apply at login only.
+	AddrBans AddrBanChecker
 	// Attack reports the fleet's join rate. Nil: local joins only.
 	Attack AttackSignal
 	// Now is the clock. Nil: time.Now.
@@ -70,13 +73,14 @@ func (r LoginRequest) Identity() mcproto.UUID {
 // Gate is the admission gate. It is safe for concurrent use and owns no
 // goroutines.
 type Gate struct {
-	now    func() time.Time
-	log    *slog.Logger
-	conns  Limiter
-	logins Limiter
-	fleet  FleetLimiter
-	bans   BanChecker
-	signal AttackSignal
+	now      func() time.Time
+	log      *slog.Logger
+	conns    Limiter
+	logins   Limiter
+	fleet    FleetLimiter
+	bans     BanChecker
+	addrBans AddrBanChecker
+	signal   AttackSignal
 
 	verifyAlways bool
 	name         *regexp.Regexp
@@ -107,7 +111,7 @@ func New(c Config, d Deps) (*Gate, error) {
 	}
 	g := &Gate{
 		now: d.Now, log: d.Log,
-		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, signal: d.Attack,
+		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, addrBans: d.AddrBans, signal: d.Attack,
 		verifyAlways: c.VerifyAlways,
 		name:         name,
 		hosts:        newHostSet(c.AllowedHosts),
@@ -138,13 +142,23 @@ func New(c Config, d Deps) (*Gate, error) {
 	return g, nil
 }
 
-// Accept decides on a freshly accepted connection from addr: the connection
-// rate of the address and its prefix. A refusal carries no message; close
-// the socket. Accept allocates nothing and never touches the network.
+// Accept decides on a freshly accepted connection from addr: address bans,
+// then the connection rate of the address and its prefix. A refusal
+// carries no message; close the socket. Accept allocates nothing and never
+// touches the network.
 func (g *Gate) Accept(addr netip.Addr) Decision {
+	now := g.now()
+	addr = netscope.Normalize(addr)
 	d := Decision{Outcome: Allow}
-	if ok, scope, wait := g.conns.Allow(netscope.Normalize(addr), g.now()); !ok {
-		d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
+	switch {
+	case g.addrBans != nil && g.addrBans.AddrBanned(addr, now):
+		// Before the rates: a banned flood must not spend the tokens its
+		// prefix's other hosts share.
+		d = Decision{Outcome: Refuse, Reason: Banned}
+	default:
+		if ok, scope, wait := g.conns.Allow(addr, now); !ok {
+			d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
+		}
 	}
 	g.m.count(stageAccept, d)
 	return d

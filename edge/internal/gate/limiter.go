@@ -62,6 +62,21 @@ func (f BanFunc) Banned(addr netip.Addr, name string, uuid mcproto.UUID, now tim
 	return f(addr, name, uuid, now)
 }
 
+// AddrBanChecker answers at accept whether an address is banned (IP and
+// CIDR bans). Accept asks it for every connection, so it must answer from
+// memory, allocate nothing and not fail closed: a ban list that cannot be
+// synced is the login's concern (BanChecker), not the server list's.
+type AddrBanChecker interface {
+	AddrBanned(addr netip.Addr, now time.Time) bool
+}
+
+// AddrBanFunc adapts a function to AddrBanChecker, e.g. a closure over
+// bans.Table.MatchAddr.
+type AddrBanFunc func(addr netip.Addr, now time.Time) bool
+
+// AddrBanned calls f.
+func (f AddrBanFunc) AddrBanned(addr netip.Addr, now time.Time) bool { return f(addr, now) }
+
 // AttackSignal reports the join rate the whole fleet sees. It is read on
 // every login, so it must answer from memory.
 type AttackSignal interface {

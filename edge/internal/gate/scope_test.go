@@ -3,6 +3,9 @@ package gate
 import (
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestIPv6ScopesEverywhere: an IPv6 /64 is one address and a /48 one prefix
@@ -77,4 +80,33 @@ func TestIPv6ScopesEverywhere(t *testing.T) {
 			t.Fatalf("failures from two addresses of one /64 did not block it: %s/%s", d.Outcome, d.Reason)
 		}
 	})
+}
+
+// TestAcceptRefusesBannedAddresses: a banned address or range is refused at
+// accept, before it can ping or hold a slot, with its own reason, and
+// without spending the rate tokens its neighbours share. Accept still
+// allocates nothing.
+func TestAcceptRefusesBannedAddresses(t *testing.T) {
+	banned := netip.MustParsePrefix("2001:db8:bad::/64")
+	bans := AddrBanFunc(func(a netip.Addr, _ time.Time) bool { return banned.Contains(a) })
+	c := Defaults()
+	c.ConnAddr, c.ConnPrefix = Rate{PerSecond: 0.001, Burst: 1}, Rate{PerSecond: 0.001, Burst: 1}
+	g := newTestGate(t, c, Deps{AddrBans: bans})
+	for range 3 {
+		d := g.Accept(netip.MustParseAddr("2001:db8:bad::1234"))
+		if d.Outcome != Refuse || d.Reason != Banned || d.Message != "" {
+			t.Fatalf("banned address at accept: %+v, want refuse/banned without a message", d)
+		}
+	}
+	if got := testutil.ToFloat64(g.m.decisions[stageAccept][Refuse][Banned]); got != 3 {
+		t.Errorf("decisions{accept,refuse,banned} = %v, want 3", got)
+	}
+	// Its /48 neighbour still has the prefix's one token.
+	if d := g.Accept(netip.MustParseAddr("2001:db8:0:1::1")); d.Outcome != Allow {
+		t.Errorf("neighbour of a banned /64: %+v", d)
+	}
+	a := netip.MustParseAddr("2001:db8:bad::1")
+	if n := testing.AllocsPerRun(1000, func() { g.Accept(a) }); n != 0 {
+		t.Errorf("Accept of a banned address: %v allocations, want 0", n)
+	}
 }

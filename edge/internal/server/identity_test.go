@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/rustguard/rustguard/edge/internal/bans"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
 	"github.com/rustguard/rustguard/edge/internal/testservers"
@@ -159,4 +161,62 @@ func TestDetectionBanInOfflineMode(t *testing.T) {
 			b.nextLogin(t)
 		})
 	}
+}
+
+// TestBannedAddressRefusedAtAccept: a banned address or range is closed at
+// accept: it can neither ping nor hold a login slot, and the refusal is
+// counted with its reason.
+func TestBannedAddressRefusedAtAccept(t *testing.T) {
+	b := startBackend(t, 256, false)
+	e := identityEdge(t, b.addr(), testservers.StartRedis(t).URL())
+	if _, err := e.bans.Add(t.Context(), bans.Ban{Kind: bans.KindCIDR, Value: "198.51.100.0/24", Reason: "bot farm"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool {
+		_, ok := e.bans.Table().MatchAddr(netip.MustParseAddr("198.51.100.7"), time.Now())
+		return ok
+	})
+	c := dialFrom(t, e, "198.51.100.7:40000")
+	// A status request gets no answer: the edge closed the socket at accept.
+	out := append(handshake(identityProtocol, "localhost", 25565, 1), mcproto.AppendFrame(nil, []byte{0x00})...)
+	_, _ = c.Write(out)
+	if body, err := c.fr.Next(); err == nil {
+		t.Fatalf("a banned address got a status answer: %x", body)
+	}
+	waitFor(t, func() bool { return testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues("banned")) == 1 })
+	if n := gateDecisions(t, e, "accept", "refuse", "banned"); n != 1 {
+		t.Errorf("rustguard_edge_gate_decisions_total{stage=accept,decision=refuse,reason=banned} = %v, want 1", n)
+	}
+	// The check is the in-memory tables: Accept still allocates nothing,
+	// banned or not.
+	for _, a := range []string{"198.51.100.7", "2001:db8:1::1"} {
+		addr := netip.MustParseAddr(a)
+		if n := testing.AllocsPerRun(1000, func() { e.Gate.Accept(addr) }); n != 0 {
+			t.Errorf("Accept(%s) with the edge's ban lists: %v allocations, want 0", a, n)
+		}
+	}
+}
+
+// gateDecisions reads one series of rustguard_edge_gate_decisions_total.
+func gateDecisions(t *testing.T, e *Edge, stage, decision, why string) float64 {
+	t.Helper()
+	mfs, err := e.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "rustguard_edge_gate_decisions_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			l := map[string]string{}
+			for _, lp := range m.GetLabel() {
+				l[lp.GetName()] = lp.GetValue()
+			}
+			if l["stage"] == stage && l["decision"] == decision && l["reason"] == why {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }

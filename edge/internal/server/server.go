@@ -50,7 +50,7 @@ type Edge struct {
 	redis         redis.UniversalClient // nil without Redis
 	bans          *bans.Store           // the fleet's ban list; nil without Redis
 	localBans     *bans.Local           // detection bans this edge holds alone
-	recs          *record.Recorders // nil when recording is off
+	recs          *record.Recorders     // nil when recording is off
 	fleet         *limits.Fleet
 	attack        *limits.AttackSignal
 	banFailClosed bool
@@ -142,6 +142,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		gdeps.Attack = e.attack
 	}
 	gdeps.Bans = gate.BanFunc(e.banned)
+	gdeps.AddrBans = gate.AddrBanFunc(e.addrBanned)
 	banner := detectionBans{bans.NewDetections(e.bans, e.localBans, cfg.Redis.DetectBansAddress)}
 	var engine *detect.Engine
 	if cfg.Detection.Enabled && cfg.Detection.RecordDir != "" {
@@ -232,7 +233,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Trust:              proxyproto.NewTrust(p.TrustedProxies),
 		ProxyHeaderTimeout: p.ProxyProtocolTimeout.D(),
 		Handler:            e.handler,
-		Admit:              func(a netip.Addr) bool { return g.Accept(a).Allowed() },
+		Admit:              func(a netip.Addr) reason.Reason { return admitReason(g.Accept(a)) },
 		Metrics:            e.Metrics,
 		Log:                log,
 	})
@@ -441,6 +442,30 @@ func (e *Edge) banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.
 		return "The ban list is unavailable right now. Please try again in a minute.", true
 	}
 	return "", false
+}
+
+// addrBanned answers the gate at accept: is the address in an IP or CIDR
+// ban of either list? From memory, allocation-free; never fail-closed, so
+// pings keep working while the ban list cannot be synced.
+func (e *Edge) addrBanned(addr netip.Addr, now time.Time) bool {
+	if e.bans != nil {
+		if _, ok := e.bans.Table().MatchAddr(addr, now); ok {
+			return true
+		}
+	}
+	_, ok := e.localBans.Table().MatchAddr(addr, now)
+	return ok
+}
+
+// admitReason is the listener's view of an accept decision.
+func admitReason(d gate.Decision) reason.Reason {
+	switch {
+	case d.Allowed():
+		return reason.None
+	case d.Reason == gate.Banned:
+		return reason.Banned
+	}
+	return reason.RateLimited
 }
 
 // kickBanned kicks online players a new ban b in tab covers, wherever it
