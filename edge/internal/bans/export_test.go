@@ -1,4 +1,5 @@
 package bans
 
-// MaxLocalBans is maxLocalBans for the external tests.
-const MaxLocalBans = maxLocalBans
+// SetLocalCap lowers l's cap, so a test can fill it quickly; call it
+// before the first Add.
+func SetLocalCap(l *Local, n int) { l.max = n }

@@ -41,6 +41,7 @@ type Local struct {
 	log   *slog.Logger
 	now   func() time.Time
 
+	max   int // maxLocalBans; smaller in tests
 	mu    sync.Mutex
 	order []localEntry // insertion order, oldest at head; a ring once full
 	head  int
@@ -60,7 +61,7 @@ type localEntry struct {
 
 // NewLocal returns an empty local table.
 func NewLocal(o LocalOptions) (*Local, error) {
-	l := &Local{table: NewTable(), onAdd: o.OnAdd, log: o.Log, now: o.Now}
+	l := &Local{table: NewTable(), onAdd: o.OnAdd, log: o.Log, now: o.Now, max: maxLocalBans}
 	if l.onAdd == nil {
 		l.onAdd = func(Ban) {}
 	}
@@ -108,26 +109,26 @@ func (l *Local) Add(b Ban) {
 	for l.n > 0 {
 		e := l.order[l.head]
 		expired := !e.expires.IsZero() && !now.Before(e.expires)
-		if !expired && l.n < maxLocalBans {
+		if !expired && l.n < l.max {
 			break
 		}
 		if !expired {
 			l.evicted.Inc()
 			if n, ok := l.warn.allow(now); ok {
-				l.log.Warn("local ban table full; dropping the oldest ban", "cap", maxLocalBans, "suppressed", n)
+				l.log.Warn("local ban table full; dropping the oldest ban", "cap", l.max, "suppressed", n)
 			}
 		}
 		if held, ok := l.table.Get(e.id); ok && held.Created.Equal(e.created) {
 			changes = append(changes, Change{Ban: Ban{ID: e.id}, Remove: true})
 		}
 		l.order[l.head] = localEntry{}
-		l.head = (l.head + 1) % maxLocalBans
+		l.head = (l.head + 1) % l.max
 		l.n--
 	}
 	changes = append(changes, Change{Ban: b})
 	l.table.Update(changes)
 	e := localEntry{id: b.ID, created: b.Created, expires: b.Expires}
-	if tail := (l.head + l.n) % maxLocalBans; tail < len(l.order) {
+	if tail := (l.head + l.n) % l.max; tail < len(l.order) {
 		l.order[tail] = e
 	} else {
 		l.order = append(l.order, e)
