@@ -29,6 +29,7 @@ const CLIUsage = `usage:
   rustguard-edge bans remove (--name N | --uuid U | --ip A | --cidr C)
   rustguard-edge bans list   [--kind name|uuid|ip|cidr]
 
+--ip with an IPv6 address bans its /64 (listed as a cidr ban).
 --duration takes Go durations (90s, 10m, 12h) or days (7d); default permanent.
 --source defaults to operator:<your user name>.
 The edge reads the Redis address from RUSTGUARD_REDIS_URL.
