@@ -17,7 +17,7 @@ const (
 	TierNone        Tier = iota // nothing refused
 	TierAddress                 // one IPv4 address, or one IPv6 /64 (what one subscriber gets)
 	TierPrefix                  // an IPv4 /24, or an IPv6 /48 (one site or provider block)
-	TierName                    // one player name (fleet tier only)
+	TierName                    // one player name from one source prefix (fleet tier only)
 	TierUnavailable             // Redis unreachable and the policy is fail-closed
 	numTiers
 )
