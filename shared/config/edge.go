@@ -315,10 +315,16 @@ type Redis struct {
 	// LimitsFailOpen lets logins through on local limits alone when Redis
 	// does not answer in time; false refuses them.
 	LimitsFailOpen bool `yaml:"limits_fail_open" env:"RUSTGUARD_LIMITS_FAIL_OPEN"`
-	// DetectBansAddress makes a detection's ban also ban the address
-	// (off: addresses are shared by households and carriers).
+	// DetectBansAddress makes a detection's ban of an authenticated player
+	// also ban the address (off: addresses are shared by households and
+	// carriers). Unauthenticated (offline mode, every player until online
+	// mode exists) the address is all a detection ban may ban, so this has
+	// no effect there; the key keeps its name and default for existing
+	// configuration files.
 	DetectBansAddress bool `yaml:"detect_bans_address" env:"RUSTGUARD_DETECT_BANS_ADDRESS"`
-	// Fleet-wide login limits (GCRA in Redis) per address, prefix and name.
+	// Fleet-wide login limits (GCRA in Redis) per address, per prefix and
+	// per name from one source prefix (a name is a claim before login:
+	// limiting it alone would let anyone spend a player's budget).
 	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_FLEET_LOGIN_ADDR_RATE"`
 	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_FLEET_LOGIN_ADDR_BURST"`
 	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_FLEET_LOGIN_PREFIX_RATE"`

@@ -14,7 +14,12 @@ import (
 )
 
 // SchemaVersion is the version of Event's layout and semantics.
-const SchemaVersion = 1
+//
+//   - 2: uuid is the offline UUID of the player name unless authenticated
+//     is true (in version 1 it was whatever UUID the client claimed in
+//     Login Start), and authenticated says whether the edge verified the
+//     player's identity.
+const SchemaVersion = 2
 
 // Action is what the edge did about a flag.
 type Action uint8
@@ -110,23 +115,30 @@ type Layer uint8
 
 // Event is one flag raised by one check against one player.
 type Event struct {
-	Schema       int               `json:"schema"`
-	Check        string            `json:"check"` // stable key, e.g. badpackets.invalid_pitch
-	Layer        Layer             `json:"layer"`
-	Severity     Severity          `json:"severity"`
-	Action       Action            `json:"action"`
-	Experimental bool              `json:"experimental,omitempty"`
-	VL           float64           `json:"vl"` // violation level after this flag
-	Player       string            `json:"player,omitempty"`
-	UUID         string            `json:"uuid,omitempty"`
-	ClientAddr   string            `json:"client_addr,omitempty"`
-	Protocol     int32             `json:"protocol"`
-	Brand        string            `json:"brand,omitempty"`
-	Region       string            `json:"region,omitempty"`
-	Edge         string            `json:"edge,omitempty"` // edge instance id
-	Session      string            `json:"session,omitempty"`
-	Details      map[string]string `json:"details,omitempty"` // check-specific evidence
-	Time         time.Time         `json:"time"`
+	Schema       int      `json:"schema"`
+	Check        string   `json:"check"` // stable key, e.g. badpackets.invalid_pitch
+	Layer        Layer    `json:"layer"`
+	Severity     Severity `json:"severity"`
+	Action       Action   `json:"action"`
+	Experimental bool     `json:"experimental,omitempty"`
+	VL           float64  `json:"vl"` // violation level after this flag
+	Player       string   `json:"player,omitempty"`
+	// UUID is the player's UUID as the edge knows it: the account's UUID
+	// when Authenticated, otherwise the offline UUID of Player (what an
+	// offline backend calls the player), never the UUID the client claimed.
+	UUID string `json:"uuid,omitempty"`
+	// Authenticated reports whether the edge verified that the player owns
+	// Player and UUID (online mode). False: both are the client's claim,
+	// evidence about a connection, not about an account.
+	Authenticated bool              `json:"authenticated"`
+	ClientAddr    string            `json:"client_addr,omitempty"`
+	Protocol      int32             `json:"protocol"`
+	Brand         string            `json:"brand,omitempty"`
+	Region        string            `json:"region,omitempty"`
+	Edge          string            `json:"edge,omitempty"` // edge instance id
+	Session       string            `json:"session,omitempty"`
+	Details       map[string]string `json:"details,omitempty"` // check-specific evidence
+	Time          time.Time         `json:"time"`
 }
 
 // keyPattern is the shape of a stable check key: lower-case dotted words.

@@ -21,6 +21,11 @@ func TestEventRoundTripsThroughJSON(t *testing.T) {
 	if !strings.Contains(string(b), `"action":"kick"`) || !strings.Contains(string(b), `"severity":"high"`) {
 		t.Errorf("enums should marshal as names: %s", b)
 	}
+	// An unauthenticated identity says so explicitly: a reader must not
+	// take a missing field for an account.
+	if !strings.Contains(string(b), `"authenticated":false`) {
+		t.Errorf("authenticated is left out when false: %s", b)
+	}
 	var back Event
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@
 package mc18
 
 import (
-	"crypto/md5"
 	"fmt"
 
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -141,15 +140,9 @@ func ParseLoginSuccess(data []byte) (uuid, name string, err error) {
 	return uuid, name, nil
 }
 
-// OfflineUUID is the UUID an offline-mode server gives a name: a version 3
-// (MD5) UUID of "OfflinePlayer:" + name, as vanilla's
-// UUID.nameUUIDFromBytes computes it.
-func OfflineUUID(name string) mcproto.UUID {
-	u := mcproto.UUID(md5.Sum([]byte("OfflinePlayer:" + name)))
-	u[6] = u[6]&0x0f | 0x30 // version 3
-	u[8] = u[8]&0x3f | 0x80 // IETF variant
-	return u
-}
+// OfflineUUID is the UUID an offline-mode server gives a name
+// (mcproto.OfflineUUID).
+func OfflineUUID(name string) mcproto.UUID { return mcproto.OfflineUUID(name) }
 
 // AppendJoinGame appends a 1.8 Join Game for a survival player in the
 // overworld.

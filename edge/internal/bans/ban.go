@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
@@ -20,7 +21,7 @@ type Kind uint8
 const (
 	KindUUID Kind = iota + 1 // a player's UUID (the account in online mode)
 	KindName                 // a player name, case-insensitive for ASCII
-	KindIP                   // one address (IPv4-mapped IPv6 counts as IPv4)
+	KindIP                   // one IPv4 address (IPv4-mapped IPv6 counts as IPv4); an IPv6 one becomes its /64, a KindCIDR
 	KindCIDR                 // an address range
 	kindEnd
 )
@@ -138,11 +139,11 @@ func FormatRemaining(d time.Duration) string {
 // Created and Expires are truncated to milliseconds, the precision stored
 // in Redis, and put in UTC, so a ban reads back exactly (==) as written.
 func Normalize(b Ban) (Ban, error) {
-	v, err := NormalizeValue(b.Kind, b.Value)
+	k, v, err := NormalizeSubject(b.Kind, b.Value)
 	if err != nil {
 		return Ban{}, err
 	}
-	b.Value = v
+	b.Kind, b.Value = k, v
 	b.ID = banID(b.Kind, v)
 	if len(b.Reason) > MaxReasonLen || !utf8.ValidString(b.Reason) {
 		return Ban{}, fmt.Errorf("%w: reason must be valid UTF-8 of at most %d bytes", ErrInvalid, MaxReasonLen)
@@ -158,8 +159,26 @@ func Normalize(b Ban) (Ban, error) {
 	return b, nil
 }
 
-// NormalizeValue parses value as a kind and returns its canonical form.
-func NormalizeValue(k Kind, value string) (string, error) {
+// NormalizeSubject parses value as a kind and returns the kind and value
+// the ban is stored under. They differ in one case: an IP ban on an IPv6
+// address bans the address's /64 (package netscope: one host holds a /64
+// and rotates addresses inside it, so banning one /128 bans nothing), and
+// is stored as that CIDR, so banning two addresses of one /64 is one ban.
+// A CIDR narrower than /64 is kept as written: an operator's explicit range.
+func NormalizeSubject(k Kind, value string) (Kind, string, error) {
+	v, err := normalizeValue(k, value)
+	if err != nil || k != KindIP {
+		return k, v, err
+	}
+	a := netip.MustParseAddr(v) // normalizeValue produced it
+	if a.Is4() {
+		return k, v, nil
+	}
+	return KindCIDR, netscope.Address(a).String(), nil
+}
+
+// normalizeValue parses value as a kind and returns its canonical form.
+func normalizeValue(k Kind, value string) (string, error) {
 	value = strings.TrimSpace(value)
 	switch k {
 	case KindUUID:
@@ -236,7 +255,7 @@ func ParseUUID(s string) (mcproto.UUID, error) {
 // normAddr keys an address the way the rest of the edge does: IPv4-mapped
 // IPv6 is IPv4 (a dual-stack listener reports IPv4 clients as ::ffff:a.b.c.d)
 // and zones are dropped (a zone names a local interface, not a client).
-func normAddr(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
+func normAddr(a netip.Addr) netip.Addr { return netscope.Normalize(a) }
 
 // normPrefix masks p and turns an IPv4-mapped IPv6 range into the IPv4
 // range it covers, so it matches unmapped client addresses.

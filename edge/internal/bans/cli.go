@@ -29,6 +29,7 @@ const CLIUsage = `usage:
   rustguard-edge bans remove (--name N | --uuid U | --ip A | --cidr C)
   rustguard-edge bans list   [--kind name|uuid|ip|cidr]
 
+--ip with an IPv6 address bans its /64 (listed as a cidr ban).
 --duration takes Go durations (90s, 10m, 12h) or days (7d); default permanent.
 --source defaults to operator:<your user name>.
 The edge reads the Redis address from RUSTGUARD_REDIS_URL.
@@ -60,7 +61,7 @@ type subject struct{ name, uuid, ip, cidr string }
 func (s *subject) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.name, "name", "", "player name")
 	fs.StringVar(&s.uuid, "uuid", "", "player UUID")
-	fs.StringVar(&s.ip, "ip", "", "IP address")
+	fs.StringVar(&s.ip, "ip", "", "IP address (an IPv6 address bans its /64)")
 	fs.StringVar(&s.cidr, "cidr", "", "address range, e.g. 203.0.113.0/24")
 }
 
@@ -91,11 +92,11 @@ func (s *subject) pick(fs *flag.FlagSet) (Kind, string, error) {
 		}
 		return 0, "", fmt.Errorf("%w: %s given together; give exactly one of --name, --uuid, --ip or --cidr", ErrUsage, strings.Join(names, " and "))
 	}
-	v, err := NormalizeValue(kinds[0], vals[0])
+	k, v, err := NormalizeSubject(kinds[0], vals[0])
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: --%s: %w", ErrUsage, kinds[0], err)
 	}
-	return kinds[0], v, nil
+	return k, v, nil
 }
 
 func newFlagSet(name string) *flag.FlagSet {

@@ -67,6 +67,19 @@ func TestCLIRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCLIIPv6AddressIsItsSlash64: banning one IPv6 address bans its /64,
+// and the operator sees and removes it as such.
+func TestCLIIPv6AddressIsItsSlash64(t *testing.T) {
+	srv := testservers.StartRedis(t)
+	s := newStore(t, srv.URL(), false).store
+	if out, err := runCLI(t, s, "add", "--ip", "2001:db8:5:6::1"); err != nil || !strings.HasPrefix(out, "banned cidr 2001:db8:5:6::/64 (") {
+		t.Fatalf("add --ip v6: %q, %v", out, err)
+	}
+	if out, err := runCLI(t, s, "remove", "--ip", "2001:db8:5:6:ffff::9"); err != nil || out != "removed ban on cidr 2001:db8:5:6::/64\n" {
+		t.Fatalf("remove --ip of another address of the /64: %q, %v", out, err)
+	}
+}
+
 func TestCLIUsageErrors(t *testing.T) {
 	srv := testservers.StartRedis(t)
 	s := newStore(t, srv.URL(), false).store

@@ -17,6 +17,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 )
 
 // Redis layout. Every key carries the hash tag {bans}, so the write scripts
@@ -91,12 +93,8 @@ type Config struct {
 	// falls further behind than this resynchronises.
 	StreamMaxLen int64
 	// WriteQueue is how many detection bans may wait for Redis before
-	// further ones are dropped (the player is kicked either way).
+	// further ones are held on this edge only (Options.Local).
 	WriteQueue int
-	// DetectBansAddress makes a detection ban also ban the player's
-	// address. Off by default: players share addresses (households,
-	// schools, carrier NAT) and a check must not lock out the innocent.
-	DetectBansAddress bool
 }
 
 // Defaults returns the recommended configuration.
@@ -134,6 +132,9 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock for expiry and health; time.Now when nil.
 	Now func() time.Time
+	// Local receives the detection bans Redis did not take (write failed,
+	// queue full), so this edge enforces them at least; nil drops them.
+	Local *Local
 }
 
 // Store connects the in-memory Table with the fleet's ban list in Redis.
@@ -146,6 +147,7 @@ type Store struct {
 	log    *slog.Logger
 	now    func() time.Time
 	table  *Table
+	local  *Local
 
 	kAll, kExpiry, kSeq, kEvents string
 
@@ -196,7 +198,7 @@ func NewStore(cfg Config, o Options) (*Store, error) {
 		return nil, fmt.Errorf("bans: key prefix %q must be non-empty and free of braces (they would move the hash tag)", cfg.KeyPrefix)
 	}
 	s := &Store{
-		cfg: cfg, client: o.Client, onAdd: o.OnAdd, log: o.Log, now: o.Now, table: NewTable(),
+		cfg: cfg, client: o.Client, onAdd: o.OnAdd, log: o.Log, now: o.Now, table: NewTable(), local: o.Local,
 		kAll: cfg.KeyPrefix + keyAll, kExpiry: cfg.KeyPrefix + keyExpiry, kSeq: cfg.KeyPrefix + keySeq, kEvents: cfg.KeyPrefix + keyEvents,
 		synced: make(chan struct{}),
 		writes: make(chan Ban, cfg.WriteQueue),
@@ -293,6 +295,34 @@ for _, id in ipairs(due) do
 end
 return #due
 `)
+	// ARGV: legacy id, new id, new ban JSON, new expiry in unix ms (0 =
+	// permanent), stream max length. Replaces a ban stored under an ID an
+	// earlier version derived (legacyID) with the same ban under its
+	// current ID; when a ban already holds the new ID, the one that lasts
+	// longer stays. Returns 1 if the legacy entry existed.
+	migrateScript = redis.NewScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then
+  return 0
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+local seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'op', 'del', 'id', ARGV[1], 'seq', seq)
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+  local held = redis.call('ZSCORE', KEYS[2], ARGV[2])
+  if not held or (ARGV[4] ~= '0' and tonumber(ARGV[4]) <= tonumber(held)) then
+    return 1
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+if ARGV[4] ~= '0' then
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2])
+else
+  redis.call('ZREM', KEYS[2], ARGV[2])
+end
+seq = redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[5], '*', 'op', 'add', 'id', ARGV[2], 'ban', ARGV[3], 'seq', seq)
+return 1
+`)
 )
 
 func (s *Store) keys() []string { return []string{s.kAll, s.kExpiry, s.kSeq, s.kEvents} }
@@ -323,9 +353,10 @@ func (s *Store) Add(ctx context.Context, b Ban) (Ban, error) {
 	return b, nil
 }
 
-// Remove lifts the ban on value of kind k. It reports whether there was one.
+// Remove lifts the ban on value of kind k (an IPv6 address: the ban on its
+// /64). It reports whether there was one.
 func (s *Store) Remove(ctx context.Context, k Kind, value string) (bool, error) {
-	v, err := NormalizeValue(k, value)
+	k, v, err := NormalizeSubject(k, value)
 	if err != nil {
 		return false, err
 	}
@@ -342,7 +373,7 @@ func (s *Store) Remove(ctx context.Context, k Kind, value string) (bool, error) 
 // List reads the bans in force from Redis, oldest first. Expired bans that
 // are still stored (pruning is lazy) are left out.
 func (s *Store) List(ctx context.Context) ([]Ban, error) {
-	all, _, err := s.scan(ctx)
+	all, _, _, err := s.scan(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -374,48 +405,25 @@ func (s *Store) Prune(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// BanPlayer is the detection engine's ban action (detect.Banner). It must
-// not block a connection goroutine, so it queues the write for Run and
-// drops it, with a warning and a metric, when the queue is full; the
-// engine kicks the player either way. It bans the UUID when known and the
-// name, and the address only with Config.DetectBansAddress.
-func (s *Store) BanPlayer(name, uuid string, addr netip.Addr, reason, source string, d time.Duration) {
-	now := s.now()
-	var exp time.Time
-	if d > 0 {
-		exp = now.Add(d)
-	}
-	base := Ban{Reason: reason, Source: source, Created: now, Expires: exp}
-	var subjects []Ban
-	if u, err := ParseUUID(uuid); err == nil && u != ([16]byte{}) {
-		b := base
-		b.Kind, b.Value = KindUUID, u.String()
-		subjects = append(subjects, b)
-	}
-	if name != "" {
-		b := base
-		b.Kind, b.Value = KindName, name
-		subjects = append(subjects, b)
-	}
-	if s.cfg.DetectBansAddress && addr.IsValid() {
-		b := base
-		b.Kind, b.Value = KindIP, normAddr(addr).String()
-		subjects = append(subjects, b)
-	}
-	for _, b := range subjects {
-		select {
-		case s.writes <- b:
-		default:
-			s.m.writes.WithLabelValues("dropped").Inc()
-			if n, ok := s.writeWarn.allow(s.now()); ok {
-				s.log.Warn("ban write queue full, detection ban not stored", "kind", b.Kind.String(), "source", source, "suppressed", n)
-			}
+// enqueue queues a detection ban for Run to write (Detections.Ban). It
+// must not block a connection goroutine: when the queue is full it reports
+// false, with a warning and a metric, and the caller holds the ban locally.
+func (s *Store) enqueue(b Ban) bool {
+	select {
+	case s.writes <- b:
+		return true
+	default:
+		s.m.writes.WithLabelValues("dropped").Inc()
+		if n, ok := s.writeWarn.allow(s.now()); ok {
+			s.log.Warn("ban write queue full; detection ban held on this edge only", "kind", b.Kind.String(), "source", b.Source, "suppressed", n)
 		}
+		return false
 	}
 }
 
-// writeLoop stores queued detection bans. One attempt each: during an
-// outage the player is still kicked, and the edge logs what it lost.
+// writeLoop stores queued detection bans. One attempt each: a ban Redis
+// does not take holds on this edge only (Options.Local), and the edge logs
+// it.
 func (s *Store) writeLoop(ctx context.Context) {
 	for {
 		select {
@@ -425,7 +433,10 @@ func (s *Store) writeLoop(ctx context.Context) {
 			if _, err := s.Add(ctx, b); err != nil {
 				s.m.writes.WithLabelValues("error").Inc()
 				if n, ok := s.writeWarn.allow(s.now()); ok {
-					s.log.Warn("detection ban not stored", "kind", b.Kind.String(), "source", b.Source, "err", err, "suppressed", n)
+					s.log.Warn("detection ban not stored in Redis; held on this edge only", "kind", b.Kind.String(), "source", b.Source, "err", err, "suppressed", n)
+				}
+				if s.local != nil {
+					s.local.Add(b)
 				}
 				continue
 			}
@@ -564,13 +575,14 @@ func (s *Store) resync(ctx context.Context, cause string) (lastID string, seq in
 		lastID = msgs[0].ID
 	}
 
-	all, invalid, err := s.scan(ctx)
+	all, legacy, invalid, err := s.scan(ctx)
 	if err != nil {
 		return "", 0, err
 	}
 	if invalid > 0 {
 		s.log.Warn("skipped ban entries that do not decode", "count", invalid)
 	}
+	s.migrate(ctx, legacy)
 	changed := s.table.Replace(all)
 	s.m.setCounts(s.table)
 	s.log.Debug("ban list loaded", "cause", cause, "bans", s.table.Len(), "changed", len(changed))
@@ -585,8 +597,10 @@ func (s *Store) resync(ctx context.Context, cause string) (lastID string, seq in
 }
 
 // scan reads the whole hash with HSCAN, batch by batch, so a large list
-// never becomes one huge reply, and keeps at most maxTableBans.
-func (s *Store) scan(ctx context.Context) (bans []Ban, invalid int, err error) {
+// never becomes one huge reply, and keeps at most maxTableBans. Bans stored
+// under the ID an earlier version gave them (see legacyID) are returned in
+// their current form, and their stored IDs in legacy, for migrate.
+func (s *Store) scan(ctx context.Context) (bans []Ban, legacy map[string]Ban, invalid int, err error) {
 	var cursor uint64
 	truncated := false
 	for {
@@ -594,7 +608,7 @@ func (s *Store) scan(ctx context.Context) (bans []Ban, invalid int, err error) {
 		kv, next, err := s.client.HScan(cctx, s.kAll, cursor, "", scanCount).Result()
 		cancel()
 		if err != nil {
-			return nil, 0, fmt.Errorf("scan ban list: %w", err)
+			return nil, nil, 0, fmt.Errorf("scan ban list: %w", err)
 		}
 		for i := 0; i+1 < len(kv); i += 2 {
 			if len(bans) >= maxTableBans {
@@ -602,7 +616,14 @@ func (s *Store) scan(ctx context.Context) (bans []Ban, invalid int, err error) {
 				break
 			}
 			b, err := decodeBan(kv[i+1])
-			if err != nil || b.ID != kv[i] {
+			switch {
+			case err == nil && b.ID == kv[i]:
+			case err == nil && legacyID(kv[i], b):
+				if legacy == nil {
+					legacy = make(map[string]Ban)
+				}
+				legacy[kv[i]] = b
+			default:
 				invalid++
 				s.log.Debug("undecodable ban entry", "field", truncate(kv[i], maxIDLen), "err", err)
 				continue
@@ -617,11 +638,70 @@ func (s *Store) scan(ctx context.Context) (bans []Ban, invalid int, err error) {
 	if truncated {
 		s.log.Error("ban list exceeds the in-memory cap; the rest is ignored", "cap", maxTableBans)
 	}
-	// HSCAN may return a field twice; the table keys by ID, and List
-	// should not show duplicates either.
-	slices.SortFunc(bans, func(a, b Ban) int { return strings.Compare(a.ID, b.ID) })
+	// HSCAN may return a field twice, and a legacy entry may share its
+	// current ID with another ban; the table keys by ID, and List should
+	// not show duplicates either. Of two bans with one ID the one that
+	// lasts longer stays, as migrate keeps it in Redis.
+	slices.SortFunc(bans, func(a, b Ban) int {
+		if c := strings.Compare(a.ID, b.ID); c != 0 {
+			return c
+		}
+		return -compareLength(a, b)
+	})
 	bans = slices.CompactFunc(bans, func(a, b Ban) bool { return a.ID == b.ID })
-	return bans, invalid, nil
+	return bans, legacy, invalid, nil
+}
+
+// compareLength orders bans by how long they last: permanent is longest.
+func compareLength(a, b Ban) int {
+	switch {
+	case a.Permanent() && b.Permanent():
+		return 0
+	case a.Permanent():
+		return 1
+	case b.Permanent():
+		return -1
+	}
+	return a.Expires.Compare(b.Expires)
+}
+
+// legacyID reports whether field is the ID an earlier version stored b
+// under: before IPv6 IP bans covered their /64, an IP ban on an IPv6
+// address was stored as "ip:<address>"; it now reads back as a CIDR ban on
+// the /64 (NormalizeSubject).
+func legacyID(field string, b Ban) bool {
+	v, ok := strings.CutPrefix(field, KindIP.String()+":")
+	if !ok || b.Kind != KindCIDR {
+		return false
+	}
+	a, err := netip.ParseAddr(v)
+	return err == nil && a.Is6() && !a.Is4In6() && netscope.Address(a).String() == b.Value
+}
+
+// migrate rewrites bans found under a legacy ID in their current form
+// (migrateScript), so an operator sees, lists and removes them as any
+// other. Any edge may do it, once or concurrently: the script is
+// idempotent. A failure is logged and retried at the next resync; the
+// table holds the ban in its current form meanwhile.
+func (s *Store) migrate(ctx context.Context, legacy map[string]Ban) {
+	for field, b := range legacy {
+		data, err := encodeBan(b)
+		if err != nil {
+			continue
+		}
+		var exp int64
+		if !b.Permanent() {
+			exp = b.Expires.UnixMilli()
+		}
+		mctx, cancel := context.WithTimeout(ctx, s.cfg.OpTimeout)
+		err = migrateScript.Run(mctx, s.client, s.keys(), field, b.ID, data, exp, s.cfg.StreamMaxLen).Err()
+		cancel()
+		if err != nil {
+			s.log.Warn("could not rewrite a ban stored in an earlier form; retrying at the next resync", "id", truncate(field, maxIDLen), "err", err)
+			continue
+		}
+		s.log.Info("rewrote a ban stored in an earlier form", "was", truncate(field, maxIDLen), "now", b.ID)
+	}
 }
 
 // apply turns stream messages into one ordered table update. It checks the

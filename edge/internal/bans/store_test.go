@@ -323,32 +323,64 @@ func TestStoreFollowsFlushedRedis(t *testing.T) {
 	eventually(t, "table converges to the flushed Redis", waitTimeout, func() bool { return e.store.Table().Len() == 1 })
 }
 
-func TestStoreBanPlayer(t *testing.T) {
+// TestDetectionsWriteToTheFleet: with Redis up, a detection ban reaches the
+// fleet's list (and every edge through it), and nothing is held locally.
+func TestDetectionsWriteToTheFleet(t *testing.T) {
 	srv := testservers.StartRedis(t)
-	e := newStore(t, srv.URL(), true, func(c *bans.Config) { c.DetectBansAddress = true })
-	e.store.BanPlayer("Cheater", "069a79f4-44e9-4726-a5be-fca90e38aaf5", netip.MustParseAddr("::ffff:198.51.100.4"), "rustguard: fly", "check:fly", 30*time.Minute)
-	got := map[string]bool{}
-	for range 3 {
-		select {
-		case b := <-e.added:
-			got[b.ID] = true
-			if b.Source != "check:fly" || b.Permanent() || b.Remaining(time.Now()) > 30*time.Minute {
-				t.Errorf("ban %+v: want source check:fly, 30 min", b)
-			}
-		case <-time.After(waitTimeout):
-			t.Fatalf("detection bans not stored; got %v", got)
+	e := newStore(t, srv.URL(), true)
+	local := newLocal(t, nil)
+	d := bans.NewDetections(e.store, local, false)
+	d.Ban(bans.Subject{Name: "Cheater", UUID: "069a79f4-44e9-4726-a5be-fca90e38aaf5", Addr: netip.MustParseAddr("::ffff:198.51.100.4")},
+		"rustguard: fly", "check:fly", 30*time.Minute)
+	select {
+	case b := <-e.added:
+		if b.ID != "ip:198.51.100.4" || b.Source != "check:fly" || b.Permanent() || b.Remaining(time.Now()) > 30*time.Minute {
+			t.Errorf("ban %+v: want ip:198.51.100.4 from check:fly for 30 min", b)
 		}
-	}
-	for _, id := range []string{"uuid:069a79f4-44e9-4726-a5be-fca90e38aaf5", "name:cheater", "ip:198.51.100.4"} {
-		if !got[id] {
-			t.Errorf("missing %s in %v", id, got)
-		}
+	case <-time.After(waitTimeout):
+		t.Fatal("detection ban not stored")
 	}
 	// The writer counts after Redis replies, which can be after the
 	// follower already applied the event.
-	eventually(t, "three detection writes counted", waitTimeout, func() bool {
-		return metricValue(t, e.reg, "rustguard_edge_bans_detection_writes_total", "ok") == 3
+	eventually(t, "the detection write counted", waitTimeout, func() bool {
+		return metricValue(t, e.reg, "rustguard_edge_bans_detection_writes_total", "ok") == 1
 	})
+	if n := e.store.Table().Len(); n != 1 {
+		t.Errorf("fleet table holds %d bans, want only the address", n)
+	}
+	if n := local.Table().Len(); n != 0 {
+		t.Errorf("local table holds %d bans while Redis took the ban", n)
+	}
+}
+
+// TestDetectionsHoldLocallyWhenRedisFails: a detection ban Redis does not
+// take still holds on the edge that issued it.
+func TestDetectionsHoldLocallyWhenRedisFails(t *testing.T) {
+	srv := testservers.StartRedis(t)
+	added := make(chan bans.Ban, 4)
+	local := newLocal(t, func(b bans.Ban) { added <- b })
+	s, err := bans.NewStore(bans.Defaults(), bans.Options{Client: newClient(t, srv.URL()), Local: local,
+		Log: slog.New(slog.NewTextHandler(t.Output(), nil)), Registerer: prometheus.NewRegistry()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	bans.NewDetections(s, local, false).Ban(bans.Subject{Name: "Cheater", Addr: netip.MustParseAddr("2001:db8:c:1::9")}, "rustguard: fly", "check:fly", time.Hour)
+	select {
+	case b := <-added:
+		if b.ID != "cidr:2001:db8:c:1::/64" {
+			t.Errorf("held locally: %s, want the /64", b.ID)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("a detection ban Redis could not take was not held locally")
+	}
+	if _, ok := local.Table().MatchAddr(netip.MustParseAddr("2001:db8:c:1::77"), time.Now()); !ok {
+		t.Error("the local ban does not cover the /64")
+	}
 }
 
 func TestStoreConcurrentMatchDuringUpdates(t *testing.T) {

@@ -73,8 +73,10 @@ func TestTableMatch(t *testing.T) {
 		{"ipv4 neighbour", addr("203.0.113.8"), "", mcproto.UUID{}, 0, ""},
 		{"ipv4 mapped client", addr("::ffff:203.0.113.7"), "", mcproto.UUID{}, 0, "ip:203.0.113.7"},
 		{"mapped ban, plain client", addr("198.51.100.9"), "", mcproto.UUID{}, 0, "ip:198.51.100.9"},
-		{"ipv6 exact", addr("2001:db8::1"), "", mcproto.UUID{}, 0, "ip:2001:db8::1"},
-		{"ipv6 with zone", addr("2001:db8::1%eth0"), "", mcproto.UUID{}, 0, "ip:2001:db8::1"},
+		{"ipv6 exact", addr("2001:db8::1"), "", mcproto.UUID{}, 0, "cidr:2001:db8::/64"},
+		{"ipv6 same /64", addr("2001:db8::ffff:1"), "", mcproto.UUID{}, 0, "cidr:2001:db8::/64"},
+		{"ipv6 with zone", addr("2001:db8::1%eth0"), "", mcproto.UUID{}, 0, "cidr:2001:db8::/64"},
+		{"ipv6 next /64", addr("2001:db8:0:1::1"), "", mcproto.UUID{}, 0, ""},
 		{"cidr v4 inside", addr("192.0.2.200"), "", mcproto.UUID{}, 0, "cidr:192.0.2.0/24"},
 		{"cidr v4 mapped client", addr("::ffff:192.0.2.1"), "", mcproto.UUID{}, 0, "cidr:192.0.2.0/24"},
 		{"cidr v4 outside", addr("192.0.3.1"), "", mcproto.UUID{}, 0, ""},
@@ -105,8 +107,8 @@ func TestTableMatch(t *testing.T) {
 	if got := tab.Len(); got != 10 {
 		t.Errorf("Len = %d, want 10", got)
 	}
-	if got := tab.Count(KindCIDR); got != 4 {
-		t.Errorf("Count(cidr) = %d, want 4", got)
+	if got := tab.Count(KindCIDR); got != 5 { // the IPv6 IP ban is its /64
+		t.Errorf("Count(cidr) = %d, want 5", got)
 	}
 }
 
@@ -237,7 +239,8 @@ func TestNormalize(t *testing.T) {
 		{KindName, "has space", "", true},
 		{KindName, "tab\there", "", true},
 		{KindIP, "::ffff:203.0.113.7", "203.0.113.7", false},
-		{KindIP, "fe80::1%eth0", "fe80::1", false},
+		{KindIP, "fe80::1%eth0", "fe80::/64", false},
+		{KindIP, "2001:db8::1", "2001:db8::/64", false},
 		{KindIP, "203.0.113.256", "", true},
 		{KindCIDR, "203.0.113.77/24", "203.0.113.0/24", false},
 		{KindCIDR, "::ffff:203.0.113.0/120", "203.0.113.0/24", false},
@@ -250,15 +253,15 @@ func TestNormalize(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.kind.String()+"/"+tc.in, func(t *testing.T) {
-			got, err := NormalizeValue(tc.kind, tc.in)
+			_, got, err := NormalizeSubject(tc.kind, tc.in)
 			if tc.wantErr {
 				if !errors.Is(err, ErrInvalid) {
-					t.Fatalf("NormalizeValue = %q, %v; want ErrInvalid", got, err)
+					t.Fatalf("NormalizeSubject = %q, %v; want ErrInvalid", got, err)
 				}
 				return
 			}
 			if err != nil || got != tc.want {
-				t.Fatalf("NormalizeValue = %q, %v; want %q", got, err, tc.want)
+				t.Fatalf("NormalizeSubject = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}

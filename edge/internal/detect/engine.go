@@ -62,9 +62,24 @@ type Sink interface {
 	Detect(e *detection.Event)
 }
 
-// Banner writes a fleet-wide ban; the ban action calls it.
+// BanTarget is whom a ban action is aimed at, as the engine knows the
+// player (PlayerInfo).
+type BanTarget struct {
+	Name string
+	UUID string // the offline UUID of Name unless Authenticated
+	Addr netip.Addr
+	// Authenticated reports whether the edge verified that the player owns
+	// Name and UUID. When false they are claims anyone can make, so a
+	// Banner must not ban them: that would let anyone get any name banned.
+	Authenticated bool
+}
+
+// Banner carries out the ban action beyond the kick the engine does itself
+// (edge/internal/bans decides what to ban: the address, and the name and
+// UUID only when authenticated). It runs on the connection's goroutine, so
+// it must not block.
 type Banner interface {
-	BanPlayer(name, uuid string, addr netip.Addr, reason, source string, d time.Duration)
+	BanPlayer(t BanTarget, reason, source string, d time.Duration)
 }
 
 // Options are the engine's dependencies.
@@ -72,7 +87,7 @@ type Options struct {
 	Region   string
 	Instance string
 	Sinks    []Sink
-	Banner   Banner // nil: ban actions only kick
+	Banner   Banner // nil: ban actions only kick (the session ends, nothing is banned)
 	// Recorders, when set, is asked for a Recorder for every new player.
 	Recorders RecorderFactory
 	Log       *slog.Logger

@@ -35,9 +35,32 @@ type RecorderFactory func(info PlayerInfo) Recorder
 type PlayerInfo struct {
 	Protocol int32
 	Name     string
-	UUID     string
-	Addr     netip.AddrPort
-	Session  string
+	// UUID is the player's UUID. Unless Authenticated, NewPlayer replaces
+	// it with the offline UUID of Name (mcproto.OfflineUUID): the UUID a
+	// client claims in Login Start is never trusted, and the offline UUID
+	// is what an offline backend knows the player by.
+	UUID string
+	// Authenticated is true when the edge verified that the player owns
+	// Name and UUID: online mode, where the edge authenticates the client
+	// against the session server (not implemented yet, issue #10; it is
+	// false for every connection today). It decides whether detection
+	// events name an account and whether the ban action may ban the name
+	// and UUID (BanTarget).
+	Authenticated bool
+	Addr          netip.AddrPort
+	Session       string
+}
+
+// withIdentity returns info with the UUID the engine may use: the one given
+// when authenticated, the offline UUID of the name otherwise.
+func (info PlayerInfo) withIdentity() PlayerInfo {
+	if !info.Authenticated {
+		info.UUID = ""
+		if info.Name != "" {
+			info.UUID = mcproto.OfflineUUID(info.Name).String()
+		}
+	}
+	return info
 }
 
 // vlEntry is one check's violation level for one player. Players keep only
@@ -99,6 +122,7 @@ func (e *Engine) NewPlayer(info PlayerInfo) *Player {
 	if info.Session == "" {
 		info.Session = strconv.FormatUint(e.sessions.Add(1), 36)
 	}
+	info = info.withIdentity()
 	p := &Player{e: e, info: info, table: packets.Lookup(info.Protocol)}
 	p.clock.init(info.Protocol, p.table)
 	if e.recorders != nil {
@@ -123,8 +147,12 @@ func (p *Player) Protocol() int32 { return p.info.Protocol }
 // Brand is the client brand, once sent.
 func (p *Player) Brand() string { return p.brand }
 
-// SetName records the name once Login Start is decoded.
-func (p *Player) SetName(name, uuid string) { p.info.Name, p.info.UUID = name, uuid }
+// SetName records the name once Login Start is decoded; the UUID is kept
+// only when the player is authenticated (PlayerInfo.UUID).
+func (p *Player) SetName(name, uuid string) {
+	p.info.Name, p.info.UUID = name, uuid
+	p.info = p.info.withIdentity()
+}
 
 // serverPacket is one decoded serverbound packet. Only the field of its kind
 // is filled; it lives on the stack of Serverbound.
@@ -444,7 +472,7 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 	}
 	ev := &detection.Event{
 		Schema: detection.SchemaVersion, Check: c.Key, Layer: c.Layer, Severity: c.Severity, Action: action,
-		Experimental: c.Experimental, VL: ent.vl, Player: p.info.Name, UUID: p.info.UUID, Protocol: p.info.Protocol,
+		Experimental: c.Experimental, VL: ent.vl, Player: p.info.Name, UUID: p.info.UUID, Authenticated: p.info.Authenticated, Protocol: p.info.Protocol,
 		Brand: p.brand, Region: p.e.region, Edge: p.e.instance, Session: p.info.Session, Time: now,
 	}
 	if p.info.Addr.IsValid() {
@@ -457,7 +485,8 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 		}
 	}
 	if action == detection.ActionBan && p.e.banner != nil {
-		p.e.banner.BanPlayer(p.info.Name, p.info.UUID, p.info.Addr.Addr(), "rustguard: "+c.Key, "check:"+c.Key, p.e.banDuration)
+		p.e.banner.BanPlayer(BanTarget{Name: p.info.Name, UUID: p.info.UUID, Addr: p.info.Addr.Addr(), Authenticated: p.info.Authenticated},
+			banReason, "check:"+c.Key, p.e.banDuration)
 	}
 	p.e.emit(ev)
 	if p.rec != nil {
@@ -470,6 +499,11 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 // check: that would tell a cheat developer which rule to dodge. Operators
 // see the key in logs, metrics and traces.
 const kickMessage = "Disconnected by RustGuard: your client sent packets a vanilla client cannot send"
+
+// banReason is the reason a ban action stores, which the player reads on
+// every refused login until it expires: like kickMessage, it does not name
+// the check (the ban's source, "check:<key>", tells operators).
+const banReason = "Banned by RustGuard: your client sent packets a vanilla client cannot send"
 
 // on reports whether check id runs (so a check can skip its work).
 func (p *Player) on(id CheckID) bool { return p.e.checks[id].enabled }

@@ -34,8 +34,9 @@ func (r Rate) enabled() bool { return r.PerSecond > 0 }
 // Config holds every layer-1 limit. Defaults returns the recommended values;
 // the comments there say where each number comes from.
 type Config struct {
-	// Connections at accept, per address and per prefix (IPv4 /24, IPv6
-	// /64). Status pings count: each opens a connection.
+	// Connections at accept, per address (IPv4 address, IPv6 /64) and per
+	// prefix (IPv4 /24, IPv6 /48): package netscope. Status pings count:
+	// each opens a connection.
 	ConnAddr, ConnPrefix Rate
 	// Logins (Login Start), per address and per prefix, checked before any
 	// session-server call so one edge stays inside its Mojang budget.

@@ -4,10 +4,11 @@
 //
 // Data enters at two points of the data path and leaves as a Decision:
 //
-//   - Accept, right after the listener accepted a socket: the connection
-//     rate per address and per prefix (IPv4 /24, IPv6 /64). Nothing is
-//     parsed yet and nothing can be said to the peer, so a refusal means
-//     closing the socket without a word. Accept allocates nothing.
+//   - Accept, right after the listener accepted a socket: address bans
+//     (the in-memory table) and the connection rate per address and per
+//     prefix. Nothing is parsed yet and nothing
+//     can be said to the peer, so a refusal means closing the socket
+//     without a word. Accept allocates nothing.
 //   - Login, once Login Start is decoded: protocol allow/deny lists, the
 //     handshake host against the configured domains, the username syntax,
 //     verification blocks, bans, the login rate per address and prefix
@@ -15,6 +16,9 @@
 //     per address and a cap on players per address. A login that passes
 //     gets a Ticket holding its per-address slots; the connection gives the
 //     slots back through Ticket.LoggedIn and Ticket.Release.
+//
+// An "address" is an IPv4 address or an IPv6 /64 and a "prefix" an IPv4 /24
+// or an IPv6 /48, for every rule here (package netscope says why).
 //
 // Login also counts joins for attack mode. When joins per second cross the
 // threshold (locally, or fleet-wide through an AttackSignal) the gate turns

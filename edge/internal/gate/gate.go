@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -28,6 +30,9 @@ type Deps struct {
 	Fleet FleetLimiter
 	// Bans is the ban list. Nil: nobody is banned.
 	Bans BanChecker
+	// AddrBans checks the address alone at accept, so a banned address
+	// or range cannot ping or hold a slot. Nil: bans apply at login only.
+	AddrBans AddrBanChecker
 	// Attack reports the fleet's join rate. Nil: local joins only.
 	Attack AttackSignal
 	// Now is the clock. Nil: time.Now.
@@ -46,18 +51,36 @@ type LoginRequest struct {
 	UUID     mcproto.UUID // from Login Start; zero when the client sent none
 	Host     string       // routing host: packets.ParseHost(handshake host).Host
 	Protocol int32        // handshake protocol version
+	// Authenticated is true when the edge verified that the player owns
+	// Name and UUID (online mode, issue #10; false for every login today).
+	// Unauthenticated, the gate never uses the claimed UUID: bans are
+	// matched against the offline UUID of Name (Identity).
+	Authenticated bool
+}
+
+// Identity is the UUID the edge may key anything on for this login: the
+// claimed UUID when authenticated, otherwise the offline UUID of the name,
+// which is what an offline backend calls the player. A claimed UUID costs
+// nothing to forge: matching bans against it would let a banned player in
+// under another UUID, and let anyone trip bans meant for someone else.
+func (r LoginRequest) Identity() mcproto.UUID {
+	if r.Authenticated {
+		return r.UUID
+	}
+	return mcproto.OfflineUUID(r.Name)
 }
 
 // Gate is the admission gate. It is safe for concurrent use and owns no
 // goroutines.
 type Gate struct {
-	now    func() time.Time
-	log    *slog.Logger
-	conns  Limiter
-	logins Limiter
-	fleet  FleetLimiter
-	bans   BanChecker
-	signal AttackSignal
+	now      func() time.Time
+	log      *slog.Logger
+	conns    Limiter
+	logins   Limiter
+	fleet    FleetLimiter
+	bans     BanChecker
+	addrBans AddrBanChecker
+	signal   AttackSignal
 
 	verifyAlways bool
 	name         *regexp.Regexp
@@ -88,7 +111,7 @@ func New(c Config, d Deps) (*Gate, error) {
 	}
 	g := &Gate{
 		now: d.Now, log: d.Log,
-		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, signal: d.Attack,
+		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, addrBans: d.AddrBans, signal: d.Attack,
 		verifyAlways: c.VerifyAlways,
 		name:         name,
 		hosts:        newHostSet(c.AllowedHosts),
@@ -119,13 +142,23 @@ func New(c Config, d Deps) (*Gate, error) {
 	return g, nil
 }
 
-// Accept decides on a freshly accepted connection from addr: the connection
-// rate of the address and its prefix. A refusal carries no message; close
-// the socket. Accept allocates nothing and never touches the network.
+// Accept decides on a freshly accepted connection from addr: address bans,
+// then the connection rate of the address and its prefix. A refusal
+// carries no message; close the socket. Accept allocates nothing and never
+// touches the network.
 func (g *Gate) Accept(addr netip.Addr) Decision {
+	now := g.now()
+	addr = netscope.Normalize(addr)
 	d := Decision{Outcome: Allow}
-	if ok, scope, wait := g.conns.Allow(normalize(addr), g.now()); !ok {
-		d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
+	switch {
+	case g.addrBans != nil && g.addrBans.AddrBanned(addr, now):
+		// Before the rates: a banned flood must not spend the tokens its
+		// prefix's other hosts share.
+		d = Decision{Outcome: Refuse, Reason: Banned}
+	default:
+		if ok, scope, wait := g.conns.Allow(addr, now); !ok {
+			d = Decision{Outcome: Refuse, Reason: rateReason(scope), RetryAfter: wait}
+		}
 	}
 	g.m.count(stageAccept, d)
 	return d
@@ -144,7 +177,7 @@ func (g *Gate) Login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 
 func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	now := g.now()
-	addr := normalize(r.Addr)
+	addr := netscope.Normalize(r.Addr)
 	host := hostKey(addr)
 
 	// Stateless rules first: they cost nothing and need no table.
@@ -160,7 +193,7 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 		return nil, refuse(BlockedVerification, "Too many failed verifications from your address. Try again in "+formatWait(wait)+".", wait)
 	}
 	if g.bans != nil {
-		if msg, banned := g.bans.Banned(addr, r.Name, r.UUID, now); banned {
+		if msg, banned := g.bans.Banned(addr, r.Name, r.Identity(), now); banned {
 			if msg == "" {
 				msg = msgBanned
 			}
@@ -205,14 +238,14 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 func (g *Gate) Verified(addr netip.Addr, name string) {
 	// Clone: the name may point into a larger buffer that the table would
 	// otherwise keep alive for a day.
-	g.verify.pass(hostKey(normalize(addr)), strings.Clone(name), g.now())
+	g.verify.pass(hostKey(addr), strings.Clone(name), g.now())
 }
 
 // Failed records a failed verification from addr and reports whether the
 // address is now blocked (for VerifyBlock), so the caller can spread the
 // block to the fleet.
 func (g *Gate) Failed(addr netip.Addr) (blocked bool) {
-	_, blocked = g.verify.fail(hostKey(normalize(addr)), g.now())
+	_, blocked = g.verify.fail(hostKey(addr), g.now())
 	return blocked
 }
 

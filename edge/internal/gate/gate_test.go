@@ -51,12 +51,12 @@ func TestAcceptRates(t *testing.T) {
 			},
 		},
 		{
-			name: "IPv6 /64 bucket", addr: Rate{100, 100}, prefix: Rate{1, 2},
+			name: "IPv6 /48 bucket", addr: Rate{100, 100}, prefix: Rate{1, 2},
 			steps: []acceptStep{
 				{0, "2001:db8:0:1::1", Allow, None},
-				{0, "2001:db8:0:1:ffff:ffff:ffff:ffff", Allow, None},
-				{0, "2001:db8:0:1:1234::9", Refuse, RatePrefix},
-				{0, "2001:db8:0:2::1", Allow, None}, // the next /64
+				{0, "2001:db8:0:2:ffff:ffff:ffff:ffff", Allow, None},
+				{0, "2001:db8:0:3:1234::9", Refuse, RatePrefix},
+				{0, "2001:db8:1:1::1", Allow, None}, // the next /48
 				{0, "fe80::1%eth0", Allow, None},
 			},
 		},
@@ -120,7 +120,7 @@ func TestLoginRules(t *testing.T) {
 			return "Banned for griefing.\nExpires in 1h0m0s.", true
 		case addr == netip.MustParseAddr("203.0.113.66"):
 			return "", true
-		case uuid == mcproto.UUID{0: 0xba, 15: 0xd}:
+		case uuid == mcproto.UUID{0: 0xba, 15: 0xd}, uuid == mcproto.OfflineUUID("OfflineBanned"):
 			return "Banned UUID.", true
 		}
 		return "", false
@@ -169,8 +169,22 @@ func TestLoginRules(t *testing.T) {
 		{name: "negative protocol", req: withProtocol(-1), want: Refuse, reason: ProtocolDenied},
 		{name: "banned name", deps: Deps{Bans: bans}, req: withName("Griefer"), want: Refuse, reason: Banned, message: "griefing"},
 		{name: "banned address gets a default message", deps: Deps{Bans: bans}, req: withAddr("203.0.113.66"), want: Refuse, reason: Banned, message: "banned"},
-		{name: "banned UUID", deps: Deps{Bans: bans},
+		{name: "banned UUID, authenticated", deps: Deps{Bans: bans},
+			req: func(r LoginRequest) LoginRequest {
+				r.UUID, r.Authenticated = mcproto.UUID{0: 0xba, 15: 0xd}, true
+				return r
+			},
+			want: Refuse, reason: Banned, message: "Banned UUID"},
+		// Offline, the claimed UUID is ignored: a banned player cannot
+		// dodge a UUID ban with another UUID, nor can anyone trip one.
+		{name: "banned UUID claimed offline is not the identity", deps: Deps{Bans: bans},
 			req:  func(r LoginRequest) LoginRequest { r.UUID = mcproto.UUID{0: 0xba, 15: 0xd}; return r },
+			want: Allow, reason: None},
+		{name: "offline UUID of the name is banned", deps: Deps{Bans: bans},
+			req: func(r LoginRequest) LoginRequest {
+				r.Name, r.UUID = "OfflineBanned", mcproto.UUID{1, 2, 3}
+				return r
+			},
 			want: Refuse, reason: Banned, message: "Banned UUID"},
 		{name: "not banned", deps: Deps{Bans: bans}, want: Allow, reason: None},
 		{name: "blocked after failed verifications",
@@ -605,7 +619,7 @@ func TestVerifiedDoesNotKeepTheCallersBuffer(t *testing.T) {
 	g.Verified(netip.MustParseAddr("192.0.2.1"), name)
 	g.verify.mu.Lock()
 	defer g.verify.mu.Unlock()
-	for k := range g.verify.passed.index {
+	for k := range g.verify.passed.All() {
 		if k.name != "Alice" {
 			t.Fatalf("stored name %q", k.name)
 		}
@@ -638,7 +652,7 @@ func TestMetricsRegistered(t *testing.T) {
 	g.login(t, honest("192.0.2.1"))
 	for name, want := range map[string]int{
 		// Every valid stage/decision/reason series exists from the start.
-		"rustguard_edge_gate_decisions_total":            3 + 15,
+		"rustguard_edge_gate_decisions_total":            4 + 15,
 		"rustguard_edge_gate_fleet_limiter_errors_total": 1,
 		"rustguard_edge_attack_mode":                     1,
 		"rustguard_edge_joins_per_second":                1,

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/lru"
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
@@ -13,8 +15,8 @@ import (
 type Scope uint8
 
 const (
-	ScopeAddr   Scope = iota // the address itself
-	ScopePrefix              // its IPv4 /24 or IPv6 /64
+	ScopeAddr   Scope = iota // the address: an IPv4 address or an IPv6 /64 (netscope.Address)
+	ScopePrefix              // its IPv4 /24 or IPv6 /48 (netscope.Prefix)
 )
 
 // Limiter is a local rate limit per address and prefix. It must not touch
@@ -47,6 +49,7 @@ type FleetLimiter interface {
 type BanChecker interface {
 	// Banned reports whether addr, name or uuid is banned at now, and the
 	// message to show the player. A zero uuid or empty name is skipped.
+	// uuid is LoginRequest.Identity, never a UUID the client only claimed.
 	Banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time) (message string, banned bool)
 }
 
@@ -58,6 +61,21 @@ type BanFunc func(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time
 func (f BanFunc) Banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time) (string, bool) {
 	return f(addr, name, uuid, now)
 }
+
+// AddrBanChecker answers at accept whether an address is banned (IP and
+// CIDR bans). Accept asks it for every connection, so it must answer from
+// memory, allocate nothing and not fail closed: a ban list that cannot be
+// synced is the login's concern (BanChecker), not the server list's.
+type AddrBanChecker interface {
+	AddrBanned(addr netip.Addr, now time.Time) bool
+}
+
+// AddrBanFunc adapts a function to AddrBanChecker, e.g. a closure over
+// bans.Table.MatchAddr.
+type AddrBanFunc func(addr netip.Addr, now time.Time) bool
+
+// AddrBanned calls f.
+func (f AddrBanFunc) AddrBanned(addr netip.Addr, now time.Time) bool { return f(addr, now) }
 
 // AttackSignal reports the join rate the whole fleet sees. It is read on
 // every login, so it must answer from memory.
@@ -111,15 +129,15 @@ type localLimiter struct {
 	addrRate, prefixRate Rate
 
 	mu       sync.Mutex
-	addrs    *lru[netip.Addr, bucket]
-	prefixes *lru[netip.Addr, bucket]
+	addrs    *lru.Table[netip.Prefix, bucket]
+	prefixes *lru.Table[netip.Prefix, bucket]
 }
 
 func newLocalLimiter(addr, prefix Rate) *localLimiter {
 	return &localLimiter{
 		addrRate: addr, prefixRate: prefix,
-		addrs:    newLRU[netip.Addr, bucket](maxRateEntries),
-		prefixes: newLRU[netip.Addr, bucket](maxRateEntries),
+		addrs:    lru.New[netip.Prefix, bucket](maxRateEntries),
+		prefixes: lru.New[netip.Prefix, bucket](maxRateEntries),
 	}
 }
 
@@ -128,8 +146,8 @@ func (l *localLimiter) Allow(addr netip.Addr, now time.Time) (bool, Scope, time.
 	t := now.UnixNano()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	a := l.take(l.addrs, addr, l.addrRate, t)
-	p := l.take(l.prefixes, prefixKey(addr), l.prefixRate, t)
+	a := l.take(l.addrs, netscope.Address(addr), l.addrRate, t)
+	p := l.take(l.prefixes, netscope.Prefix(addr), l.prefixRate, t)
 	switch {
 	case a != nil && a.tokens < 1:
 		return false, ScopeAddr, a.wait(l.addrRate)
@@ -148,11 +166,11 @@ func (l *localLimiter) Allow(addr netip.Addr, now time.Time) (bool, Scope, time.
 // take returns k's bucket refilled to now (a new one starts full), or nil
 // when the rate is off. The two tables are distinct, so the pointer from one
 // survives a put into the other.
-func (l *localLimiter) take(t *lru[netip.Addr, bucket], k netip.Addr, r Rate, now int64) *bucket {
+func (l *localLimiter) take(t *lru.Table[netip.Prefix, bucket], k netip.Prefix, r Rate, now int64) *bucket {
 	if !r.enabled() {
 		return nil
 	}
-	b, created := t.put(k)
+	b, created := t.Put(k)
 	if created {
 		*b = bucket{tokens: float64(r.Burst), last: now}
 	}
@@ -160,37 +178,9 @@ func (l *localLimiter) take(t *lru[netip.Addr, bucket], k netip.Addr, r Rate, no
 	return b
 }
 
-// Address keys. Rates follow the brief's tiers (the address, then its IPv4
-// /24 or IPv6 /64). Everything that counts one host (logins in flight,
-// players, verification) keys an IPv6 peer by its /64: one machine usually
-// holds a whole /64 and rotates privacy addresses inside it, so counting
-// single IPv6 addresses would let it hold as many players as it likes.
-const (
-	prefixBits4 = 24
-	prefixBits6 = 64
-)
-
-// normalize strips the IPv4-in-IPv6 mapping and any zone, so one peer has
-// one key however the socket reported it.
-func normalize(a netip.Addr) netip.Addr { return a.Unmap().WithZone("") }
-
-// prefixKey is the network address of a's /24 or /64.
-func prefixKey(a netip.Addr) netip.Addr {
-	bits := prefixBits6
-	if a.Is4() {
-		bits = prefixBits4
-	}
-	p, err := a.Prefix(bits)
-	if err != nil {
-		return a // invalid address: its own key
-	}
-	return p.Addr()
-}
-
-// hostKey is the key of a host: the IPv4 address, or the IPv6 /64.
-func hostKey(a netip.Addr) netip.Addr {
-	if a.Is4() {
-		return a
-	}
-	return prefixKey(a)
-}
+// hostKey is the key of everything that counts one client (logins in
+// flight, players, verification): its address as netscope defines it, an
+// IPv4 address or an IPv6 /64. One machine usually holds a whole /64 and
+// rotates privacy addresses inside it, so counting single IPv6 addresses
+// would let it hold as many players as it likes.
+func hostKey(a netip.Addr) netip.Prefix { return netscope.Address(a) }

@@ -3,74 +3,16 @@ package gate
 import (
 	"context"
 	"net/netip"
-	"slices"
 	"testing"
 	"time"
 )
 
-func TestLRU(t *testing.T) {
-	type op struct {
-		kind string // put, get, remove
-		key  int
-	}
-	tests := []struct {
-		name string
-		max  int
-		ops  []op
-		want []int // keys from most to least recently used
-	}{
-		{"fills up", 3, []op{{"put", 1}, {"put", 2}, {"put", 3}}, []int{3, 2, 1}},
-		{"evicts the least recently used", 3, []op{{"put", 1}, {"put", 2}, {"put", 3}, {"put", 4}}, []int{4, 3, 2}},
-		{"get refreshes", 3, []op{{"put", 1}, {"put", 2}, {"put", 3}, {"get", 1}, {"put", 4}}, []int{4, 1, 3}},
-		{"put of a present key refreshes", 2, []op{{"put", 1}, {"put", 2}, {"put", 1}, {"put", 3}}, []int{3, 1}},
-		{"remove frees a slot for reuse", 3, []op{{"put", 1}, {"put", 2}, {"put", 3}, {"remove", 2}, {"put", 4}}, []int{4, 3, 1}},
-		{"remove head and tail", 3, []op{{"put", 1}, {"put", 2}, {"put", 3}, {"remove", 3}, {"remove", 1}}, []int{2}},
-		{"remove everything then refill", 2, []op{{"put", 1}, {"remove", 1}, {"put", 2}, {"put", 3}, {"put", 4}}, []int{4, 3}},
-		{"get of an absent key changes nothing", 2, []op{{"put", 1}, {"get", 9}, {"remove", 9}}, []int{1}},
-		{"capacity of one", 1, []op{{"put", 1}, {"put", 2}}, []int{2}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLRU[int, int](tt.max)
-			for _, o := range tt.ops {
-				switch o.kind {
-				case "put":
-					v, _ := l.put(o.key)
-					*v = o.key * 10
-				case "get":
-					l.get(o.key)
-				case "remove":
-					l.remove(o.key)
-				}
-			}
-			var got []int
-			for i := l.head; i != noSlot; i = l.slots[i].next {
-				got = append(got, l.slots[i].key)
-				if l.slots[i].val != l.slots[i].key*10 {
-					t.Errorf("key %d holds %d", l.slots[i].key, l.slots[i].val)
-				}
-			}
-			var back []int
-			for i := l.tail; i != noSlot; i = l.slots[i].prev {
-				back = append(back, l.slots[i].key)
-			}
-			slices.Reverse(back)
-			if !slices.Equal(got, tt.want) || !slices.Equal(back, tt.want) || l.len() != len(tt.want) {
-				t.Fatalf("order %v (backwards %v, len %d), want %v", got, back, l.len(), tt.want)
-			}
-			if len(l.slots) > tt.max {
-				t.Errorf("%d slots for a cap of %d", len(l.slots), tt.max)
-			}
-		})
-	}
-}
-
 // floodAddr returns the i-th address of a flood: every one in its own IPv6
-// /64, so each fills an address and a prefix entry.
+// /48 (and so its own /64), so each fills an address and a prefix entry.
 func floodAddr(i int) netip.Addr {
 	var b [16]byte
 	b[0], b[1] = 0x20, 0x01
-	b[4], b[5], b[6], b[7] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
+	b[2], b[3], b[4], b[5] = byte(i>>24), byte(i>>16), byte(i>>8), byte(i)
 	b[15] = 1
 	return netip.AddrFrom16(b)
 }
@@ -103,20 +45,20 @@ func TestMemoryBoundedUnderAFlood(t *testing.T) {
 	}
 	conns, logins := g.conns.(*localLimiter), g.logins.(*localLimiter)
 	for name, got := range map[string]int{
-		"connection buckets per address": conns.addrs.len(),
-		"connection buckets per prefix":  conns.prefixes.len(),
-		"login buckets per address":      logins.addrs.len(),
-		"login buckets per prefix":       logins.prefixes.len(),
+		"connection buckets per address": conns.addrs.Len(),
+		"connection buckets per prefix":  conns.prefixes.Len(),
+		"login buckets per address":      logins.addrs.Len(),
+		"login buckets per prefix":       logins.prefixes.Len(),
 	} {
 		if got != maxRateEntries {
 			t.Errorf("%s: %d entries, want the cap %d", name, got, maxRateEntries)
 		}
 	}
 	for name, l := range map[string]struct{ len, slots, max int }{
-		"conn addr":    {conns.addrs.len(), len(conns.addrs.slots), maxRateEntries},
-		"failures":     {g.verify.failed.len(), len(g.verify.failed.slots), maxFailureEntries},
-		"verified":     {g.verify.passed.len(), len(g.verify.passed.slots), maxVerifiedEntries},
-		"login prefix": {logins.prefixes.len(), len(logins.prefixes.slots), maxRateEntries},
+		"conn addr":    {conns.addrs.Len(), conns.addrs.Slots(), maxRateEntries},
+		"failures":     {g.verify.failed.Len(), g.verify.failed.Slots(), maxFailureEntries},
+		"verified":     {g.verify.passed.Len(), g.verify.passed.Slots(), maxVerifiedEntries},
+		"login prefix": {logins.prefixes.Len(), logins.prefixes.Slots(), maxRateEntries},
 	} {
 		if l.len != l.max || l.slots != l.max {
 			t.Errorf("%s: %d entries in %d slots, want the cap %d", name, l.len, l.slots, l.max)
@@ -140,7 +82,7 @@ func TestMemoryBoundedUnderAFlood(t *testing.T) {
 func TestLiveHostsCapped(t *testing.T) {
 	g := newTestGate(t, noLimits(), Deps{})
 	for i := range maxLiveHosts {
-		if _, r := g.slots.acquire(floodAddr(i)); r != None {
+		if _, r := g.slots.acquire(hostKey(floodAddr(i))); r != None {
 			t.Fatalf("acquire %d: %s", i, r)
 		}
 	}

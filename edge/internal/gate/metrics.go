@@ -23,7 +23,7 @@ var stageDecisions = [numStages][]struct {
 }{
 	stageAccept: {
 		{Allow, []Reason{None}},
-		{Refuse, []Reason{RateAddr, RatePrefix}},
+		{Refuse, []Reason{RateAddr, RatePrefix, Banned}},
 	},
 	stageLogin: {
 		{Allow, []Reason{None, Verified}},

@@ -10,7 +10,7 @@ type Reason uint8
 const (
 	None                Reason = iota // allowed with nothing to remark
 	RateAddr                          // connection or login rate of the address exceeded
-	RatePrefix                        // connection or login rate of the /24 or /64 exceeded
+	RatePrefix                        // connection or login rate of the /24 or /48 exceeded
 	RateFleet                         // fleet-wide login rate exceeded
 	BadName                           // username does not match the name pattern
 	BadHost                           // handshake host is not one of the configured domains

@@ -26,16 +26,16 @@ type slots struct {
 	maxPlayers  int // 0: no cap
 
 	mu    sync.Mutex
-	hosts map[netip.Addr]slotCount
+	hosts map[netip.Prefix]slotCount
 }
 
 func newSlots(c Config) *slots {
 	return &slots{maxInFlight: c.MaxLoginsInFlight, maxPlayers: c.MaxAccountsPerAddr,
-		hosts: make(map[netip.Addr]slotCount)}
+		hosts: make(map[netip.Prefix]slotCount)}
 }
 
 // acquire takes a login-in-flight slot and a player slot for host.
-func (s *slots) acquire(host netip.Addr) (*Ticket, Reason) {
+func (s *slots) acquire(host netip.Prefix) (*Ticket, Reason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.hosts[host]
@@ -59,7 +59,7 @@ func (s *slots) acquire(host netip.Addr) (*Ticket, Reason) {
 // so callers can defer Release unconditionally.
 type Ticket struct {
 	s    *slots
-	host netip.Addr
+	host netip.Prefix
 	// Guarded by s.mu.
 	inFlight bool
 	held     bool

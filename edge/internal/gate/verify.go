@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/lru"
 )
 
 const (
@@ -26,7 +28,7 @@ const (
 // verifiedKey is a player who passed: name and host (hostKey).
 type verifiedKey struct {
 	name string
-	host netip.Addr
+	host netip.Prefix
 }
 
 // failures is one host's verification record.
@@ -43,38 +45,38 @@ type verification struct {
 	block       time.Duration
 
 	mu     sync.Mutex
-	passed *lru[verifiedKey, time.Time] // value: expiry
-	failed *lru[netip.Addr, failures]
+	passed *lru.Table[verifiedKey, time.Time] // value: expiry
+	failed *lru.Table[netip.Prefix, failures]
 }
 
 func newVerification(c Config) *verification {
 	return &verification{
 		ttl: c.VerifiedTTL, maxFailures: c.VerifyMaxFailures, block: c.VerifyBlock,
-		passed: newLRU[verifiedKey, time.Time](maxVerifiedEntries),
-		failed: newLRU[netip.Addr, failures](maxFailureEntries),
+		passed: lru.New[verifiedKey, time.Time](maxVerifiedEntries),
+		failed: lru.New[netip.Prefix, failures](maxFailureEntries),
 	}
 }
 
 // pass remembers that name passed from host until now + ttl.
-func (v *verification) pass(host netip.Addr, name string, now time.Time) {
+func (v *verification) pass(host netip.Prefix, name string, now time.Time) {
 	v.mu.Lock()
-	exp, _ := v.passed.put(verifiedKey{name: name, host: host})
+	exp, _ := v.passed.Put(verifiedKey{name: name, host: host})
 	*exp = now.Add(v.ttl)
 	v.mu.Unlock()
 }
 
 // verified reports whether name passed from host within the TTL; an
 // expired entry is dropped on the way.
-func (v *verification) verified(host netip.Addr, name string, now time.Time) bool {
+func (v *verification) verified(host netip.Prefix, name string, now time.Time) bool {
 	k := verifiedKey{name: name, host: host}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	exp := v.passed.get(k)
+	exp := v.passed.Get(k)
 	if exp == nil {
 		return false
 	}
 	if !now.Before(*exp) {
-		v.passed.remove(k)
+		v.passed.Remove(k)
 		return false
 	}
 	return true
@@ -83,10 +85,10 @@ func (v *verification) verified(host netip.Addr, name string, now time.Time) boo
 // fail counts a failure of host at now and reports whether host is now
 // blocked, and until when. Failures older than the block duration are
 // forgotten, so two failures a day apart do not add up.
-func (v *verification) fail(host netip.Addr, now time.Time) (time.Time, bool) {
+func (v *verification) fail(host netip.Prefix, now time.Time) (time.Time, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	f, _ := v.failed.put(host)
+	f, _ := v.failed.Put(host)
 	if now.Before(f.blockedUntil) {
 		return f.blockedUntil, true
 	}
@@ -104,10 +106,10 @@ func (v *verification) fail(host netip.Addr, now time.Time) (time.Time, bool) {
 }
 
 // blocked reports whether host is blocked at now and for how much longer.
-func (v *verification) blocked(host netip.Addr, now time.Time) (time.Duration, bool) {
+func (v *verification) blocked(host netip.Prefix, now time.Time) (time.Duration, bool) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	f := v.failed.get(host)
+	f := v.failed.Get(host)
 	if f == nil || !now.Before(f.blockedUntil) {
 		return 0, false
 	}

@@ -1,8 +1,6 @@
 package limbo
 
 import (
-	"crypto/md5"
-
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -71,20 +69,4 @@ func appendTransfer(dst []byte, protocol int32, host string, port int) []byte {
 	dst = mcproto.AppendVarInt(dst, packets.Lookup(protocol).ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindTransfer))
 	dst = mcproto.AppendString(dst, host)
 	return mcproto.AppendVarInt(dst, int32(port))
-}
-
-// offlineUUID is the UUID an offline-mode server gives name: a version 3
-// (MD5) UUID of "OfflinePlayer:"+name, as vanilla's
-// UUIDUtil.createOfflinePlayerUUID computes it.
-func offlineUUID(name string) mcproto.UUID {
-	return nameUUIDv3("OfflinePlayer:" + name)
-}
-
-// nameUUIDv3 is Java's UUID.nameUUIDFromBytes: MD5 of the bytes with the
-// version nibble set to 3 and the IETF variant bits.
-func nameUUIDv3(s string) mcproto.UUID {
-	u := mcproto.UUID(md5.Sum([]byte(s)))
-	u[6] = u[6]&0x0f | 0x30
-	u[8] = u[8]&0x3f | 0x80
-	return u
 }

@@ -125,8 +125,8 @@ func TestOfflineUUID(t *testing.T) {
 		t.Fatal("no offline UUID fixtures")
 	}
 	for name, want := range f.OfflineUUIDs {
-		if got := offlineUUID(name).String(); got != want {
-			t.Errorf("offlineUUID(%q) = %s, minecraft-protocol says %s", name, got, want)
+		if got := mcproto.OfflineUUID(name).String(); got != want {
+			t.Errorf("mcproto.OfflineUUID(%q) = %s, minecraft-protocol says %s", name, got, want)
 		}
 	}
 }

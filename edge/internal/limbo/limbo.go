@@ -150,7 +150,7 @@ func (l *Limbo) Run(ctx context.Context, c net.Conn, pending []byte, protocol in
 		return Result{Reason: Closed}, fmt.Errorf("limbo: transfer target %q:%d invalid", transferHost, transferPort)
 	}
 	if uuid == (mcproto.UUID{}) {
-		uuid = offlineUUID(name)
+		uuid = mcproto.OfflineUUID(name)
 	}
 	deadline := time.Now().Add(l.o.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {

@@ -4,8 +4,10 @@
 //   - Local: token buckets per client address and per prefix, checked on
 //     every accept with no I/O. The first line against floods, and what
 //     remains when Redis is unreachable.
-//   - Fleet: per-address, per-prefix and per-username login limits shared
-//     by every edge, checked once per login with a GCRA script in Redis.
+//   - Fleet: per-address, per-prefix and per-username-and-prefix login
+//     limits shared by every edge, checked once per login with a GCRA
+//     script in Redis. A refusal is cached on the edge until its
+//     retry-after, so a refused flood does not reach Redis.
 //     A short deadline and a circuit breaker keep Redis trouble from
 //     slowing logins; the caller's policy decides whether an unreachable
 //     Redis lets the login through (fail open, the default) or not.

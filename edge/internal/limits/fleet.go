@@ -7,12 +7,15 @@ import (
 	"log/slog"
 	"net/netip"
 	"strconv"
-	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/rustguard/rustguard/edge/internal/lru"
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 )
 
 // ErrUnavailable means Redis did not answer in time (or the breaker is
@@ -27,7 +30,10 @@ type FleetConfig struct {
 	Address Rate
 	// Prefix limits logins from one IPv4 /24 or IPv6 /48.
 	Prefix Rate
-	// Name limits logins with one player name, from anywhere.
+	// Name limits logins with one player name from one source prefix
+	// (IPv4 /24, IPv6 /48). Not from anywhere: before authentication a
+	// name is only a claim, and a budget per name alone would let anyone
+	// spend the real player's logins by claiming the name from elsewhere.
 	Name Rate
 	// Timeout bounds the Redis round trip of one login check.
 	Timeout time.Duration
@@ -48,8 +54,9 @@ type FleetConfig struct {
 //   - Prefix 0.4/s, burst 6: gate's login quota per /24 (0.4/s, burst 3),
 //     with a larger burst because the fleet shares one budget that gate
 //     keeps per proxy.
-//   - Name 1 per 5 s, burst 3: a player who retries is never stopped; a bot
-//     herd cycling one name from many addresses is.
+//   - Name 1 per 5 s, burst 3, per source prefix: a player who retries is
+//     never stopped; a bot herd cycling one name from the addresses of one
+//     network is, whatever each address's own budget.
 //   - Timeout 50 ms: a Redis in the same region answers in about 1 ms, so
 //     50 ms covers a slow moment without making a login wait noticeably.
 //   - FailOpen: players keep joining during a Redis outage; the local
@@ -72,11 +79,22 @@ func FleetDefaults() FleetConfig {
 // enforces that already; this keeps the key bounded regardless.
 const maxNameKey = 64
 
+// maxCachedRefusals caps the refusal cache. An entry only saves a Redis
+// round trip while its retry-after lasts (seconds to a minute at the
+// default rates); evicting one early costs one more round trip for that
+// key, never a login Redis would refuse. 32,768 entries hold every key a
+// flood of 500 refused sources a second keeps busy for a minute; about
+// 200 bytes each with the map, 6.5 MB full.
+const maxCachedRefusals = 1 << 15
+
 // FleetOptions are the fleet limiter's dependencies.
 type FleetOptions struct {
 	Client     redis.UniversalClient // required
 	Log        *slog.Logger
 	Registerer prometheus.Registerer // nil: no metrics
+	// Now is the clock for the refusal cache and the breaker; time.Now
+	// when nil. Redis's own clock decides the limits.
+	Now func() time.Time
 }
 
 // Decision is the outcome of a fleet login check.
@@ -103,9 +121,27 @@ type Fleet struct {
 	log    *slog.Logger
 	rates  [numTiers]Rate
 
+	now       func() time.Time
 	openUntil atomic.Int64 // unix nanoseconds until which Redis is skipped
 	healthy   atomic.Bool
 	m         fleetMetrics
+
+	// refusals caches what Redis refused, by tier and key, until the
+	// retry-after it gave: until then Redis would refuse again (a refused
+	// attempt does not move a GCRA key, only allowed ones push it later),
+	// so the edge answers itself and a refused flood costs Redis nothing.
+	refusedMu sync.Mutex
+	refusals  *lru.Table[refusalKey, int64] // value: unix nanoseconds until which the key is refused
+}
+
+// refusalKey names one limit key without allocating: the tier, the source's
+// network key (addrKey or prefixKey) and, for the name tier, the folded
+// name.
+type refusalKey struct {
+	tier Tier
+	net  uint64
+	n    uint8
+	name [maxNameKey]byte
 }
 
 // NewFleet validates cfg and returns the limiter.
@@ -127,9 +163,13 @@ func NewFleet(cfg FleetConfig, o FleetOptions) (*Fleet, error) {
 	if cfg.KeyPrefix == "" {
 		return nil, errors.New("limits: fleet key prefix must not be empty")
 	}
-	f := &Fleet{cfg: cfg, client: o.Client, log: o.Log}
+	f := &Fleet{cfg: cfg, client: o.Client, log: o.Log, now: o.Now,
+		refusals: lru.New[refusalKey, int64](maxCachedRefusals)}
 	if f.log == nil {
 		f.log = slog.Default()
+	}
+	if f.now == nil {
+		f.now = time.Now
 	}
 	f.rates[TierAddress], f.rates[TierPrefix], f.rates[TierName] = cfg.Address, cfg.Prefix, cfg.Name
 	f.healthy.Store(true)
@@ -167,33 +207,58 @@ return {1, 0}
 `)
 
 // AllowLogin checks one login against the fleet's address, prefix and name
-// limits. Every enabled limit counts the attempt, allowed or not. On a
-// Redis error or timeout it returns the policy's decision (allowed when
-// FailOpen) together with an error wrapping ErrUnavailable; the caller logs
-// at debug and counts it, the Fleet itself reports outages.
+// limits. Every enabled limit counts the attempt, allowed or not. A key
+// Redis refused earlier is refused from the local cache until its
+// retry-after, without a round trip. On a Redis error or timeout it returns
+// the policy's decision (allowed when FailOpen) together with an error
+// wrapping ErrUnavailable; the caller logs at debug and counts it, the Fleet
+// itself reports outages.
 func (f *Fleet) AllowLogin(ctx context.Context, addr netip.Addr, name string) (Decision, error) {
-	start := time.Now()
-	if until := f.openUntil.Load(); until != 0 && start.UnixNano() < until {
-		return f.unavailable(errors.New("circuit open after a recent failure"))
-	}
-	keys := make([]string, 0, 3)
+	var rk [numTiers]refusalKey
 	tiers := make([]Tier, 0, 3)
 	if addr.IsValid() {
 		if f.rates[TierAddress].Enabled() {
-			keys = append(keys, f.cfg.KeyPrefix+":login:a:"+tierPrefix(addr, addrBitsV4, addrBitsV6).String())
+			k, _ := addrKey(addr)
+			rk[len(tiers)] = refusalKey{tier: TierAddress, net: k}
 			tiers = append(tiers, TierAddress)
 		}
 		if f.rates[TierPrefix].Enabled() {
-			keys = append(keys, f.cfg.KeyPrefix+":login:p:"+tierPrefix(addr, prefixBitsV4, prefixBitsV6).String())
+			k, _ := prefixKey(addr)
+			rk[len(tiers)] = refusalKey{tier: TierPrefix, net: k}
 			tiers = append(tiers, TierPrefix)
 		}
 	}
 	if name != "" && f.rates[TierName].Enabled() {
-		keys = append(keys, f.cfg.KeyPrefix+":login:n:"+nameKey(name))
+		// The name budget is kept per source prefix: see FleetConfig.Name.
+		// An invalid address (unknown peer) shares one budget per name.
+		k, _ := prefixKey(addr)
+		r := refusalKey{tier: TierName, net: k}
+		r.n = uint8(foldName(&r.name, name))
+		rk[len(tiers)] = r
 		tiers = append(tiers, TierName)
 	}
-	if len(keys) == 0 {
+	if len(tiers) == 0 {
 		return Decision{Allowed: true, Backed: true}, nil
+	}
+	start := f.now()
+	if d, ok := f.cachedRefusal(rk[:len(tiers)], start); ok {
+		f.m.decisions[resultRefusedCached].Inc()
+		f.m.refused[d.Tier].Inc()
+		return d, nil
+	}
+	if until := f.openUntil.Load(); until != 0 && start.UnixNano() < until {
+		return f.unavailable(errors.New("circuit open after a recent failure"))
+	}
+	keys := make([]string, len(tiers))
+	for i, t := range tiers {
+		switch t {
+		case TierAddress:
+			keys[i] = f.cfg.KeyPrefix + ":login:a:" + netscope.Address(addr).String()
+		case TierPrefix:
+			keys[i] = f.cfg.KeyPrefix + ":login:p:" + netscope.Prefix(addr).String()
+		case TierName:
+			keys[i] = f.cfg.KeyPrefix + ":login:n:" + netscope.Prefix(addr).String() + ":" + string(rk[i].name[:rk[i].n])
+		}
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
@@ -204,7 +269,7 @@ func (f *Fleet) AllowLogin(ctx context.Context, addr netip.Addr, name string) (D
 		// sends the body and caches it again.
 		cmds, err = f.run(ctx, keys, tiers, true)
 	}
-	f.m.latency.Observe(time.Since(start).Seconds())
+	f.m.latency.Observe(f.now().Sub(start).Seconds())
 	if err != nil {
 		f.trip(err)
 		return f.unavailable(err)
@@ -222,6 +287,7 @@ func (f *Fleet) AllowLogin(ctx context.Context, addr netip.Addr, name string) (D
 			continue
 		}
 		retry := time.Duration(res[1]) * time.Millisecond
+		f.cacheRefusal(rk[i], start.Add(retry))
 		if d.Allowed {
 			d.Allowed, d.Tier = false, tiers[i]
 		}
@@ -234,6 +300,34 @@ func (f *Fleet) AllowLogin(ctx context.Context, addr netip.Addr, name string) (D
 		f.m.refused[d.Tier].Inc()
 	}
 	return d, nil
+}
+
+// cachedRefusal reports the first of keys that Redis refused and whose
+// retry-after has not passed at now. Expired entries are dropped on the way.
+func (f *Fleet) cachedRefusal(keys []refusalKey, now time.Time) (Decision, bool) {
+	t := now.UnixNano()
+	f.refusedMu.Lock()
+	defer f.refusedMu.Unlock()
+	for i := range keys {
+		until := f.refusals.Get(keys[i])
+		if until == nil {
+			continue
+		}
+		if *until <= t {
+			f.refusals.Remove(keys[i])
+			continue
+		}
+		return Decision{Tier: keys[i].tier, RetryAfter: time.Duration(*until - t), Backed: true}, true
+	}
+	return Decision{}, false
+}
+
+// cacheRefusal remembers that k is refused until.
+func (f *Fleet) cacheRefusal(k refusalKey, until time.Time) {
+	f.refusedMu.Lock()
+	v, _ := f.refusals.Put(k)
+	*v = until.UnixNano()
+	f.refusedMu.Unlock()
 }
 
 func (f *Fleet) run(ctx context.Context, keys []string, tiers []Tier, eval bool) ([]*redis.Cmd, error) {
@@ -268,7 +362,7 @@ func (f *Fleet) unavailable(cause error) (Decision, error) {
 
 // trip opens the breaker for Cooldown and reports the outage once.
 func (f *Fleet) trip(err error) {
-	f.openUntil.Store(time.Now().Add(f.cfg.Cooldown).UnixNano())
+	f.openUntil.Store(f.now().Add(f.cfg.Cooldown).UnixNano())
 	if f.healthy.Swap(false) {
 		policy := "letting logins through (fail open)"
 		if !f.cfg.FailOpen {
@@ -288,30 +382,31 @@ func (f *Fleet) recover() {
 // Healthy reports whether Redis answered the last login check.
 func (f *Fleet) Healthy() bool { return f.healthy.Load() }
 
-// nameKey folds ASCII case (names are case-insensitive in vanilla) and
-// bounds the key.
-func nameKey(name string) string {
-	if len(name) > maxNameKey {
-		name = name[:maxNameKey]
-	}
-	return strings.Map(func(r rune) rune {
-		if 'A' <= r && r <= 'Z' {
-			return r + 'a' - 'A'
+// foldName writes name into buf with ASCII case folded (names are
+// case-insensitive in vanilla), cut to maxNameKey bytes, and returns the
+// length written. It allocates nothing, so the refusal cache can be checked
+// on every attempt of a flood.
+func foldName(buf *[maxNameKey]byte, name string) int {
+	n := copy(buf[:], name)
+	for i := range n {
+		if c := buf[i]; 'A' <= c && c <= 'Z' {
+			buf[i] = c + 'a' - 'A'
 		}
-		return r
-	}, name)
+	}
+	return n
 }
 
 // Decision results, for the decisions metric.
 const (
 	resultAllowed = iota
 	resultRefused
+	resultRefusedCached
 	resultFailedOpen
 	resultFailedClosed
 	numResults
 )
 
-var resultNames = [numResults]string{"allowed", "refused", "failed_open", "failed_closed"}
+var resultNames = [numResults]string{"allowed", "refused", "refused_cached", "failed_open", "failed_closed"}
 
 type fleetMetrics struct {
 	decisions [numResults]prometheus.Counter
@@ -322,7 +417,7 @@ type fleetMetrics struct {
 func newFleetMetrics(f *Fleet, reg prometheus.Registerer) (fleetMetrics, error) {
 	var m fleetMetrics
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "rustguard_edge_login_limit_decisions_total", Help: "Fleet login limit checks, by result: allowed and refused (decided by Redis), failed_open and failed_closed (Redis unavailable, policy applied)."},
+		Name: "rustguard_edge_login_limit_decisions_total", Help: "Fleet login limit checks, by result: allowed and refused (decided by Redis), refused_cached (refused again from this edge's cache of a Redis refusal, until its retry-after), failed_open and failed_closed (Redis unavailable, policy applied)."},
 		[]string{"result"})
 	for i, n := range resultNames {
 		m.decisions[i] = decisions.WithLabelValues(n)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -101,7 +103,8 @@ func TestFleetTiers(t *testing.T) {
 		{"prefix: three /64s of a /48", limits.TierPrefix, []login{{ip("2001:db8:1:1::1"), ""}, {ip("2001:db8:1:2::1"), ""}, {ip("2001:db8:1:3::1"), ""}}},
 		{"address: one /64", limits.TierAddress, []login{{ip("2001:db8:2::1"), ""}, {ip("2001:db8:2::2"), ""}, {ip("2001:db8:2::ffff"), ""}}},
 		{"address: mapped IPv4", limits.TierAddress, []login{{ip("192.0.2.9"), ""}, {ip("::ffff:192.0.2.9"), ""}, {ip("192.0.2.9"), ""}}},
-		{"name: across addresses, case-folded", limits.TierName, []login{{ip("192.0.2.1"), "Steve"}, {ip("198.51.100.1"), "steve"}, {ip("2001:db8::1"), "STEVE"}}},
+		{"name: across addresses of one /24, case-folded", limits.TierName, []login{{ip("192.0.2.1"), "Steve"}, {ip("192.0.2.77"), "steve"}, {ip("192.0.2.200"), "STEVE"}}},
+		{"name: across /64s of one /48", limits.TierName, []login{{ip("2001:db8:9:1::1"), "Steve"}, {ip("2001:db8:9:2::1"), "Steve"}, {ip("2001:db8:9:3::1"), "Steve"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -372,4 +375,154 @@ func BenchmarkFleetAllowLogin(b *testing.B) {
 		})
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
 	})
+}
+
+// TestFleetNameBudgetIsPerSourcePrefix: a name is an unauthenticated claim,
+// so logins claiming "Victim" from an attacker's networks must not spend the
+// budget of the real Victim logging in from anywhere else. Within one
+// source prefix (IPv4 /24, IPv6 /48) the name budget still holds.
+func TestFleetNameBudgetIsPerSourcePrefix(t *testing.T) {
+	srv := testservers.StartRedis(t)
+	f := newFleet(t, srv.URL(), only(limits.TierName, 2))
+	ctx := context.Background()
+	ip := netip.MustParseAddr
+	attack := []netip.Addr{ip("198.51.100.1"), ip("198.51.100.2"), ip("198.51.100.3"), ip("2001:db8:66:1::1"), ip("2001:db8:66:2::1"), ip("2001:db8:66:3::1")}
+	for i, a := range attack {
+		d, err := f.AllowLogin(ctx, a, "Victim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i%3 < 2; d.Allowed != want || !want && d.Tier != limits.TierName {
+			t.Fatalf("attacker login %d from %s: %+v, want allowed=%v (name tier per prefix)", i+1, a, d, want)
+		}
+	}
+	for _, a := range []netip.Addr{ip("203.0.113.9"), ip("2001:db8:77::1")} {
+		d, err := f.AllowLogin(ctx, a, "victim")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Allowed {
+			t.Errorf("the real Victim from %s refused after others claimed the name elsewhere: %+v", a, d)
+		}
+	}
+}
+
+// commandCalls is how many times Redis ran cmd (INFO commandstats): what
+// the server itself counted, whatever the client did.
+func commandCalls(t *testing.T, c redis.UniversalClient, cmd string) int {
+	t.Helper()
+	info, err := c.Info(context.Background(), "commandstats").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(info, "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSpace(line), "cmdstat_"+cmd+":calls=")
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	return 0
+}
+
+// TestFleetRefusalCachedUntilRetryAfter: once Redis refused a key, the edge
+// refuses that key itself until the retry-after Redis gave, so a refused
+// flood costs Redis nothing. The cache is per tier and key: another name
+// or another address is still asked.
+func TestFleetRefusalCachedUntilRetryAfter(t *testing.T) {
+	srv := testservers.StartRedis(t)
+	admin := client(t, srv.URL())
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	cfg := limits.FleetDefaults()
+	cfg.Address, cfg.Prefix = limits.Rate{PerSecond: 1.0 / 60, Burst: 1}, limits.Rate{}
+	cfg.Name = limits.Rate{PerSecond: 1.0 / 60, Burst: 1}
+	cfg.Timeout = time.Second
+	reg := prometheus.NewRegistry()
+	f, err := limits.NewFleet(cfg, limits.FleetOptions{Client: client(t, srv.URL()), Registerer: reg, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	flood := netip.MustParseAddr("192.0.2.10")
+	if d, err := f.AllowLogin(ctx, flood, "Bot"); err != nil || !d.Allowed {
+		t.Fatalf("first login: %+v, %v", d, err)
+	}
+	first, err := f.AllowLogin(ctx, netip.MustParseAddr("192.0.2.10"), "Bot2")
+	if err != nil || first.Allowed || first.Tier != limits.TierAddress {
+		t.Fatalf("second login from the address: %+v, %v; want refused by the address tier", first, err)
+	}
+	before := commandCalls(t, admin, "evalsha")
+	for i := range 1000 {
+		d, err := f.AllowLogin(ctx, flood, fmt.Sprint("Bot", i))
+		if err != nil || d.Allowed || d.Tier != limits.TierAddress || d.RetryAfter <= 0 || d.RetryAfter > first.RetryAfter {
+			t.Fatalf("flood login %d: %+v, %v; want refused by the cached address refusal", i, d, err)
+		}
+	}
+	if got := commandCalls(t, admin, "evalsha") - before; got != 0 {
+		t.Errorf("a refused flood of 1000 logins ran %d scripts in Redis, want 0", got)
+	}
+	if n, err := gathered(reg, "rustguard_edge_login_limit_decisions_total", "result", "refused_cached"); err != nil || n != 1000 {
+		t.Errorf("decisions{result=refused_cached} = %v (%v), want 1000", n, err)
+	}
+	if n := testing.AllocsPerRun(100, func() { _, _ = f.AllowLogin(ctx, flood, "Bot") }); n != 0 {
+		t.Errorf("a cached refusal: %v allocations, want 0", n)
+	}
+
+	// A name refusal is cached for that name and source prefix only.
+	other := netip.MustParseAddr("198.51.100.20")
+	if d, _ := f.AllowLogin(ctx, other, "Alex"); !d.Allowed {
+		t.Fatalf("Alex: %+v", d)
+	}
+	if d, _ := f.AllowLogin(ctx, netip.MustParseAddr("198.51.100.21"), "alex"); d.Allowed || d.Tier != limits.TierName {
+		t.Fatalf("alex again from the same /24: %+v, want refused by the name tier", d)
+	}
+	before = commandCalls(t, admin, "evalsha")
+	if d, _ := f.AllowLogin(ctx, netip.MustParseAddr("198.51.100.22"), "ALEX"); d.Allowed || d.Tier != limits.TierName {
+		t.Fatalf("ALEX from the same /24: %+v, want the cached name refusal", d)
+	}
+	if got := commandCalls(t, admin, "evalsha") - before; got != 0 {
+		t.Errorf("a cached name refusal ran %d scripts", got)
+	}
+	if d, _ := f.AllowLogin(ctx, netip.MustParseAddr("198.51.100.23"), "Sam"); !d.Allowed {
+		t.Errorf("another name from the same /24 refused: %+v", d)
+	}
+
+	// Past the retry-after the edge asks Redis again.
+	mu.Lock()
+	now = now.Add(first.RetryAfter + time.Millisecond)
+	mu.Unlock()
+	before = commandCalls(t, admin, "evalsha")
+	if _, err := f.AllowLogin(ctx, flood, "Later"); err != nil {
+		t.Fatal(err)
+	}
+	if got := commandCalls(t, admin, "evalsha") - before; got == 0 {
+		t.Error("after the retry-after the edge still answered from its cache")
+	}
+}
+
+// gathered reads one labelled counter from a registry.
+func gathered(reg *prometheus.Registry, name, label, value string) (float64, error) {
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, err
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, lp := range m.GetLabel() {
+				if lp.GetName() == label && lp.GetValue() == value {
+					return m.GetCounter().GetValue(), nil
+				}
+			}
+		}
+	}
+	return 0, fmt.Errorf("%s{%s=%q} not found", name, label, value)
 }

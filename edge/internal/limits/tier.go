@@ -5,6 +5,8 @@ import (
 	"math"
 	"net/netip"
 	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/netscope"
 )
 
 // Tier names the limit that refused something. One enum serves the log
@@ -15,7 +17,7 @@ const (
 	TierNone        Tier = iota // nothing refused
 	TierAddress                 // one IPv4 address, or one IPv6 /64 (what one subscriber gets)
 	TierPrefix                  // an IPv4 /24, or an IPv6 /48 (one site or provider block)
-	TierName                    // one player name (fleet tier only)
+	TierName                    // one player name from one source prefix (fleet tier only)
 	TierUnavailable             // Redis unreachable and the policy is fail-closed
 	numTiers
 )
@@ -31,18 +33,6 @@ func (t Tier) String() string {
 	}
 	return "unknown"
 }
-
-// Prefix lengths of the address tiers. An IPv4 address is one household or
-// one carrier NAT; an IPv6 subscriber gets a /64 at least (RFC 6177 advises
-// a /56 or /48), so the /64 is the IPv6 "address". A /24 is the smallest
-// IPv4 block routed on the internet, and a /48 the usual IPv6 site
-// allocation: the prefix tier stops one network from rotating addresses.
-const (
-	addrBitsV4   = 32
-	addrBitsV6   = 64
-	prefixBitsV4 = 24
-	prefixBitsV6 = 48
-)
 
 // Rate is a limit: a sustained rate and a burst on top of it. A zero
 // PerSecond disables the limit.
@@ -78,12 +68,18 @@ func (r Rate) validate(what string) error {
 }
 
 // addrKey and prefixKey turn a client address into the 64-bit key of its
-// tier. Only the first 64 bits of an IPv6 address matter to either tier.
+// tier: the scopes of package netscope (an IPv4 address or IPv6 /64, and an
+// IPv4 /24 or IPv6 /48), shared with the gate's local rules and the bans.
+// Only the first 64 bits of an IPv6 address matter to either tier.
 // IPv4 keys live in ff00::/8 (multicast), which is never the source of a
 // TCP connection, so the two families cannot collide.
-func addrKey(a netip.Addr) (uint64, bool) { return tierKey(a, addrBitsV4, addrBitsV6) }
+func addrKey(a netip.Addr) (uint64, bool) {
+	return tierKey(a, netscope.AddressBits4, netscope.AddressBits6)
+}
 
-func prefixKey(a netip.Addr) (uint64, bool) { return tierKey(a, prefixBitsV4, prefixBitsV6) }
+func prefixKey(a netip.Addr) (uint64, bool) {
+	return tierKey(a, netscope.PrefixBits4, netscope.PrefixBits6)
+}
 
 const v4KeyTag = 0xff00_0000_0000_0000
 
@@ -103,16 +99,4 @@ func tierKey(a netip.Addr, bits4, bits6 int) (uint64, bool) {
 		v = v<<8 | uint64(c)
 	}
 	return v &^ (math.MaxUint64 >> bits6), true
-}
-
-// tierPrefix is the address's network in the tier's form, for Redis keys
-// and logs ("203.0.113.0/24", "2001:db8:1::/48").
-func tierPrefix(a netip.Addr, bits4, bits6 int) netip.Prefix {
-	a = a.Unmap().WithZone("")
-	bits := bits6
-	if a.Is4() {
-		bits = bits4
-	}
-	p, _ := a.Prefix(bits)
-	return p
 }

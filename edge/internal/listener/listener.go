@@ -52,9 +52,11 @@ type Options struct {
 	ProxyHeaderTimeout time.Duration
 	Handler            Handler
 	// Admit decides at accept, on the real client address, whether the
-	// connection may proceed (nil admits everyone). Refused connections
-	// are closed without a word: nothing has been read from them yet.
-	Admit   func(netip.Addr) bool
+	// connection may proceed: reason.None admits, anything else is why it
+	// is refused, for the metric (nil admits everyone). Refused
+	// connections are closed without a word: nothing has been read from
+	// them yet.
+	Admit   func(netip.Addr) reason.Reason
 	Metrics *telemetry.Metrics
 	Log     *slog.Logger
 }
@@ -171,9 +173,11 @@ func (l *Listener) serve(ctx context.Context, c net.Conn, over bool) {
 		}
 		a.Pending = rest
 	}
-	if l.o.Admit != nil && !l.o.Admit(a.Client.Addr()) {
-		l.o.Metrics.Reject(reason.RateLimited)
-		return
+	if l.o.Admit != nil {
+		if r := l.o.Admit(a.Client.Addr()); r != reason.None {
+			l.o.Metrics.Reject(r)
+			return
+		}
 	}
 	l.o.Handler.Serve(ctx, a)
 }

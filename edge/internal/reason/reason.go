@@ -24,7 +24,7 @@ const (
 	UnknownHost               // no backend pool serves the handshake host
 	RateLimited               // the gate refused the connection at accept (rates per address or prefix)
 	Refused                   // the gate refused the login (rates, name, host, protocol, accounts, ban); the gate's metric says which rule
-	Banned                    // a ban issued while the player was online
+	Banned                    // a banned address refused at accept, or a ban issued while the player was online
 	VerificationFailed        // the player failed the verification limbo
 	numReasons
 )

@@ -49,8 +49,9 @@ type Edge struct {
 	consul        *discovery.Consul // nil without Consul
 	reg           *discovery.Registration
 	redis         redis.UniversalClient // nil without Redis
-	bans          *bans.Store
-	recs          *record.Recorders // nil when recording is off
+	bans          *bans.Store           // the fleet's ban list; nil without Redis
+	localBans     *bans.Local           // detection bans this edge holds alone
+	recs          *record.Recorders     // nil when recording is off
 	fleet         *limits.Fleet
 	attack        *limits.AttackSignal
 	banFailClosed bool
@@ -144,17 +145,26 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Log:          log,
 	})
 	var gdeps gate.Deps
-	var banner detect.Banner
+	local, err := bans.NewLocal(bans.LocalOptions{Log: log, Registerer: e.Metrics.Registry,
+		// On the banning connection's goroutine: kick the others it
+		// covers in the background.
+		OnAdd: func(b bans.Ban) { go e.kickBanned(e.localBans.Table(), b) }})
+	if err != nil {
+		e.cancelBg()
+		return nil, err
+	}
+	e.localBans = local
 	if cfg.Redis.URL != "" {
 		if err := e.startRedis(cfg, log); err != nil {
 			e.cancelBg()
 			return nil, err
 		}
-		gdeps.Bans = gate.BanFunc(e.banned)
 		gdeps.Fleet = fleetLimiter{e.fleet}
 		gdeps.Attack = e.attack
-		banner = e.bans
 	}
+	gdeps.Bans = gate.BanFunc(e.banned)
+	gdeps.AddrBans = gate.AddrBanFunc(e.addrBanned)
+	banner := detectionBans{bans.NewDetections(e.bans, e.localBans, cfg.Redis.DetectBansAddress)}
 	var engine *detect.Engine
 	if cfg.Detection.Enabled && cfg.Detection.RecordDir != "" {
 		recs, err := record.New(record.Policy{Dir: cfg.Detection.RecordDir, Players: cfg.Detection.RecordPlayers,
@@ -245,7 +255,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Trust:              proxyproto.NewTrust(p.TrustedProxies),
 		ProxyHeaderTimeout: p.ProxyProtocolTimeout.D(),
 		Handler:            e.handler,
-		Admit:              func(a netip.Addr) bool { return g.Accept(a).Allowed() },
+		Admit:              func(a netip.Addr) reason.Reason { return admitReason(g.Accept(a)) },
 		Metrics:            e.Metrics,
 		Log:                log,
 	})
@@ -417,9 +427,9 @@ func (e *Edge) startRedis(cfg config.Edge, log *slog.Logger) error {
 	e.redis = client
 	bc := bans.Defaults()
 	bc.KeyPrefix = cfg.Redis.KeyPrefix
-	bc.DetectBansAddress = cfg.Redis.DetectBansAddress
 	e.banFailClosed = cfg.Redis.BansFailClosed
-	e.bans, err = bans.NewStore(bc, bans.Options{Client: client, OnAdd: e.kickBanned, Log: log, Registerer: e.Metrics.Registry})
+	e.bans, err = bans.NewStore(bc, bans.Options{Client: client, Local: e.localBans, Log: log, Registerer: e.Metrics.Registry,
+		OnAdd: func(b bans.Ban) { e.kickBanned(e.bans.Table(), b) }})
 	if err != nil {
 		return err
 	}
@@ -438,22 +448,57 @@ func (e *Edge) startRedis(cfg config.Edge, log *slog.Logger) error {
 	return err
 }
 
-// banned answers the gate from the in-memory ban list: no network round trip.
+// banned answers the gate from the in-memory ban lists, the fleet's and
+// this edge's own: no network round trip. uuid is the login's identity
+// (gate.LoginRequest.Identity).
 func (e *Edge) banned(addr netip.Addr, name string, uuid mcproto.UUID, now time.Time) (string, bool) {
-	if b, ok := e.bans.Table().Match(addr, name, uuid, now); ok {
+	if e.bans != nil {
+		if b, ok := e.bans.Table().Match(addr, name, uuid, now); ok {
+			return b.Message(now), true
+		}
+	}
+	if b, ok := e.localBans.Table().Match(addr, name, uuid, now); ok {
 		return b.Message(now), true
 	}
-	if e.banFailClosed && !e.bans.Healthy() {
+	if e.bans != nil && e.banFailClosed && !e.bans.Healthy() {
 		return "The ban list is unavailable right now. Please try again in a minute.", true
 	}
 	return "", false
 }
 
-// kickBanned kicks online players a new ban covers, wherever it was issued.
-func (e *Edge) kickBanned(b bans.Ban) {
+// addrBanned answers the gate at accept: is the address in an IP or CIDR
+// ban of either list? From memory, allocation-free; never fail-closed, so
+// pings keep working while the ban list cannot be synced.
+func (e *Edge) addrBanned(addr netip.Addr, now time.Time) bool {
+	if e.bans != nil {
+		if _, ok := e.bans.Table().MatchAddr(addr, now); ok {
+			return true
+		}
+	}
+	_, ok := e.localBans.Table().MatchAddr(addr, now)
+	return ok
+}
+
+// admitReason is the listener's view of an accept decision.
+func admitReason(d gate.Decision) reason.Reason {
+	switch {
+	case d.Allowed():
+		return reason.None
+	case d.Reason == gate.Banned:
+		return reason.Banned
+	}
+	return reason.RateLimited
+}
+
+// kickBanned kicks online players a new ban b in tab covers, wherever it
+// was issued.
+func (e *Edge) kickBanned(tab *bans.Table, b bans.Ban) {
 	now := time.Now()
-	n := e.handler.KickWhere(func(addr netip.Addr, name string, uuid mcproto.UUID) (string, bool) {
-		if hit, ok := e.bans.Table().Match(addr, name, uuid, now); ok && hit.ID == b.ID {
+	n := e.handler.KickWhere(func(addr netip.Addr, name string, _ mcproto.UUID) (string, bool) {
+		// No session is authenticated yet (online mode is issue #10), so
+		// the UUID its client claimed is ignored: a player is matched by
+		// the offline UUID of its name, as at login.
+		if hit, ok := tab.Match(addr, name, mcproto.OfflineUUID(name), now); ok && hit.ID == b.ID {
 			return hit.Message(now), true
 		}
 		return "", false
@@ -468,6 +513,13 @@ func (e *Edge) onJoin() {
 	if e.attack != nil {
 		e.attack.Join()
 	}
+}
+
+// detectionBans adapts bans.Detections to the detection engine's Banner.
+type detectionBans struct{ d *bans.Detections }
+
+func (b detectionBans) BanPlayer(t detect.BanTarget, reason, source string, d time.Duration) {
+	b.d.Ban(bans.Subject{Name: t.Name, UUID: t.UUID, Addr: t.Addr, Authenticated: t.Authenticated}, reason, source, d)
 }
 
 // fleetLimiter adapts limits.Fleet to the gate.
