@@ -75,7 +75,7 @@ type BanTarget struct {
 }
 
 // Banner carries out the ban action beyond the kick the engine does itself
-// (edge/internal/bans decides what to ban: the address, and the name and
+// (shared/bans decides what to ban: the address, and the name and
 // UUID only when authenticated). It runs on the connection's goroutine, so
 // it must not block.
 type Banner interface {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // changeTimeout bounds how long a test waits for a Consul change to reach

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/lru"
-	"github.com/rustguard/rustguard/edge/internal/netscope"
+	"github.com/rustguard/rustguard/shared/lru"
+	"github.com/rustguard/rustguard/shared/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/lru"
+	"github.com/rustguard/rustguard/shared/lru"
 )
 
 const (

@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/edge/internal/lru"
-	"github.com/rustguard/rustguard/edge/internal/netscope"
+	"github.com/rustguard/rustguard/shared/lru"
+	"github.com/rustguard/rustguard/shared/netscope"
 )
 
 // ErrUnavailable means Redis did not answer in time (or the breaker is

@@ -15,9 +15,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/limits"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 func client(t testing.TB, url string) redis.UniversalClient {

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/netscope"
+	"github.com/rustguard/rustguard/shared/netscope"
 )
 
 // Tier names the limit that refused something. One enum serves the log

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 

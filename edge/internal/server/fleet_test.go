@@ -16,9 +16,9 @@ import (
 	"github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )

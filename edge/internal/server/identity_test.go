@@ -8,9 +8,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"

@@ -20,7 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
-	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"

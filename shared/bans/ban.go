@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/rustguard/rustguard/edge/internal/netscope"
+	"github.com/rustguard/rustguard/shared/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 

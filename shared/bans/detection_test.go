@@ -9,7 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
+	"github.com/rustguard/rustguard/shared/bans"
 )
 
 func newLocal(t *testing.T, onAdd func(bans.Ban)) *bans.Local {

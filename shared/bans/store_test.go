@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/bans"
+	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 

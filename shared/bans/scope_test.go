@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/bans"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // TestIPv6AddressBanCoversItsSlash64: an IPv6 host rotates addresses inside

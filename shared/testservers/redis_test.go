@@ -8,7 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 func TestRedisStopRestartKeepsData(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustguard/rustguard/edge/internal/bans"
-	"github.com/rustguard/rustguard/edge/internal/testservers"
+	"github.com/rustguard/rustguard/shared/bans"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 func runCLI(t *testing.T, s *bans.Store, args ...string) (string, error) {
