@@ -13,7 +13,7 @@ E2E       := $(CURDIR)/test/e2e
 NPM_STAMP := $(E2E)/node_modules/.rustguard-npm-ci
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
-MODULES   := ./shared/... ./edge/... ./bench/... ./test/e2e/...
+MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/...
 # The Minecraft version `make run` serves (any version flying-squid supports).
 MC_VERSION ?= 1.21.4
 
@@ -22,9 +22,10 @@ MC_VERSION ?= 1.21.4
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-build: ## build bin/rustguard-edge
+build: ## build bin/rustguard-edge and bin/rustguard-central
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/rustguard-edge ./edge/cmd/rustguard-edge
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/rustguard-central ./central/cmd/rustguard-central
 
 # --- dependencies -----------------------------------------------------------
 
@@ -55,11 +56,21 @@ $(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
 # Two of its dependencies have no checksum-database entry (toolchain.md).
 TOOLS     := $(CURDIR)/.tools
 CONSUL    := $(TOOLS)/consul
-tools: $(CONSUL) ## build the pinned Go tools (Consul) into .tools/
+JAEGER    := $(TOOLS)/jaeger
+tools: $(CONSUL) $(JAEGER) ## build the pinned Go tools (Consul, Jaeger) into .tools/
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum
 	@mkdir -p $(TOOLS)
+	@echo "building Consul 1.16.3 into .tools/ (a cold machine: about 10 minutes, once)"
 	cd tools/consul && GOWORK=off GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/hcp-sdk-go \
 	  $(GO) build -o $(CONSUL) github.com/hashicorp/consul
+
+# Jaeger v1.75.0 (Apache-2.0), the traces store and query API the central
+# service forwards to; its own module keeps its dependency graph away from
+# Consul's and ours. Built this way it serves the APIs but no web UI.
+$(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
+	@mkdir -p $(TOOLS)
+	@echo "building Jaeger v1.75.0 into .tools/ (a cold machine: about 10 minutes, once)"
+	cd tools/jaeger && GOWORK=off $(GO) build -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger
 
 # --- run --------------------------------------------------------------------
 
@@ -72,18 +83,23 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 
 # --- tests ------------------------------------------------------------------
 
+# Where tests find the real programs they start (each test starts its own,
+# on free loopback ports, and stops it by PID).
+TESTENV := RUSTGUARD_CONSUL_BIN=$(CONSUL) RUSTGUARD_JAEGER_BIN=$(JAEGER) \
+	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge RUSTGUARD_CENTRAL_BIN=$(BIN)/rustguard-central
+
 test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers
-	@test -z "$$(gofmt -l shared edge bench test)" || { echo "gofmt needed:"; gofmt -l shared edge bench test; exit 1; }
+	@test -z "$$(gofmt -l shared edge central bench test)" || { echo "gofmt needed:"; gofmt -l shared edge central bench test; exit 1; }
 	$(GO) vet $(MODULES)
-	RUSTGUARD_CONSUL_BIN=$(CONSUL) RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -race -count=1 -timeout 20m ./shared/... ./edge/... ./bench/...
-	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -timeout 20m ./test/e2e/...
+	$(TESTENV) $(GO) test -race -count=1 -timeout 20m ./shared/... ./edge/... ./central/... ./bench/...
+	$(TESTENV) $(GO) test -count=1 -timeout 20m ./test/e2e/...
 	$(GO) run ./bench/cmd/rgload -quick -edge-bin $(BIN)/rustguard-edge -out $(BIN)/BENCHMARKS.quick.md
 
-test-unit: ## only the Go unit and integration tests (no npm peers)
-	$(GO) test -race -count=1 ./shared/... ./edge/...
+test-unit: tools ## only the Go unit and integration tests (no npm peers)
+	$(TESTENV) $(GO) test -race -count=1 ./shared/... ./edge/... ./central/...
 
 test-e2e: deps build ## only the end-to-end suite
-	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge $(GO) test -count=1 -v -timeout 20m ./test/e2e/...
+	$(TESTENV) $(GO) test -count=1 -v -timeout 20m ./test/e2e/...
 
 # --- benchmarks -------------------------------------------------------------
 
@@ -98,10 +114,10 @@ generate: deps-npm ## regenerate the packet-id tables and the limbo's world from
 	cd edge && $(GO) generate ./internal/limbo/...
 
 fmt: ## gofmt the tree
-	gofmt -w shared edge bench test
+	gofmt -w shared edge central bench test
 
 lint: ## gofmt check and go vet
-	@test -z "$$(gofmt -l shared edge bench test)" || { gofmt -l shared edge bench test; exit 1; }
+	@test -z "$$(gofmt -l shared edge central bench test)" || { gofmt -l shared edge central bench test; exit 1; }
 	$(GO) vet $(MODULES)
 
 clean:
