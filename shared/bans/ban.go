@@ -11,8 +11,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/rustguard/rustguard/shared/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/netscope"
 )
 
 // Kind is what a ban matches on.

@@ -13,8 +13,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/shared/bans"
-	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // propagationBudget is the promise: a ban takes effect fleet-wide

@@ -36,10 +36,10 @@ const (
 // API (HTTP /api/v3) out. Its defaults open about fifteen ports on all
 // interfaces; the configuration written here opens four, on 127.0.0.1.
 type Jaeger struct {
-	t    testing.TB
-	bin  string
-	dir  string
-	cfg  string
+	t                                        testing.TB
+	bin                                      string
+	dir                                      string
+	cfg                                      string
 	otlpGRPC, otlpHTTP, queryHTTP, queryGRPC int
 
 	mu   sync.Mutex

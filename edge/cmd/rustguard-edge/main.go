@@ -15,9 +15,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/server"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 )
 

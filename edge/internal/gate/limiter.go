@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/rustguard/rustguard/shared/lru"
-	"github.com/rustguard/rustguard/shared/netscope"
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/netscope"
 )
 
 // Scope says which bucket refused: the address's or its prefix's.

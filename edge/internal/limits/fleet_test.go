@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/limits"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/testservers"
 )
 

@@ -20,7 +20,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
-	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
@@ -33,6 +32,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
