@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/shared/consulwatch"
 )
 
 // DefaultBackendService is the Consul service that serves players when the
@@ -85,11 +86,6 @@ type ConsulOptions struct {
 }
 
 const (
-	// defaultWaitTime is Consul's own default for blocking queries
-	// (api-docs/features/blocking).
-	defaultWaitTime = 5 * time.Minute
-	// maxWaitTime is the longest wait Consul accepts (same page).
-	maxWaitTime = 10 * time.Minute
 	// defaultFailoverNearestN: three remote datacenters cover a region's
 	// neighbours without sending players across the world first.
 	defaultFailoverNearestN = 3
@@ -201,9 +197,9 @@ func NewConsul(o ConsulOptions) (*Consul, error) {
 	}
 	wait := o.WaitTime
 	if wait <= 0 {
-		wait = defaultWaitTime
+		wait = consulwatch.DefaultWait
 	}
-	wait = min(wait, maxWaitTime)
+	wait = min(wait, consulwatch.MaxWait)
 	if o.FailoverNearestN <= 0 {
 		o.FailoverNearestN = defaultFailoverNearestN
 	}
