@@ -46,6 +46,24 @@ const (
 	FleetHistoryPrefix = FleetKVPrefix + "history/"
 )
 
+// How edges show the fleet which version they run: the Consul service
+// they register as, and the service meta keys they keep current
+// (edge/internal/discovery registers, central's fleet view reads).
+const (
+	EdgeService = "rustguard-edge"
+	// MetaConfigVersion is the fleet document version the edge runs ("0":
+	// none, its own configuration only).
+	MetaConfigVersion = "config_version"
+	// MetaConfigStatus is ConfigApplied, ConfigRefused (the newest
+	// document was refused; it runs MetaConfigVersion) or
+	// ConfigRestartRequired (it runs MetaConfigVersion, but settings in
+	// it wait for a restart).
+	MetaConfigStatus      = "config_status"
+	ConfigApplied         = "applied"
+	ConfigRefused         = "refused"
+	ConfigRestartRequired = "restart_required"
+)
+
 // MaxFleetDocument caps a fleet document in bytes. A real one is a few
 // kilobytes; Consul caps a value at 512 KiB and a transaction at 512 KiB in
 // all, and one write stores the document twice (current and history) plus

@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/rustguard/rustguard/shared/config"
 )
 
-// EdgeServiceName is the Consul service every edge registers as.
-const EdgeServiceName = "rustguard-edge"
+// EdgeServiceName is the Consul service every edge registers as (central's
+// fleet view reads it).
+const EdgeServiceName = config.EdgeService
 
 const (
 	// defaultHeartbeatTTL: the TTL check goes critical when the edge has not
