@@ -153,11 +153,13 @@ func ParseFleet(data []byte) (*Fleet, error) {
 		d := DefaultEdge()
 		errs = append(errs, f.lay(&d, f.regions[r], fleetRegions+"."+r+".", nil)...)
 	}
+	// Validate even when keys were refused, so one answer lists every
+	// problem; a key that failed to decode keeps its default meanwhile.
+	if err := f.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
-	}
-	if err := f.validate(); err != nil {
-		return nil, err
 	}
 	return f, nil
 }
