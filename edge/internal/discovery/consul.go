@@ -108,11 +108,11 @@ const (
 
 // Consul is a Backends whose pools are Consul services.
 type Consul struct {
-	o        ConsulOptions
+	o        ConsulOptions // o.Routes and o.DefaultService: guarded by mu (SetRoutes)
 	log      *slog.Logger
 	dialer   net.Dialer
 	wait     time.Duration
-	static   []string // services watched whatever the catalog says
+	static   []string // services watched whatever the catalog says; guarded by mu (SetRoutes replaces it whole)
 	failover bool
 	claims   bool // ClaimPrefix or ClaimTag set: MetaHostsKey is read
 

@@ -191,10 +191,13 @@ func (c *Consul) watchCatalog(ctx context.Context) {
 		}
 		// Filter before capping: services that may not claim hosts must
 		// not use up the places of those that may.
+		c.mu.Lock()
+		static := c.static // replaced whole by SetRoutes, never changed in place
+		c.mu.Unlock()
 		var names, notAllowed []string
 		for name := range services {
 			switch {
-			case slices.Contains(c.static, name):
+			case slices.Contains(static, name):
 				// Watched anyway, and what it declares is judged when the
 				// table is built (a default service's hosts stay its own).
 			case !c.mayClaim(name):
