@@ -56,6 +56,10 @@ type Discovery struct {
 	// FailoverNearest is how many other datacenters, nearest first, serve
 	// a pool that has no healthy local instance (0: no cross-region failover).
 	FailoverNearest int `yaml:"failover_nearest" env:"RUSTGUARD_FAILOVER_NEAREST"`
+	// FleetConfig follows the fleet configuration document central keeps
+	// in Consul KV (docs/CONFIG.md, "Fleet configuration"); off, the edge
+	// runs its own configuration only.
+	FleetConfig bool `yaml:"fleet_config" env:"RUSTGUARD_FLEET_CONFIG" fleet:"local"`
 	// InstanceID names this edge in Consul and in detection events (empty:
 	// host name and process id).
 	InstanceID string `yaml:"instance_id" env:"RUSTGUARD_INSTANCE_ID" fleet:"local"`
@@ -249,7 +253,7 @@ func DefaultEdge() Edge {
 			RecordMaxBytes: 64 << 20, RecordTotalMaxBytes: 1 << 30},
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
-		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},
+		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3, FleetConfig: true},
 		// edge/internal/limits.FleetDefaults says where these come from.
 		Redis: Redis{KeyPrefix: "rustguard", LimitsFailOpen: true,
 			LoginAddrRate: 1.0 / 3, LoginAddrBurst: 3, LoginPrefixRate: 0.4, LoginPrefixBurst: 6,

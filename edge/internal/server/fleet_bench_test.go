@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustguard/rustguard/shared/testservers"
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // benchLoginTimeout bounds one benchmark login end to end; a login that

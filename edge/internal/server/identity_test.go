@@ -8,12 +8,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/proxyproto"
-	"github.com/rustguard/rustguard/shared/testservers"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // identityProtocol is 1.20.4: its Login Start carries the UUID the client
