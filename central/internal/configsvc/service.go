@@ -161,7 +161,7 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.publish(st)
+	s.publish(st, true)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -232,7 +232,7 @@ func (s *Service) watch(ctx context.Context, index uint64) {
 			if err != nil {
 				return 0, err
 			}
-			s.publish(st)
+			s.publish(st, true)
 			return last, nil
 		},
 		Report: func(err error) {
@@ -250,11 +250,17 @@ func (s *Service) watch(ctx context.Context, index uint64) {
 	}.Run(ctx)
 }
 
-// publish makes st current when it is newer than what is held.
-func (s *Service) publish(st *state) {
+// publish makes st current. The watch sees every change in order and
+// always wins (force); a read made elsewhere (after a write, for the API)
+// only replaces an older version, so it cannot undo what the watch
+// published meanwhile.
+func (s *Service) publish(st *state, force bool) {
 	for {
 		old := s.current.Load()
 		if old != nil && old.modifyIndex == st.modifyIndex && old.env.Version == st.env.Version {
+			return
+		}
+		if !force && old != nil && (st.env.Version < old.env.Version || st.env.Version == old.env.Version && st.modifyIndex < old.modifyIndex) {
 			return
 		}
 		if s.current.CompareAndSwap(old, st) {

@@ -35,7 +35,7 @@ func (s *Service) Current(ctx context.Context) (config.FleetEnvelope, error) {
 	if err != nil {
 		return config.FleetEnvelope{}, err
 	}
-	s.publish(st)
+	s.publish(st, false)
 	return st.env, nil
 }
 
@@ -165,7 +165,7 @@ func (s *Service) put(ctx context.Context, basedOn uint64, doc []byte, by string
 	}
 	s.log.Info("fleet configuration written", "version", env.Version, "updated_by", by, "rollback_of", rollbackOf)
 	if st, _, err := s.read(ctx, 0, 0); err == nil {
-		s.publish(st)
+		s.publish(st, false)
 	}
 	return env, nil
 }
