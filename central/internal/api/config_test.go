@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/consul/api"
 
@@ -163,7 +164,16 @@ func TestFleetAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, got := call(t, srv, "GET", "/v1/fleet", "")
+	// The agent hands the registration to the catalogue in the
+	// background: ask until the edge is listed.
+	var code int
+	var got map[string]any
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		code, got = call(t, srv, "GET", "/v1/fleet", "")
+		if edges, _ := got["edges"].([]any); len(edges) > 0 || time.Now().After(deadline) {
+			break
+		}
+	}
 	if code != 200 || got["version"] != 1.0 || got["converged"] != true {
 		t.Fatalf("GET /v1/fleet: %d %v", code, got)
 	}

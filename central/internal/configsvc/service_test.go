@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -293,16 +294,15 @@ func TestReplicatesToOtherDatacenters(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "version 2 in dc2", func() bool { return remote() == 2 })
-	if st := s.Datacenters(); len(st) != 1 || st[0].Version != 2 || st[0].Error != "" {
-		t.Fatalf("replication status %+v", st)
-	}
+	// The status is recorded just after the write.
+	waitFor(t, "replication status", func() bool {
+		st := s.Datacenters()
+		return len(st) == 1 && st[0].Version == 2 && st[0].Error == ""
+	})
 
 	registerEdge(t, dc1.Client(), "edge-a", "eu-west", "2", api.HealthPassing)
 	registerEdge(t, dc2.Client(), "edge-b", "us-east", "1", api.HealthPassing)
-	view, err := s.Fleet(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := waitFleet(t, s, 2)
 	if len(view.Edges) != 2 || view.Edges[0].Datacenter != "dc1" || view.Edges[1].Datacenter != "dc2" || view.Edges[1].Region != "us-east" {
 		t.Fatalf("fleet view edges %+v", view.Edges)
 	}
@@ -312,6 +312,22 @@ func TestReplicatesToOtherDatacenters(t *testing.T) {
 	if len(view.Datacenters) != 2 || view.Datacenters[1].ConfigVersion != 2 || view.Datacenters[0].Edges != 1 {
 		t.Fatalf("datacenters %+v", view.Datacenters)
 	}
+}
+
+// waitFleet waits until the fleet view lists n edges: an agent hands a
+// registration to the catalogue in the background.
+func waitFleet(t *testing.T, s *Service, n int) FleetView {
+	t.Helper()
+	var view FleetView
+	waitFor(t, fmt.Sprintf("%d edges in the fleet view", n), func() bool {
+		var err error
+		view, err = s.Fleet(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(view.Edges) == n
+	})
+	return view
 }
 
 // registerEdge registers a service the way an edge does
@@ -333,10 +349,7 @@ func TestFleetView(t *testing.T) {
 	s := startService(t, consul.Client(), Options{})
 	registerEdge(t, consul.Client(), "edge-1", "eu-west", "1", api.HealthPassing)
 	registerEdge(t, consul.Client(), "edge-2", "us-east", "0", api.HealthCritical)
-	view, err := s.Fleet(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	view := waitFleet(t, s, 2)
 	want := []Edge{
 		{ID: "edge-1", Datacenter: "dc1", Node: consul.NodeName(), Address: "127.0.0.1:25565", Region: "eu-west", Version: "test", ConfigVersion: 1, ConfigStatus: "applied", Health: "passing"},
 		{ID: "edge-2", Datacenter: "dc1", Node: consul.NodeName(), Address: "127.0.0.1:25565", Region: "us-east", Version: "test", ConfigVersion: 0, ConfigStatus: "applied", Health: "critical"},
