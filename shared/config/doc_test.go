@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // configDoc is the operator reference, relative to this package.
@@ -28,9 +30,15 @@ func readDocTable(t *testing.T) map[string]docRow {
 	defer f.Close()
 	rows := make(map[string]docRow)
 	sc := bufio.NewScanner(f)
+	inSettings := false
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		if !strings.HasPrefix(line, "| `") {
+		if strings.HasPrefix(line, "## ") {
+			// Only the Settings section's table lists settings; other
+			// sections have tables of their own (Consul keys, the API).
+			inSettings = line == "## Settings"
+		}
+		if !inSettings || !strings.HasPrefix(line, "| `") {
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "|"), "|")
@@ -116,5 +124,62 @@ func TestConfigDocExampleLoads(t *testing.T) {
 	}
 	if e.Region != "eu-central" || len(e.Proxy.TrustedProxies) != 2 || len(prov.Fields(SourceFile)) == 0 {
 		t.Fatalf("the example loaded as %+v", e)
+	}
+}
+
+// docSection returns the text of a "## " section of the reference.
+func docSection(t *testing.T, title string) string {
+	t.Helper()
+	data, err := os.ReadFile(configDoc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(data), "\n## "+title+"\n")
+	if !ok {
+		t.Fatalf("%s has no section %q", configDoc, title)
+	}
+	section, _, _ := strings.Cut(rest, "\n## ")
+	return section
+}
+
+// TestConfigDocListsLiveFields: the reference's list of the settings an
+// edge applies live from the fleet document is the code's.
+func TestConfigDocListsLiveFields(t *testing.T) {
+	section := docSection(t, "Fleet configuration")
+	_, rest, ok := strings.Cut(section, "<!-- fleet-live:begin -->")
+	list, _, ok2 := strings.Cut(rest, "<!-- fleet-live:end -->")
+	if !ok || !ok2 {
+		t.Fatalf("%s: the fleet-live markers are missing", configDoc)
+	}
+	var got []string
+	for _, item := range strings.Split(strings.TrimSpace(list), ",") {
+		got = append(got, unquoteCell(item))
+	}
+	want := LiveFields()
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("%s lists the live settings\n  %v\nthe code has\n  %v", configDoc, got, want)
+	}
+	for _, f := range LocalFields() {
+		if !strings.Contains(section, "`"+f+"`") {
+			t.Errorf("%s: the fleet configuration section does not name the per-edge setting %s", configDoc, f)
+		}
+	}
+}
+
+// TestConfigDocFleetExampleIsValid: the example document in the reference
+// is a valid fleet document.
+func TestConfigDocFleetExampleIsValid(t *testing.T) {
+	_, rest, ok := strings.Cut(docSection(t, "Fleet configuration"), "```json\n")
+	example, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatalf("%s: the fleet configuration section has no ```json example", configDoc)
+	}
+	f, err := ParseFleet([]byte(example))
+	if err != nil {
+		t.Fatalf("the example fleet document does not validate: %v", err)
+	}
+	if len(f.Regions()) != 1 || f.Correlation.Window.D() != 10*time.Minute {
+		t.Fatalf("the example parsed as %+v", f)
 	}
 }

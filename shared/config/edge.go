@@ -17,7 +17,7 @@ const EnvConfigFile = "RUSTGUARD_CONFIG"
 // A field tagged secret:"true" is masked by Redacted and LogValue.
 type Edge struct {
 	// Region names this edge's region in logs, metrics and telemetry.
-	Region   string   `yaml:"region" env:"RUSTGUARD_REGION"`
+	Region   string   `yaml:"region" env:"RUSTGUARD_REGION" fleet:"local"`
 	Proxy    Proxy    `yaml:"proxy"`
 	Status   Status   `yaml:"status"`
 	Messages Messages `yaml:"messages"`
@@ -40,9 +40,9 @@ type Edge struct {
 type Discovery struct {
 	// BackendService is the Consul service whose healthy instances serve
 	// hosts that no route names.
-	BackendService string `yaml:"backend_service" env:"RUSTGUARD_BACKEND_SERVICE"`
+	BackendService string `yaml:"backend_service" env:"RUSTGUARD_BACKEND_SERVICE" fleet:"live"`
 	// Routes maps handshake hosts to services, e.g. lobby.example.com: lobby.
-	Routes map[string]string `yaml:"routes"`
+	Routes map[string]string `yaml:"routes" fleet:"live"`
 	// HostClaimPrefix and HostClaimTag name the services allowed to claim
 	// handshake hosts through the rustguard_hosts service meta key: the
 	// service name must start with the prefix and the claiming instance
@@ -56,9 +56,13 @@ type Discovery struct {
 	// FailoverNearest is how many other datacenters, nearest first, serve
 	// a pool that has no healthy local instance (0: no cross-region failover).
 	FailoverNearest int `yaml:"failover_nearest" env:"RUSTGUARD_FAILOVER_NEAREST"`
+	// FleetConfig follows the fleet configuration document central keeps
+	// in Consul KV (docs/CONFIG.md, "Fleet configuration"); off, the edge
+	// runs its own configuration only.
+	FleetConfig bool `yaml:"fleet_config" env:"RUSTGUARD_FLEET_CONFIG" fleet:"local"`
 	// InstanceID names this edge in Consul and in detection events (empty:
 	// host name and process id).
-	InstanceID string `yaml:"instance_id" env:"RUSTGUARD_INSTANCE_ID"`
+	InstanceID string `yaml:"instance_id" env:"RUSTGUARD_INSTANCE_ID" fleet:"local"`
 }
 
 // Detection configures the detection engine.
@@ -68,11 +72,11 @@ type Detection struct {
 	Enabled bool `yaml:"enabled" env:"RUSTGUARD_DETECTION"`
 	// BanDuration is how long the ban action bans (fleet-wide once the
 	// shared ban list is configured).
-	BanDuration Duration `yaml:"ban_duration" env:"RUSTGUARD_DETECTION_BAN_DURATION"`
+	BanDuration Duration `yaml:"ban_duration" env:"RUSTGUARD_DETECTION_BAN_DURATION" fleet:"live"`
 	// Checks overrides checks by stable key: mode (off, alert, enforce),
 	// action (alert, rewrite where the check can correct the packet, drop,
 	// kick, ban), kick_vl, decay and params.
-	Checks map[string]CheckOverride `yaml:"checks"`
+	Checks map[string]CheckOverride `yaml:"checks" fleet:"live"`
 	// RecordDir turns session recording on: files go here (empty: off).
 	RecordDir string `yaml:"record_dir" env:"RUSTGUARD_RECORD_DIR"`
 	// RecordPlayers are always recorded, by name.
@@ -140,21 +144,21 @@ type Proxy struct {
 // Status configures answers to server-list pings.
 type Status struct {
 	// CacheTTL is how long a backend status answer is reused.
-	CacheTTL Duration `yaml:"cache_ttl" env:"RUSTGUARD_STATUS_CACHE_TTL"`
+	CacheTTL Duration `yaml:"cache_ttl" env:"RUSTGUARD_STATUS_CACHE_TTL" fleet:"live"`
 	// FetchTimeout bounds one status fetch from the backend.
-	FetchTimeout Duration `yaml:"fetch_timeout" env:"RUSTGUARD_STATUS_FETCH_TIMEOUT"`
+	FetchTimeout Duration `yaml:"fetch_timeout" env:"RUSTGUARD_STATUS_FETCH_TIMEOUT" fleet:"live"`
 	// FallbackMOTD is shown when the backend cannot answer.
-	FallbackMOTD string `yaml:"fallback_motd" env:"RUSTGUARD_FALLBACK_MOTD"`
+	FallbackMOTD string `yaml:"fallback_motd" env:"RUSTGUARD_FALLBACK_MOTD" fleet:"live"`
 	// FallbackMaxPlayers is the "max" player count shown with FallbackMOTD.
-	FallbackMaxPlayers int `yaml:"fallback_max_players" env:"RUSTGUARD_FALLBACK_MAX_PLAYERS"`
+	FallbackMaxPlayers int `yaml:"fallback_max_players" env:"RUSTGUARD_FALLBACK_MAX_PLAYERS" fleet:"live"`
 }
 
 // Messages are the texts players see when the edge disconnects them.
 type Messages struct {
-	BackendUnavailable string `yaml:"backend_unavailable" env:"RUSTGUARD_MSG_BACKEND_UNAVAILABLE"`
-	ServerFull         string `yaml:"server_full" env:"RUSTGUARD_MSG_SERVER_FULL"`
-	Shutdown           string `yaml:"shutdown" env:"RUSTGUARD_MSG_SHUTDOWN"`
-	UnsupportedVersion string `yaml:"unsupported_version" env:"RUSTGUARD_MSG_UNSUPPORTED_VERSION"`
+	BackendUnavailable string `yaml:"backend_unavailable" env:"RUSTGUARD_MSG_BACKEND_UNAVAILABLE" fleet:"live"`
+	ServerFull         string `yaml:"server_full" env:"RUSTGUARD_MSG_SERVER_FULL" fleet:"live"`
+	Shutdown           string `yaml:"shutdown" env:"RUSTGUARD_MSG_SHUTDOWN" fleet:"live"`
+	UnsupportedVersion string `yaml:"unsupported_version" env:"RUSTGUARD_MSG_UNSUPPORTED_VERSION" fleet:"live"`
 }
 
 // Admin configures the operator HTTP listener (metrics, health).
@@ -249,7 +253,7 @@ func DefaultEdge() Edge {
 			RecordMaxBytes: 64 << 20, RecordTotalMaxBytes: 1 << 30},
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
-		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3},
+		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3, FleetConfig: true},
 		// edge/internal/limits.FleetDefaults says where these come from.
 		Redis: Redis{KeyPrefix: "rustguard", LimitsFailOpen: true,
 			LoginAddrRate: 1.0 / 3, LoginAddrBurst: 3, LoginPrefixRate: 0.4, LoginPrefixBurst: 6,
@@ -271,32 +275,32 @@ func DefaultEdge() Edge {
 // Gate configures the admission gate (edge/internal/gate; its Defaults
 // explain each number's origin).
 type Gate struct {
-	ConnAddrRate     float64 `yaml:"conn_addr_rate" env:"RUSTGUARD_GATE_CONN_ADDR_RATE"`
-	ConnAddrBurst    int     `yaml:"conn_addr_burst" env:"RUSTGUARD_GATE_CONN_ADDR_BURST"`
-	ConnPrefixRate   float64 `yaml:"conn_prefix_rate" env:"RUSTGUARD_GATE_CONN_PREFIX_RATE"`
-	ConnPrefixBurst  int     `yaml:"conn_prefix_burst" env:"RUSTGUARD_GATE_CONN_PREFIX_BURST"`
-	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_GATE_LOGIN_ADDR_RATE"`
-	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_GATE_LOGIN_ADDR_BURST"`
-	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_GATE_LOGIN_PREFIX_RATE"`
-	LoginPrefixBurst int     `yaml:"login_prefix_burst" env:"RUSTGUARD_GATE_LOGIN_PREFIX_BURST"`
+	ConnAddrRate     float64 `yaml:"conn_addr_rate" env:"RUSTGUARD_GATE_CONN_ADDR_RATE" fleet:"live"`
+	ConnAddrBurst    int     `yaml:"conn_addr_burst" env:"RUSTGUARD_GATE_CONN_ADDR_BURST" fleet:"live"`
+	ConnPrefixRate   float64 `yaml:"conn_prefix_rate" env:"RUSTGUARD_GATE_CONN_PREFIX_RATE" fleet:"live"`
+	ConnPrefixBurst  int     `yaml:"conn_prefix_burst" env:"RUSTGUARD_GATE_CONN_PREFIX_BURST" fleet:"live"`
+	LoginAddrRate    float64 `yaml:"login_addr_rate" env:"RUSTGUARD_GATE_LOGIN_ADDR_RATE" fleet:"live"`
+	LoginAddrBurst   int     `yaml:"login_addr_burst" env:"RUSTGUARD_GATE_LOGIN_ADDR_BURST" fleet:"live"`
+	LoginPrefixRate  float64 `yaml:"login_prefix_rate" env:"RUSTGUARD_GATE_LOGIN_PREFIX_RATE" fleet:"live"`
+	LoginPrefixBurst int     `yaml:"login_prefix_burst" env:"RUSTGUARD_GATE_LOGIN_PREFIX_BURST" fleet:"live"`
 
-	NamePattern      string   `yaml:"name_pattern" env:"RUSTGUARD_GATE_NAME_PATTERN"`
-	AllowedHosts     []string `yaml:"allowed_hosts" env:"RUSTGUARD_GATE_ALLOWED_HOSTS"`
-	AllowedProtocols []int32  `yaml:"allowed_protocols" env:"RUSTGUARD_GATE_ALLOWED_PROTOCOLS"`
-	DeniedProtocols  []int32  `yaml:"denied_protocols" env:"RUSTGUARD_GATE_DENIED_PROTOCOLS"`
+	NamePattern      string   `yaml:"name_pattern" env:"RUSTGUARD_GATE_NAME_PATTERN" fleet:"live"`
+	AllowedHosts     []string `yaml:"allowed_hosts" env:"RUSTGUARD_GATE_ALLOWED_HOSTS" fleet:"live"`
+	AllowedProtocols []int32  `yaml:"allowed_protocols" env:"RUSTGUARD_GATE_ALLOWED_PROTOCOLS" fleet:"live"`
+	DeniedProtocols  []int32  `yaml:"denied_protocols" env:"RUSTGUARD_GATE_DENIED_PROTOCOLS" fleet:"live"`
 
-	MaxLoginsInFlight  int `yaml:"max_logins_in_flight" env:"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT"`
-	MaxAccountsPerAddr int `yaml:"max_accounts_per_addr" env:"RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR"`
+	MaxLoginsInFlight  int `yaml:"max_logins_in_flight" env:"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT" fleet:"live"`
+	MaxAccountsPerAddr int `yaml:"max_accounts_per_addr" env:"RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR" fleet:"live"`
 
-	AttackMode                string   `yaml:"attack_mode" env:"RUSTGUARD_ATTACK_MODE"`
-	AttackJoinsPerSecond      float64  `yaml:"attack_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_JOINS_PER_SECOND"`
-	AttackFleetJoinsPerSecond float64  `yaml:"attack_fleet_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_FLEET_JOINS_PER_SECOND"`
-	AttackQuiet               Duration `yaml:"attack_quiet" env:"RUSTGUARD_GATE_ATTACK_QUIET"`
+	AttackMode                string   `yaml:"attack_mode" env:"RUSTGUARD_ATTACK_MODE" fleet:"live"`
+	AttackJoinsPerSecond      float64  `yaml:"attack_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_JOINS_PER_SECOND" fleet:"live"`
+	AttackFleetJoinsPerSecond float64  `yaml:"attack_fleet_joins_per_second" env:"RUSTGUARD_GATE_ATTACK_FLEET_JOINS_PER_SECOND" fleet:"live"`
+	AttackQuiet               Duration `yaml:"attack_quiet" env:"RUSTGUARD_GATE_ATTACK_QUIET" fleet:"live"`
 
-	VerifyAlways      bool     `yaml:"verify_always" env:"RUSTGUARD_GATE_VERIFY_ALWAYS"`
-	VerifiedTTL       Duration `yaml:"verified_ttl" env:"RUSTGUARD_GATE_VERIFIED_TTL"`
-	VerifyMaxFailures int      `yaml:"verify_max_failures" env:"RUSTGUARD_GATE_VERIFY_MAX_FAILURES"`
-	VerifyBlock       Duration `yaml:"verify_block" env:"RUSTGUARD_GATE_VERIFY_BLOCK"`
+	VerifyAlways      bool     `yaml:"verify_always" env:"RUSTGUARD_GATE_VERIFY_ALWAYS" fleet:"live"`
+	VerifiedTTL       Duration `yaml:"verified_ttl" env:"RUSTGUARD_GATE_VERIFIED_TTL" fleet:"live"`
+	VerifyMaxFailures int      `yaml:"verify_max_failures" env:"RUSTGUARD_GATE_VERIFY_MAX_FAILURES" fleet:"live"`
+	VerifyBlock       Duration `yaml:"verify_block" env:"RUSTGUARD_GATE_VERIFY_BLOCK" fleet:"live"`
 	// PublicAddress (host:port) is where verified 1.20.5+ players are
 	// transferred back; empty means the address the player connected to.
 	PublicAddress string `yaml:"public_address" env:"RUSTGUARD_PUBLIC_ADDRESS"`
@@ -306,7 +310,7 @@ type Gate struct {
 // on its local limits and has no ban list.
 type Redis struct {
 	// URL is redis://, rediss:// or redis+cluster:// (it may hold a password).
-	URL string `yaml:"url" env:"RUSTGUARD_REDIS_URL" secret:"true"`
+	URL string `yaml:"url" env:"RUSTGUARD_REDIS_URL" secret:"true" fleet:"local"`
 	// KeyPrefix starts every key, so several fleets can share one Redis.
 	KeyPrefix string `yaml:"key_prefix" env:"RUSTGUARD_REDIS_KEY_PREFIX"`
 	// BansFailClosed refuses logins while the ban list cannot be synced;

@@ -15,7 +15,18 @@ type field struct {
 	env    string // exact environment variable
 	index  []int  // reflect index path from Edge
 	secret bool   // tagged secret:"true": masked in logs
+	fleet  string // tag fleet: fleetLive, fleetLocal or "" (restart)
 }
+
+// Values of the fleet tag: how the fleet document (fleet.go) may set a
+// field. Untagged fields may be set but need a restart to take effect.
+const (
+	// fleetLive: an edge applies a new value while it runs.
+	fleetLive = "live"
+	// fleetLocal: the field describes one edge (its region, its instance
+	// id) or is a secret, so only its own file or environment sets it.
+	fleetLocal = "local"
+)
 
 var textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 
@@ -52,6 +63,7 @@ func walkFields(t reflect.Type, prefix string, index []int) []field {
 			env:    sf.Tag.Get("env"),
 			index:  idx,
 			secret: sf.Tag.Get("secret") == "true",
+			fleet:  sf.Tag.Get("fleet"),
 		})
 	}
 	return out
@@ -77,6 +89,26 @@ func sections(fields []field) map[string]bool {
 // fieldValue returns the addressable value of f inside *e.
 func fieldValue(e *Edge, f field) reflect.Value {
 	return reflect.ValueOf(e).Elem().FieldByIndex(f.index)
+}
+
+// LiveFields lists the dotted paths of the settings an edge applies from
+// the fleet document while it runs; the fleet document may set every other
+// setting too, except the per-edge ones (LocalFields), but those take
+// effect only at the next start.
+func LiveFields() []string { return fieldsTagged(fleetLive) }
+
+// LocalFields lists the settings the fleet document may not set: they
+// describe one edge (its region, its instance id) or hold a secret.
+func LocalFields() []string { return fieldsTagged(fleetLocal) }
+
+func fieldsTagged(tag string) []string {
+	var out []string
+	for _, f := range edgeFields() {
+		if f.fleet == tag {
+			out = append(out, f.path)
+		}
+	}
+	return out
 }
 
 // formatValue renders a leaf value the way an operator would write it.

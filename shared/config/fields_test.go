@@ -86,6 +86,7 @@ func TestEnvNames(t *testing.T) {
 		{"discovery.host_claim_tag", "RUSTGUARD_HOST_CLAIM_TAG"},
 		{"discovery.register", "RUSTGUARD_CONSUL_REGISTER"},
 		{"discovery.failover_nearest", "RUSTGUARD_FAILOVER_NEAREST"},
+		{"discovery.fleet_config", "RUSTGUARD_FLEET_CONFIG"},
 		{"discovery.instance_id", "RUSTGUARD_INSTANCE_ID"},
 	}
 	got := edgeFields()

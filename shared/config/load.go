@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
@@ -36,6 +38,9 @@ const (
 	SourceDefault Source = iota
 	SourceFile
 	SourceEnv
+	// SourceFleet is the fleet document (fleet.go), laid over the rest
+	// while the edge runs.
+	SourceFleet
 )
 
 func (s Source) String() string {
@@ -46,6 +51,8 @@ func (s Source) String() string {
 		return "file"
 	case SourceEnv:
 		return "env"
+	case SourceFleet:
+		return "fleet"
 	default:
 		return fmt.Sprintf("Source(%d)", int(s))
 	}
@@ -150,50 +157,101 @@ func readFile(path string) ([]byte, error) {
 // prefix each value error with its key. A key with an empty (null) value
 // keeps its default.
 func decodeYAML(data []byte, e *Edge, prov *Provenance) error {
+	root, err := parseYAML(data)
+	if err != nil || root == nil {
+		return err
+	}
+	w := newWalker(reflect.ValueOf(e).Elem(), edgeFields(), prov, SourceFile)
+	w.mapping(root, "")
+	return errors.Join(w.errs...)
+}
+
+// parseYAML reads exactly one YAML document and returns its root node, or
+// nil for an empty or null document.
+func parseYAML(data []byte) (*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil // empty file: nothing to override
+			return nil, nil // empty file: nothing to override
 		}
-		return err
+		return nil, err
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		if err != nil {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("line %d: a second YAML document; the file must hold one", extra.Line)
+		return nil, &KeyError{Line: extra.Line, Reason: "a second YAML document; the file must hold one"}
 	}
-
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
 	if root.ShortTag() == "!!null" {
-		return nil
+		return nil, nil
 	}
+	return root, nil
+}
 
-	fields := edgeFields()
+// KeyError is a problem with one key of a document: where it is, its
+// dotted path and what is wrong. Decoding returns them joined.
+type KeyError struct {
+	Line   int    // line in the document; 0 when unknown
+	Field  string // dotted path ("proxy.timeout"); "" for the document itself
+	Reason string
+	// kind is a sentinel for errors.Is (ErrUnknownKey), or nil.
+	kind error
+}
+
+func (e *KeyError) Error() string {
+	var b strings.Builder
+	if e.Line > 0 {
+		fmt.Fprintf(&b, "line %d: ", e.Line)
+	}
+	if e.kind == ErrUnknownKey {
+		fmt.Fprintf(&b, "%v %q", ErrUnknownKey, e.Field)
+		if e.Reason != "" {
+			b.WriteString("; " + e.Reason)
+		}
+		return b.String()
+	}
+	if e.Field != "" {
+		b.WriteString(e.Field + ": ")
+	}
+	b.WriteString(e.Reason)
+	return b.String()
+}
+
+// Unwrap lets callers test for ErrUnknownKey.
+func (e *KeyError) Unwrap() error { return e.kind }
+
+// yamlWalker lays a YAML mapping over a struct, key by key.
+type yamlWalker struct {
+	root     reflect.Value // the addressable struct being set
+	prov     *Provenance   // nil: no provenance kept
+	source   Source        // what prov records for a key that was set
+	fields   map[string]field
+	sections map[string]bool
+	// shown is put in front of every field an error names, when the
+	// document's paths differ from the struct's ("regions.eu.").
+	shown string
+	// fleet: the document is a fleet document (fleet.go): per-edge keys
+	// are refused, and a null entry of a map removes the key.
+	fleet bool
+	errs  []error
+}
+
+func newWalker(root reflect.Value, fields []field, prov *Provenance, source Source) *yamlWalker {
 	byPath := make(map[string]field, len(fields))
 	for _, f := range fields {
 		byPath[f.path] = f
 	}
-	w := yamlWalker{edge: e, prov: prov, fields: byPath, sections: sections(fields)}
-	w.mapping(root, "")
-	return errors.Join(w.errs...)
+	return &yamlWalker{root: root, prov: prov, source: source, fields: byPath, sections: sections(fields)}
 }
 
-type yamlWalker struct {
-	edge     *Edge
-	prov     *Provenance
-	fields   map[string]field
-	sections map[string]bool
-	errs     []error
-}
-
-func (w *yamlWalker) fail(line int, format string, args ...any) {
-	w.errs = append(w.errs, fmt.Errorf("line %d: "+format, append([]any{line}, args...)...))
+func (w *yamlWalker) fail(line int, field, reason string) {
+	w.errs = append(w.errs, &KeyError{Line: line, Field: field, Reason: reason})
 }
 
 // mapping walks one section (prefix "" is the top level).
@@ -202,21 +260,25 @@ func (w *yamlWalker) mapping(n *yaml.Node, prefix string) {
 		n = n.Alias
 	}
 	if n.Kind != yaml.MappingNode {
-		where := "the top level"
-		if prefix != "" {
-			where = strings.TrimSuffix(prefix, ".")
+		if prefix == "" {
+			w.fail(n.Line, strings.TrimSuffix(w.shown, "."), "the top level must be a mapping of keys, got a "+kindName(n.Kind))
+			return
 		}
-		w.fail(n.Line, "%s must be a mapping of keys, got a %s", where, kindName(n.Kind))
+		w.fail(n.Line, w.shown+strings.TrimSuffix(prefix, "."), "must be a mapping of keys, got a "+kindName(n.Kind))
 		return
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind != yaml.ScalarNode {
-			w.fail(k.Line, "keys must be plain names")
+			w.fail(k.Line, w.shown+strings.TrimSuffix(prefix, "."), "keys must be plain names")
 			continue
 		}
 		path := prefix + k.Value
 		if f, ok := w.fields[path]; ok {
+			if w.fleet && f.fleet == fleetLocal {
+				w.fail(k.Line, w.shown+path, "is set per edge, in its own file or environment, not by the fleet document")
+				continue
+			}
 			w.leaf(f, v)
 			continue
 		}
@@ -226,11 +288,11 @@ func (w *yamlWalker) mapping(n *yaml.Node, prefix string) {
 			}
 			continue
 		}
-		err := fmt.Errorf("line %d: %w %q", k.Line, ErrUnknownKey, path)
+		ke := &KeyError{Line: k.Line, Field: w.shown + path, kind: ErrUnknownKey}
 		if near := w.suggest(path); near != "" {
-			err = fmt.Errorf("%w; did you mean %q?", err, near)
+			ke.Reason = fmt.Sprintf("did you mean %q?", w.shown+near)
 		}
-		w.errs = append(w.errs, err)
+		w.errs = append(w.errs, ke)
 	}
 }
 
@@ -238,25 +300,121 @@ func (w *yamlWalker) leaf(f field, v *yaml.Node) {
 	if v.ShortTag() == "!!null" {
 		return
 	}
-	if err := v.Decode(fieldValue(w.edge, f).Addr().Interface()); err != nil {
-		var te *yaml.TypeError
-		if errors.As(err, &te) {
-			// Each message starts with "line N:" (N may be a list item's
-			// line); put the key right after it.
-			for _, msg := range te.Errors {
-				if line, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(line, "line ") {
-					msg = line + ": " + f.path + ": " + rest
-				} else {
-					msg = f.path + ": " + msg
-				}
-				w.errs = append(w.errs, errors.New(msg))
-			}
-			return
-		}
-		w.fail(v.Line, "%s: %w", f.path, err)
+	dst := w.root.FieldByIndex(f.index)
+	if w.fleet && dst.Kind() == reflect.Map {
+		w.mergeMap(f, dst, v)
+	} else {
+		w.decode(f.path, v, dst)
+	}
+	if w.prov != nil {
+		w.prov.set(f.path, w.source)
+	}
+}
+
+// mergeMap lays a mapping over a map key by key: an entry replaces the
+// key's whole value, a null entry removes the key. dst must not be shared
+// with a value the caller keeps (Fleet.Apply clones its maps).
+func (w *yamlWalker) mergeMap(f field, dst reflect.Value, v *yaml.Node) {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	if v.Kind != yaml.MappingNode {
+		w.fail(v.Line, w.shown+f.path, "must be a mapping, got a "+kindName(v.Kind))
 		return
 	}
-	w.prov.set(f.path, SourceFile)
+	if dst.IsNil() {
+		dst.Set(reflect.MakeMap(dst.Type()))
+	}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		k, val := v.Content[i], v.Content[i+1]
+		key := reflect.New(dst.Type().Key()).Elem()
+		if !w.decode(f.path, k, key) {
+			continue
+		}
+		if val.ShortTag() == "!!null" {
+			dst.SetMapIndex(key, reflect.Value{})
+			continue
+		}
+		elem := reflect.New(dst.Type().Elem()).Elem()
+		if w.decode(f.path+"."+k.Value, val, elem) {
+			dst.SetMapIndex(key, elem)
+		}
+	}
+}
+
+// decode decodes one value into dst, reporting errors against path; false
+// means it failed.
+func (w *yamlWalker) decode(path string, v *yaml.Node, dst reflect.Value) bool {
+	if !w.knownKeys(path, v, dst.Type()) {
+		return false
+	}
+	err := v.Decode(dst.Addr().Interface())
+	if err == nil {
+		return true
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		// Each message starts with "line N:" (N may be a list item's
+		// line); put the key right after it.
+		for _, msg := range te.Errors {
+			line := v.Line
+			if l, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(l, "line ") {
+				if n, err := strconv.Atoi(strings.TrimPrefix(l, "line ")); err == nil {
+					line, msg = n, rest
+				}
+			}
+			w.fail(line, w.shown+path, msg)
+		}
+		return false
+	}
+	w.fail(v.Line, w.shown+path, err.Error())
+	return false
+}
+
+// knownKeys refuses keys that name no field of a struct inside a leaf
+// value (detection.checks.<key>.kick_vl): the YAML library ignores them,
+// and a misspelt threshold that silently keeps its default is worse than
+// an error. It reports whether every key is known.
+func (w *yamlWalker) knownKeys(path string, v *yaml.Node, t reflect.Type) bool {
+	if v.Kind == yaml.AliasNode {
+		v = v.Alias
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	ok := true
+	switch {
+	case t.Kind() == reflect.Map && v.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			ok = w.knownKeys(path+"."+v.Content[i].Value, v.Content[i+1], t.Elem()) && ok
+		}
+	case t.Kind() == reflect.Slice && v.Kind == yaml.SequenceNode:
+		for i, item := range v.Content {
+			ok = w.knownKeys(fmt.Sprintf("%s[%d]", path, i), item, t.Elem()) && ok
+		}
+	case t.Kind() == reflect.Struct && isSection(t) && v.Kind == yaml.MappingNode:
+		byKey := make(map[string]reflect.StructField, t.NumField())
+		for i := 0; i < t.NumField(); i++ {
+			if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" && name != "-" {
+				byKey[name] = t.Field(i)
+			}
+		}
+		for i := 0; i+1 < len(v.Content); i += 2 {
+			k := v.Content[i]
+			sf, found := byKey[k.Value]
+			if !found {
+				ke := &KeyError{Line: k.Line, Field: w.shown + path + "." + k.Value, kind: ErrUnknownKey}
+				if near := nearest(k.Value, mapKeys(byKey)); near != "" {
+					ke.Reason = fmt.Sprintf("did you mean %q?", w.shown+path+"."+near)
+				}
+				w.errs = append(w.errs, ke)
+				ok = false
+				continue
+			}
+			ok = w.knownKeys(path+"."+k.Value, v.Content[i+1], sf.Type) && ok
+		}
+	}
+	return ok
 }
 
 const (
@@ -280,8 +438,10 @@ func (w *yamlWalker) suggest(unknown string) string {
 			best, bestDist = known, d
 		}
 	}
-	for p := range w.fields {
-		consider(p)
+	for p, f := range w.fields {
+		if !w.fleet || f.fleet != fleetLocal {
+			consider(p)
+		}
 	}
 	for p := range w.sections {
 		consider(p)

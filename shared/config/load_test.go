@@ -278,7 +278,7 @@ func TestLoadRefuses(t *testing.T) {
 		{
 			name: "section that is not a mapping",
 			file: "proxy: 5\n",
-			want: []string{"line 1", "proxy must be a mapping"},
+			want: []string{"line 1: proxy: must be a mapping"},
 		},
 		{
 			name: "two documents",

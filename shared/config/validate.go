@@ -133,18 +133,8 @@ func (e Edge) Validate() error {
 		p.add("detection.record_total_max_bytes", d.RecordTotalMaxBytes,
 			fmt.Sprintf("must be at least detection.record_max_bytes (%d): the directory must hold one whole recording", d.RecordMaxBytes))
 	}
-	for key, c := range e.Detection.Checks {
-		switch c.Mode {
-		case "", "off", "alert", "enforce":
-		default:
-			p.add("detection.checks."+key+".mode", c.Mode, "must be off, alert or enforce")
-		}
-		switch c.Action {
-		case "", "alert", "rewrite", "drop", "kick", "ban":
-		default:
-			p.add("detection.checks."+key+".action", c.Action, "must be alert, rewrite, drop, kick or ban")
-		}
-	}
+	checkDetectionChecks(&p, e.Detection.Checks)
+	checkGate(&p, e.Gate)
 
 	if e.Discovery.BackendService == "" && len(e.Discovery.Routes) == 0 {
 		p.add("discovery.backend_service", "", "must name a Consul service unless discovery.routes covers every host")

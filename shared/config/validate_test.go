@@ -2,10 +2,13 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
 func TestValidateRefuses(t *testing.T) {
@@ -83,6 +86,33 @@ func TestValidateRefuses(t *testing.T) {
 			`detection.record_total_max_bytes = "1048576": must be at least detection.record_max_bytes (67108864): the directory must hold one whole recording`},
 		{"record total cap zero", func(e *Edge) { e.Detection.RecordTotalMaxBytes = 0 },
 			`detection.record_total_max_bytes = "0": must be at least detection.record_max_bytes (67108864): the directory must hold one whole recording`},
+		{"gate rate negative", func(e *Edge) { e.Gate.LoginPrefixRate = -1 },
+			`gate.login_prefix_rate = "-1": must be a finite number of at least 0 (0 turns the limit off)`},
+		{"gate burst zero", func(e *Edge) { e.Gate.ConnPrefixBurst = 0 },
+			`gate.conn_prefix_burst = "0": must be at least 1 while gate.conn_prefix_rate is on`},
+		{"gate unanchored name pattern", func(e *Edge) { e.Gate.NamePattern = "[a-z]+" },
+			`gate.name_pattern = "[a-z]+": must start with ^ and end with $ so it judges the whole name`},
+		{"gate bad name pattern", func(e *Edge) { e.Gate.NamePattern = "^[a-z$" },
+			`gate.name_pattern = "^[a-z$": is not a valid regular expression: error parsing regexp: missing closing ]: ` + "`[a-z$`"},
+		{"gate wildcard inside", func(e *Edge) { e.Gate.AllowedHosts = []string{"ok.example.com", "a.*.example.com"} },
+			`gate.allowed_hosts[1] = "a.*.example.com": may hold a wildcard only as a leading "*."`},
+		{"gate unsupported protocol", func(e *Edge) { e.Gate.AllowedProtocols = []int32{5} },
+			fmt.Sprintf(`gate.allowed_protocols[0] = "5": is not a supported protocol (supported: %d to %d, release protocols only)`, packets.MinProtocol, packets.MaxProtocol)},
+		{"gate attack mode", func(e *Edge) { e.Gate.AttackMode = "maybe" },
+			`gate.attack_mode = "maybe": must be auto, on or off`},
+		{"gate attack threshold", func(e *Edge) { e.Gate.AttackJoinsPerSecond = 0 },
+			`gate.attack_joins_per_second = "0": must be a finite number greater than 0`},
+		{"gate attack quiet", func(e *Edge) { e.Gate.AttackQuiet = Duration(time.Millisecond) },
+			`gate.attack_quiet = "1ms": must be at least 1s`},
+		{"gate verify failures", func(e *Edge) { e.Gate.VerifyMaxFailures = 0 },
+			`gate.verify_max_failures = "0": must be at least 1`},
+		{"gate public address", func(e *Edge) { e.Gate.PublicAddress = "play.example.com" },
+			`gate.public_address = "play.example.com": must be host:port (IPv6 as [::1]:25565)`},
+		{"unknown check", func(e *Edge) { e.Detection.Checks = map[string]CheckOverride{"combat.rech": {}} },
+			`detection.checks.combat.rech = "combat.rech": is not a check (docs/DETECTIONS.md lists them); did you mean "combat.reach"?`},
+		{"check param", func(e *Edge) {
+			e.Detection.Checks = map[string]CheckOverride{"badpackets.fly": {Params: map[string]float64{"x": 1}}}
+		}, `detection.checks.badpackets.fly.params.x = "1": is not a parameter of badpackets.fly (it has none)`},
 		{"unsupported version empty", func(e *Edge) { e.Messages.UnsupportedVersion = "" },
 			`messages.unsupported_version = "": must not be empty`},
 		{"admin bad", func(e *Edge) { e.Admin.ListenAddress = "localhost" },

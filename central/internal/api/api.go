@@ -27,7 +27,11 @@ type Options struct {
 	Ready func() (ok bool, deps map[string]string)
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
-	Log      *slog.Logger
+	// Config serves /v1/config* (config.go); Fleet serves /v1/fleet
+	// (fleet.go). configsvc.Service is both.
+	Config ConfigStore
+	Fleet  FleetSource
+	Log    *slog.Logger
 }
 
 // ErrNoToken: central refuses to serve its API without a token.
@@ -59,6 +63,12 @@ func New(o Options) (http.Handler, error) {
 	v1 := http.NewServeMux()
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", authorize(o.Token, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
+	}
+	if o.Config != nil {
+		registerConfig(v1, o.Config, o)
+	}
+	if o.Fleet != nil {
+		registerFleet(v1, o.Fleet, o)
 	}
 	mux.Handle("/v1/", authorize(o.Token, v1))
 	return mux, nil

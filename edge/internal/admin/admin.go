@@ -31,6 +31,11 @@ type Health struct {
 	// from what it holds.
 	Dependencies map[string]string `json:"dependencies,omitempty"`
 	AttackMode   bool              `json:"attack_mode,omitempty"`
+	// Config reports the fleet configuration the edge runs
+	// (fleetconfig.Status): its version, a refused version and why, and
+	// settings waiting for a restart. A refused version does not make the
+	// edge unready: it serves on the last good one.
+	Config any `json:"config,omitempty"`
 }
 
 // Ready is true when the edge should get new players.

@@ -101,6 +101,9 @@ type Options struct {
 type Handler struct {
 	o      Options
 	nextID atomic.Uint64
+	// msgs are the player-facing texts: Options.Messages until
+	// SetMessages replaces them (the fleet document's messages section).
+	msgs atomic.Pointer[reason.Messages]
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}
@@ -118,8 +121,17 @@ func NewHandler(o Options) *Handler {
 	if o.FirstAnswerTimeout <= 0 {
 		o.FirstAnswerTimeout = 5 * time.Second
 	}
-	return &Handler{o: o, sessions: make(map[*session]struct{})}
+	h := &Handler{o: o, sessions: make(map[*session]struct{})}
+	h.SetMessages(o.Messages)
+	return h
 }
+
+// SetMessages replaces the texts players see when the edge disconnects
+// them, from the next disconnect on.
+func (h *Handler) SetMessages(m reason.Messages) { h.msgs.Store(&m) }
+
+// messages are the texts in force.
+func (h *Handler) messages() reason.Messages { return *h.msgs.Load() }
 
 // Accepted is what the listener knows about a new connection.
 type Accepted struct {

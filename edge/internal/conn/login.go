@@ -32,7 +32,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 
 	s.table = packets.Lookup(s.hs.Protocol)
 	if s.table == nil {
-		s.disconnect(mcproto.StateLogin, reason.UnsupportedVersion.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.UnsupportedVersion.PlayerMessage(s.h.messages()))
 		return reason.UnsupportedVersion, fmt.Errorf("protocol %d not supported", s.hs.Protocol)
 	}
 	if s.hs.Intent == mcproto.IntentTransfer && s.hs.Protocol < mcproto.Protocol1_20_5 {
@@ -45,19 +45,19 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		r := classify(err)
 		if r != reason.None && r != reason.HandshakeTimeout {
 			// The client is in login and can read why.
-			s.disconnect(mcproto.StateLogin, r.PlayerMessage(o.Messages))
+			s.disconnect(mcproto.StateLogin, r.PlayerMessage(s.h.messages()))
 		}
 		return r, fmt.Errorf("read login start: %w", err)
 	}
 	loginStart := append([]byte(nil), rawStart...)
 	id, n, err := mcproto.ReadVarInt(body)
 	if err != nil || id != 0x00 {
-		s.disconnect(mcproto.StateLogin, reason.Malformed.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.Malformed.PlayerMessage(s.h.messages()))
 		return reason.Malformed, fmt.Errorf("expected login start, got id %#x", id)
 	}
 	ls, err := packets.DecodeLoginStart(body[n:], s.hs.Protocol)
 	if err != nil {
-		s.disconnect(mcproto.StateLogin, reason.Malformed.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.Malformed.PlayerMessage(s.h.messages()))
 		return reason.Malformed, fmt.Errorf("decode login start: %w", err)
 	}
 	s.username = ls.Name
@@ -80,7 +80,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	}
 
 	if overCapacity {
-		s.disconnect(mcproto.StateLogin, reason.ServerFull.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.ServerFull.PlayerMessage(s.h.messages()))
 		return reason.ServerFull, fmt.Errorf("max connections reached")
 	}
 	if o.Gate != nil {
@@ -121,7 +121,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		o.OnJoin()
 	}
 	if !s.h.register(s) {
-		s.disconnect(mcproto.StateLogin, reason.ShuttingDown.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.ShuttingDown.PlayerMessage(s.h.messages()))
 		return reason.ShuttingDown, fmt.Errorf("edge is shutting down")
 	}
 	defer s.h.unregister(s)
@@ -129,11 +129,11 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	host := packets.ParseHost(s.hs.Host)
 	candidates, err := o.Backends.Candidates(host.Host, strings.ToLower(ls.Name))
 	if errors.Is(err, discovery.ErrUnknownHost) {
-		s.disconnect(mcproto.StateLogin, reason.UnknownHost.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.UnknownHost.PlayerMessage(s.h.messages()))
 		return reason.UnknownHost, fmt.Errorf("no pool serves host %q", host.Host)
 	}
 	if err != nil || len(candidates) == 0 {
-		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(s.h.messages()))
 		return reason.BackendUnavailable, fmt.Errorf("no backend for %q: %w", host.Host, err)
 	}
 
@@ -175,7 +175,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		break
 	}
 	if down == nil {
-		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(o.Messages))
+		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(s.h.messages()))
 		return reason.BackendUnavailable, fmt.Errorf("every backend failed for %q: %w", host.Host, lastErr)
 	}
 	return s.relay(l, down)

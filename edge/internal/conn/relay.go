@@ -108,7 +108,7 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 			// client has received, the backend leg closed), except that
 			// nothing reads the client leg any more: Serve drains it after
 			// counting the rejection, so the close is not a reset.
-			s.kickWith(r, r.PlayerMessage(o.Messages))
+			s.kickWith(r, r.PlayerMessage(s.h.messages()))
 			s.drainAfter = true
 			broke = upErr
 		}

@@ -104,7 +104,7 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 	case 0x02:
 		// A handshake frame is at least 6 bytes long, so a first byte of 2 is
 		// a pre-1.7 login packet, not a frame length.
-		s.writeLegacyKick(reason.LegacyClient.PlayerMessage(o.Messages))
+		s.writeLegacyKick(reason.LegacyClient.PlayerMessage(s.h.messages()))
 		return reason.LegacyClient, fmt.Errorf("pre-1.7 login")
 	}
 
@@ -249,7 +249,7 @@ func (s *session) debug(msg string, args ...any) {
 
 // kick tells the player why, when the client leg is still frame-aligned, and
 // closes the connection.
-func (s *session) kick(r reason.Reason) { s.kickWith(r, r.PlayerMessage(s.h.o.Messages)) }
+func (s *session) kick(r reason.Reason) { s.kickWith(r, r.PlayerMessage(s.h.messages())) }
 
 // kickWith is kick with a message of the caller's (a check's).
 func (s *session) kickWith(r reason.Reason, msg string) {

@@ -106,43 +106,80 @@ type check struct {
 	rate, window float64
 }
 
-// Engine holds the configured checks and the sinks. One Engine serves every
-// player on an edge; it is read-only after New, so players share it freely.
-type Engine struct {
+// Policy is one complete check configuration, compiled from a Config
+// against the registry. It is immutable: Use swaps the engine's policy
+// whole, so a player's packet is judged entirely by the old policy or
+// entirely by the new one, never by a mix.
+type Policy struct {
 	checks      [maxChecks]check
-	byKey       map[string]CheckID
-	sinks       []Sink
-	banner      Banner
 	banDuration time.Duration
-	region      string
-	instance    string
-	log         *slog.Logger
-	detections  *prometheus.CounterVec
-	recorders   RecorderFactory
-	sessions    atomic.Uint64
 }
+
+// Engine holds the registered checks, the current Policy and the sinks.
+// One Engine serves every player on an edge. Everything but the policy is
+// read-only after New; the policy is swapped atomically by Use, and each
+// player picks the current one up with its next packet.
+type Engine struct {
+	registry   [maxChecks]check // the checks with their defaults
+	policy     atomic.Pointer[Policy]
+	byKey      map[string]CheckID
+	sinks      []Sink
+	banner     Banner
+	region     string
+	instance   string
+	log        *slog.Logger
+	detections *prometheus.CounterVec
+	recorders  RecorderFactory
+	sessions   atomic.Uint64
+}
+
+// defaultBanDuration applies when the configuration gives none: the
+// configuration's own default (detection.ban_duration).
+const defaultBanDuration = 30 * time.Minute
 
 // New validates cfg against the registry and returns an engine. An unknown
 // check key, a mode on an unknown key or an unknown parameter is refused with
 // the key and the reason.
 func New(cfg Config, o Options) (*Engine, error) {
-	e := &Engine{byKey: make(map[string]CheckID), sinks: o.Sinks, banner: o.Banner, banDuration: cfg.BanDuration,
+	e := &Engine{byKey: make(map[string]CheckID), sinks: o.Sinks, banner: o.Banner,
 		region: o.Region, instance: o.Instance, log: o.Log, recorders: o.Recorders}
 	if e.log == nil {
 		e.log = slog.Default()
 	}
-	if e.banDuration <= 0 {
-		e.banDuration = 30 * time.Minute
-	}
 	for _, s := range allSpecs() {
-		if s.ID >= maxChecks || e.checks[s.ID].Key != "" {
+		if s.ID >= maxChecks || e.registry[s.ID].Key != "" {
 			return nil, fmt.Errorf("detect: check id %d of %s out of range or used twice", s.ID, s.Key)
 		}
 		if _, dup := e.byKey[s.Key]; dup || !detection.ValidKey(s.Key) {
 			return nil, fmt.Errorf("detect: check key %q invalid or used twice", s.Key)
 		}
 		e.byKey[s.Key] = s.ID
-		e.checks[s.ID] = check{Spec: s, enabled: !s.Experimental, params: s.Params}
+		e.registry[s.ID] = check{Spec: s, enabled: !s.Experimental, params: s.Params}
+	}
+	pol, err := e.Compile(cfg)
+	if err != nil {
+		return nil, err
+	}
+	e.Use(pol)
+	if o.Registry != nil {
+		e.detections = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "rustguard_edge_detections_total",
+			Help: "Flags raised by the detection engine, by stable check key and the action taken.",
+		}, []string{"check", "action"})
+		if err := o.Registry.Register(e.detections); err != nil {
+			return nil, fmt.Errorf("detect: register metrics: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// Compile checks cfg against the registry and builds its Policy without
+// touching the engine, so a caller changing several components can refuse
+// a configuration before any of them changed.
+func (e *Engine) Compile(cfg Config) (*Policy, error) {
+	pol := &Policy{checks: e.registry, banDuration: cfg.BanDuration}
+	if pol.banDuration <= 0 {
+		pol.banDuration = defaultBanDuration
 	}
 	keys := make([]string, 0, len(cfg.Checks))
 	for k := range cfg.Checks {
@@ -155,7 +192,7 @@ func New(cfg Config, o Options) (*Engine, error) {
 		if !ok {
 			return nil, fmt.Errorf("detection.checks.%s: no such check", k)
 		}
-		c := &e.checks[id]
+		c := &pol.checks[id]
 		c.mode = cc.Mode
 		switch cc.Mode {
 		case ModeOff:
@@ -195,20 +232,26 @@ func New(cfg Config, o Options) (*Engine, error) {
 			c.params = merged
 		}
 	}
-	for i := range e.checks {
-		c := &e.checks[i]
+	for i := range pol.checks {
+		c := &pol.checks[i]
 		c.rate, c.window = c.params["rate"], c.params["window_seconds"]
 	}
-	if o.Registry != nil {
-		e.detections = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rustguard_edge_detections_total",
-			Help: "Flags raised by the detection engine, by stable check key and the action taken.",
-		}, []string{"check", "action"})
-		if err := o.Registry.Register(e.detections); err != nil {
-			return nil, fmt.Errorf("detect: register metrics: %w", err)
-		}
+	return pol, nil
+}
+
+// Use makes pol the engine's policy. Connected players follow it from
+// their next packet: violation levels they built up are kept, parameters
+// they resolved once are resolved again.
+func (e *Engine) Use(pol *Policy) { e.policy.Store(pol) }
+
+// Reconfigure compiles cfg and uses it; on error nothing changes.
+func (e *Engine) Reconfigure(cfg Config) error {
+	pol, err := e.Compile(cfg)
+	if err != nil {
+		return err
 	}
-	return e, nil
+	e.Use(pol)
+	return nil
 }
 
 func paramNames(m map[string]float64) []string {
@@ -224,7 +267,7 @@ func paramNames(m map[string]float64) []string {
 // for documentation and the operator API.
 func (e *Engine) Specs() []Spec {
 	var out []Spec
-	for _, c := range e.checks {
+	for _, c := range e.policy.Load().checks {
 		if c.Key != "" {
 			s := c.Spec
 			s.Params = c.params
@@ -237,11 +280,8 @@ func (e *Engine) Specs() []Spec {
 // Enabled reports whether the check with key runs.
 func (e *Engine) Enabled(key string) bool {
 	id, ok := e.byKey[key]
-	return ok && e.checks[id].enabled
+	return ok && e.policy.Load().checks[id].enabled
 }
-
-// param returns a check's parameter (its default when not configured).
-func (e *Engine) param(id CheckID, name string) float64 { return e.checks[id].params[name] }
 
 // emit sends an event to the sinks and counts it.
 func (e *Engine) emit(ev *detection.Event) {

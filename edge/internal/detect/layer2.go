@@ -638,7 +638,7 @@ func (l *layer2State) clientbound(p *Player, pk *clientPacket) {
 // enforcing reports whether check id's flags would take an action rather
 // than only alert, so a check can drop quietly where a flag would be unfair.
 func enforcing(p *Player, id CheckID) bool {
-	c := &p.e.checks[id]
+	c := &p.pol.checks[id]
 	return c.enabled && c.Action >= detection.ActionDrop && (c.mode == ModeEnforce || c.mode == ModeDefault && !c.Experimental)
 }
 

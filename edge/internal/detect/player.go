@@ -75,7 +75,11 @@ type vlEntry struct {
 // goroutines of that connection under their own lock (conn serialises calls
 // with a mutex), never concurrently.
 type Player struct {
-	e     *Engine
+	e *Engine
+	// pol is the policy this packet is judged by: the engine's current one,
+	// loaded once at the start of each entry point (Serverbound,
+	// Clientbound, Probe).
+	pol   *Policy
 	info  PlayerInfo
 	table *packets.Table
 	brand string
@@ -123,7 +127,7 @@ func (e *Engine) NewPlayer(info PlayerInfo) *Player {
 		info.Session = strconv.FormatUint(e.sessions.Add(1), 36)
 	}
 	info = info.withIdentity()
-	p := &Player{e: e, info: info, table: packets.Lookup(info.Protocol)}
+	p := &Player{e: e, pol: e.policy.Load(), info: info, table: packets.Lookup(info.Protocol)}
 	p.clock.init(info.Protocol, p.table)
 	if e.recorders != nil {
 		p.rec = e.recorders(info)
@@ -204,6 +208,7 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 	if p.kicked {
 		return drop
 	}
+	p.follow()
 	// Which state the client is in decides whether a probe can be sent
 	// (play-state packets only). From 1.20.2 the client enters play when it
 	// acknowledges Finish Configuration and leaves it when it acknowledges
@@ -378,6 +383,7 @@ func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, n
 	if st != mcproto.StatePlay {
 		return pass
 	}
+	p.follow()
 	if p.rec != nil {
 		p.rec.Packet(mcproto.Clientbound, st, kind, data, 0, now)
 	}
@@ -416,6 +422,7 @@ func (p *Player) Probe(now time.Time, dst []byte) []byte {
 	if !p.playCB || !p.playSB || p.kicked {
 		return dst
 	}
+	p.follow()
 	n := len(dst)
 	dst = p.clock.probe(now, dst)
 	if p.rec != nil && len(dst) > n {
@@ -428,7 +435,7 @@ func (p *Player) Probe(now time.Time, dst []byte) []byte {
 // grows by add, and the check's mode and action decide the verdict. details
 // are key, value pairs of evidence.
 func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string) Verdict {
-	c := &p.e.checks[id]
+	c := &p.pol.checks[id]
 	if !c.enabled {
 		return pass
 	}
@@ -486,7 +493,7 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 	}
 	if action == detection.ActionBan && p.e.banner != nil {
 		p.e.banner.BanPlayer(BanTarget{Name: p.info.Name, UUID: p.info.UUID, Addr: p.info.Addr.Addr(), Authenticated: p.info.Authenticated},
-			banReason, "check:"+c.Key, p.e.banDuration)
+			banReason, "check:"+c.Key, p.pol.banDuration)
 	}
 	p.e.emit(ev)
 	if p.rec != nil {
@@ -506,14 +513,25 @@ const kickMessage = "Disconnected by RustGuard: your client sent packets a vanil
 const banReason = "Banned by RustGuard: your client sent packets a vanilla client cannot send"
 
 // on reports whether check id runs (so a check can skip its work).
-func (p *Player) on(id CheckID) bool { return p.e.checks[id].enabled }
+func (p *Player) on(id CheckID) bool { return p.pol.checks[id].enabled }
 
-// param is a check parameter.
-func (p *Player) param(id CheckID, name string) float64 { return p.e.param(id, name) }
+// param is a check parameter (its default when not configured).
+func (p *Player) param(id CheckID, name string) float64 { return p.pol.checks[id].params[name] }
+
+// follow picks up the engine's current policy. A pointer compare per
+// packet, no allocation; on a change the parameters layers resolved once
+// are resolved again on their next use.
+func (p *Player) follow() {
+	if pol := p.e.policy.Load(); pol != p.pol {
+		p.pol = pol
+		p.l3.prm.loaded = false
+		p.l4.prm.loaded = false
+	}
+}
 
 // takeRate spends n from b under the rate and window configured for check id.
 func (p *Player) takeRate(id CheckID, b *bucket, n float64, now time.Time) bool {
-	c := &p.e.checks[id]
+	c := &p.pol.checks[id]
 	return b.take(n, c.rate, c.window, now)
 }
 

@@ -161,28 +161,6 @@ func TestRendezvousSeparatesKeyAndAddr(t *testing.T) {
 	}
 }
 
-func TestNextIndex(t *testing.T) {
-	tests := []struct {
-		name      string
-		prev, got uint64
-		want      uint64
-	}{
-		{"first answer", 0, 42, 42},
-		{"moves forward", 42, 50, 50},
-		{"unchanged", 50, 50, 50},
-		{"went backwards resets", 50, 7, 1},
-		{"zero is clamped", 0, 0, 1},
-		{"zero after progress", 50, 0, 1},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := nextIndex(tt.prev, tt.got); got != tt.want {
-				t.Fatalf("nextIndex(%d, %d) = %d, want %d", tt.prev, tt.got, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestOutageResetsOtherWatchersIndex covers the watcher that was between two
 // requests while the agent restarted: it never sees an error itself, so it
 // must learn from the watcher that did that its index may be stale (the CI
@@ -240,18 +218,6 @@ func TestOutageResetsOtherWatchersIndex(t *testing.T) {
 	}
 	cancel()
 	<-done
-}
-
-func TestBackoffBounds(t *testing.T) {
-	for failures := 1; failures < 40; failures++ {
-		want := min(backoffBase<<min(failures-1, 16), backoffMax)
-		for range 20 {
-			d := backoff(failures)
-			if d < want/2 || d > want {
-				t.Fatalf("backoff(%d) = %v, want in [%v, %v]", failures, d, want/2, want)
-			}
-		}
-	}
 }
 
 func TestParseHosts(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/hashicorp/consul/api"
 
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/shared/consulwatch"
 )
 
 // DefaultBackendService is the Consul service that serves players when the
@@ -85,11 +86,6 @@ type ConsulOptions struct {
 }
 
 const (
-	// defaultWaitTime is Consul's own default for blocking queries
-	// (api-docs/features/blocking).
-	defaultWaitTime = 5 * time.Minute
-	// maxWaitTime is the longest wait Consul accepts (same page).
-	maxWaitTime = 10 * time.Minute
 	// defaultFailoverNearestN: three remote datacenters cover a region's
 	// neighbours without sending players across the world first.
 	defaultFailoverNearestN = 3
@@ -112,11 +108,11 @@ const (
 
 // Consul is a Backends whose pools are Consul services.
 type Consul struct {
-	o        ConsulOptions
+	o        ConsulOptions // o.Routes and o.DefaultService: guarded by mu (SetRoutes)
 	log      *slog.Logger
 	dialer   net.Dialer
 	wait     time.Duration
-	static   []string // services watched whatever the catalog says
+	static   []string // services watched whatever the catalog says; guarded by mu (SetRoutes replaces it whole)
 	failover bool
 	claims   bool // ClaimPrefix or ClaimTag set: MetaHostsKey is read
 
@@ -201,9 +197,9 @@ func NewConsul(o ConsulOptions) (*Consul, error) {
 	}
 	wait := o.WaitTime
 	if wait <= 0 {
-		wait = defaultWaitTime
+		wait = consulwatch.DefaultWait
 	}
-	wait = min(wait, maxWaitTime)
+	wait = min(wait, consulwatch.MaxWait)
 	if o.FailoverNearestN <= 0 {
 		o.FailoverNearestN = defaultFailoverNearestN
 	}

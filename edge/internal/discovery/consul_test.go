@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/consul/api"
 
+	"github.com/rustguard/rustguard/shared/consulwatch"
 	"github.com/rustguard/rustguard/shared/testservers"
 )
 
@@ -542,8 +543,8 @@ func TestConsulOutageKeepsLastGoodAndRecovers(t *testing.T) {
 	after := startBackend(t)
 	registerBackend(t, agent.Client(), "minecraft", "mc-2", after, nil)
 	// Retries back off exponentially while the agent is down, so the next
-	// attempt may come up to backoffMax after it is back.
-	took := waitForWithin(t, c, backoffMax+changeTimeout, "watch recovered", func() bool {
+	// attempt may come up to consulwatch.BackoffMax after it is back.
+	took := waitForWithin(t, c, consulwatch.BackoffMax+changeTimeout, "watch recovered", func() bool {
 		return c.State().ConsulReachable && candidatesAre(c, "h", after)()
 	})
 	t.Logf("recovered %v after the restart began (%v after re-registration wait)", time.Since(start), took)

@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/rustguard/rustguard/shared/config"
 )
 
-// EdgeServiceName is the Consul service every edge registers as.
-const EdgeServiceName = "rustguard-edge"
+// EdgeServiceName is the Consul service every edge registers as (central's
+// fleet view reads it).
+const EdgeServiceName = config.EdgeService
 
 const (
 	// defaultHeartbeatTTL: the TTL check goes critical when the edge has not
@@ -42,6 +45,9 @@ type RegistrationOptions struct {
 	ListenAddr string // player listener, host:port
 	AdminAddr  string // admin listener serving /readyz, host:port (required)
 	Version    string
+	// Meta holds further service meta keys (the fleet configuration
+	// version, config.MetaConfigVersion); the keys above win.
+	Meta map[string]string
 	// TTL of the heartbeat check (default 15 s); passed every TTL/3.
 	TTL time.Duration
 	// CheckInterval of the agent's /readyz check (default 5 s).
@@ -52,6 +58,8 @@ type RegistrationOptions struct {
 // Registration is this edge's entry in Consul. Close removes it.
 type Registration struct {
 	client   *api.Client
+	id       string     // the service ID
+	mu       sync.Mutex // guards def: SetMeta replaces its Meta
 	def      *api.AgentServiceRegistration
 	ttlCheck string
 	ttl      time.Duration
@@ -89,10 +97,22 @@ func Register(ctx context.Context, o RegistrationOptions) (*Registration, error)
 	}
 	r := &Registration{
 		client:   o.Client,
+		id:       o.InstanceID,
 		ttlCheck: o.InstanceID + ":heartbeat",
 		ttl:      o.TTL,
 		log:      o.Log.With("component", "registration", "service_id", o.InstanceID),
 		done:     make(chan struct{}),
+	}
+	meta := map[string]string{
+		"region":   o.Region,
+		"instance": o.InstanceID,
+		"listen":   o.ListenAddr,
+		"version":  o.Version,
+	}
+	for k, v := range o.Meta {
+		if _, own := meta[k]; !own {
+			meta[k] = v
+		}
 	}
 	r.def = &api.AgentServiceRegistration{
 		ID:      o.InstanceID,
@@ -100,12 +120,7 @@ func Register(ctx context.Context, o RegistrationOptions) (*Registration, error)
 		Tags:    []string{"edge"},
 		Address: addr,
 		Port:    port,
-		Meta: map[string]string{
-			"region":   o.Region,
-			"instance": o.InstanceID,
-			"listen":   o.ListenAddr,
-			"version":  o.Version,
-		},
+		Meta:    meta,
 		Checks: api.AgentServiceChecks{
 			{
 				CheckID:                        o.InstanceID + ":readyz",
@@ -138,11 +153,35 @@ func Register(ctx context.Context, o RegistrationOptions) (*Registration, error)
 func (r *Registration) register(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
 	defer cancel()
+	r.mu.Lock()
+	def := *r.def
+	r.mu.Unlock()
 	opts := api.ServiceRegisterOpts{ReplaceExistingChecks: true}.WithContext(ctx)
-	if err := r.client.Agent().ServiceRegisterOpts(r.def, opts); err != nil {
-		return fmt.Errorf("register %s as %q: %w", EdgeServiceName, r.def.ID, err)
+	if err := r.client.Agent().ServiceRegisterOpts(&def, opts); err != nil {
+		return fmt.Errorf("register %s as %q: %w", EdgeServiceName, def.ID, err)
 	}
 	return nil
+}
+
+// SetMeta sets service meta keys (the fleet configuration version the
+// edge runs, config.MetaConfigVersion) and registers again at once, so
+// the catalogue shows them. Other keys keep their values. When the agent
+// cannot be reached the new values stay with the registration and go out
+// with the heartbeat's next re-registration.
+func (r *Registration) SetMeta(ctx context.Context, kv map[string]string) error {
+	r.mu.Lock()
+	def := *r.def
+	meta := make(map[string]string, len(def.Meta)+len(kv))
+	for k, v := range def.Meta {
+		meta[k] = v
+	}
+	for k, v := range kv {
+		meta[k] = v
+	}
+	def.Meta = meta
+	r.def = &def
+	r.mu.Unlock()
+	return r.register(ctx)
 }
 
 // heartbeat passes the TTL check every TTL/3. When an update fails (the
@@ -205,12 +244,12 @@ func (r *Registration) SetMaintenance(ctx context.Context, on bool, reason strin
 	q := (&api.QueryOptions{}).WithContext(ctx)
 	var err error
 	if on {
-		err = r.client.Agent().EnableServiceMaintenanceOpts(r.def.ID, reason, q)
+		err = r.client.Agent().EnableServiceMaintenanceOpts(r.id, reason, q)
 	} else {
-		err = r.client.Agent().DisableServiceMaintenanceOpts(r.def.ID, q)
+		err = r.client.Agent().DisableServiceMaintenanceOpts(r.id, q)
 	}
 	if err != nil {
-		return fmt.Errorf("maintenance=%t for %q: %w", on, r.def.ID, err)
+		return fmt.Errorf("maintenance=%t for %q: %w", on, r.id, err)
 	}
 	return nil
 }
@@ -222,8 +261,8 @@ func (r *Registration) Close() error {
 		r.stopHeartbeat()
 		ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 		defer cancel()
-		if err := r.client.Agent().ServiceDeregisterOpts(r.def.ID, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
-			r.err = fmt.Errorf("deregister %q: %w", r.def.ID, err)
+		if err := r.client.Agent().ServiceDeregisterOpts(r.id, (&api.QueryOptions{}).WithContext(ctx)); err != nil {
+			r.err = fmt.Errorf("deregister %q: %w", r.id, err)
 			return
 		}
 		r.log.Info("deregistered from consul")

@@ -3,7 +3,6 @@ package discovery
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"slices"
 	"strconv"
@@ -11,32 +10,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/rustguard/rustguard/shared/consulwatch"
 )
 
-// The blocking-query discipline of Consul's docs (api-docs/features/blocking)
-// and of consul-template's watch loop, as summarised in
-// handbook/infrastructure.md §1.1.
 const (
-	// watchMinInterval and watchBurst make a token bucket per watcher: at
-	// most one request per interval after a burst of two. The index of a
-	// health endpoint also moves on unrelated catalog churn
-	// (hashicorp/consul#3890), so without it a busy catalog turns long polls
-	// into a tight loop; a real change is still seen at once because the
-	// blocking request itself returns immediately.
-	watchMinInterval = 500 * time.Millisecond
-	watchBurst       = 2
-	// watchDither spreads the next request of many edges woken by the same
-	// change, so they do not hit the servers in one instant.
-	watchDither = 50 * time.Millisecond
-	// backoffBase and backoffMax bound the retry delay after errors
-	// (exponential, jittered). The cap is the handbook's "degrade to polling
-	// about every 15 s under trouble".
-	backoffBase = 250 * time.Millisecond
-	backoffMax  = 15 * time.Second
-	// blockingSlack is added to WaitTime + WaitTime/16 (the most the server
-	// waits, jitter included) before a blocking request is abandoned: it
-	// covers network and server latency without hanging on a dead peer.
-	blockingSlack = 10 * time.Second
 	// requestTimeout bounds every non-blocking call (prepared queries,
 	// registration, heartbeats).
 	requestTimeout = 10 * time.Second
@@ -47,119 +25,19 @@ const (
 	failoverPollInterval = 5 * time.Second
 )
 
-// nextIndex applies Consul's index rules to the index of an answer: reset
-// when it went backwards (snapshot restore, a fresh server, deleting the
-// entry with the highest index), and never send 0 from a running loop, since
-// index 0 does not block and would spin.
-func nextIndex(prev, got uint64) uint64 {
-	if got < prev {
-		got = 0
-	}
-	return max(got, 1)
-}
-
-// backoff returns the delay before retry number failures (1-based):
-// exponential from backoffBase, capped at backoffMax, with the upper half
-// randomised so many edges do not retry in lockstep.
-func backoff(failures int) time.Duration {
-	d := backoffMax
-	// Past 16 doublings backoffBase is far above backoffMax; the guard only
-	// keeps the shift from overflowing after a very long outage.
-	if shift := failures - 1; shift < 16 {
-		d = min(backoffBase<<max(shift, 0), backoffMax)
-	}
-	return d/2 + rand.N(d/2+1)
-}
-
-// tokenBucket rate-limits one watcher's requests. It is owned by a single
-// goroutine and so needs no lock.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take waits for a token; false means ctx ended first.
-func (b *tokenBucket) take(ctx context.Context) bool {
-	now := time.Now()
-	if b.last.IsZero() {
-		b.tokens = watchBurst
-	} else {
-		b.tokens = min(watchBurst, b.tokens+float64(now.Sub(b.last))/float64(watchMinInterval))
-	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true
-	}
-	if !sleepCtx(ctx, time.Duration((1-b.tokens)*float64(watchMinInterval))) {
-		return false
-	}
-	b.tokens, b.last = 0, time.Now()
-	return true
-}
-
-// sleepCtx waits d or until ctx ends; false means ctx ended.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// blockingLoop runs fetch under the index rules, rate limit and backoff
-// until ctx ends. fetch receives the index to send and returns the index of
-// its answer; it publishes what it learnt itself.
+// blockingLoop runs fetch under Consul's blocking-query discipline
+// (shared/consulwatch) until ctx ends. fetch receives the index to send and
+// returns the index of its answer; it publishes what it learnt itself, so
+// an error keeps the last good pool: a Consul hiccup must not empty the
+// routing table. An error of any watcher resets the index of all of them
+// (Consul.outages).
 func (c *Consul) blockingLoop(ctx context.Context, name string, fetch func(ctx context.Context, index uint64, wait time.Duration) (uint64, error)) {
-	var bucket tokenBucket
-	var index uint64
-	failures := 0
-	outages := c.outages.Load()
-	for {
-		if !bucket.take(ctx) {
-			return
-		}
-		if n := c.outages.Load(); n != outages {
-			// Another watcher hit an error: the server may have been
-			// replaced under us too (see Consul.outages).
-			outages = n
-			index = min(index, 1)
-		}
-		rctx, cancel := context.WithTimeout(ctx, c.wait+c.wait/16+blockingSlack)
-		got, err := fetch(rctx, index, c.wait)
-		cancel()
-		if ctx.Err() != nil {
-			return
-		}
-		c.setFailing(ctx, name, err)
-		if err != nil {
-			// The last good pool stays published: a Consul hiccup must not
-			// empty the routing table.
-			failures++
-			// After an error the server may be a different one, restarted
-			// or restored from a snapshot with a lower index. A request
-			// with our old, higher index would then block for the whole
-			// WaitTime before the answer shows the index went backwards,
-			// so re-read once with index 1, which any live server answers
-			// at once.
-			index = min(index, 1)
-			if !sleepCtx(ctx, backoff(failures)) {
-				return
-			}
-			continue
-		}
-		failures = 0
-		index = nextIndex(index, got)
-		if !sleepCtx(ctx, rand.N(watchDither)) {
-			return
-		}
-	}
+	consulwatch.Loop{
+		Wait:   c.wait,
+		Fetch:  fetch,
+		Report: func(err error) { c.setFailing(ctx, name, err) },
+		Epoch:  c.outages.Load,
+	}.Run(ctx)
 }
 
 // serviceWatch follows the passing instances of one service.
@@ -313,10 +191,13 @@ func (c *Consul) watchCatalog(ctx context.Context) {
 		}
 		// Filter before capping: services that may not claim hosts must
 		// not use up the places of those that may.
+		c.mu.Lock()
+		static := c.static // replaced whole by SetRoutes, never changed in place
+		c.mu.Unlock()
 		var names, notAllowed []string
 		for name := range services {
 			switch {
-			case slices.Contains(c.static, name):
+			case slices.Contains(static, name):
 				// Watched anyway, and what it declares is judged when the
 				// table is built (a default service's hosts stay its own).
 			case !c.mayClaim(name):

@@ -14,16 +14,15 @@ const attackWindow = 5
 // attackTracker counts joins in a ring of one-second slots and decides
 // attack mode from the local and the fleet rate.
 type attackTracker struct {
-	forced     string // AttackModeOn, AttackModeOff, or AttackModeAuto (not forced)
+	mu         sync.Mutex
+	forced     string // AttackModeOn, AttackModeOff, or AttackModeAuto (not forced); guarded by mu like the rest
 	threshold  float64
 	fleetLimit float64 // 0: ignore the fleet
 	quiet      time.Duration
-
-	mu        sync.Mutex
-	ring      [attackWindow]joinSlot
-	on        bool
-	since     time.Time // when attack mode last turned on
-	lastAbove time.Time // last time a rate was at or above its threshold
+	ring       [attackWindow]joinSlot
+	on         bool
+	since      time.Time // when attack mode last turned on
+	lastAbove  time.Time // last time a rate was at or above its threshold
 }
 
 type joinSlot struct {
@@ -38,6 +37,8 @@ type transition struct {
 	local   float64
 	fleet   float64
 	lasted  time.Duration // how long attack mode was on, when it turns off
+	// the thresholds in force, for the log
+	threshold, fleetLimit float64
 }
 
 func newAttackTracker(c Config) *attackTracker {
@@ -45,6 +46,14 @@ func newAttackTracker(c Config) *attackTracker {
 		forced: c.AttackMode, threshold: c.AttackJoinsPerSecond,
 		fleetLimit: c.AttackFleetJoinsPerSecond, quiet: c.AttackQuiet,
 	}
+}
+
+// setPolicy changes the switch and the thresholds; the join counts are
+// kept, so a lowered threshold can turn attack mode on at once.
+func (a *attackTracker) setPolicy(c Config) {
+	a.mu.Lock()
+	a.forced, a.threshold, a.fleetLimit, a.quiet = c.AttackMode, c.AttackJoinsPerSecond, c.AttackFleetJoinsPerSecond, c.AttackQuiet
+	a.mu.Unlock()
 }
 
 // join counts one join at now.
@@ -78,17 +87,17 @@ func (a *attackTracker) rateLocked(sec int64) float64 {
 
 // update decides attack mode at now given the fleet's join rate.
 func (a *attackTracker) update(now time.Time, fleet float64) (bool, transition) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	switch a.forced {
 	case AttackModeOn:
 		return true, transition{}
 	case AttackModeOff:
 		return false, transition{}
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	local := a.rateLocked(now.Unix())
 	above := local >= a.threshold || (a.fleetLimit > 0 && fleet >= a.fleetLimit)
-	tr := transition{local: local, fleet: fleet}
+	tr := transition{local: local, fleet: fleet, threshold: a.threshold, fleetLimit: a.fleetLimit}
 	switch {
 	case above:
 		a.lastAbove = now

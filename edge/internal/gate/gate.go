@@ -82,11 +82,8 @@ type Gate struct {
 	addrBans AddrBanChecker
 	signal   AttackSignal
 
-	verifyAlways bool
-	name         *regexp.Regexp
-	hosts        hostSet
-	protocols    []bool // indexed by protocol − packets.MinProtocol
-	protocolMsg  string
+	// rules are the stateless login rules, swapped whole by Reconfigure.
+	rules atomic.Pointer[rules]
 
 	slots  *slots
 	verify *verification
@@ -96,8 +93,17 @@ type Gate struct {
 	m            *metrics
 }
 
-// New builds a gate from a configuration Validate accepts.
-func New(c Config, d Deps) (*Gate, error) {
+// rules are the login rules that keep no state: compiled from a Config,
+// read without a lock.
+type rules struct {
+	verifyAlways bool
+	name         *regexp.Regexp
+	hosts        hostSet
+	protocols    []bool // indexed by protocol − packets.MinProtocol
+	protocolMsg  string
+}
+
+func compileRules(c Config) (*rules, error) {
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
@@ -109,18 +115,24 @@ func New(c Config, d Deps) (*Gate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
+	return &rules{verifyAlways: c.VerifyAlways, name: name, hosts: newHostSet(c.AllowedHosts),
+		protocols: protocols, protocolMsg: protocolMessage(protocols)}, nil
+}
+
+// New builds a gate from a configuration Validate accepts.
+func New(c Config, d Deps) (*Gate, error) {
+	r, err := compileRules(c)
+	if err != nil {
+		return nil, err
+	}
 	g := &Gate{
 		now: d.Now, log: d.Log,
 		conns: d.Conns, logins: d.Logins, fleet: d.Fleet, bans: d.Bans, addrBans: d.AddrBans, signal: d.Attack,
-		verifyAlways: c.VerifyAlways,
-		name:         name,
-		hosts:        newHostSet(c.AllowedHosts),
-		protocols:    protocols,
-		protocolMsg:  protocolMessage(protocols),
-		slots:        newSlots(c),
-		verify:       newVerification(c),
-		attack:       newAttackTracker(c),
+		slots:  newSlots(c),
+		verify: newVerification(c),
+		attack: newAttackTracker(c),
 	}
+	g.rules.Store(r)
 	if g.now == nil {
 		g.now = time.Now
 	}
@@ -140,6 +152,31 @@ func New(c Config, d Deps) (*Gate, error) {
 		g.log.Info("attack mode forced", "attack_mode", c.AttackMode)
 	}
 	return g, nil
+}
+
+// Reconfigure applies c while the gate runs: rules, limits, attack-mode
+// settings and verification take effect with the next decision. What the
+// gate counts is kept: token buckets (a lower burst caps them at their next
+// refill), logins in flight and players per address (a lower cap refuses
+// new logins, never drops a player), passed verifications, blocks and the
+// join rate. A configuration Validate refuses changes nothing. Rates of
+// limiters passed in Deps are theirs to change.
+func (g *Gate) Reconfigure(c Config) error {
+	r, err := compileRules(c)
+	if err != nil {
+		return err
+	}
+	g.rules.Store(r)
+	if l, ok := g.conns.(*localLimiter); ok {
+		l.setRates(c.ConnAddr, c.ConnPrefix)
+	}
+	if l, ok := g.logins.(*localLimiter); ok {
+		l.setRates(c.LoginAddr, c.LoginPrefix)
+	}
+	g.slots.setCaps(c)
+	g.verify.setPolicy(c)
+	g.attack.setPolicy(c)
+	return nil
 }
 
 // Accept decides on a freshly accepted connection from addr: address bans,
@@ -179,14 +216,15 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	now := g.now()
 	addr := netscope.Normalize(r.Addr)
 	host := hostKey(addr)
+	rl := g.rules.Load()
 
 	// Stateless rules first: they cost nothing and need no table.
 	switch {
-	case !g.protocolAllowed(r.Protocol):
-		return nil, refuse(ProtocolDenied, g.protocolMsg, 0)
-	case !g.hosts.allows(r.Host):
+	case !rl.protocolAllowed(r.Protocol):
+		return nil, refuse(ProtocolDenied, rl.protocolMsg, 0)
+	case !rl.hosts.allows(r.Host):
 		return nil, refuse(BadHost, msgBadHost, 0)
-	case !g.name.MatchString(r.Name):
+	case !rl.name.MatchString(r.Name):
 		return nil, refuse(BadName, msgBadName, 0)
 	}
 	if wait, blocked := g.verify.blocked(host, now); blocked {
@@ -219,14 +257,14 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	// mode on for everybody; many addresses joining at once can.
 	g.attack.join(now)
 	attack := g.attackMode(now)
-	if !attack && !g.verifyAlways {
+	if !attack && !rl.verifyAlways {
 		return t, Decision{Outcome: Allow}
 	}
 	if g.verify.verified(host, r.Name, now) {
 		return t, Decision{Outcome: Allow, Reason: Verified}
 	}
 	why = AttackMode
-	if g.verifyAlways {
+	if rl.verifyAlways {
 		why = VerifyAlways
 	}
 	return t, Decision{Outcome: Verify, Reason: why}
@@ -264,7 +302,7 @@ func (g *Gate) attackMode(now time.Time) bool {
 	case tr.on:
 		g.log.Warn("attack mode on: new players verify first",
 			"joins_per_second", tr.local, "fleet_joins_per_second", tr.fleet,
-			"threshold", g.attack.threshold, "fleet_threshold", g.attack.fleetLimit)
+			"threshold", tr.threshold, "fleet_threshold", tr.fleetLimit)
 	default:
 		g.log.Info("attack mode off", "lasted", tr.lasted.Round(time.Second).String(),
 			"joins_per_second", tr.local, "fleet_joins_per_second", tr.fleet)
@@ -295,8 +333,8 @@ func (g *Gate) askFleet(ctx context.Context, addr netip.Addr, name string) (bool
 	return true, 0
 }
 
-func (g *Gate) protocolAllowed(p int32) bool {
-	return p >= packets.MinProtocol && p <= packets.MaxProtocol && g.protocols[p-packets.MinProtocol]
+func (r *rules) protocolAllowed(p int32) bool {
+	return p >= packets.MinProtocol && p <= packets.MaxProtocol && r.protocols[p-packets.MinProtocol]
 }
 
 // Player messages. Refusals a player can act on say what to do; none of
@@ -334,7 +372,7 @@ func slotMessage(r Reason, s *slots) string {
 	case LoginInFlight:
 		return msgInFlight
 	case TooManyAccounts:
-		return msgAccountsPrefix + strconv.Itoa(s.maxPlayers) + ")."
+		return msgAccountsPrefix + strconv.Itoa(s.playersCap()) + ")."
 	}
 	return msgBusy
 }

@@ -126,11 +126,10 @@ func (b *bucket) wait(r Rate) time.Duration {
 // only when both do, so an address refused by its own bucket does not also
 // drain its neighbours' shared prefix.
 type localLimiter struct {
-	addrRate, prefixRate Rate
-
-	mu       sync.Mutex
-	addrs    *lru.Table[netip.Prefix, bucket]
-	prefixes *lru.Table[netip.Prefix, bucket]
+	mu                   sync.Mutex
+	addrRate, prefixRate Rate // guarded by mu
+	addrs                *lru.Table[netip.Prefix, bucket]
+	prefixes             *lru.Table[netip.Prefix, bucket]
 }
 
 func newLocalLimiter(addr, prefix Rate) *localLimiter {
@@ -139,6 +138,14 @@ func newLocalLimiter(addr, prefix Rate) *localLimiter {
 		addrs:    lru.New[netip.Prefix, bucket](maxRateEntries),
 		prefixes: lru.New[netip.Prefix, bucket](maxRateEntries),
 	}
+}
+
+// setRates changes the rates; buckets keep their tokens (capped at the new
+// burst at their next refill).
+func (l *localLimiter) setRates(addr, prefix Rate) {
+	l.mu.Lock()
+	l.addrRate, l.prefixRate = addr, prefix
+	l.mu.Unlock()
 }
 
 // Allow implements Limiter.

@@ -22,11 +22,25 @@ type slotCount struct {
 
 // slots counts logins in flight and players per host.
 type slots struct {
-	maxInFlight int // 0: no cap
-	maxPlayers  int // 0: no cap
+	mu          sync.Mutex
+	maxInFlight int // 0: no cap; guarded by mu
+	maxPlayers  int // 0: no cap; guarded by mu
+	hosts       map[netip.Prefix]slotCount
+}
 
-	mu    sync.Mutex
-	hosts map[netip.Prefix]slotCount
+// setCaps changes the caps. Counts are kept: an address over a lowered cap
+// keeps its players and is refused new ones until it is under again.
+func (s *slots) setCaps(c Config) {
+	s.mu.Lock()
+	s.maxInFlight, s.maxPlayers = c.MaxLoginsInFlight, c.MaxAccountsPerAddr
+	s.mu.Unlock()
+}
+
+// playersCap is the players-per-address cap, for the refusal message.
+func (s *slots) playersCap() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxPlayers
 }
 
 func newSlots(c Config) *slots {

@@ -40,13 +40,12 @@ type failures struct {
 
 // verification remembers who passed the limbo and who failed it.
 type verification struct {
-	ttl         time.Duration
+	mu          sync.Mutex
+	ttl         time.Duration // guarded by mu, like the two below
 	maxFailures int
 	block       time.Duration
-
-	mu     sync.Mutex
-	passed *lru.Table[verifiedKey, time.Time] // value: expiry
-	failed *lru.Table[netip.Prefix, failures]
+	passed      *lru.Table[verifiedKey, time.Time] // value: expiry
+	failed      *lru.Table[netip.Prefix, failures]
 }
 
 func newVerification(c Config) *verification {
@@ -55,6 +54,14 @@ func newVerification(c Config) *verification {
 		passed: lru.New[verifiedKey, time.Time](maxVerifiedEntries),
 		failed: lru.New[netip.Prefix, failures](maxFailureEntries),
 	}
+}
+
+// setPolicy changes the TTL, the failure count and the block; passes and
+// blocks already given keep the expiry they were given.
+func (v *verification) setPolicy(c Config) {
+	v.mu.Lock()
+	v.ttl, v.maxFailures, v.block = c.VerifiedTTL, c.VerifyMaxFailures, c.VerifyBlock
+	v.mu.Unlock()
 }
 
 // pass remembers that name passed from host until now + ttl.

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/consul/api"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
@@ -45,9 +44,8 @@ type Edge struct {
 	Engine        *detect.Engine // nil when detection is off
 	Gate          *gate.Gate
 	backends      backendSet
-	static        *discovery.Static // nil with Consul
-	consul        *discovery.Consul // nil without Consul
-	reg           *discovery.Registration
+	static        *discovery.Static     // nil with Consul
+	consul        *discovery.Consul     // nil without Consul
 	redis         redis.UniversalClient // nil without Redis
 	bans          *bans.Store           // the fleet's ban list; nil without Redis
 	localBans     *bans.Local           // detection bans this edge holds alone
@@ -63,6 +61,7 @@ type Edge struct {
 	served        chan error
 	version       string
 	instance      string
+	fleetState    // the fleet configuration (fleetconfig.go)
 }
 
 // backendSet is what the edge needs from discovery beyond the handler's view.
@@ -75,23 +74,24 @@ type backendSet interface {
 // that only those get status entries of their own: the exact entries of
 // gate.allowed_hosts (a wildcard matches hosts without end) and, with
 // Consul, the hosts routes and accepted claims name.
-func (e *Edge) knownHost(cfg config.Edge) func(host string) bool {
+func (e *Edge) knownHost() func(host string) bool {
+	consul := e.consul
+	return func(host string) bool {
+		return (*e.knownHosts.Load())[host] || consul != nil && consul.Routed(host)
+	}
+}
+
+// setKnownHosts records the exact entries of gate.allowed_hosts for
+// knownHost (the fleet document may change them).
+func (e *Edge) setKnownHosts(allowed []string) {
 	exact := make(map[string]bool)
-	for _, h := range cfg.Gate.AllowedHosts {
+	for _, h := range allowed {
 		h = strings.ToLower(strings.TrimRight(strings.TrimSpace(h), "."))
 		if h != "" && !strings.HasPrefix(h, "*") {
 			exact[h] = true
 		}
 	}
-	consul := e.consul
-	return func(host string) bool {
-		return exact[host] || consul != nil && consul.Routed(host)
-	}
-}
-
-func (e *Edge) consulClient() *api.Client {
-	c, _ := discovery.NewConsulClient()
-	return c
+	e.knownHosts.Store(&exact)
 }
 
 // New binds the player and admin listeners and prepares everything else.
@@ -104,6 +104,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	}
 	e.bg, e.cancelBg = context.WithCancel(context.Background())
 
+	e.setKnownHosts(cfg.Gate.AllowedHosts)
 	tune := func(c net.Conn) { conn.TuneTCP(c, p.EnableTCPNoDelay, p.EnableKeepalive, p.KeepaliveInterval.D()) }
 	if discovery.ConsulConfigured() {
 		client, err := discovery.NewConsulClient()
@@ -111,6 +112,9 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			e.cancelBg()
 			return nil, fmt.Errorf("consul client: %w", err)
 		}
+		// One client for discovery, registration and the fleet
+		// configuration: it pools connections to the agent.
+		e.client = client
 		e.consul, err = discovery.NewConsul(discovery.ConsulOptions{
 			Client: client, Routes: cfg.Discovery.Routes, DefaultService: cfg.Discovery.BackendService,
 			ClaimPrefix: cfg.Discovery.HostClaimPrefix, ClaimTag: cfg.Discovery.HostClaimTag,
@@ -140,7 +144,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Fallback:     status.Fallback{MOTD: cfg.Status.FallbackMOTD, MaxPlayers: cfg.Status.FallbackMaxPlayers},
 		Dial:         e.backends.Dial,
 		Preamble:     preamble,
-		KnownHost:    e.knownHost(cfg),
+		KnownHost:    e.knownHost(),
 		Metrics:      e.Metrics,
 		Log:          log,
 	})
@@ -221,23 +225,18 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		transferHost, transferPort = h, port
 	}
 	e.handler = conn.NewHandler(conn.Options{
-		Limbo:        lim,
-		TransferHost: transferHost,
-		TransferPort: transferPort,
-		Detect:       engine,
-		Gate:         g,
-		OnJoin:       e.onJoin,
-		Log:          log,
-		Metrics:      e.Metrics,
-		Pool:         pool,
-		Backends:     e.backends,
-		Status:       statusCache,
-		Messages: reason.Messages{
-			BackendUnavailable: cfg.Messages.BackendUnavailable,
-			ServerFull:         cfg.Messages.ServerFull,
-			Shutdown:           cfg.Messages.Shutdown,
-			UnsupportedVersion: cfg.Messages.UnsupportedVersion,
-		},
+		Limbo:            lim,
+		TransferHost:     transferHost,
+		TransferPort:     transferPort,
+		Detect:           engine,
+		Gate:             g,
+		OnJoin:           e.onJoin,
+		Log:              log,
+		Metrics:          e.Metrics,
+		Pool:             pool,
+		Backends:         e.backends,
+		Status:           statusCache,
+		Messages:         messages(cfg.Messages),
 		HandshakeTimeout: p.HandshakeTimeout.D(),
 		// A backend that accepted must answer Login Start as fast as it
 		// would have to accept; otherwise the next candidate is tried.
@@ -264,6 +263,14 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		return nil, err
 	}
 	e.ln = ln
+	e.statusCache = statusCache
+	if e.client != nil && cfg.Discovery.FleetConfig {
+		if err := e.newFleetConfig(); err != nil {
+			_ = ln.Close()
+			e.cancelBg()
+			return nil, err
+		}
+	}
 	e.adm, err = admin.New(cfg.Admin.ListenAddress, e.Metrics.Registry, e.Health, e.Metrics.Ready, log)
 	if err != nil {
 		_ = ln.Close()
@@ -296,6 +303,7 @@ func (e *Edge) Health() admin.Health {
 		Region:          e.cfg.Region,
 		Dependencies:    deps,
 		AttackMode:      e.Gate != nil && e.Gate.AttackMode(),
+		Config:          e.fleetHealth(),
 	}
 }
 
@@ -317,18 +325,11 @@ func (e *Edge) Start() {
 		}()
 		go e.attack.Run(e.bg)
 	}
+	if e.watcher != nil {
+		e.watcher.Start()
+	}
 	if e.consul != nil && e.cfg.Discovery.Register {
-		reg, err := discovery.Register(e.bg, discovery.RegistrationOptions{
-			Client: e.consulClient(), Region: e.cfg.Region, InstanceID: e.instance,
-			ListenAddr: e.ln.Addr().String(), AdminAddr: e.adm.Addr().String(), Version: e.version, Log: e.log,
-		})
-		if err != nil {
-			// Not fatal: the edge serves players without being listed, and
-			// operators see the warning.
-			e.log.Warn("consul registration failed", "err", err)
-		} else {
-			e.reg = reg
-		}
+		e.register()
 	}
 	go func() {
 		if err := e.adm.Serve(); err != nil {
@@ -369,8 +370,11 @@ func (e *Edge) Shutdown() {
 		}
 		rcancel()
 	}
-	if e.reg != nil {
-		if err := e.reg.Close(); err != nil {
+	if e.watcher != nil {
+		e.watcher.Close()
+	}
+	if reg := e.registration(); reg != nil {
+		if err := reg.Close(); err != nil {
 			e.log.Warn("consul deregistration failed", "err", err)
 		}
 	}

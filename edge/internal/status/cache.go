@@ -19,6 +19,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/singleflight"
@@ -92,7 +93,10 @@ type entry struct {
 // do), and one protocol's answer must never be served to another (gate
 // #199); the same holds for hosts (forced hosts).
 type Cache struct {
-	o       Options
+	o Options
+	// set holds what SetPolicy may change while the edge runs (the fleet
+	// document's status section); o keeps the rest.
+	set     atomic.Pointer[Policy]
 	sf      singleflight.Group
 	mu      sync.Mutex
 	entries map[key]entry
@@ -103,10 +107,26 @@ func New(o Options) *Cache {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Fallback.VersionName == "" {
-		o.Fallback.VersionName = "RustGuard"
+	c := &Cache{o: o, entries: make(map[key]entry)}
+	c.SetPolicy(Policy{TTL: o.TTL, FetchTimeout: o.FetchTimeout, Fallback: o.Fallback})
+	return c
+}
+
+// Policy is what SetPolicy changes: how long answers are reused and
+// fetched, and what a ping shows when no backend answers.
+type Policy struct {
+	TTL          time.Duration
+	FetchTimeout time.Duration
+	Fallback     Fallback
+}
+
+// SetPolicy applies p from the next ping on. Cached answers stay; a shorter
+// TTL makes them expire sooner.
+func (c *Cache) SetPolicy(p Policy) {
+	if p.Fallback.VersionName == "" {
+		p.Fallback.VersionName = "RustGuard"
 	}
-	return &Cache{o: o, entries: make(map[key]entry)}
+	c.set.Store(&p)
 }
 
 // Status returns the status JSON for a ping with handshake hs served by
@@ -128,23 +148,24 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 	}
 	k := key{backend: backend, host: host, protocol: proto}
 	now := c.o.Now()
+	pol := c.set.Load()
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()
-	if ok && now.Sub(e.fetched) < c.o.TTL {
+	if ok && now.Sub(e.fetched) < pol.TTL {
 		c.o.Metrics.StatusCacheHits.Inc()
 		c.o.Metrics.StatusRequests.WithLabelValues("cache").Inc()
 		return e.json
 	}
 	if backend == "" {
-		return c.fallback(hs.Protocol)
+		return c.fallback(pol, hs.Protocol)
 	}
 	v, err, _ := c.sf.Do(backend+"|"+host+"|"+strconv.Itoa(int(proto)), func() (any, error) {
 		fetchProto := proto
 		if fetchProto < 0 {
 			fetchProto = packets.MaxProtocol
 		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.o.FetchTimeout)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), pol.FetchTimeout)
 		defer cancel()
 		fetchHS, err := fetchHandshake(backend, host, fetchProto)
 		if err != nil {
@@ -166,7 +187,7 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 		c.o.Metrics.StatusRequests.WithLabelValues("stale").Inc()
 		return e.json
 	}
-	return c.fallback(hs.Protocol)
+	return c.fallback(pol, hs.Protocol)
 }
 
 // fetchHandshake is what the edge sends a backend to ask for its status:
@@ -214,12 +235,12 @@ func (c *Cache) store(k key, e entry) {
 	c.entries[k] = e
 }
 
-func (c *Cache) fallback(protocol int32) []byte {
+func (c *Cache) fallback(pol *Policy, protocol int32) []byte {
 	c.o.Metrics.StatusRequests.WithLabelValues("fallback").Inc()
 	js, _ := json.Marshal(map[string]any{
-		"version":     map[string]any{"name": c.o.Fallback.VersionName, "protocol": protocol},
-		"players":     map[string]any{"max": c.o.Fallback.MaxPlayers, "online": 0},
-		"description": map[string]any{"text": c.o.Fallback.MOTD},
+		"version":     map[string]any{"name": pol.Fallback.VersionName, "protocol": protocol},
+		"players":     map[string]any{"max": pol.Fallback.MaxPlayers, "online": 0},
+		"description": map[string]any{"text": pol.Fallback.MOTD},
 	})
 	return js
 }
