@@ -12,7 +12,10 @@ BIN       := $(CURDIR)/bin
 E2E       := $(CURDIR)/test/e2e
 NPM_STAMP := $(E2E)/node_modules/.rustguard-npm-ci
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
+# Go does not stamp the commit into builds in a go.work workspace, so
+# `rustguard-edge version` gets it from here.
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/...
 # The Minecraft version `make run` serves (any version flying-squid supports).
 MC_VERSION ?= 1.21.4
