@@ -74,7 +74,7 @@ tools: $(CONSUL) $(JAEGER) $(TOFU) $(TF_LOCAL) $(TF_CLI_CONFIG) ## build the pin
 # Consul 1.16.3 (the last MPL-2.0 release) is not in Debian: it is pinned as a
 # Go tool in its own module (tools/consul) and built once into .tools/
 # (about 3 min download and 8 min build on a cold machine; seconds after).
-# Two of its dependencies have no checksum-database entry (toolchain.md).
+# Two of its dependencies have no checksum-database entry, hence GONOSUMDB.
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Consul 1.16.3 into .tools/ (a cold machine: about 10 minutes, once)"
