@@ -12,12 +12,15 @@ BIN       := $(CURDIR)/bin
 E2E       := $(CURDIR)/test/e2e
 NPM_STAMP := $(E2E)/node_modules/.rustguard-npm-ci
 VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -X main.version=$(VERSION)
-MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/...
+# Go does not stamp the commit into builds in a go.work workspace, so
+# `rustguard-edge version` gets it from here.
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/... ./test/infra/...
 # The Minecraft version `make run` serves (any version flying-squid supports).
 MC_VERSION ?= 1.21.4
 
-.PHONY: build run test test-unit test-e2e bench fmt lint deps deps-apt deps-npm tools generate clean help
+.PHONY: build run test test-unit test-e2e test-infra bench fmt lint deps deps-apt deps-npm tools generate clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,9 +35,12 @@ build: ## build bin/rustguard-edge and bin/rustguard-central
 deps: deps-apt deps-npm tools ## install everything tests and benchmarks need
 
 # Debian packages: node/npm for the real Minecraft peers, redis-server for the
-# fleet's shared bans and limits, haproxy as the L4 reference in benchmarks.
-# apt-get runs only when something is missing.
-APT_NEEDS := node:nodejs npm:npm redis-server:redis-server haproxy:haproxy
+# fleet's shared bans and limits, haproxy as the L4 reference in benchmarks,
+# ansible-core and ansible-lint for test-infra (without recommends: the
+# whole ansible bundle is not needed). apt-get runs only when something is
+# missing.
+APT_NEEDS := node:nodejs npm:npm redis-server:redis-server haproxy:haproxy \
+	ansible-playbook:ansible-core ansible-lint:ansible-lint
 deps-apt:
 	@missing=""; for pair in $(APT_NEEDS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
@@ -50,19 +56,49 @@ $(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-# Consul 1.16.3 (the last MPL-2.0 release) is not in Debian: it is pinned as a
-# Go tool in its own module (tools/consul) and built once into .tools/
-# (about 3 min download and 8 min build on a cold machine; seconds after).
-# Two of its dependencies have no checksum-database entry (toolchain.md).
+# Pinned Go tools, each in its own module under tools/, built once into .tools/.
 TOOLS     := $(CURDIR)/.tools
 CONSUL    := $(TOOLS)/consul
 JAEGER    := $(TOOLS)/jaeger
-tools: $(CONSUL) $(JAEGER) ## build the pinned Go tools (Consul, Jaeger) into .tools/
+TOFU      := $(TOOLS)/tofu
+# Terraform providers come from a filesystem mirror under .tools/, built from
+# source (tools/tfproviders): tofu init never contacts a registry. Only the
+# local provider 2.9.0 is needed. TF_CLI_CONFIG_FILE must always be set
+# explicitly: some machines point it at a file that does not exist.
+TF_PLATFORM   := $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
+TF_MIRROR     := $(TOOLS)/tf-mirror
+TF_LOCAL      := $(TF_MIRROR)/registry.opentofu.org/hashicorp/local/2.9.0/$(TF_PLATFORM)/terraform-provider-local_v2.9.0
+TF_CLI_CONFIG := $(TOOLS)/tofu.tfrc
+tools: $(CONSUL) $(JAEGER) $(TOFU) $(TF_LOCAL) $(TF_CLI_CONFIG) ## build the pinned Go tools (Consul, Jaeger, OpenTofu and its provider mirror) into .tools/
+
+# Consul 1.16.3 (the last MPL-2.0 release) is not in Debian: it is pinned as a
+# Go tool in its own module (tools/consul) and built once into .tools/
+# (about 3 min download and 8 min build on a cold machine; seconds after).
+# Two of its dependencies have no checksum-database entry, hence GONOSUMDB.
 $(CONSUL): tools/consul/go.mod tools/consul/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Consul 1.16.3 into .tools/ (a cold machine: about 10 minutes, once)"
 	cd tools/consul && GOWORK=off GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/hcp-sdk-go \
 	  $(GO) build -o $(CONSUL) github.com/hashicorp/consul
+
+# OpenTofu 1.12.6 (MPL-2.0) formats, plans and applies terraform/ in
+# test-infra. Its own module, like Consul's; version.dev=no makes it report
+# a release instead of a development build.
+$(TOFU): tools/tofu/go.mod tools/tofu/go.sum
+	@mkdir -p $(TOOLS)
+	@echo "building OpenTofu 1.12.6 into .tools/ (a cold machine: about 10 minutes, once)"
+	cd tools/tofu && GOWORK=off $(GO) build -ldflags "-X github.com/opentofu/opentofu/version.dev=no" \
+	  -o $(TOFU) github.com/opentofu/opentofu/cmd/tofu
+
+# The provider mirror (see TF_MIRROR above) and the CLI configuration that
+# makes tofu use it and nothing else.
+$(TF_LOCAL): tools/tfproviders/go.mod tools/tfproviders/go.sum
+	@mkdir -p $(@D)
+	cd tools/tfproviders && GOWORK=off $(GO) build -o $@ github.com/terraform-providers/terraform-provider-local
+$(TF_CLI_CONFIG): Makefile
+	@mkdir -p $(TOOLS)
+	@printf '%s\n' '# Written by make: providers only from the mirror, never the network.' \
+	  'provider_installation {' '  filesystem_mirror {' '    path = "$(TF_MIRROR)"' '  }' '}' > $@
 
 # Jaeger v1.75.0 (Apache-2.0), the traces store and query API the central
 # service forwards to; its own module keeps its dependency graph away from
@@ -94,6 +130,13 @@ test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with r
 	$(TESTENV) $(GO) test -race -count=1 -timeout 20m ./shared/... ./edge/... ./central/... ./bench/...
 	$(TESTENV) $(GO) test -count=1 -timeout 20m ./test/e2e/...
 	$(GO) run ./bench/cmd/rgload -quick -edge-bin $(BIN)/rustguard-edge -out $(BIN)/BENCHMARKS.quick.md
+
+# Terraform and Ansible without a cloud account or target machines
+# (terraform/README.md, ansible/README.md say what this does and does not
+# verify). Consul and Jaeger are needed because the scratch run installs
+# (links) them and their own validators check the rendered configuration.
+test-infra: build deps-apt $(TOFU) $(TF_LOCAL) $(TF_CLI_CONFIG) $(CONSUL) $(JAEGER) ## Terraform and Ansible: fmt, HCL wiring test, local apply, lint, syntax check, a scratch run on localhost
+	TOFU=$(TOFU) TF_CLI_CONFIG_FILE=$(TF_CLI_CONFIG) EDGE_BIN=$(BIN)/rustguard-edge GO=$(GO) test/infra/run.sh
 
 test-unit: tools ## only the Go unit and integration tests (no npm peers)
 	$(TESTENV) $(GO) test -race -count=1 ./shared/... ./edge/... ./central/...

@@ -16,8 +16,12 @@ import (
 )
 
 // ErrUsage marks a command line that does not parse; main prints the error
-// and the usage and exits with status 2.
+// to stderr and exits with status 2.
 var ErrUsage = errors.New("usage error")
+
+// ErrHelp is returned by ParseCLI when the command line asks for help
+// (-h, --help, or "help"); the caller prints CLIUsage to stdout and exits 0.
+var ErrHelp = errors.New("help requested")
 
 // ErrNotFound is returned by "bans remove" when there was no such ban, so a
 // script sees a non-zero exit status.
@@ -35,24 +39,49 @@ const CLIUsage = `usage:
 The edge reads the Redis address from RUSTGUARD_REDIS_URL.
 `
 
-// RunCLI runs "rustguard-edge bans <args>" against store (Run need not be
-// running). args starts with the subcommand.
-func RunCLI(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+// Command is a parsed "bans" command line. Parsing needs no Redis, so a
+// mistyped flag or a request for help is answered before anything is
+// dialled.
+type Command struct {
+	run func(ctx context.Context, stdout io.Writer, store *Store) error
+}
+
+// Run executes the command against store (Store.Run need not be running).
+func (c *Command) Run(ctx context.Context, stdout io.Writer, store *Store) error {
+	return c.run(ctx, stdout, store)
+}
+
+// ParseCLI parses "rustguard-edge bans <args>"; args starts with the
+// subcommand. Errors wrap ErrUsage, or are ErrHelp.
+func ParseCLI(args []string) (*Command, error) {
 	if len(args) == 0 {
-		return fmt.Errorf("%w: missing subcommand (add, remove or list)", ErrUsage)
+		return nil, fmt.Errorf("%w: missing subcommand (add, remove or list)", ErrUsage)
 	}
 	switch args[0] {
 	case "add":
-		return cliAdd(ctx, args[1:], stdout, store)
+		return parseAdd(args[1:])
 	case "remove", "rm", "del":
-		return cliRemove(ctx, args[1:], stdout, store)
+		return parseRemove(args[1:])
 	case "list", "ls":
-		return cliList(ctx, args[1:], stdout, store)
+		return parseList(args[1:])
 	case "help", "-h", "-help", "--help":
-		_, err := io.WriteString(stdout, CLIUsage)
+		return nil, ErrHelp
+	}
+	return nil, fmt.Errorf("%w: unknown subcommand %q (want add, remove or list)", ErrUsage, args[0])
+}
+
+// RunCLI parses args and runs them against store. A request for help
+// writes CLIUsage to stdout and returns nil.
+func RunCLI(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+	cmd, err := ParseCLI(args)
+	if errors.Is(err, ErrHelp) {
+		_, err = io.WriteString(stdout, CLIUsage)
 		return err
 	}
-	return fmt.Errorf("%w: unknown subcommand %q (want add, remove or list)", ErrUsage, args[0])
+	if err != nil {
+		return err
+	}
+	return cmd.Run(ctx, stdout, store)
 }
 
 // subject holds the four mutually exclusive selector flags.
@@ -108,7 +137,7 @@ func newFlagSet(name string) *flag.FlagSet {
 func parseFlags(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return fmt.Errorf("%w: %s", ErrUsage, "help requested")
+			return ErrHelp
 		}
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -118,7 +147,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func cliAdd(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+func parseAdd(args []string) (*Command, error) {
 	fs := newFlagSet("add")
 	var sel subject
 	sel.register(fs)
@@ -126,71 +155,81 @@ func cliAdd(ctx context.Context, args []string, stdout io.Writer, store *Store) 
 	reason := fs.String("reason", "", "reason shown to the player")
 	source := fs.String("source", "operator:"+operatorName(), "who bans")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	kind, value, err := sel.pick(fs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	d, err := ParseDuration(*duration)
 	if err != nil {
-		return fmt.Errorf("%w: --duration: %w", ErrUsage, err)
+		return nil, fmt.Errorf("%w: --duration: %w", ErrUsage, err)
 	}
 	if len(*reason) > MaxReasonLen {
-		return fmt.Errorf("%w: --reason: %d bytes, at most %d", ErrUsage, len(*reason), MaxReasonLen)
+		return nil, fmt.Errorf("%w: --reason: %d bytes, at most %d", ErrUsage, len(*reason), MaxReasonLen)
 	}
 	if len(*source) > MaxSourceLen {
-		return fmt.Errorf("%w: --source: %d bytes, at most %d", ErrUsage, len(*source), MaxSourceLen)
+		return nil, fmt.Errorf("%w: --source: %d bytes, at most %d", ErrUsage, len(*source), MaxSourceLen)
 	}
-	now := store.now()
-	b := Ban{Kind: kind, Value: value, Reason: *reason, Source: *source, Created: now}
-	if d != Forever {
-		b.Expires = now.Add(d)
-	}
-	b, err = store.Add(ctx, b)
-	if err != nil {
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+		now := store.now()
+		b := Ban{Kind: kind, Value: value, Reason: *reason, Source: *source, Created: now}
+		if d != Forever {
+			b.Expires = now.Add(d)
+		}
+		b, err := store.Add(ctx, b)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "banned %s %s (%s)\n", b.Kind, b.Value, expiresText(b, now))
 		return err
-	}
-	_, err = fmt.Fprintf(stdout, "banned %s %s (%s)\n", b.Kind, b.Value, expiresText(b, now))
-	return err
+	}}, nil
 }
 
-func cliRemove(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+func parseRemove(args []string) (*Command, error) {
 	fs := newFlagSet("remove")
 	var sel subject
 	sel.register(fs)
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	kind, value, err := sel.pick(fs)
 	if err != nil {
+		return nil, err
+	}
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+		ok, err := store.Remove(ctx, kind, value)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s %s", ErrNotFound, kind, value)
+		}
+		_, err = fmt.Fprintf(stdout, "removed ban on %s %s\n", kind, value)
 		return err
-	}
-	ok, err := store.Remove(ctx, kind, value)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%w: %s %s", ErrNotFound, kind, value)
-	}
-	_, err = fmt.Fprintf(stdout, "removed ban on %s %s\n", kind, value)
-	return err
+	}}, nil
 }
 
-func cliList(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+func parseList(args []string) (*Command, error) {
 	fs := newFlagSet("list")
 	kindFlag := fs.String("kind", "", "only bans of this kind: name, uuid, ip or cidr")
 	if err := parseFlags(fs, args); err != nil {
-		return err
+		return nil, err
 	}
 	var only Kind
 	if *kindFlag != "" {
 		k, err := ParseKind(*kindFlag)
 		if err != nil {
-			return fmt.Errorf("%w: --kind: %w", ErrUsage, err)
+			return nil, fmt.Errorf("%w: --kind: %w", ErrUsage, err)
 		}
 		only = k
 	}
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+		return listBans(ctx, stdout, store, only)
+	}}, nil
+}
+
+func listBans(ctx context.Context, stdout io.Writer, store *Store, only Kind) error {
 	list, err := store.List(ctx)
 	if err != nil {
 		return err

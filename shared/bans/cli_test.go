@@ -140,3 +140,28 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCLINeedsNoRedis: help and usage errors are answered from the
+// command line alone, so "bans add --help" works on a machine without
+// Redis and a typo costs no connection.
+func TestParseCLINeedsNoRedis(t *testing.T) {
+	for _, args := range [][]string{{"help"}, {"--help"}, {"-h"}, {"add", "--help"}, {"add", "--name", "a", "-h"}, {"remove", "-help"}, {"list", "--help"}} {
+		if _, err := bans.ParseCLI(args); !errors.Is(err, bans.ErrHelp) {
+			t.Errorf("ParseCLI(%q) = %v, want ErrHelp", args, err)
+		}
+	}
+	for _, args := range [][]string{nil, {"add"}, {"list", "--kind", "planet"}, {"nuke"}} {
+		if _, err := bans.ParseCLI(args); !errors.Is(err, bans.ErrUsage) {
+			t.Errorf("ParseCLI(%q) = %v, want ErrUsage", args, err)
+		}
+	}
+	cmd, err := bans.ParseCLI([]string{"add", "--name", "Griefer", "--duration", "7d"})
+	if err != nil || cmd == nil {
+		t.Fatalf("ParseCLI(add) = %v, %v", cmd, err)
+	}
+	// RunCLI answers help on stdout without touching the store.
+	var out bytes.Buffer
+	if err := bans.RunCLI(context.Background(), []string{"add", "-h"}, &out, nil); err != nil || out.String() != bans.CLIUsage {
+		t.Errorf("RunCLI(add -h) = %v, %q", err, out.String())
+	}
+}

@@ -2,124 +2,110 @@
 // arguments and no files it runs on embedded defaults: players on
 // 0.0.0.0:25565, the backend on 127.0.0.1:25566, admin on 127.0.0.1:9565.
 // Configuration: a YAML file named by RUSTGUARD_CONFIG and RUSTGUARD_*
-// variables (docs/CONFIG.md). This file only wires.
+// variables (docs/CONFIG.md). This file only wires: each command lives in
+// the package that owns its subject (bans, record, config).
 package main
 
 import (
-	"context"
+	"errors"
 	"fmt"
-	"log/slog"
+	"io"
 	"os"
-	"os/signal"
-	"syscall"
-
-	"github.com/redis/go-redis/v9"
-
-	"github.com/rustguard/rustguard/edge/internal/record"
-	"github.com/rustguard/rustguard/edge/internal/server"
-	"github.com/rustguard/rustguard/shared/bans"
-	"github.com/rustguard/rustguard/shared/config"
+	"strings"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…"; commit
+// may be set the same way, otherwise it comes from the Go build info.
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// Exit statuses: 0 done (and for help), 1 the command failed, 2 the command
+// line is wrong (the usual convention of flag-based tools).
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usage = `usage: rustguard-edge [command]
+
+Commands:
+  (none)          run the edge; configuration from the YAML file RUSTGUARD_CONFIG
+                  names and RUSTGUARD_* variables (docs/CONFIG.md)
+  config check    load the configuration as a start would, print every problem
+  bans …          manage the fleet's ban list in Redis (add, remove, list)
+  replay FILE…    run the detection engine over session recordings
+  version         print the version, the commit and the Go version
+  help [command]  print this help, or a command's
+
+"rustguard-edge COMMAND --help" prints a command's usage.
+`
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "version" || os.Args[1] == "--version") {
-		fmt.Println("rustguard-edge", version)
-		return
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the command line: it returns the exit status. Results and help go
+// to stdout, errors to stderr.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		return serveMain(stderr)
 	}
-	if len(os.Args) > 1 && os.Args[1] == "bans" {
-		if err := runBans(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "rustguard-edge bans:", err)
-			os.Exit(2)
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "help":
+		return help(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprint(stdout, "usage: rustguard-edge version\n\nPrints the version, the commit it was built from and the Go version.\n")
+			return exitOK
 		}
-		return
+		fmt.Fprint(stdout, versionText())
+		return exitOK
+	case "config":
+		return configMain(args[1:], stdout, stderr)
+	case "bans":
+		return bansMain(args[1:], stdout, stderr)
+	case "replay":
+		return replayMain(args[1:], stdout, stderr)
 	}
-	if len(os.Args) > 1 && os.Args[1] == "replay" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-		err := record.RunReplay(ctx, os.Args[2:], os.Stdout)
-		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "rustguard-edge replay:", err)
-			os.Exit(1)
+	fmt.Fprintf(stderr, "rustguard-edge: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+// help answers "rustguard-edge help [command]".
+func help(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	switch args[0] {
+	case "config", "bans", "replay", "version":
+		return run([]string{args[0], "--help"}, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "rustguard-edge help: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// fail prints err for the command and picks the exit status: usage errors
+// (usageErr among err's chain) exit 2, everything else 1.
+func fail(stderr io.Writer, cmd string, err error, usageErr ...error) int {
+	// Errors from the packages often start with the command's own name.
+	msg := strings.TrimPrefix(strings.TrimRight(err.Error(), "\n"), cmd+": ")
+	fmt.Fprintf(stderr, "rustguard-edge %s: %s\n", cmd, msg)
+	for _, u := range usageErr {
+		if errors.Is(err, u) {
+			fmt.Fprintf(stderr, "(rustguard-edge %s --help prints the usage)\n", cmd)
+			return exitUsage
 		}
-		return
 	}
-	if len(os.Args) > 1 {
-		fmt.Fprintf(os.Stderr, "rustguard-edge: unknown command %q\n\nusage:\n  rustguard-edge             run the edge (configured by RUSTGUARD_CONFIG and RUSTGUARD_* variables)\n  rustguard-edge bans …      manage the fleet's ban list (add, remove, list)\n  rustguard-edge replay F…   run the detection engine over session recordings\n  rustguard-edge version\n", os.Args[1])
-		os.Exit(2)
-	}
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "rustguard-edge:", err)
-		os.Exit(1)
-	}
-}
-
-func run() error {
-	cfg, prov, err := config.LoadEdge(nil)
-	if err != nil {
-		return err
-	}
-	log := newLogger(cfg.Log)
-	log.Info("configuration loaded", "config", cfg, "sources", prov, "version", version)
-	// go-redis prints its own dial and pool errors to stderr through a
-	// process-wide logger, unstructured and once per attempt during an
-	// outage. The edge reports Redis health itself (readyz, metrics, a
-	// warning per state change), so the library's lines go to debug.
-	redis.SetLogger(redisLog{log.With("component", "redis")})
-
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	e, err := server.New(cfg, version, log)
-	if err != nil {
-		return err
-	}
-	e.Start()
-	err = e.Wait(ctx)
-	e.Shutdown()
-	return err
-}
-
-func newLogger(l config.Log) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
-	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
-	if l.Format == config.FormatJSON {
-		h = slog.NewJSONHandler(os.Stderr, opts)
-	}
-	return slog.New(h)
-}
-
-// runBans manages the fleet's ban list in the configured Redis.
-func runBans(args []string) error {
-	cfg, _, err := config.LoadEdge(nil)
-	if err != nil {
-		return err
-	}
-	if cfg.Redis.URL == "" {
-		return fmt.Errorf("the ban list lives in Redis: set redis.url (RUSTGUARD_REDIS_URL)")
-	}
-	client, err := bans.NewClient(cfg.Redis.URL)
-	if err != nil {
-		return fmt.Errorf("redis.url: %w", err)
-	}
-	defer client.Close()
-	bc := bans.Defaults()
-	bc.KeyPrefix = cfg.Redis.KeyPrefix
-	store, err := bans.NewStore(bc, bans.Options{Client: client, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	return bans.RunCLI(ctx, args, os.Stdout, store)
-}
-
-// redisLog hands go-redis's printf-style messages to slog at debug.
-type redisLog struct{ log *slog.Logger }
-
-func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
-	if r.log.Enabled(ctx, slog.LevelDebug) {
-		r.log.DebugContext(ctx, fmt.Sprintf(format, v...))
-	}
+	return exitFail
 }

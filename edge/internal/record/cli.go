@@ -18,7 +18,8 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-const replayUsage = `usage: rustguard-edge replay [--json] [--records] [--config FILE] FILE...
+// ReplayUsage is the help text of "rustguard-edge replay".
+const ReplayUsage = `usage: rustguard-edge replay [--json] [--records] [--config FILE] FILE...
 
 Replays session recordings (.rgrec) through the detection engine and prints
 what it detects. Checks run with their defaults, or with the detection
@@ -29,6 +30,10 @@ one JSON object per line, each detection as the edge reports it (the
 shared/detection event) and then {"summary": ...} per file. --records also
 prints every record, with the detections it raised right after it.
 `
+
+// ErrUsage marks a replay command line that does not parse; main prints
+// the error to stderr and exits with status 2.
+var ErrUsage = errors.New("usage error")
 
 // Summary is the per-file summary RunReplay prints.
 type Summary struct {
@@ -64,25 +69,27 @@ type recordLine struct {
 }
 
 // RunReplay is "rustguard-edge replay": args are the command's arguments
-// after "replay". Detections and summaries go to stdout; it returns an
-// error for bad arguments and when a file could not be replayed (after
-// trying every file).
+// after "replay". Detections and summaries go to stdout, and so does the
+// help (-h, --help); it returns an error wrapping ErrUsage for bad
+// arguments and another when a file could not be replayed (after trying
+// every file).
 func RunReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), replayUsage) }
+	// The flag package would print parse errors and the usage to this
+	// writer; errors are returned to main, which prints them to stderr.
+	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "print JSON lines")
 	records := fs.Bool("records", false, "print every record")
 	cfgFile := fs.String("config", "", "edge configuration file whose detection section applies")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil
+			_, err = io.WriteString(stdout, ReplayUsage)
+			return err
 		}
-		return fmt.Errorf("replay: %w", err)
+		return fmt.Errorf("replay: %w: %w", ErrUsage, err)
 	}
 	if fs.NArg() == 0 {
-		fs.Usage()
-		return errors.New("replay: no recording given")
+		return fmt.Errorf("replay: %w: no recording given (see rustguard-edge replay --help)", ErrUsage)
 	}
 	cfg := detect.Config{}
 	if *cfgFile != "" {
