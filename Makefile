@@ -16,7 +16,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # `rustguard-edge version` gets it from here.
 COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
-MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/... ./test/infra/...
+MODULES   := ./shared/... ./edge/... ./central/... ./bench/... ./test/e2e/... ./test/infra/... ./test/infra/...
 # The Minecraft version `make run` serves (any version flying-squid supports).
 MC_VERSION ?= 1.21.4
 
@@ -67,7 +67,7 @@ TOFU      := $(TOOLS)/tofu
 # explicitly: some machines point it at a file that does not exist.
 TF_PLATFORM   := $(shell $(GO) env GOOS)_$(shell $(GO) env GOARCH)
 TF_MIRROR     := $(TOOLS)/tf-mirror
-TF_LOCAL      := $(TF_MIRROR)/registry.opentofu.org/hashicorp/local/2.9.0/$(TF_PLATFORM)/terraform-provider-local_v2.9.0
+TF_LOCAL      := $(TF_MIRROR)/.local-2.9.0-$(TF_PLATFORM)
 TF_CLI_CONFIG := $(TOOLS)/tofu.tfrc
 tools: $(CONSUL) $(JAEGER) $(TOFU) $(TF_LOCAL) $(TF_CLI_CONFIG) ## build the pinned Go tools (Consul, Jaeger, OpenTofu and its provider mirror) into .tools/
 
@@ -92,9 +92,15 @@ $(TOFU): tools/tofu/go.mod tools/tofu/go.sum
 
 # The provider mirror (see TF_MIRROR above) and the CLI configuration that
 # makes tofu use it and nothing else.
-$(TF_LOCAL): tools/tfproviders/go.mod tools/tfproviders/go.sum
-	@mkdir -p $(@D)
-	cd tools/tfproviders && GOWORK=off $(GO) build -o $@ github.com/terraform-providers/terraform-provider-local
+# A mirror's layout starts with the provider's registry host, which tofu
+# itself names (`tofu providers` on a one-line root): asked, not spelled here.
+$(TF_LOCAL): tools/tfproviders/go.mod tools/tfproviders/go.sum $(TOFU)
+	@probe=$$(mktemp -d) && trap 'rm -rf "$$probe"' EXIT && \
+	printf 'terraform {\n  required_providers {\n    local = { source = "hashicorp/local" }\n  }\n}\n' > $$probe/main.tf && \
+	addr=$$(TF_CLI_CONFIG_FILE=/dev/null $(TOFU) -chdir=$$probe providers -no-color | sed -n 's#.*provider\[\([^]]*/hashicorp/local\)\].*#\1#p' | head -n 1) && \
+	test -n "$$addr" && dir=$(TF_MIRROR)/$$addr/2.9.0/$(TF_PLATFORM) && mkdir -p $$dir && \
+	cd tools/tfproviders && GOWORK=off $(GO) build -o $$dir/terraform-provider-local_v2.9.0 github.com/terraform-providers/terraform-provider-local && \
+	touch $@
 $(TF_CLI_CONFIG): Makefile
 	@mkdir -p $(TOOLS)
 	@printf '%s\n' '# Written by make: providers only from the mirror, never the network.' \
@@ -124,11 +130,12 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 TESTENV := RUSTGUARD_CONSUL_BIN=$(CONSUL) RUSTGUARD_JAEGER_BIN=$(JAEGER) \
 	RUSTGUARD_EDGE_BIN=$(BIN)/rustguard-edge RUSTGUARD_CENTRAL_BIN=$(BIN)/rustguard-central
 
-test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers
+test: deps build ## everything: unit, fuzz seeds, integration, end-to-end with real Minecraft peers, Terraform and Ansible
 	@test -z "$$(gofmt -l shared edge central bench test)" || { echo "gofmt needed:"; gofmt -l shared edge central bench test; exit 1; }
 	$(GO) vet $(MODULES)
 	$(TESTENV) $(GO) test -race -count=1 -timeout 20m ./shared/... ./edge/... ./central/... ./bench/...
 	$(TESTENV) $(GO) test -count=1 -timeout 20m ./test/e2e/...
+	$(MAKE) --no-print-directory test-infra
 	$(GO) run ./bench/cmd/rgload -quick -edge-bin $(BIN)/rustguard-edge -out $(BIN)/BENCHMARKS.quick.md
 
 # Terraform and Ansible without a cloud account or target machines
