@@ -1,8 +1,8 @@
 package telemetry
 
 import (
-	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // MaxNameShape is how many characters of a name NameShape keeps: vanilla
@@ -18,9 +18,11 @@ const MaxNameShape = 16
 // "bot9876" has the single shape "aaa0000". Letters are classified by
 // Unicode, so a wave of random Cyrillic names groups as well as a Latin one.
 // Bytes that are not UTF-8 count as U+FFFD.
-func NameShape(name string) string {
-	var b strings.Builder
-	b.Grow(min(len(name), MaxNameShape*2))
+func NameShape(name string) string { return string(AppendNameShape(nil, name)) }
+
+// AppendNameShape appends NameShape(name) to dst: a caller that counts
+// shapes can look them up without allocating a string for each name.
+func AppendNameShape(dst []byte, name string) []byte {
 	n := 0
 	for _, r := range name {
 		if n == MaxNameShape {
@@ -29,14 +31,14 @@ func NameShape(name string) string {
 		n++
 		switch {
 		case unicode.IsUpper(r):
-			b.WriteByte('A')
+			dst = append(dst, 'A')
 		case unicode.IsLower(r):
-			b.WriteByte('a')
+			dst = append(dst, 'a')
 		case unicode.IsDigit(r):
-			b.WriteByte('0')
+			dst = append(dst, '0')
 		default:
-			b.WriteRune(r)
+			dst = utf8.AppendRune(dst, r)
 		}
 	}
-	return b.String()
+	return dst
 }

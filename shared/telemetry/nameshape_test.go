@@ -53,3 +53,13 @@ func FuzzNameShape(f *testing.F) {
 		}
 	})
 }
+
+func TestAppendNameShapeAllocatesNothing(t *testing.T) {
+	buf := make([]byte, 0, MaxNameShape*utf8.UTFMax)
+	if n := testing.AllocsPerRun(100, func() { buf = AppendNameShape(buf[:0], "Steve_1999") }); n != 0 {
+		t.Errorf("%v allocations", n)
+	}
+	if string(buf) != "Aaaaa_0000" {
+		t.Errorf("got %q", buf)
+	}
+}
