@@ -38,14 +38,29 @@ The edge reads the Redis address from RUSTGUARD_REDIS_URL.
 // RunCLI runs "rustguard-edge bans <args>" against store (Run need not be
 // running). args starts with the subcommand.
 func RunCLI(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+	return RunCLIWith(ctx, args, stdout, store, CLIHooks{})
+}
+
+// CLIHooks are told what a command changed, once the change is stored
+// (the edge traces them as rustguard.ban spans). Nil hooks are skipped.
+type CLIHooks struct {
+	// Added gets the ban as stored.
+	Added func(Ban)
+	// Removed gets the kind and value of the ban lifted, with who lifted
+	// it as Source.
+	Removed func(Ban)
+}
+
+// RunCLIWith is RunCLI with hooks.
+func RunCLIWith(ctx context.Context, args []string, stdout io.Writer, store *Store, hooks CLIHooks) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: missing subcommand (add, remove or list)", ErrUsage)
 	}
 	switch args[0] {
 	case "add":
-		return cliAdd(ctx, args[1:], stdout, store)
+		return cliAdd(ctx, args[1:], stdout, store, hooks.Added)
 	case "remove", "rm", "del":
-		return cliRemove(ctx, args[1:], stdout, store)
+		return cliRemove(ctx, args[1:], stdout, store, hooks.Removed)
 	case "list", "ls":
 		return cliList(ctx, args[1:], stdout, store)
 	case "help", "-h", "-help", "--help":
@@ -118,7 +133,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func cliAdd(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+func cliAdd(ctx context.Context, args []string, stdout io.Writer, store *Store, added func(Ban)) error {
 	fs := newFlagSet("add")
 	var sel subject
 	sel.register(fs)
@@ -151,11 +166,14 @@ func cliAdd(ctx context.Context, args []string, stdout io.Writer, store *Store) 
 	if err != nil {
 		return err
 	}
+	if added != nil {
+		added(b)
+	}
 	_, err = fmt.Fprintf(stdout, "banned %s %s (%s)\n", b.Kind, b.Value, expiresText(b, now))
 	return err
 }
 
-func cliRemove(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+func cliRemove(ctx context.Context, args []string, stdout io.Writer, store *Store, removed func(Ban)) error {
 	fs := newFlagSet("remove")
 	var sel subject
 	sel.register(fs)
@@ -172,6 +190,9 @@ func cliRemove(ctx context.Context, args []string, stdout io.Writer, store *Stor
 	}
 	if !ok {
 		return fmt.Errorf("%w: %s %s", ErrNotFound, kind, value)
+	}
+	if removed != nil {
+		removed(Ban{Kind: kind, Value: value, Source: "operator:" + operatorName()})
 	}
 	_, err = fmt.Fprintf(stdout, "removed ban on %s %s\n", kind, value)
 	return err

@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
-	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/server"
+	"github.com/rustguard/rustguard/edge/internal/tracing"
+	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 )
 
@@ -68,6 +71,12 @@ func run() error {
 	// outage. The edge reports Redis health itself (readyz, metrics, a
 	// warning per state change), so the library's lines go to debug.
 	redis.SetLogger(redisLog{log.With("component", "redis")})
+	// The OpenTelemetry SDK reports what it cannot do (a partial export,
+	// an exporter misconfigured) through a process-wide handler that
+	// prints to stderr unstructured; send it to the log like the rest.
+	// The edge's own export errors are counted and logged by its queue.
+	otelLog := log.With("component", "opentelemetry")
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { otelLog.Warn("tracing", "err", err) }))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -106,13 +115,40 @@ func runBans(args []string) error {
 	defer client.Close()
 	bc := bans.Defaults()
 	bc.KeyPrefix = cfg.Redis.KeyPrefix
-	store, err := bans.NewStore(bc, bans.Options{Client: client, Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	warnLog := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, err := bans.NewStore(bc, bans.Options{Client: client, Log: warnLog})
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return bans.RunCLI(ctx, args, os.Stdout, store)
+	// Changes are traced like the edge's own bans (rustguard.ban), when
+	// the OTEL_* variables name an exporter.
+	tr, err := tracing.New(ctx, tracing.Options{Region: cfg.Region, Instance: cliInstance(), Version: version, Log: warnLog})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), cliTraceFlush)
+		defer cancel()
+		_ = tr.Shutdown(fctx)
+	}()
+	return bans.RunCLIWith(ctx, args, os.Stdout, store, bans.CLIHooks{
+		Added:   func(b bans.Ban) { tr.Ban(tracing.BanAdd, b) },
+		Removed: func(b bans.Ban) { tr.Ban(tracing.BanRemove, b) },
+	})
+}
+
+// cliTraceFlush bounds how long "bans" waits to export its span before it
+// exits: the change is made either way, and a CLI must not hang on an
+// unreachable collector.
+const cliTraceFlush = 3 * time.Second
+
+// cliInstance names the bans command in its spans: host name and PID, as
+// the edge names itself.
+func cliInstance() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", h, os.Getpid())
 }
 
 // redisLog hands go-redis's printf-style messages to slog at debug.
