@@ -25,8 +25,9 @@ import (
 const traceWait = 20 * time.Second
 
 // traceTo points the edges a test starts next at a recording OTLP
-// receiver (gRPC) with the given extra OTEL_* settings; every other OTEL_
-// variable of the process is cleared for the test.
+// receiver (gRPC), tracing every connection (always_on; the edge's default
+// samples one in a hundred) unless extra OTEL_* settings say otherwise;
+// every other OTEL_ variable of the process is cleared for the test.
 func traceTo(t *testing.T, extra ...string) *otlprecv.Receiver {
 	t.Helper()
 	for _, kv := range os.Environ() {
@@ -42,6 +43,7 @@ func traceTo(t *testing.T, extra ...string) *otlprecv.Receiver {
 	t.Cleanup(r.Close)
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+r.GRPCAddr())
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_on")
 	for _, kv := range extra {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)

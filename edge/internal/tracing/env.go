@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -168,23 +169,39 @@ func ReadSettings(env Lookup) (Settings, error) {
 	return s, errors.Join(errs...)
 }
 
+// DefaultConnectionRatio is the share of connection setups traced when
+// OTEL_TRACES_SAMPLER is not set. Tracing every login costs the edge about
+// as much CPU again as the login itself (five spans built, then encoded
+// and sent: docs/TELEMETRY.md has the numbers), which a bot flood of
+// thousands of logins a second would turn against the edge; one in a
+// hundred shows how setups go, at a cost lost in the noise. Detections,
+// attack reports, bans and configuration changes are kept whatever the
+// ratio. OTEL_TRACES_SAMPLER=always_on traces every login.
+const DefaultConnectionRatio = 0.01
+
 // ParseSampler builds the sampler OTEL_TRACES_SAMPLER names, with
 // OTEL_TRACES_SAMPLER_ARG as the ratio of the traceidratio samplers
-// (default 1). Empty is the specification's default, parentbased_always_on.
-// The edge parses these itself, rather than letting the SDK do it, because
-// it wraps the result (KeepEvents).
+// (default 1, as the specification says). Empty is the edge's default,
+// parentbased_traceidratio with the ratio from OTEL_TRACES_SAMPLER_ARG, or
+// DefaultConnectionRatio without one. The edge parses these itself, rather
+// than letting the SDK do it, because it wraps the result (KeepEvents).
 func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
 	ratio := 1.0
-	ratioUsed := name == "traceidratio" || name == "parentbased_traceidratio"
+	if name == "" {
+		ratio = DefaultConnectionRatio
+	}
+	ratioUsed := name == "" || name == "traceidratio" || name == "parentbased_traceidratio"
 	if ratioUsed && arg != "" {
 		r, err := strconv.ParseFloat(arg, 64)
 		if err != nil || r < 0 || r > 1 {
-			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: want a ratio from 0 to 1 for %s", arg, name)
+			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%q: want a ratio from 0 to 1 for %s", arg, cmp.Or(name, "the default sampler"))
 		}
 		ratio = r
 	}
 	switch name {
-	case "", "parentbased_always_on":
+	case "", "parentbased_traceidratio":
+		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
+	case "parentbased_always_on":
 		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
 	case "always_on":
 		return sdktrace.AlwaysSample(), nil
@@ -194,8 +211,6 @@ func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
 		return sdktrace.TraceIDRatioBased(ratio), nil
 	case "parentbased_always_off":
 		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
-	case "parentbased_traceidratio":
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(ratio)), nil
 	}
 	return nil, fmt.Errorf("OTEL_TRACES_SAMPLER=%q: want always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off or parentbased_traceidratio", name)
 }

@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestReadSettingsProtocolAndQueue(t *testing.T) {
 	if s.Protocol != ProtocolHTTPProtobuf || s.Queue != DefaultQueueConfig() {
 		t.Errorf("defaults: %+v", s)
 	}
-	if s.Sampler.Description() != "ParentBased{root:AlwaysOnSampler,remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,localParentSampled:AlwaysOnSampler,localParentNotSampled:AlwaysOffSampler}" {
+	if s.Sampler.Description() != "ParentBased{root:TraceIDRatioBased{0.01},remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,localParentSampled:AlwaysOnSampler,localParentNotSampled:AlwaysOffSampler}" {
 		t.Errorf("default sampler %s", s.Sampler.Description())
 	}
 	s, err = ReadSettings(env(map[string]string{
@@ -89,7 +90,7 @@ func TestReadSettingsRefusesWhatItCannotUse(t *testing.T) {
 
 func TestParseSampler(t *testing.T) {
 	for name, want := range map[string]string{
-		"":                         "ParentBased{root:AlwaysOnSampler",
+		"":                         "ParentBased{root:TraceIDRatioBased{0.25}",
 		"parentbased_always_on":    "ParentBased{root:AlwaysOnSampler",
 		"always_on":                "AlwaysOnSampler",
 		"always_off":               "AlwaysOffSampler",
@@ -113,4 +114,12 @@ func TestParseSampler(t *testing.T) {
 	if _, err := ParseSampler("always_on", "junk"); err != nil {
 		t.Errorf("argument of a sampler that takes none: %v", err)
 	}
+	// Unset, the edge traces one connection setup in a hundred.
+	if s, err := ParseSampler("", ""); err != nil || s.Description() != sdktraceParentRatio(DefaultConnectionRatio) {
+		t.Errorf("default sampler %v %v", s.Description(), err)
+	}
+}
+
+func sdktraceParentRatio(r float64) string {
+	return fmt.Sprintf("ParentBased{root:TraceIDRatioBased{%g},remoteParentSampled:AlwaysOnSampler,remoteParentNotSampled:AlwaysOffSampler,localParentSampled:AlwaysOnSampler,localParentNotSampled:AlwaysOffSampler}", r)
 }
