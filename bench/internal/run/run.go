@@ -293,11 +293,19 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		// run back to back, so whatever else the machine is doing drifts
 		// less between the numbers that get compared; rounds repeat that
 		// and the median keeps one disturbed round from deciding a cell.
+		// Every other round runs the targets in reverse, so a drift within
+		// a round (a neighbour's build starting) does not always favour the
+		// same side of a comparison such as edge vs edge-traced.
+		order := cfg.Targets
+		if round%2 == 1 {
+			order = slices.Clone(cfg.Targets)
+			slices.Reverse(order)
+		}
 		for _, w := range cfg.Workloads {
 			if w == Idle && round > 0 {
 				continue // memory is steady; one reading per target will do
 			}
-			for _, t := range cfg.Targets {
+			for _, t := range order {
 				if !Applies(t, w) {
 					continue
 				}

@@ -305,10 +305,20 @@ func TestAttackModeIsReported(t *testing.T) {
 // TestSpansOutliveAnOutage: central (here the receiver) goes away; the edge
 // keeps serving players, their spans wait in the queue and arrive once it
 // is back. The outage is about 3 s with a 1 s export timeout instead of
-// the 30 s: each export call in it fails and the batch is retried,
-// which is all a longer outage does too (batches are kept 5 minutes).
+// the 30 s with the default timeouts: each export call in it fails
+// and the batch is retried, which is all a longer outage does too (batches
+// are kept 5 minutes). RUSTGUARD_TEST_TRACE_OUTAGE=30s runs the long one
+// with the defaults.
 func TestSpansOutliveAnOutage(t *testing.T) {
-	r := traceTo(t, "OTEL_BSP_EXPORT_TIMEOUT=1000")
+	outage, extra := 3*time.Second, []string{"OTEL_BSP_EXPORT_TIMEOUT=1000"}
+	if v := os.Getenv("RUSTGUARD_TEST_TRACE_OUTAGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("RUSTGUARD_TEST_TRACE_OUTAGE=%q: %v", v, err)
+		}
+		outage, extra = d, nil
+	}
+	r := traceTo(t, extra...)
 	b := startBackend(t, -1, false)
 	e := startEdge(t, testConfig(b.addr()))
 	login := func(name string) {
@@ -325,18 +335,21 @@ func TestSpansOutliveAnOutage(t *testing.T) {
 	for i := range during {
 		login(fmt.Sprintf("During%d", i)) // players still get in
 	}
-	deadline := time.Now().Add(traceWait)
+	stopped := time.Now()
+	deadline := stopped.Add(outage + traceWait)
 	for metricSum(t, e, "rustguard_edge_trace_export_errors_total") == 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("no export failed while the receiver was down")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(3 * time.Second) // the rest of the outage
+	time.Sleep(time.Until(stopped.Add(outage))) // the rest of the outage
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}
+	back := time.Now()
 	spans := waitSpans(t, r, func(s []otlprecv.Span) bool { return len(byName(s, telemetry.SpanConnect)) == 1+during })
+	t.Logf("MEASURE spans queued during a %v outage arrived %v after the receiver returned", outage, time.Since(back).Round(10*time.Millisecond))
 	seen := map[any]bool{}
 	for _, s := range byName(spans, telemetry.SpanConnect) {
 		seen[s.Attributes[telemetry.AttrPlayerName]] = true

@@ -170,11 +170,11 @@ func ReadSettings(env Lookup) (Settings, error) {
 }
 
 // DefaultConnectionRatio is the share of connection setups traced when
-// OTEL_TRACES_SAMPLER is not set. Tracing every login costs the edge about
-// as much CPU again as the login itself (five spans built, then encoded
-// and sent: docs/TELEMETRY.md has the numbers), which a bot flood of
-// thousands of logins a second would turn against the edge; one in a
-// hundred shows how setups go, at a cost lost in the noise. Detections,
+// OTEL_TRACES_SAMPLER is not set. Tracing every login costs the edge a
+// fifth to a half more CPU per login (five spans built, then encoded and
+// sent: docs/TELEMETRY.md has the numbers), which a bot flood of thousands
+// of logins a second would turn against the edge; one in a hundred shows
+// how setups go, at a cost lost in the noise. Detections,
 // attack reports, bans and configuration changes are kept whatever the
 // ratio. OTEL_TRACES_SAMPLER=always_on traces every login.
 const DefaultConnectionRatio = 0.01
