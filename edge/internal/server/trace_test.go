@@ -454,3 +454,49 @@ func metricSum(t *testing.T, e *Edge, name string) float64 {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestVerificationIsTracedAndReported: in attack mode a login goes to the
+// verification limbo (an mc.limbo child), and a failed verification
+// counts in the next attack report with the interval's joins and name
+// shape.
+func TestVerificationIsTracedAndReported(t *testing.T) {
+	r := traceTo(t)
+	b := startBackend(t, -1, false)
+	cfg := testConfig(b.addr())
+	cfg.Gate.AttackMode = "on"
+	e := startEdge(t, cfg)
+	// The first report goes out within a second of start; the failure
+	// below belongs to the next one.
+	waitSpans(t, r, func(s []otlprecv.Span) bool { return len(byName(s, telemetry.SpanAttack)) >= 1 })
+
+	c := dial(t, e.Addr().String())
+	garbage := mcproto.AppendFrame(nil, []byte{0x7f, 1, 2, 3}) // no such packet in login
+	if _, err := c.Write(append(append(handshake(765, "localhost", 25565, 2), loginStart(765, "Bot_1234")...), garbage...)); err != nil {
+		t.Fatal(err)
+	}
+	c.expectClosed(t)
+	spans := waitSpans(t, r, func(s []otlprecv.Span) bool {
+		return len(byName(s, telemetry.SpanConnect)) == 1 && len(byName(s, telemetry.SpanAttack)) >= 2
+	})
+	conn := byName(spans, telemetry.SpanConnect)[0]
+	if conn.Attributes[telemetry.AttrOutcome] != "verification_failed" {
+		t.Errorf("mc.connect outcome %v", conn.Attributes[telemetry.AttrOutcome])
+	}
+	limbo := byName(spans, telemetry.SpanLimbo)
+	if len(limbo) != 1 || limbo[0].ParentSpanID != conn.SpanID || limbo[0].Attributes[telemetry.AttrOutcome] != "verify.protocol" {
+		t.Errorf("mc.limbo spans %+v", limbo)
+	}
+	if g := byName(spans, telemetry.SpanGate); len(g) != 1 || g[0].Attributes[telemetry.AttrGateDecision] != "verify" {
+		t.Errorf("mc.gate spans %+v", g)
+	}
+	report := byName(spans, telemetry.SpanAttack)[1]
+	for k, v := range map[string]any{telemetry.AttrAttackActive: true, telemetry.AttrAttackFailedVerify: int64(1),
+		telemetry.AttrAttackNameShape: "Aaa_0000", telemetry.AttrAttackNameShapeHits: int64(1)} {
+		if report.Attributes[k] != v {
+			t.Errorf("attack report %s = %v, want %v", k, report.Attributes[k], v)
+		}
+	}
+	if j, _ := report.Attributes[telemetry.AttrAttackJoinsPerSec].(float64); j <= 0 {
+		t.Errorf("attack report joins/s %v, want the verified login counted", report.Attributes[telemetry.AttrAttackJoinsPerSec])
+	}
+}
