@@ -42,7 +42,7 @@ const (
 	AttrNextState     = "mc.next_state" // login or transfer (status pings are not traced)
 	AttrHost          = "mc.host"       // the routed handshake host
 	AttrBackend       = "mc.backend"
-	AttrOutcome       = "mc.outcome" // a rejection reason, or "relayed"
+	AttrOutcome       = "mc.outcome" // a rejection reason, "relayed", "verified" (passed the limbo) or "closed"
 	AttrSession       = "mc.session.id"
 	AttrPlayerName    = "mc.player.name"
 	AttrPlayerUUID    = "mc.player.uuid"
