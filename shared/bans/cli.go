@@ -43,12 +43,27 @@ The edge reads the Redis address from RUSTGUARD_REDIS_URL.
 // mistyped flag or a request for help is answered before anything is
 // dialled.
 type Command struct {
-	run func(ctx context.Context, stdout io.Writer, store *Store) error
+	run func(ctx context.Context, stdout io.Writer, store *Store, hooks CLIHooks) error
+}
+
+// CLIHooks are told what a command changed, once the change is stored
+// (the edge traces them as rustguard.ban spans). Nil hooks are skipped.
+type CLIHooks struct {
+	// Added gets the ban as stored.
+	Added func(Ban)
+	// Removed gets the kind and value of the ban lifted, with who lifted
+	// it as Source.
+	Removed func(Ban)
 }
 
 // Run executes the command against store (Store.Run need not be running).
 func (c *Command) Run(ctx context.Context, stdout io.Writer, store *Store) error {
-	return c.run(ctx, stdout, store)
+	return c.run(ctx, stdout, store, CLIHooks{})
+}
+
+// RunWith is Run with hooks.
+func (c *Command) RunWith(ctx context.Context, stdout io.Writer, store *Store, hooks CLIHooks) error {
+	return c.run(ctx, stdout, store, hooks)
 }
 
 // ParseCLI parses "rustguard-edge bans <args>"; args starts with the
@@ -73,6 +88,11 @@ func ParseCLI(args []string) (*Command, error) {
 // RunCLI parses args and runs them against store. A request for help
 // writes CLIUsage to stdout and returns nil.
 func RunCLI(ctx context.Context, args []string, stdout io.Writer, store *Store) error {
+	return RunCLIWith(ctx, args, stdout, store, CLIHooks{})
+}
+
+// RunCLIWith is RunCLI with hooks.
+func RunCLIWith(ctx context.Context, args []string, stdout io.Writer, store *Store, hooks CLIHooks) error {
 	cmd, err := ParseCLI(args)
 	if errors.Is(err, ErrHelp) {
 		_, err = io.WriteString(stdout, CLIUsage)
@@ -81,7 +101,7 @@ func RunCLI(ctx context.Context, args []string, stdout io.Writer, store *Store) 
 	if err != nil {
 		return err
 	}
-	return cmd.Run(ctx, stdout, store)
+	return cmd.RunWith(ctx, stdout, store, hooks)
 }
 
 // subject holds the four mutually exclusive selector flags.
@@ -171,7 +191,7 @@ func parseAdd(args []string) (*Command, error) {
 	if len(*source) > MaxSourceLen {
 		return nil, fmt.Errorf("%w: --source: %d bytes, at most %d", ErrUsage, len(*source), MaxSourceLen)
 	}
-	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store, hooks CLIHooks) error {
 		now := store.now()
 		b := Ban{Kind: kind, Value: value, Reason: *reason, Source: *source, Created: now}
 		if d != Forever {
@@ -180,6 +200,9 @@ func parseAdd(args []string) (*Command, error) {
 		b, err := store.Add(ctx, b)
 		if err != nil {
 			return err
+		}
+		if hooks.Added != nil {
+			hooks.Added(b)
 		}
 		_, err = fmt.Fprintf(stdout, "banned %s %s (%s)\n", b.Kind, b.Value, expiresText(b, now))
 		return err
@@ -197,13 +220,16 @@ func parseRemove(args []string) (*Command, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store, hooks CLIHooks) error {
 		ok, err := store.Remove(ctx, kind, value)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return fmt.Errorf("%w: %s %s", ErrNotFound, kind, value)
+		}
+		if hooks.Removed != nil {
+			hooks.Removed(Ban{Kind: kind, Value: value, Source: "operator:" + operatorName()})
 		}
 		_, err = fmt.Fprintf(stdout, "removed ban on %s %s\n", kind, value)
 		return err
@@ -224,7 +250,7 @@ func parseList(args []string) (*Command, error) {
 		}
 		only = k
 	}
-	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store) error {
+	return &Command{run: func(ctx context.Context, stdout io.Writer, store *Store, hooks CLIHooks) error {
 		return listBans(ctx, stdout, store, only)
 	}}, nil
 }

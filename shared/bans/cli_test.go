@@ -165,3 +165,31 @@ func TestParseCLINeedsNoRedis(t *testing.T) {
 		t.Errorf("RunCLI(add -h) = %v, %q", err, out.String())
 	}
 }
+
+// TestCLIHooksSeeWhatChanged: the hooks get the ban as stored after an
+// add and the subject after a remove, and nothing for a failed command.
+func TestCLIHooksSeeWhatChanged(t *testing.T) {
+	srv := testservers.StartRedis(t)
+	s := newStore(t, srv.URL(), false).store
+	var added, removed []bans.Ban
+	hooks := bans.CLIHooks{Added: func(b bans.Ban) { added = append(added, b) }, Removed: func(b bans.Ban) { removed = append(removed, b) }}
+	run := func(args ...string) error {
+		return bans.RunCLIWith(context.Background(), args, &bytes.Buffer{}, s, hooks)
+	}
+	if err := run("add", "--ip", "203.0.113.9", "--duration", "1h", "--source", "operator:ann"); err != nil {
+		t.Fatal(err)
+	}
+	if err := run("remove", "--name", "Nobody"); !errors.Is(err, bans.ErrNotFound) {
+		t.Fatalf("remove of a missing ban: %v", err)
+	}
+	if err := run("remove", "--ip", "203.0.113.9"); err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || added[0].Kind != bans.KindIP || added[0].Value != "203.0.113.9" || added[0].Source != "operator:ann" ||
+		added[0].Expires.Sub(added[0].Created) != time.Hour {
+		t.Errorf("added %+v", added)
+	}
+	if len(removed) != 1 || removed[0].Kind != bans.KindIP || removed[0].Value != "203.0.113.9" || !strings.HasPrefix(removed[0].Source, "operator:") {
+		t.Errorf("removed %+v", removed)
+	}
+}

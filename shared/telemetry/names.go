@@ -42,13 +42,16 @@ const (
 	AttrNextState     = "mc.next_state" // login or transfer (status pings are not traced)
 	AttrHost          = "mc.host"       // the routed handshake host
 	AttrBackend       = "mc.backend"
-	AttrOutcome       = "mc.outcome" // a rejection reason, or "relayed"
+	AttrOutcome       = "mc.outcome" // a rejection reason, "relayed", "verified" (passed the limbo) or "closed"
 	AttrSession       = "mc.session.id"
 	AttrPlayerName    = "mc.player.name"
 	AttrPlayerUUID    = "mc.player.uuid"
 	AttrAuthenticated = "mc.player.authenticated"
 	AttrBrand         = "mc.client.brand"
-	AttrAttempt       = "mc.backend.attempt" // 1 for the first dial of a login
+	AttrAttempt       = "mc.backend.attempt"    // 1 for the first dial of a login
+	AttrCandidates    = "mc.backend.candidates" // how many backends routing offered (mc.backend.choose)
+	AttrGateDecision  = "mc.gate.decision"      // allow, verify or refuse (mc.gate)
+	AttrGateReason    = "mc.gate.reason"        // the gate's rule, e.g. rate_addr, banned (mc.gate)
 
 	AttrDetectionKey          = "detection.key"
 	AttrDetectionSchema       = "detection.schema"
@@ -64,13 +67,14 @@ const (
 	AttrAttackActive        = "attack.active"
 	AttrAttackJoinsPerSec   = "attack.joins_per_second"
 	AttrAttackFailedVerify  = "attack.verifications_failed"
-	AttrAttackNameShape     = "attack.name_shape"       // the most common name shape among recent logins
-	AttrAttackNameShapeHits = "attack.name_shape_count" // how many recent logins had it
+	AttrAttackNameShape     = "attack.name_shape"       // the most common NameShape of the interval's logins
+	AttrAttackNameShapeHits = "attack.name_shape_count" // how many of them had it
 
-	AttrBanKind     = "ban.kind"
-	AttrBanValue    = "ban.value"
-	AttrBanSource   = "ban.source"
-	AttrBanDuration = "ban.duration_seconds"
+	AttrBanOperation = "ban.operation" // add or remove
+	AttrBanKind      = "ban.kind"
+	AttrBanValue     = "ban.value"
+	AttrBanSource    = "ban.source"
+	AttrBanDuration  = "ban.duration_seconds" // 0: permanent
 
 	AttrConfigVersion = "config.version"
 	AttrConfigResult  = "config.result" // applied, refused, restart_needed

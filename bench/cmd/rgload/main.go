@@ -1,9 +1,12 @@
 // Command rgload is RustGuard's benchmark: in one run, against one
 // synthetic Minecraft 1.8 backend, it measures bulk throughput, echo
-// latency under load, status pings per second and memory per idle
-// connection directly and through rustguard-edge (inspecting and splicing)
-// and HAProxy (plain and splicing), prints a markdown table and, with -out,
-// writes docs/BENCHMARKS.md.
+// latency under load, status pings and logins per second and memory per
+// idle connection directly and through rustguard-edge (inspecting,
+// splicing, and with tracing on) and HAProxy (plain and splicing), prints
+// a markdown table and, with -out, writes docs/BENCHMARKS.md.
+//
+// edge-traced exports its spans to -otlp-endpoint (central, a collector,
+// Jaeger), or, without one, to an OTLP receiver rgload runs itself.
 //
 // -quick shrinks every workload to a smoke test of about half a minute that
 // asserts nothing about speed but fails (exit 1) when a workload fails
@@ -47,8 +50,8 @@ func realMain(args []string) int {
 	fs := flag.NewFlagSet("rgload", flag.ContinueOnError)
 	full := run.Preset(false)
 	var (
-		targets     = fs.String("targets", joinTargets(target.All()), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice")
-		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: bulk, rtt, status, idle")
+		targets     = fs.String("targets", joinTargets(target.All()), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced")
+		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: bulk, rtt, status, logins, idle")
 		quick       = fs.Bool("quick", false, "smoke-test sizes (~30 s); asserts function, not speed")
 		out         = fs.String("out", "", "write the full report (docs/BENCHMARKS.md) to this file")
 		edgeBin     = fs.String("edge-bin", "bin/rustguard-edge", "rustguard-edge binary")
@@ -65,14 +68,20 @@ func realMain(args []string) int {
 		rttPacket   = fs.String("rtt-packet", full.RTT.Kind.String(), "echo packet: keepalive or plugin")
 		statWorkers = fs.Int("status-workers", full.Status.Workers, "concurrent status pingers")
 		statDur     = fs.Duration("status-duration", full.Status.Duration, "status measurement window")
+		loginWork   = fs.Int("logins-workers", full.Logins.Workers, "concurrent logins in the logins workload")
+		loginDur    = fs.Duration("logins-duration", full.Logins.Duration, "logins measurement window")
+		otlpEP      = fs.String("otlp-endpoint", "", "OTLP endpoint edge-traced exports to (OTEL_EXPORTER_OTLP_ENDPOINT, e.g. http://127.0.0.1:4317 for central); empty: a receiver in rgload")
+		otlpProto   = fs.String("otlp-protocol", "grpc", "OTLP protocol for -otlp-endpoint: grpc, http/protobuf or http/json")
 		idleConns   = fs.Int("idle-conns", full.Idle.Conns, "idle players (capped by RLIMIT_NOFILE)")
 		idleSettle  = fs.Duration("idle-settle", full.Idle.Settle, "pause before reading RSS with all idle players in")
 		rounds      = fs.Int("rounds", full.Rounds, "rounds of the timed workloads; each cell is the median round (quick: 1)")
 		sources     = fs.Int("sources", 1, "loopback source addresses to spread players over (127.0.k.1)")
 		verbose     = fs.Bool("v", false, "debug logging of the tool itself")
 		edgeEnv     listFlag
+		otlpEnv     listFlag
 	)
 	fs.Var(&edgeEnv, "edge-env", "extra KEY=VALUE for the edge (repeatable)")
+	fs.Var(&otlpEnv, "otlp-env", "extra OTEL_* KEY=VALUE for edge-traced only, e.g. OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20TOKEN (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -113,6 +122,10 @@ func realMain(args []string) int {
 			cfg.Status.Workers = *statWorkers
 		case "status-duration":
 			cfg.Status.Duration = *statDur
+		case "logins-workers":
+			cfg.Logins.Workers = *loginWork
+		case "logins-duration":
+			cfg.Logins.Duration = *loginDur
 		case "idle-conns":
 			cfg.Idle.Conns = *idleConns
 		case "idle-settle":
@@ -147,6 +160,9 @@ func realMain(args []string) int {
 		HAProxySplice:  *spliceMode,
 		EdgeMaxConns:   edgeMaxConns,
 		HAProxyMaxConn: run.MaxIdleConns(nofile),
+		OTLPEndpoint:   *otlpEP,
+		OTLPProtocol:   *otlpProto,
+		OTLPEnv:        otlpEnv,
 	}
 	if err := cfg.Validate(); err != nil {
 		return usage(err)

@@ -29,6 +29,9 @@ const (
 	// forwarding path shows as 1 or more, so the tolerance still tells the
 	// two apart.
 	goalAllocsPerPacket = 0.05 // edge allocations per forwarded packet < 0.05
+	// goalTracingOverhead: logins and status pings per second with tracing
+	// on (every span exported) within 5 % of tracing off.
+	goalTracingOverhead = 0.05
 )
 
 // Input is what a report is made of.
@@ -74,6 +77,8 @@ type row struct {
 	get func(target.Name) cell
 	// ratio says whether an "x ÷ haproxy-splice" column makes sense.
 	ratio bool
+	// traced says whether an "edge-traced ÷ edge" column makes sense.
+	traced bool
 }
 
 // metrics extracts the table's numbers from the results.
@@ -177,6 +182,59 @@ func (m metrics) pings(t target.Name) cell {
 	return m.missing(t, run.Status)
 }
 
+func (m metrics) pingCPU(t target.Name) cell {
+	if r, ok := m.in.Results.Status[t]; ok && t != target.Direct {
+		return value(r.CPUPerPing())
+	}
+	if t == target.Direct {
+		return cell{}
+	}
+	return m.missing(t, run.Status)
+}
+
+func (m metrics) logins(t target.Name) cell {
+	if r, ok := m.in.Results.Logins[t]; ok {
+		return value(r.PerSecond())
+	}
+	return m.missing(t, run.Logins)
+}
+
+func (m metrics) loginCPU(t target.Name) cell {
+	if r, ok := m.in.Results.Logins[t]; ok && t != target.Direct {
+		return value(r.CPUPerLogin())
+	}
+	if t == target.Direct {
+		return cell{}
+	}
+	return m.missing(t, run.Logins)
+}
+
+// spansPerLogin is how many spans the edge exported per login in the
+// window: the proof that edge-traced really traced (5 for a plain login).
+func (m metrics) spansPerLogin(t target.Name) cell {
+	if t != target.EdgeTraced {
+		return cell{}
+	}
+	if r, ok := m.in.Results.Logins[t]; ok && r.Logins > 0 {
+		return value(r.Trace.Exported / float64(r.Logins))
+	}
+	return m.missing(t, run.Logins)
+}
+
+// spansDropped is what the span queue dropped in the status and login
+// windows together.
+func (m metrics) spansDropped(t target.Name) cell {
+	if t != target.EdgeTraced {
+		return cell{}
+	}
+	s, sok := m.in.Results.Status[t]
+	l, lok := m.in.Results.Logins[t]
+	if !sok && !lok {
+		return m.missing(t, run.Logins)
+	}
+	return value(s.Trace.Dropped + l.Trace.Dropped)
+}
+
 func (m metrics) idleKiB(t target.Name) cell {
 	if r, ok := m.in.Results.Idle[t]; ok {
 		return value(r.KiBPerConn())
@@ -187,16 +245,21 @@ func (m metrics) idleKiB(t target.Name) cell {
 func (m metrics) rows() []row {
 	c := m.in.Config
 	return []row{
-		{fmt.Sprintf("Bulk throughput, %d streams (MB/s)", c.Bulk.Conns), "%.0f", m.bulkMBps, true},
-		{"Bulk: proxy CPU per GB forwarded (CPU-s/GB)", "%.2f", m.bulkCPU, true},
-		{"Bulk: proxy CPU in use (cores)", "%.2f", m.bulkCores, false},
-		{"Bulk: edge allocations per forwarded packet", "%.2f", m.bulkAllocs, false},
-		{fmt.Sprintf("Echo RTT p50, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP50, false},
-		{fmt.Sprintf("Echo RTT p99, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP99, false},
-		{"Echo RTT: p99 added vs direct (µs)", "%.0f", m.addedP99, true},
-		{"Echo: edge allocations per forwarded packet", "%.2f", m.rttAllocs, false},
-		{fmt.Sprintf("Status pings, %d workers (pings/s)", c.Status.Workers), "%.0f", m.pings, true},
-		{"RSS per idle connection (KiB)", "%.1f", m.idleKiB, true},
+		{fmt.Sprintf("Bulk throughput, %d streams (MB/s)", c.Bulk.Conns), "%.0f", m.bulkMBps, true, false},
+		{"Bulk: proxy CPU per GB forwarded (CPU-s/GB)", "%.2f", m.bulkCPU, true, false},
+		{"Bulk: proxy CPU in use (cores)", "%.2f", m.bulkCores, false, false},
+		{"Bulk: edge allocations per forwarded packet", "%.2f", m.bulkAllocs, false, false},
+		{fmt.Sprintf("Echo RTT p50, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP50, false, false},
+		{fmt.Sprintf("Echo RTT p99, %d players (µs)", c.RTT.Conns), "%.0f", m.rttP99, false, false},
+		{"Echo RTT: p99 added vs direct (µs)", "%.0f", m.addedP99, true, false},
+		{"Echo: edge allocations per forwarded packet", "%.2f", m.rttAllocs, false, false},
+		{fmt.Sprintf("Status pings, %d workers (pings/s)", c.Status.Workers), "%.0f", m.pings, true, true},
+		{"Status: proxy CPU per ping (µs)", "%.1f", m.pingCPU, true, true},
+		{fmt.Sprintf("Logins, %d workers (logins/s)", c.Logins.Workers), "%.0f", m.logins, true, true},
+		{"Logins: proxy CPU per login (µs)", "%.1f", m.loginCPU, true, true},
+		{"Logins: spans exported per login", "%.2f", m.spansPerLogin, false, false},
+		{"Spans dropped (status and login windows)", "%.0f", m.spansDropped, false, false},
+		{"RSS per idle connection (KiB)", "%.1f", m.idleKiB, true, false},
 	}
 }
 
@@ -211,13 +274,19 @@ func Table(in Input) string {
 			hasRef = true
 		}
 	}
+	hasEdge, hasTraced := false, false
+	for _, t := range cols {
+		hasEdge = hasEdge || t == target.Edge
+		hasTraced = hasTraced || t == target.EdgeTraced
+	}
 	if hasRef {
 		for _, t := range cols {
-			if t.IsEdge() {
+			if t == target.Edge || t == target.EdgeSplice {
 				ratioCols = append(ratioCols, t)
 			}
 		}
 	}
+	tracedCol := hasEdge && hasTraced
 	var b strings.Builder
 	b.WriteString("| Workload |")
 	for _, t := range cols {
@@ -226,8 +295,13 @@ func Table(in Input) string {
 	for _, t := range ratioCols {
 		fmt.Fprintf(&b, " %s ÷ %s |", t, refName)
 	}
+	extra := len(ratioCols)
+	if tracedCol {
+		fmt.Fprintf(&b, " %s ÷ %s |", target.EdgeTraced, target.Edge)
+		extra++
+	}
 	b.WriteString("\n|---|")
-	for range len(cols) + len(ratioCols) {
+	for range len(cols) + extra {
 		b.WriteString("---:|")
 	}
 	b.WriteString("\n")
@@ -240,6 +314,14 @@ func Table(in Input) string {
 			x, ref := r.get(t), r.get(refName)
 			if r.ratio && x.ok && ref.ok && ref.v > 0 {
 				fmt.Fprintf(&b, " %.2f× |", x.v/ref.v)
+			} else {
+				fmt.Fprintf(&b, " %s |", na)
+			}
+		}
+		if tracedCol {
+			x, ref := r.get(target.EdgeTraced), r.get(target.Edge)
+			if r.traced && x.ok && ref.ok && ref.v > 0 {
+				fmt.Fprintf(&b, " %.3f× |", x.v/ref.v)
 			} else {
 				fmt.Fprintf(&b, " %s |", na)
 			}
@@ -331,6 +413,26 @@ func goals(in Input) []goal {
 		gs = append(gs, notMeasured(text))
 	}
 
+	for _, g := range []struct {
+		what string
+		get  func(target.Name) cell
+		cpu  func(target.Name) cell
+		unit string
+	}{{"logins/s", m.logins, m.loginCPU, "login"}, {"status pings/s", m.pings, m.pingCPU, "ping"}} {
+		text = fmt.Sprintf("edge-traced %s within %.0f %% of edge (tracing on vs off)", g.what, goalTracingOverhead*100)
+		on, off := g.get(target.EdgeTraced), g.get(target.Edge)
+		if !on.ok || !off.ok || off.v <= 0 {
+			gs = append(gs, notMeasured(text))
+			continue
+		}
+		r := on.v / off.v
+		measured := fmt.Sprintf("%.3f× (%.0f vs %.0f /s)", r, on.v, off.v)
+		if con, coff := g.cpu(target.EdgeTraced), g.cpu(target.Edge); con.ok && coff.ok {
+			measured += fmt.Sprintf("; CPU per %s %.1f vs %.1f µs", g.unit, con.v, coff.v)
+		}
+		gs = append(gs, goal{text, measured, verdict(in, r >= 1-goalTracingOverhead)})
+	}
+
 	text = fmt.Sprintf("edge RSS per idle connection ≤ %d KiB", goalKiBPerIdleConn)
 	if c := m.idleKiB(target.Edge); c.ok {
 		gs = append(gs, goal{text, fmt.Sprintf("%.1f KiB", c.v), verdict(in, c.v <= goalKiBPerIdleConn)})
@@ -408,7 +510,8 @@ func Document(in Input) string {
 	w("\n## Method\n\n")
 	w(method, c.Rounds, c.Bulk.Conns, c.BulkPacket>>10, compression(c.Threshold), c.Bulk.Warmup, c.Bulk.Duration,
 		c.RTT.Conns, c.RTT.Kind, c.RTT.Interval, c.RTT.Warmup, c.RTT.Duration,
-		c.Status.Workers, c.Status.Warmup, c.Status.Duration,
+		c.Status.Workers, c.Status.Duration, c.Status.Warmup,
+		c.Logins.Workers, c.Logins.Duration, c.Logins.Warmup,
 		c.Idle.Conns, c.Idle.Settle, c.Idle.Probe, c.Proxy.HAProxySplice)
 	return b.String()
 }
@@ -427,8 +530,13 @@ const method = `One synthetic backend serves every target. Each target is a fres
 for each workload, started by rgload on free 127.0.0.1 ports and stopped by
 PID: **direct** (players connect to the backend), **edge** (rustguard-edge,
 play traffic parsed), **edge-splice** (rustguard-edge with
-RUSTGUARD_INSPECT_PLAY=false), **haproxy** (HAProxy ` + "`mode tcp`" + `, no splicing)
-and **haproxy-splice** (the same with splicing). The edge runs with its
+RUSTGUARD_INSPECT_PLAY=false), **haproxy** (HAProxy ` + "`mode tcp`" + `, no splicing),
+**haproxy-splice** (the same with splicing) and **edge-traced** (edge with
+tracing on, exporting to the endpoint named in the notes with its default
+sampler unless the command line's ` + "`-otlp-env`" + ` says otherwise: every
+detection and one connection setup in a hundred, the others' spans started
+but not recorded; run only for status pings and logins, where spans are
+made). The edge runs with its
 defaults except for the admission gate's per-address limits and attack mode,
 which are switched off: every player comes from loopback, and thousands of
 logins a second from one address are exactly what the gate exists to stop. The timed workloads run
@@ -458,7 +566,18 @@ every cell is the median round; the idle workload runs once.
 - **Status pings**: %d workers each loop new TCP connection → handshake
   (intent 1) → status request → response → ping → pong → close. Pings
   finished in %s after %s of warm-up are counted. The edge answers from
-  its status cache; HAProxy relays every ping to the backend.
+  its status cache; HAProxy relays every ping to the backend. The proxy's
+  CPU time over the window divided by the pings gives CPU per ping.
+- **Logins**: %d workers each loop new TCP connection → handshake (intent
+  2) → Login Start → Login Success → Join Game → close, with the backend
+  connection the proxy opens for each. Logins finished in %s after %s of
+  warm-up are counted; CPU per login as for pings. For edge-traced the
+  edge's ` + "`rustguard_edge_trace_spans_exported_total`" + ` and
+  ` + "`…_dropped_total`" + ` over the same windows show what was really exported
+  (five spans per traced login: mc.connect, mc.gate, mc.backend.choose,
+  mc.backend.dial, mc.login; about 0.05 per login with the default
+  sampler, 5 with ` + "`OTEL_TRACES_SAMPLER=always_on`" + `) and that none were lost.
+  "edge-traced ÷ edge" is the tracing overhead; the target allows 5 %%.
 - **Idle memory**: the proxy's VmRSS is read, %d players log in and stay
   idle in play, and after %s of settling VmRSS is read again; the growth is
   divided by the player count. Then %d of them echo once to prove they were

@@ -44,8 +44,14 @@ func sampleInput(quick bool) Input {
 			target.HAProxySplice: rtt(420 * time.Microsecond), // adds 320
 		},
 		Status: map[target.Name]workload.StatusResult{
-			target.Direct: {Pings: 5000, Elapsed: sec},
-			target.Edge:   {Pings: 9000, Elapsed: sec},
+			target.Direct:     {Pings: 5000, Elapsed: sec},
+			target.Edge:       {Pings: 9000, Elapsed: sec, ProxyCPU: 450 * time.Millisecond},
+			target.EdgeTraced: {Pings: 8910, Elapsed: sec, ProxyCPU: 450 * time.Millisecond}, // 0.99×
+		},
+		Logins: map[target.Name]workload.LoginsResult{
+			target.Direct:     {Logins: 3000, Elapsed: sec},
+			target.Edge:       {Logins: 2000, Elapsed: sec, ProxyCPU: 400 * time.Millisecond},
+			target.EdgeTraced: {Logins: 1880, Elapsed: sec, ProxyCPU: 470 * time.Millisecond, Trace: workload.Trace{Exported: 9400, Dropped: 3}}, // 0.94×
 		},
 		Idle: map[target.Name]workload.IdleResult{
 			target.Edge: {Conns: 1000, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 8000<<10},
@@ -82,15 +88,20 @@ func TestTable(t *testing.T) {
 		row  string
 		want string
 	}{
-		{"| Workload |", "| direct | edge | edge-splice | haproxy | haproxy-splice | edge ÷ haproxy-splice | edge-splice ÷ haproxy-splice |"},
-		{"Bulk throughput", "| 2000 | 700 | 1100 | 900 | 1000 | 0.70× | 1.10× |"},
-		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | 4.29× | 0.68× |"},
+		{"| Workload |", "| direct | edge | edge-splice | haproxy | haproxy-splice | edge-traced | edge ÷ haproxy-splice | edge-splice ÷ haproxy-splice | edge-traced ÷ edge |"},
+		{"Bulk throughput", "| 2000 | 700 | 1100 | 900 | 1000 | — | 0.70× | 1.10× | — |"},
+		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | — | 4.29× | 0.68× | — |"},
 		{"Echo RTT p99", "| 100 | 500 | FAIL | 400 | 420 |"},
-		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | 1.25× | — |"},
-		{"Bulk: edge allocations per forwarded packet", "| — | 3.00 | — | — | — | — | — |"},
-		{"Echo: edge allocations per forwarded packet", "| — | 0.01 | FAIL | — | — | — | — |"},
-		{"Status pings", "| 5000 | 9000 | — | — | — | — | — |"},
-		{"RSS per idle", "| — | 8.0 | — | — | — | — | — |"},
+		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | — | 1.25× | — | — |"},
+		{"Bulk: edge allocations per forwarded packet", "| — | 3.00 | — | — | — | — | — | — | — |"},
+		{"Echo: edge allocations per forwarded packet", "| — | 0.01 | FAIL | — | — | — | — | — | — |"},
+		{"Status pings", "| 5000 | 9000 | — | — | — | 8910 | — | — | 0.990× |"},
+		{"Status: proxy CPU per ping", "| — | 50.0 | — | — | — | 50.5 | — | — | 1.010× |"},
+		{"Logins, 16 workers", "| 3000 | 2000 | — | — | — | 1880 | — | — | 0.940× |"},
+		{"Logins: proxy CPU per login", "| — | 200.0 | — | — | — | 250.0 | — | — | 1.250× |"},
+		{"Logins: spans exported per login", "| — | — | — | — | — | 5.00 | — | — | — |"},
+		{"Spans dropped", "| — | — | — | — | — | 3 | — | — | — |"},
+		{"RSS per idle", "| — | 8.0 | — | — | — | — | — | — | — |"},
 	}
 	for _, tt := range tests {
 		var line string
@@ -123,6 +134,8 @@ func TestGoals(t *testing.T) {
 		{"edge status pings", "| 1.80× (9000 vs 5000 /s) | met |"},
 		{"edge RSS per idle", "| 8.0 KiB | met |"},
 		{"edge allocations per forwarded packet", "| 0.01 (200 allocations, 20000 packets, echo window) | met |"},
+		{"edge-traced logins/s within 5 %", "| 0.940× (1880 vs 2000 /s); CPU per login 250.0 vs 200.0 µs | **missed** |"},
+		{"edge-traced status pings/s within 5 %", "| 0.990× (8910 vs 9000 /s); CPU per ping 50.5 vs 50.0 µs | met |"},
 	}
 	for _, tt := range tests {
 		if line := rowOf(t, gs, tt.prefix); !strings.Contains(line, tt.want) {

@@ -30,11 +30,12 @@ const (
 	Bulk   = "bulk"
 	RTT    = "rtt"
 	Status = "status"
+	Logins = "logins"
 	Idle   = "idle"
 )
 
 // Workloads returns every workload name in report order.
-func Workloads() []string { return []string{Bulk, RTT, Status, Idle} }
+func Workloads() []string { return []string{Bulk, RTT, Status, Logins, Idle} }
 
 // ErrFailed means at least one workload failed functionally.
 var ErrFailed = errors.New("run: workloads failed")
@@ -62,6 +63,7 @@ type Config struct {
 	Bulk       workload.BulkConfig
 	RTT        workload.RTTConfig
 	Status     workload.StatusConfig
+	Logins     workload.LoginsConfig
 	Idle       workload.IdleConfig
 	// Sources is how many loopback source addresses players spread over
 	// (127.0.0.1, 127.0.1.1, …), for proxies that limit per address.
@@ -78,6 +80,7 @@ type Results struct {
 	Bulk   map[target.Name]workload.BulkResult
 	RTT    map[target.Name]workload.RTTResult
 	Status map[target.Name]workload.StatusResult
+	Logins map[target.Name]workload.LoginsResult
 	Idle   map[target.Name]workload.IdleResult
 	// Failures maps "target/workload" to what went wrong.
 	Failures map[string]string
@@ -104,7 +107,7 @@ func ParseWorkloads(s string) ([]string, error) {
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if !slices.Contains(Workloads(), f) {
-			return nil, fmt.Errorf("unknown workload %q (want bulk, rtt, status, idle)", f)
+			return nil, fmt.Errorf("unknown workload %q (want bulk, rtt, status, logins, idle)", f)
 		}
 		ws = append(ws, f)
 	}
@@ -120,14 +123,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("compression threshold %d: want -1 (off) or ≥ 0", c.Threshold)
 	}
 	for name, v := range map[string]int{"bulk conns": c.Bulk.Conns, "rtt conns": c.RTT.Conns,
-		"rtt login parallelism": c.RTT.LoginPar, "status workers": c.Status.Workers,
+		"rtt login parallelism": c.RTT.LoginPar, "status workers": c.Status.Workers, "login workers": c.Logins.Workers,
 		"idle conns": c.Idle.Conns, "idle login parallelism": c.Idle.LoginPar} {
 		if v < 1 {
 			return fmt.Errorf("%s %d: want at least 1", name, v)
 		}
 	}
 	for name, d := range map[string]time.Duration{"bulk duration": c.Bulk.Duration, "rtt interval": c.RTT.Interval,
-		"rtt duration": c.RTT.Duration, "status duration": c.Status.Duration} {
+		"rtt duration": c.RTT.Duration, "status duration": c.Status.Duration, "logins duration": c.Logins.Duration} {
 		if d <= 0 {
 			return fmt.Errorf("%s %s: want > 0", name, d)
 		}
@@ -140,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if mode := c.Proxy.HAProxySplice; slices.Contains(c.Targets, target.HAProxySplice) && mode != "auto" && mode != "force" {
 		return fmt.Errorf("haproxy splice mode %q: want auto or force", mode)
+	}
+	if p := c.Proxy.OTLPProtocol; c.Proxy.OTLPEndpoint != "" && p != "grpc" && p != "http/protobuf" && p != "http/json" {
+		return fmt.Errorf("otlp protocol %q: want grpc, http/protobuf or http/json", p)
 	}
 	return nil
 }
@@ -154,6 +160,8 @@ func (r *Results) Has(t target.Name, w string) bool {
 		_, ok = r.RTT[t]
 	case Status:
 		_, ok = r.Status[t]
+	case Logins:
+		_, ok = r.Logins[t]
 	case Idle:
 		_, ok = r.Idle[t]
 	}
@@ -167,8 +175,18 @@ func (r *Results) Failed(t target.Name, w string) (string, bool) {
 }
 
 // Applies reports whether workload w makes sense for target t: memory per
-// idle connection needs a proxy process.
-func Applies(t target.Name, w string) bool { return !(w == Idle && t == target.Direct) }
+// idle connection needs a proxy process, and edge-traced exists to compare
+// connection setup with tracing on and off (logins and pings), where spans
+// are made; the relay after it never touches tracing.
+func Applies(t target.Name, w string) bool {
+	switch {
+	case w == Idle && t == target.Direct:
+		return false
+	case t == target.EdgeTraced:
+		return w == Logins || w == Status
+	}
+	return true
+}
 
 // NoFile is the RLIMIT_NOFILE pair after RaiseNoFile.
 type NoFile struct{ Soft, Hard uint64 }
@@ -227,6 +245,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Bulk:     map[target.Name]workload.BulkResult{},
 		RTT:      map[target.Name]workload.RTTResult{},
 		Status:   map[target.Name]workload.StatusResult{},
+		Logins:   map[target.Name]workload.LoginsResult{},
 		Idle:     map[target.Name]workload.IdleResult{},
 		Failures: map[string]string{},
 	}
@@ -254,6 +273,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	popts := cfg.Proxy
 	popts.Backend = ln.Addr().String()
 	popts.WorkDir = work
+	if slices.Contains(cfg.Targets, target.EdgeTraced) {
+		note, stop, err := otlpEndpoint(&popts, log)
+		if err != nil {
+			return nil, err
+		}
+		defer stop()
+		res.Notes = append(res.Notes, note)
+	}
 	env := workload.Env{
 		Backend:   srv,
 		BulkFrame: backend.BulkFrame(cfg.Threshold, cfg.BulkPacket),
@@ -266,11 +293,19 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		// run back to back, so whatever else the machine is doing drifts
 		// less between the numbers that get compared; rounds repeat that
 		// and the median keeps one disturbed round from deciding a cell.
+		// Every other round runs the targets in reverse, so a drift within
+		// a round (a neighbour's build starting) does not always favour the
+		// same side of a comparison such as edge vs edge-traced.
+		order := cfg.Targets
+		if round%2 == 1 {
+			order = slices.Clone(cfg.Targets)
+			slices.Reverse(order)
+		}
 		for _, w := range cfg.Workloads {
 			if w == Idle && round > 0 {
 				continue // memory is steady; one reading per target will do
 			}
-			for _, t := range cfg.Targets {
+			for _, t := range order {
 				if !Applies(t, w) {
 					continue
 				}
@@ -304,6 +339,7 @@ type rounds struct {
 	bulk   map[target.Name][]workload.BulkResult
 	rtt    map[target.Name][]workload.RTTResult
 	status map[target.Name][]workload.StatusResult
+	logins map[target.Name][]workload.LoginsResult
 	idle   map[target.Name][]workload.IdleResult
 }
 
@@ -332,6 +368,11 @@ func (r *rounds) fill(res *Results) {
 	for t, v := range r.status {
 		if pick(t, Status) {
 			res.Status[t] = median(v, workload.StatusResult.PerSecond)
+		}
+	}
+	for t, v := range r.logins {
+		if pick(t, Logins) {
+			res.Logins[t] = median(v, workload.LoginsResult.PerSecond)
 		}
 	}
 	for t, v := range r.idle {
@@ -381,6 +422,12 @@ func runOne(ctx context.Context, cfg Config, popts target.Options, env workload.
 			return withLog(err, p)
 		}
 		add(&rs.status, t, r)
+	case Logins:
+		r, err := workload.Logins(ctx, &env, cfg.Logins)
+		if err != nil {
+			return withLog(err, p)
+		}
+		add(&rs.logins, t, r)
 	case Idle:
 		r, err := workload.Idle(ctx, &env, cfg.Idle)
 		if err != nil {
@@ -415,6 +462,7 @@ func Preset(quick bool) Config {
 			RTT: workload.RTTConfig{Conns: 20, Interval: 20 * time.Millisecond, Warmup: 200 * time.Millisecond,
 				Duration: time.Second, Kind: player.EchoKeepAlive, LoginPar: 20},
 			Status: workload.StatusConfig{Workers: 4, Warmup: 200 * time.Millisecond, Duration: time.Second},
+			Logins: workload.LoginsConfig{Workers: 4, Warmup: 200 * time.Millisecond, Duration: time.Second},
 			Idle:   workload.IdleConfig{Conns: 200, LoginPar: 32, Settle: 500 * time.Millisecond, Probe: 10, Kind: player.EchoKeepAlive},
 		}
 	}
@@ -426,6 +474,7 @@ func Preset(quick bool) Config {
 		RTT: workload.RTTConfig{Conns: 200, Interval: 20 * time.Millisecond, Warmup: time.Second,
 			Duration: 4 * time.Second, Kind: player.EchoKeepAlive, LoginPar: 50},
 		Status: workload.StatusConfig{Workers: 32, Warmup: 500 * time.Millisecond, Duration: 3 * time.Second},
+		Logins: workload.LoginsConfig{Workers: 16, Warmup: 500 * time.Millisecond, Duration: 3 * time.Second},
 		Idle:   workload.IdleConfig{Conns: 10000, LoginPar: 64, Settle: 3 * time.Second, Probe: 100, Kind: player.EchoKeepAlive},
 	}
 }

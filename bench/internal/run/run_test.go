@@ -63,6 +63,15 @@ func fakeEdge() error {
 		for dir, step := range map[string]int64{"clientbound": 300, "serverbound": 200} {
 			fmt.Fprintf(w, "rustguard_edge_packets_processed_total{direction=%q,region=\"test\"} %d\n", dir, step*grown)
 		}
+		// Traced, when given an endpoint a receiver listens on: one span
+		// exported per scrape.
+		if ep := os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"); ep != "" {
+			if c, err := net.Dial("tcp", strings.TrimPrefix(ep, "http://")); err == nil {
+				c.Close()
+				fmt.Fprintf(w, "rustguard_edge_trace_spans_exported_total %d\n", n)
+				fmt.Fprintf(w, "rustguard_edge_trace_spans_dropped_total{reason=\"queue_full\"} 0\n")
+			}
+		}
 	})
 	return http.ListenAndServe(os.Getenv("RUSTGUARD_ADMIN_ADDR"), mux)
 }
@@ -136,8 +145,37 @@ func TestSourceIPs(t *testing.T) {
 }
 
 func TestApplies(t *testing.T) {
-	if Applies(target.Direct, Idle) || !Applies(target.Edge, Idle) || !Applies(target.Direct, Bulk) {
+	if Applies(target.Direct, Idle) || !Applies(target.Edge, Idle) || !Applies(target.Direct, Bulk) || !Applies(target.HAProxy, Logins) {
 		t.Error("idle memory needs a proxy, everything else applies to every target")
+	}
+	if Applies(target.EdgeTraced, Bulk) || Applies(target.EdgeTraced, Idle) || !Applies(target.EdgeTraced, Logins) || !Applies(target.EdgeTraced, Status) {
+		t.Error("edge-traced compares connection setup only")
+	}
+}
+
+// TestRunEdgeTraced: edge-traced gets an OTLP endpoint (rgload's own
+// receiver) and its span counters are read; plain edge gets none.
+func TestRunEdgeTraced(t *testing.T) {
+	t.Setenv(fakeEdgeEnv, "1")
+	cfg := tiny(target.Edge, target.EdgeTraced)
+	cfg.Workloads = []string{Logins, Status}
+	cfg.Proxy.EdgeBin = os.Args[0]
+	cfg.Proxy.EdgeMaxConns = 100
+	cfg.Logins.Warmup, cfg.Logins.Duration = 20*time.Millisecond, 200*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\n%v", err, res.Failures)
+	}
+	if l := res.Logins[target.EdgeTraced]; l.Logins == 0 || l.Trace.Exported != 1 {
+		t.Errorf("edge-traced logins %+v, want logins and the span counter read", l)
+	}
+	if l := res.Logins[target.Edge]; l.Logins == 0 || l.Trace.Exported != 0 {
+		t.Errorf("edge logins %+v, want no tracing", l)
+	}
+	if !res.Has(target.EdgeTraced, Status) || len(res.Notes) == 0 || !strings.Contains(res.Notes[0], "receiver") {
+		t.Errorf("status %v, notes %q", res.Has(target.EdgeTraced, Status), res.Notes)
 	}
 }
 
@@ -149,6 +187,7 @@ func tiny(targets ...target.Name) Config {
 	cfg.Bulk.Warmup, cfg.Bulk.Duration = 50*time.Millisecond, 200*time.Millisecond
 	cfg.RTT.Conns, cfg.RTT.LoginPar, cfg.RTT.Warmup, cfg.RTT.Duration = 5, 5, 20*time.Millisecond, 200*time.Millisecond
 	cfg.Status.Warmup, cfg.Status.Duration = 20*time.Millisecond, 200*time.Millisecond
+	cfg.Logins.Warmup, cfg.Logins.Duration = 20*time.Millisecond, 200*time.Millisecond
 	cfg.Idle.Conns, cfg.Idle.Settle, cfg.Idle.Probe = 20, 10*time.Millisecond, 2
 	cfg.Proxy.HAProxyMaxConn = 200
 	cfg.Proxy.HAProxySplice = "force"

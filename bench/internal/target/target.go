@@ -1,6 +1,6 @@
 // Package target starts and stops the things the load tool measures: the
-// synthetic backend reached directly, rustguard-edge in its two modes and
-// HAProxy in its two modes. Each proxy runs as a child process on free
+// synthetic backend reached directly, rustguard-edge in its two modes (and
+// with tracing on) and HAProxy in its two modes. Each proxy runs as a child process on free
 // 127.0.0.1 ports, is waited for through its health endpoint and is stopped
 // by PID, so its CPU time and memory can be read from /proc.
 package target
@@ -25,17 +25,21 @@ import (
 // Name identifies a target.
 type Name string
 
-// The five targets, in report order.
+// The targets, in report order.
 const (
 	Direct        Name = "direct"
 	Edge          Name = "edge"
 	EdgeSplice    Name = "edge-splice"
 	HAProxy       Name = "haproxy"
 	HAProxySplice Name = "haproxy-splice"
+	// EdgeTraced is edge with tracing on, exporting every span to an
+	// OTLP endpoint (Options.OTLPEndpoint): edge and edge-traced side by
+	// side are the tracing overhead.
+	EdgeTraced Name = "edge-traced"
 )
 
 // All returns every target in report order.
-func All() []Name { return []Name{Direct, Edge, EdgeSplice, HAProxy, HAProxySplice} }
+func All() []Name { return []Name{Direct, Edge, EdgeSplice, HAProxy, HAProxySplice, EdgeTraced} }
 
 // Parse checks a target name.
 func Parse(s string) (Name, error) {
@@ -44,11 +48,11 @@ func Parse(s string) (Name, error) {
 			return n, nil
 		}
 	}
-	return "", fmt.Errorf("unknown target %q (want one of direct, edge, edge-splice, haproxy, haproxy-splice): %w", s, ErrUnknown)
+	return "", fmt.Errorf("unknown target %q (want one of direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced): %w", s, ErrUnknown)
 }
 
 // IsEdge reports whether n runs rustguard-edge.
-func (n Name) IsEdge() bool { return n == Edge || n == EdgeSplice }
+func (n Name) IsEdge() bool { return n == Edge || n == EdgeSplice || n == EdgeTraced }
 
 // IsHAProxy reports whether n runs HAProxy.
 func (n Name) IsHAProxy() bool { return n == HAProxy || n == HAProxySplice }
@@ -106,6 +110,13 @@ type Options struct {
 	HAProxyMaxConn int
 	// WorkDir receives configs and logs; it must exist.
 	WorkDir string
+	// OTLPEndpoint is where edge-traced exports its spans
+	// (OTEL_EXPORTER_OTLP_ENDPOINT: a URL such as http://127.0.0.1:4317);
+	// OTLPProtocol is grpc or http/protobuf; OTLPEnv are more OTEL_*
+	// settings for edge-traced only (headers, sampler, batch knobs).
+	OTLPEndpoint string
+	OTLPProtocol string
+	OTLPEnv      []string
 }
 
 // Proxy is a running target. For Direct it is just the backend address.
@@ -180,12 +191,14 @@ func Start(ctx context.Context, n Name, o Options) (*Proxy, error) {
 }
 
 // edgeEnv builds the edge's environment: the tool's own minus any
-// RUSTGUARD_ settings (a stray one would change what is measured), then
-// the benchmark's, then the caller's extras, which win.
+// RUSTGUARD_ or OTEL_ settings (a stray one would change what is measured:
+// an OTLP endpoint in the shell would turn tracing on for every edge),
+// then the benchmark's, then the caller's extras, which win; edge-traced
+// gets its OTLP settings last.
 func edgeEnv(base []string, n Name, o Options, listen string, admin int) []string {
-	env := make([]string, 0, len(base)+8+len(gateOff)+len(o.EdgeEnv))
+	env := make([]string, 0, len(base)+10+len(gateOff)+len(o.EdgeEnv)+len(o.OTLPEnv))
 	for _, kv := range base {
-		if !strings.HasPrefix(kv, "RUSTGUARD_") {
+		if !strings.HasPrefix(kv, "RUSTGUARD_") && !strings.HasPrefix(kv, "OTEL_") {
 			env = append(env, kv)
 		}
 	}
@@ -197,13 +210,18 @@ func edgeEnv(base []string, n Name, o Options, listen string, admin int) []strin
 		"RUSTGUARD_LISTEN_ADDR="+listen,
 		"RUSTGUARD_BACKEND_ADDR="+o.Backend,
 		"RUSTGUARD_ADMIN_ADDR="+net.JoinHostPort("127.0.0.1", strconv.Itoa(admin)),
-		"RUSTGUARD_INSPECT_PLAY="+strconv.FormatBool(n != EdgeSplice),
+		"RUSTGUARD_INSPECT_PLAY="+strconv.FormatBool(n != EdgeSplice), // edge-traced inspects, like edge
 		"RUSTGUARD_LOG_LEVEL="+level,
 		"RUSTGUARD_MAX_CONNECTIONS="+strconv.Itoa(o.EdgeMaxConns),
 		"RUSTGUARD_TIMEOUT="+strconv.Itoa(proxyIdleTimeout),
 	)
 	env = append(env, gateOff...)
-	return append(env, o.EdgeEnv...)
+	env = append(env, o.EdgeEnv...)
+	if n == EdgeTraced {
+		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+o.OTLPEndpoint, "OTEL_EXPORTER_OTLP_PROTOCOL="+o.OTLPProtocol)
+		env = append(env, o.OTLPEnv...)
+	}
+	return env
 }
 
 // gateOff switches off the edge's admission-gate limits per address and

@@ -78,6 +78,28 @@ func TestEdgeEnv(t *testing.T) {
 	}
 }
 
+// TestEdgeEnvTracing: only edge-traced exports spans; an OTLP endpoint in
+// the tool's own environment reaches no edge.
+func TestEdgeEnvTracing(t *testing.T) {
+	base := []string{"PATH=/bin", "OTEL_EXPORTER_OTLP_ENDPOINT=http://shell:4317", "OTEL_TRACES_SAMPLER=always_off"}
+	o := Options{Backend: "127.0.0.1:1", OTLPEndpoint: "http://127.0.0.1:4317", OTLPProtocol: "grpc",
+		OTLPEnv: []string{"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20x"}}
+	plain := strings.Join(edgeEnv(base, Edge, o, "127.0.0.1:2", 3), "\n")
+	if strings.Contains(plain, "OTEL_") {
+		t.Errorf("edge gets OTEL_ settings:\n%s", plain)
+	}
+	traced := strings.Join(edgeEnv(base, EdgeTraced, o, "127.0.0.1:2", 3), "\n")
+	for _, s := range []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317", "OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+		"OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20x", "RUSTGUARD_INSPECT_PLAY=true"} {
+		if !strings.Contains(traced, s) {
+			t.Errorf("edge-traced env lacks %q:\n%s", s, traced)
+		}
+	}
+	if strings.Contains(traced, "shell") || strings.Contains(traced, "always_off") {
+		t.Errorf("the tool's own OTEL_ settings leaked:\n%s", traced)
+	}
+}
+
 // TestHAProxyStartStop runs the real HAProxy, relays one connection through
 // it and stops it by PID.
 func TestHAProxyStartStop(t *testing.T) {

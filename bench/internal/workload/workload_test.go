@@ -98,8 +98,17 @@ func TestWorkloadsDirect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Pings == 0 || s.PerSecond() <= 0 {
+	if s.Pings == 0 || s.PerSecond() <= 0 || s.ProxyCPU != 0 || s.Trace != (Trace{}) {
 		t.Errorf("status %+v", s)
+	}
+
+	before := e.Backend.Stats().Logins
+	l, err := Logins(ctx, e, LoginsConfig{Workers: 2, Warmup: 20 * time.Millisecond, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Logins == 0 || l.PerSecond() <= 0 || e.Backend.Stats().Logins-before < l.Logins {
+		t.Errorf("logins %+v; backend saw %d", l, e.Backend.Stats().Logins-before)
 	}
 }
 
@@ -137,6 +146,9 @@ func TestWorkloadsFailFunctionally(t *testing.T) {
 	}
 	if _, err := Status(ctx, e, StatusConfig{Workers: 1, Duration: 100 * time.Millisecond}); !errors.Is(err, ErrFailed) {
 		t.Errorf("status without a server: %v", err)
+	}
+	if _, err := Logins(ctx, e, LoginsConfig{Workers: 1, Duration: 100 * time.Millisecond}); !errors.Is(err, ErrFailed) {
+		t.Errorf("logins without a server: %v", err)
 	}
 	if _, err := Idle(ctx, e, IdleConfig{Conns: 1}); !errors.Is(err, ErrFailed) {
 		t.Errorf("idle without a proxy pid: %v", err)

@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/record"
+	"github.com/rustguard/rustguard/edge/internal/tracing"
 	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 )
@@ -53,7 +56,34 @@ func runBans(cmd *bans.Command, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return cmd.Run(ctx, stdout, store)
+	// Changes are traced like the edge's own bans (rustguard.ban), when
+	// the OTEL_* variables name an exporter.
+	warnLog := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	tr, err := tracing.New(ctx, tracing.Options{Region: cfg.Region, Instance: cliInstance(), Version: version, Log: warnLog})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fctx, cancel := context.WithTimeout(context.Background(), cliTraceFlush)
+		defer cancel()
+		_ = tr.Shutdown(fctx)
+	}()
+	return cmd.RunWith(ctx, stdout, store, bans.CLIHooks{
+		Added:   func(b bans.Ban) { tr.Ban(tracing.BanAdd, b) },
+		Removed: func(b bans.Ban) { tr.Ban(tracing.BanRemove, b) },
+	})
+}
+
+// cliTraceFlush bounds how long "bans" waits to export its span before it
+// exits: the change is made either way, and a CLI must not hang on an
+// unreachable collector.
+const cliTraceFlush = 3 * time.Second
+
+// cliInstance names the bans command in its spans: host name and PID, as
+// the edge names itself.
+func cliInstance() string {
+	h, _ := os.Hostname()
+	return fmt.Sprintf("%s-%d", h, os.Getpid())
 }
 
 // replayMain is "rustguard-edge replay".

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel"
 
 	"github.com/rustguard/rustguard/edge/internal/server"
 	"github.com/rustguard/rustguard/shared/config"
@@ -36,6 +37,12 @@ func serve() error {
 	// outage. The edge reports Redis health itself (readyz, metrics, a
 	// warning per state change), so the library's lines go to debug.
 	redis.SetLogger(redisLog{log.With("component", "redis")})
+	// The OpenTelemetry SDK reports what it cannot do (a partial export,
+	// an exporter misconfigured) through a process-wide handler that
+	// prints to stderr unstructured; send it to the log like the rest.
+	// The edge's own export errors are counted and logged by its queue.
+	otelLog := log.With("component", "opentelemetry")
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { otelLog.Warn("tracing", "err", err) }))
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/limbo"
@@ -94,6 +96,9 @@ type Options struct {
 	// TuneClient sets them on a player's connection once it is a login;
 	// pings and refused connections close before they would matter.
 	TuneClient func(net.Conn)
+	// Tracer traces the setup of each login (edge/internal/tracing); nil
+	// traces nothing and costs nothing.
+	Tracer trace.Tracer
 }
 
 // Handler serves accepted connections. It keeps a registry of the sessions

@@ -10,12 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
 	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
+	"github.com/rustguard/rustguard/shared/telemetry"
 )
 
 // login reads Login Start, connects the backend and hands over to the relay.
@@ -65,13 +68,14 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		s.uuid = ls.UUID
 	}
 	s.log = nil // rebuilt with the player's name
+	s.tracePlayer(ls.Name)
 	if o.Detect != nil {
 		uuid := ""
 		if ls.HasUUID {
 			uuid = ls.UUID.String()
 		}
 		s.det = o.Detect.NewPlayer(detect.PlayerInfo{Protocol: s.hs.Protocol, Name: ls.Name, UUID: uuid, Addr: s.addr,
-			Session: strconv.FormatUint(s.id, 36)})
+			Session: strconv.FormatUint(s.id, 36), Trace: s.spanContext()})
 		defer func() {
 			s.detMu.Lock()
 			_ = s.det.Close() // ends a recording, if one runs
@@ -84,8 +88,14 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		return reason.ServerFull, fmt.Errorf("max connections reached")
 	}
 	if o.Gate != nil {
-		ticket, d := o.Gate.Login(ctx, gate.LoginRequest{Addr: s.addr.Addr(), Name: ls.Name, UUID: ls.UUID,
+		gctx, gspan := s.step(ctx, telemetry.SpanGate)
+		ticket, d := o.Gate.Login(gctx, gate.LoginRequest{Addr: s.addr.Addr(), Name: ls.Name, UUID: ls.UUID,
 			Host: packets.ParseHost(s.hs.Host).Host, Protocol: s.hs.Protocol})
+		if gspan != nil {
+			gspan.SetAttributes(attribute.String(telemetry.AttrGateDecision, d.Outcome.String()),
+				attribute.String(telemetry.AttrGateReason, d.Reason.String()))
+			gspan.End()
+		}
 		if ticket != nil {
 			s.ticket = ticket
 			defer ticket.Release()
@@ -98,10 +108,20 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 			if host == "" { // back to the address the player typed
 				host, port = packets.ParseHost(s.hs.Host).Host, int(s.hs.Port)
 			}
-			res, err := o.Limbo.Run(ctx, s.client, l.f.TakeBuffered(), s.hs.Protocol, ls.Name, ls.UUID, host, port)
+			lctx, lspan := s.step(ctx, telemetry.SpanLimbo)
+			res, err := o.Limbo.Run(lctx, s.client, l.f.TakeBuffered(), s.hs.Protocol, ls.Name, ls.UUID, host, port)
+			if lspan != nil {
+				result := outcomeVerified
+				if !res.Passed {
+					result = res.Reason.String()
+				}
+				lspan.SetAttributes(attribute.String(telemetry.AttrOutcome, result))
+				endStep(lspan, err)
+			}
 			switch {
 			case res.Passed:
 				o.Gate.Verified(s.addr.Addr(), ls.Name)
+				s.outcome = outcomeVerified
 				return reason.None, nil
 			case res.Reason.Failure():
 				blocked := o.Gate.Failed(s.addr.Addr())
@@ -127,7 +147,12 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	defer s.h.unregister(s)
 
 	host := packets.ParseHost(s.hs.Host)
+	_, cspan := s.step(ctx, telemetry.SpanBackendChoose)
 	candidates, err := o.Backends.Candidates(host.Host, strings.ToLower(ls.Name))
+	if cspan != nil {
+		cspan.SetAttributes(attribute.String(telemetry.AttrHost, host.Host), attribute.Int(telemetry.AttrCandidates, len(candidates)))
+		endStep(cspan, err)
+	}
 	if errors.Is(err, discovery.ErrUnknownHost) {
 		s.disconnect(mcproto.StateLogin, reason.UnknownHost.PlayerMessage(s.h.messages()))
 		return reason.UnknownHost, fmt.Errorf("no pool serves host %q", host.Host)
@@ -155,8 +180,8 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	// login; the player sees nothing of it.
 	var down *leg
 	var lastErr error
-	for _, addr := range candidates {
-		backend, f, err := s.tryBackend(ctx, addr, hsFrame, loginStart, deadline)
+	for i, addr := range candidates {
+		backend, f, err := s.tryBackend(ctx, addr, i+1, hsFrame, loginStart, deadline)
 		if err != nil {
 			lastErr = err
 			o.Backends.MarkFailed(addr)
@@ -172,23 +197,52 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		defer o.Backends.Release(addr)
 		down = newLeg(backend, f)
 		s.debug("relaying", "backend", addr)
+		if s.tracing() {
+			s.span.SetAttributes(attribute.String(telemetry.AttrBackend, addr))
+		}
 		break
 	}
 	if down == nil {
 		s.disconnect(mcproto.StateLogin, reason.BackendUnavailable.PlayerMessage(s.h.messages()))
 		return reason.BackendUnavailable, fmt.Errorf("every backend failed for %q: %w", host.Host, lastErr)
 	}
+	s.endConnect(outcomeRelayed, reason.None, nil)
 	return s.relay(l, down)
 }
 
-// tryBackend dials addr, sends the login preamble and waits for the first
-// bytes of the backend's answer, which it returns buffered in a framer.
-func (s *session) tryBackend(ctx context.Context, addr string, hsFrame, loginStart []byte, deadline time.Time) (net.Conn, *mcproto.Framer, error) {
+// tryBackend dials addr (the attempt-th candidate), sends the login
+// preamble and waits for the first bytes of the backend's answer, which it
+// returns buffered in a framer. Traced as mc.backend.dial (the connect)
+// and mc.login (the backend's login until its first answer, when relaying
+// starts).
+func (s *session) tryBackend(ctx context.Context, addr string, attempt int, hsFrame, loginStart []byte, deadline time.Time) (net.Conn, *mcproto.Framer, error) {
 	o := &s.h.o
-	backend, err := o.Backends.Dial(ctx, addr)
+	dctx, dspan := s.step(ctx, telemetry.SpanBackendDial)
+	if dspan != nil {
+		dspan.SetAttributes(attribute.String(telemetry.AttrBackend, addr), attribute.Int(telemetry.AttrAttempt, attempt))
+	}
+	backend, err := o.Backends.Dial(dctx, addr)
+	if dspan != nil {
+		endStep(dspan, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
+	_, lspan := s.step(ctx, telemetry.SpanLogin)
+	if lspan != nil {
+		lspan.SetAttributes(attribute.String(telemetry.AttrBackend, addr), attribute.Int(telemetry.AttrAttempt, attempt))
+	}
+	backend, f, err := s.backendLogin(backend, addr, hsFrame, loginStart, deadline)
+	if lspan != nil {
+		endStep(lspan, err)
+	}
+	return backend, f, err
+}
+
+// backendLogin sends the login preamble on a fresh backend connection and
+// waits for the first bytes of its answer; on failure it closes backend.
+func (s *session) backendLogin(backend net.Conn, addr string, hsFrame, loginStart []byte, deadline time.Time) (net.Conn, *mcproto.Framer, error) {
+	o := &s.h.o
 	if o.TuneBackend != nil {
 		o.TuneBackend(backend)
 	}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
@@ -62,6 +64,14 @@ type session struct {
 	// ticket holds the gate's per-address slots for this login.
 	ticket *gate.Ticket
 
+	// span is the login's mc.connect span until it ends (trace.go); nil
+	// for pings, untraced edges and once relaying started. Only the
+	// session's own goroutine touches it.
+	span trace.Span
+	// outcome overrides the span's outcome when the reason enum has no
+	// word for it (a passed verification).
+	outcome string
+
 	// det is the detection engine's view of this player (nil when
 	// detection is off). Both relay goroutines use it under detMu.
 	det   *detect.Player
@@ -81,7 +91,8 @@ type session struct {
 // None for a connection that ended normally.
 func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 	o := &s.h.o
-	s.stageDeadline = time.Now().Add(o.HandshakeTimeout)
+	accepted := time.Now()
+	s.stageDeadline = accepted.Add(o.HandshakeTimeout)
 	_ = s.client.SetDeadline(s.stageDeadline)
 
 	f := mcproto.NewFramer(o.Pool, handshakeCap)
@@ -136,7 +147,10 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 		} else {
 			o.Metrics.Connections.WithLabelValues("login").Inc()
 		}
-		return s.login(ctx, l, raw, a.OverCapacity)
+		ctx = s.startConnect(ctx, accepted)
+		r, err := s.login(ctx, l, raw, a.OverCapacity)
+		s.endConnect(s.outcome, r, err) // a no-op once relaying started
+		return r, err
 	}
 	return reason.BadIntent, fmt.Errorf("handshake intent %d", hs.Intent)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/detection"
@@ -60,6 +61,15 @@ type Config struct {
 // goroutine, so they must be quick: count, log, or hand off to a queue.
 type Sink interface {
 	Detect(e *detection.Event)
+}
+
+// LinkedSink is a Sink that also wants the span context of the player's
+// connection (PlayerInfo.Trace), to link each detection to it (the edge's
+// tracing). The engine calls DetectLinked instead of Detect on such a sink;
+// the context is invalid when the connection is not traced.
+type LinkedSink interface {
+	Sink
+	DetectLinked(e *detection.Event, conn trace.SpanContext)
 }
 
 // BanTarget is whom a ban action is aimed at, as the engine knows the
@@ -283,12 +293,17 @@ func (e *Engine) Enabled(key string) bool {
 	return ok && e.policy.Load().checks[id].enabled
 }
 
-// emit sends an event to the sinks and counts it.
-func (e *Engine) emit(ev *detection.Event) {
+// emit sends an event to the sinks and counts it; conn is the span
+// context of the player's connection, for linked sinks.
+func (e *Engine) emit(ev *detection.Event, conn trace.SpanContext) {
 	if e.detections != nil {
 		e.detections.WithLabelValues(ev.Check, ev.Action.String()).Inc()
 	}
 	for _, s := range e.sinks {
+		if ls, ok := s.(LinkedSink); ok {
+			ls.DetectLinked(ev, conn)
+			continue
+		}
 		s.Detect(ev)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -49,6 +51,10 @@ type PlayerInfo struct {
 	Authenticated bool
 	Addr          netip.AddrPort
 	Session       string
+	// Trace is the span context of the connection's mc.connect span
+	// (invalid when the connection is not traced): detection spans link
+	// to it.
+	Trace trace.SpanContext
 }
 
 // withIdentity returns info with the UUID the engine may use: the one given
@@ -495,7 +501,7 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 		p.e.banner.BanPlayer(BanTarget{Name: p.info.Name, UUID: p.info.UUID, Addr: p.info.Addr.Addr(), Authenticated: p.info.Authenticated},
 			banReason, "check:"+c.Key, p.pol.banDuration)
 	}
-	p.e.emit(ev)
+	p.e.emit(ev, p.info.Trace)
 	if p.rec != nil {
 		p.rec.Flagged(now)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/fleetconfig"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/status"
+	"github.com/rustguard/rustguard/edge/internal/tracing"
 	"github.com/rustguard/rustguard/shared/config"
 )
 
@@ -57,6 +58,7 @@ func (e *Edge) newFleetConfig() error {
 		Apply:  e.applyFleet,
 		Report: e.reportFleet,
 		OnApply: func(a fleetconfig.Attempt) {
+			e.Tracing.ConfigApplied(int64(a.Version), configResult(a), a.Err)
 			if f := e.onApply.Load(); f != nil {
 				(*f)(a)
 			}
@@ -171,4 +173,16 @@ func messages(m config.Messages) reason.Messages {
 func statusPolicy(s config.Status) status.Policy {
 	return status.Policy{TTL: s.CacheTTL.D(), FetchTimeout: s.FetchTimeout.D(),
 		Fallback: status.Fallback{MOTD: s.FallbackMOTD, MaxPlayers: s.FallbackMaxPlayers}}
+}
+
+// configResult names an attempt's outcome for its rustguard.config.apply
+// span: applied, refused, or applied with settings waiting for a restart.
+func configResult(a fleetconfig.Attempt) string {
+	switch {
+	case a.Outcome == fleetconfig.OutcomeRefused:
+		return tracing.ConfigResultRefused
+	case len(a.RestartRequired) > 0:
+		return tracing.ConfigResultRestartNeeded
+	}
+	return tracing.ConfigResultApplied
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/record"
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/edge/internal/tracing"
 	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -38,11 +39,16 @@ import (
 
 // Edge is one running edge.
 type Edge struct {
-	cfg           config.Edge
-	log           *slog.Logger
-	Metrics       *telemetry.Metrics
-	Engine        *detect.Engine // nil when detection is off
-	Gate          *gate.Gate
+	cfg     config.Edge
+	log     *slog.Logger
+	Metrics *telemetry.Metrics
+	Engine  *detect.Engine // nil when detection is off
+	Gate    *gate.Gate
+	// Tracing is the edge's tracer provider (off unless an OTLP exporter
+	// is configured); its ConfigApplied records live configuration
+	// changes.
+	Tracing       *tracing.Tracing
+	attackReports *tracing.AttackReporter // nil when tracing is off
 	backends      backendSet
 	static        *discovery.Static     // nil with Consul
 	consul        *discovery.Consul     // nil without Consul
@@ -103,6 +109,13 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		e.instance = instanceID()
 	}
 	e.bg, e.cancelBg = context.WithCancel(context.Background())
+	tr, err := tracing.New(e.bg, tracing.Options{Region: cfg.Region, Instance: e.instance, Version: version,
+		Registry: e.Metrics.Registry, Log: log})
+	if err != nil {
+		e.cancelBg()
+		return nil, err
+	}
+	e.Tracing = tr
 
 	e.setKnownHosts(cfg.Gate.AllowedHosts)
 	tune := func(c net.Conn) { conn.TuneTCP(c, p.EnableTCPNoDelay, p.EnableKeepalive, p.KeepaliveInterval.D()) }
@@ -168,7 +181,8 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	}
 	gdeps.Bans = gate.BanFunc(e.banned)
 	gdeps.AddrBans = gate.AddrBanFunc(e.addrBanned)
-	banner := detectionBans{bans.NewDetections(e.bans, e.localBans, cfg.Redis.DetectBansAddress)}
+	banner := detectionBans{d: bans.NewDetections(e.bans, e.localBans, cfg.Redis.DetectBansAddress),
+		banAddress: cfg.Redis.DetectBansAddress, tracing: tr}
 	var engine *detect.Engine
 	if cfg.Detection.Enabled && cfg.Detection.RecordDir != "" {
 		recs, err := record.New(record.Policy{Dir: cfg.Detection.RecordDir, Players: cfg.Detection.RecordPlayers,
@@ -187,9 +201,13 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			e.cancelBg()
 			return nil, err
 		}
+		sinks := []detect.Sink{detect.NewLogSink(log)}
+		if ds := tr.Detections(); ds != nil {
+			sinks = append(sinks, ds)
+		}
 		engine, err = detect.New(dcfg, detect.Options{
 			Region: cfg.Region, Instance: e.instance, Log: log,
-			Sinks:     []detect.Sink{detect.NewLogSink(log)},
+			Sinks:     sinks,
 			Registry:  e.Metrics.Registry,
 			Banner:    banner,
 			Recorders: e.recs.Factory(),
@@ -207,6 +225,10 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	e.Gate = g
+	var connGate conn.Gate = g
+	if e.attackReports = tr.NewAttackReporter(g.AttackMode); e.attackReports != nil {
+		connGate = reportingGate{g, e.attackReports}
+	}
 	pool := mcproto.NewBufferPool(p.BufferSize)
 	lim, err := limbo.New(limbo.Options{Pool: pool})
 	if err != nil {
@@ -229,7 +251,8 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		TransferHost:     transferHost,
 		TransferPort:     transferPort,
 		Detect:           engine,
-		Gate:             g,
+		Gate:             connGate,
+		Tracer:           tr.Tracer(),
 		OnJoin:           e.onJoin,
 		Log:              log,
 		Metrics:          e.Metrics,
@@ -328,6 +351,7 @@ func (e *Edge) Start() {
 	if e.watcher != nil {
 		e.watcher.Start()
 	}
+	go e.attackReports.Run(e.bg) // returns at once when tracing is off
 	if e.consul != nil && e.cfg.Discovery.Register {
 		e.register()
 	}
@@ -381,6 +405,12 @@ func (e *Edge) Shutdown() {
 	if e.consul != nil {
 		_ = e.consul.Close()
 	}
+	// After the drain, so the spans of the last connections are queued.
+	tctx, tcancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+	if err := e.Tracing.Shutdown(tctx); err != nil {
+		e.log.Warn("spans not all exported at shutdown", "err", err)
+	}
+	tcancel()
 	e.cancelBg()
 	if e.redis != nil {
 		_ = e.redis.Close()
@@ -390,6 +420,12 @@ func (e *Edge) Shutdown() {
 	_ = e.adm.Shutdown(actx)
 	e.log.Info("stopped")
 }
+
+// traceFlushTimeout bounds how long a stopping edge keeps trying to export
+// the spans still queued: long enough for a healthy central to take them
+// (one export round trip, or a few retries over a restart), short enough
+// that a central that is down costs a deploy only this much.
+const traceFlushTimeout = 5 * time.Second
 
 // instanceID names this edge process in events: host name and PID.
 func instanceID() string {
@@ -519,11 +555,47 @@ func (e *Edge) onJoin() {
 	}
 }
 
-// detectionBans adapts bans.Detections to the detection engine's Banner.
-type detectionBans struct{ d *bans.Detections }
+// detectionBans adapts bans.Detections to the detection engine's Banner
+// and traces each ban it writes (rustguard.ban).
+type detectionBans struct {
+	d          *bans.Detections
+	banAddress bool
+	tracing    *tracing.Tracing
+}
 
 func (b detectionBans) BanPlayer(t detect.BanTarget, reason, source string, d time.Duration) {
-	b.d.Ban(bans.Subject{Name: t.Name, UUID: t.UUID, Addr: t.Addr, Authenticated: t.Authenticated}, reason, source, d)
+	subject := bans.Subject{Name: t.Name, UUID: t.UUID, Addr: t.Addr, Authenticated: t.Authenticated}
+	b.d.Ban(subject, reason, source, d)
+	if !b.tracing.Enabled() {
+		return
+	}
+	// What Detections just wrote: DetectionBans is the rule it applies.
+	now := time.Now()
+	base := bans.Ban{Reason: reason, Source: source, Created: now}
+	if d > 0 {
+		base.Expires = now.Add(d)
+	}
+	for _, ban := range bans.DetectionBans(subject, b.banAddress, base) {
+		b.tracing.Ban(tracing.BanAdd, ban)
+	}
+}
+
+// reportingGate is the gate as the connections see it, telling the attack
+// reporter about every login decision and failed verification.
+type reportingGate struct {
+	*gate.Gate
+	reports *tracing.AttackReporter
+}
+
+func (g reportingGate) Login(ctx context.Context, r gate.LoginRequest) (*gate.Ticket, gate.Decision) {
+	t, d := g.Gate.Login(ctx, r)
+	g.reports.Login(r.Name, d.Allowed())
+	return t, d
+}
+
+func (g reportingGate) Failed(addr netip.Addr) bool {
+	g.reports.Failed()
+	return g.Gate.Failed(addr)
 }
 
 // fleetLimiter adapts limits.Fleet to the gate.
