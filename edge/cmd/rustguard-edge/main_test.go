@@ -9,6 +9,11 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rustguard/rustguard/shared/otlprecv"
+	"github.com/rustguard/rustguard/shared/telemetry"
+	"github.com/rustguard/rustguard/shared/testservers"
 )
 
 // cli runs the command line in-process and returns the exit status and
