@@ -28,6 +28,16 @@ type Options struct {
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
 	Log      *slog.Logger
+
+	// Detections serves GET /v1/detections, /v1/detections/counts and
+	// /v1/players/{name or uuid} (detections.go).
+	Detections Detections
+	// Attacks serves GET /v1/attacks (detections.go).
+	Attacks Attacks
+	// Bans serves /v1/bans: GET, POST and DELETE (bans.go).
+	Bans Bans
+	// The fleet configuration (/v1/config*, /v1/fleet) plugs in here: its
+	// fields and routes come with the configuration service.
 }
 
 // ErrNoToken: central refuses to serve its API without a token.
@@ -42,7 +52,9 @@ func New(o Options) (http.Handler, error) {
 		o.Log = slog.Default()
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		ok, deps := true, map[string]string{}
 		if o.Ready != nil {
@@ -55,6 +67,15 @@ func New(o Options) (http.Handler, error) {
 		writeJSON(w, code, map[string]any{"ready": ok, "dependencies": deps})
 	})
 	v1 := http.NewServeMux()
+	if o.Detections != nil {
+		registerDetections(v1, o.Detections)
+	}
+	if o.Attacks != nil {
+		registerAttacks(v1, o.Attacks)
+	}
+	if o.Bans != nil {
+		registerBans(v1, o.Bans)
+	}
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", authorize(o.Token, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 	}
@@ -97,8 +118,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeError answers {"error": msg}; field, when set, names the offending
-// field of the request.
+// writeError answers {"error": msg}.
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeFieldError answers {"error": "<field>: <msg>", "field": field}: the
+// request's field at fault and why.
+func writeFieldError(w http.ResponseWriter, code int, field, msg string) {
+	writeJSON(w, code, map[string]string{"error": field + ": " + msg, "field": field})
 }
