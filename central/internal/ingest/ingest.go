@@ -190,7 +190,9 @@ func (r *Receiver) export(ctx context.Context, transport string, td ptrace.Trace
 			r.m.errors.WithLabelValues("unavailable").Inc()
 			r.log.Warn("could not store a batch; the exporter will retry", "transport", transport,
 				"detections", len(b.Detections), "attacks", len(b.Attacks), "err", err)
-			return result{}, fmt.Errorf("%w: %w", errRetryable, err)
+			// The exporter hears only that it may retry: the cause names
+			// central's internals (addresses of Redis) and is in the log.
+			return result{}, fmt.Errorf("%w: central cannot store detections right now; retry later", errRetryable)
 		}
 		r.m.detections.Add(float64(len(b.Detections)))
 		r.m.attacks.Add(float64(len(b.Attacks)))
