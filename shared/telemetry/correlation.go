@@ -6,5 +6,5 @@ package telemetry
 const (
 	AttrCorrelationRegions  = "correlation.regions"  // the regions the player was flagged in (a list)
 	AttrCorrelationChecks   = "correlation.checks"   // the distinct checks that flagged them (a list)
-	AttrCorrelationIdentity = "correlation.identity" // "uuid <uuid>" or "name <name> from <prefix>"
+	AttrCorrelationIdentity = "correlation.identity" // "uuid:<uuid>" or "name:<name>|<prefix>"
 )

@@ -4,7 +4,7 @@
 //
 // Data enters as batches of decoded detections (Record) and leaves as
 // answers to the API's queries (Detections, Player, Counts) and to the
-// correlator (Recent). Per detection, Record writes, in one Lua script per
+// correlator (Flags). Per detection, Record writes, in one Lua script per
 // chunk of a batch (atomic, one round trip for the whole batch):
 //
 //   - a dedup mark: the span's ids in a set per minute of event time. An
@@ -14,9 +14,18 @@
 //     by length and by age;
 //   - counters per region, check and action, in minute and hour buckets;
 //   - the cross-region history of the player, by lower-cased name and by
-//     UUID: one sorted-set member per detection (region, check, action,
-//     time, trace and span id, edge, whether authenticated, the client's
-//     address and prefix), scored by event time, trimmed by age and count.
+//     UUID: a list entry per detection (region, check, action, time, trace
+//     and span id, edge, whether authenticated, the client's address and
+//     prefix), the newest MaxPlayerEntries kept;
+//   - the flags of the detection's identity (report.Identity) for the
+//     correlator (Flags): one hash field per region, check, action and
+//     address (or name), holding the latest time it was seen. Correlation
+//     reads a few dozen short fields per identity instead of a player's
+//     whole history.
+//
+// Lists and small hashes rather than sorted sets: a sorted-set insert cost
+// Redis five times a list push, and Redis's one thread is what bounds
+// central's ingest rate.
 //
 // Every key carries the hash tag {central}, so the script's keys share one
 // Redis Cluster slot (like the ban list's {bans}; central's write rate is
@@ -59,6 +68,14 @@ const (
 	// every second keeps the last few minutes, an honest player all of it.
 	// About 250 bytes an entry, so at most 125 KB a player.
 	MaxPlayerEntries = 500
+	// FlagRetention is how long an identity's flags are kept for
+	// correlation: the longest correlation window (config.Correlation).
+	FlagRetention = 24 * time.Hour
+	// MaxFlags bounds one identity's flags. A flag is one region, check,
+	// action and address (or name) with the latest time it was seen, so
+	// an identity has a few dozen; the cap stops one cycling through a
+	// whole /24 of addresses from growing its set.
+	MaxFlags = 256
 	// chunk is how many detections one script run writes: Redis runs one
 	// script at a time, so a run stays around a millisecond.
 	chunk = 256
@@ -134,52 +151,89 @@ func (a *Aggregator) KeyPlayerName(name string) string {
 	return a.base + "player:name:" + strings.ToLower(name)
 }
 
+// keyFlags holds an identity's flags for correlation.
+func (a *Aggregator) keyFlags(identity string) string { return a.base + "flags:" + identity }
+
 // KeyPlayerUUID is the history key of a player UUID (dashed lower case).
 func (a *Aggregator) KeyPlayerUUID(uuid string) string { return a.base + "player:uuid:" + uuid }
+
+// Per-detection argument group of recordScript (see its comment).
+const recordArgs = 12
 
 // recordScript writes one chunk. KEYS[1] is the stream; the other keys
 // are referenced by index from ARGV. ARGV: max length, minimum stream id
 // (ms) to keep, seen TTL, minute TTL, hour TTL, history TTL, minimum
-// history score, maximum history entries, detection count n, then per
-// detection: seen key, dedup member, minute key, hour key, counter field,
-// name key (0: none), uuid key (0: none), score, history member, stream record.
-// It returns, per detection, 1 if it was new and 0 if already recorded.
+// history score, maximum history entries, detection count n, flag TTL,
+// minimum flag score, maximum flags, the correlation window's start (ms);
+// then per detection (recordArgs):
+// seen key, dedup member, minute key, hour key, counter field, name key
+// (0: none), uuid key (0: none), score, history member, stream record,
+// flags key (0: none), flag member.
+// It returns, per detection, 0 if it was recorded before, 1 if it is new,
+// 2 if it is new and gave its identity a flag it did not have since the
+// window's start.
 var recordScript = redis.NewScript(`
 local n = tonumber(ARGV[9])
 local out = {}
-local seen, counts, hist = {}, {}, {}
+local seen, counts, hist, flags = {}, {}, {}, {}
+local function count(k, field, ttl)
+  local c = counts[k]
+  if not c then c = {ttl = ttl, fields = {}}; counts[k] = c end
+  c.fields[field] = (c.fields[field] or 0) + 1
+end
 for i = 0, n - 1 do
-  local b = 10 + i * 10
+  local b = 14 + i * 12
   local sk = KEYS[tonumber(ARGV[b])]
   if redis.call('SADD', sk, ARGV[b + 1]) == 1 then
     seen[sk] = true
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'd', ARGV[b + 9])
-    local mk, hk = KEYS[tonumber(ARGV[b + 2])], KEYS[tonumber(ARGV[b + 3])]
-    redis.call('HINCRBY', mk, ARGV[b + 4], 1)
-    redis.call('HINCRBY', hk, ARGV[b + 4], 1)
-    counts[mk] = ARGV[4]
-    counts[hk] = ARGV[5]
-    local ni = tonumber(ARGV[b + 5])
-    if ni > 0 then
-      redis.call('ZADD', KEYS[ni], ARGV[b + 7], ARGV[b + 8])
-      hist[KEYS[ni]] = true
+    count(KEYS[tonumber(ARGV[b + 2])], ARGV[b + 4], ARGV[4])
+    count(KEYS[tonumber(ARGV[b + 3])], ARGV[b + 4], ARGV[5])
+    for _, ki in ipairs({tonumber(ARGV[b + 5]), tonumber(ARGV[b + 6])}) do
+      if ki > 0 then
+        redis.call('LPUSH', KEYS[ki], ARGV[b + 8])
+        hist[KEYS[ki]] = true
+      end
     end
-    local ui = tonumber(ARGV[b + 6])
-    if ui > 0 then
-      redis.call('ZADD', KEYS[ui], ARGV[b + 7], ARGV[b + 8])
-      hist[KEYS[ui]] = true
+    local state = 1
+    local fi = tonumber(ARGV[b + 10])
+    if fi > 0 then
+      local at = tonumber(ARGV[b + 7])
+      local old = tonumber(redis.call('HGET', KEYS[fi], ARGV[b + 11]))
+      if not old or old < tonumber(ARGV[13]) then state = 2 end
+      if not old or at > old then redis.call('HSET', KEYS[fi], ARGV[b + 11], at) end
+      flags[KEYS[fi]] = true
     end
-    out[#out + 1] = 1
+    out[#out + 1] = state
   else
     out[#out + 1] = 0
   end
 end
 for k in pairs(seen) do redis.call('EXPIRE', k, ARGV[3]) end
-for k, ttl in pairs(counts) do redis.call('EXPIRE', k, ttl) end
+for k, c in pairs(counts) do
+  for field, v in pairs(c.fields) do redis.call('HINCRBY', k, field, v) end
+  redis.call('EXPIRE', k, c.ttl)
+end
+-- A history keeps its newest entries (by arrival); entries past their age
+-- stay until pushed out or until the key expires (queries filter by time).
 for k in pairs(hist) do
-  redis.call('ZREMRANGEBYSCORE', k, '-inf', '(' .. ARGV[7])
-  redis.call('ZREMRANGEBYRANK', k, 0, -(tonumber(ARGV[8]) + 1))
+  redis.call('LTRIM', k, 0, tonumber(ARGV[8]) - 1)
   redis.call('EXPIRE', k, ARGV[6])
+end
+-- Flags over the cap lose the oldest (rare: a cap of a few hundred
+-- regions, checks, actions and addresses).
+for k in pairs(flags) do
+  local over = redis.call('HLEN', k) - tonumber(ARGV[12])
+  if over > 0 then
+    local all = redis.call('HGETALL', k)
+    local byAge = {}
+    for j = 1, #all, 2 do byAge[#byAge + 1] = {all[j], tonumber(all[j + 1])} end
+    table.sort(byAge, function(x, y) return x[2] < y[2] end)
+    local gone = {}
+    for j = 1, over do gone[j] = byAge[j][1] end
+    redis.call('HDEL', k, unpack(gone))
+  end
+  redis.call('EXPIRE', k, ARGV[10])
 end
 if next(seen) ~= nil then
   redis.call('XTRIM', KEYS[1], 'MINID', ARGV[2])
@@ -188,9 +242,11 @@ return out
 `)
 
 // Record stores a batch's detections and returns how many were new (the
-// rest had been recorded before: a retried batch). An error means some
-// chunks may be stored and others not; recording the batch again is safe.
-func (a *Aggregator) Record(ctx context.Context, ds []report.Detection) (fresh int, err error) {
+// rest had been recorded before: a retried batch). It sets Correlate on
+// the detections that may change a correlation verdict with the given
+// window (the policy's). An error means some chunks may be stored and
+// others not; recording the batch again is safe.
+func (a *Aggregator) Record(ctx context.Context, ds []report.Detection, window time.Duration) (fresh int, err error) {
 	if len(ds) == 0 {
 		return 0, nil
 	}
@@ -199,11 +255,7 @@ func (a *Aggregator) Record(ctx context.Context, ds []report.Detection) (fresh i
 	now := a.now()
 	var calls []chunkCall
 	for start := 0; start < len(ds); start += chunk {
-		c, err := a.chunkArgs(ds[start:min(start+chunk, len(ds))], now)
-		if err != nil {
-			return 0, err
-		}
-		calls = append(calls, c)
+		calls = append(calls, a.chunkArgs(ds[start:min(start+chunk, len(ds))], now, window))
 	}
 	results, err := a.runScripts(ctx, calls)
 	if err != nil {
@@ -213,11 +265,13 @@ func (a *Aggregator) Record(ctx context.Context, ds []report.Detection) (fresh i
 	i := 0
 	for _, r := range results {
 		for _, v := range r {
-			if v == 1 {
+			if v == 0 {
+				a.m.duplicates.Inc()
+				ds[i].Correlate = true
+			} else {
 				fresh++
 				a.m.ingested.WithLabelValues(ds[i].Action.String()).Inc()
-			} else {
-				a.m.duplicates.Inc()
+				ds[i].Correlate = v == 2
 			}
 			i++
 		}
@@ -231,7 +285,7 @@ type chunkCall struct {
 }
 
 // chunkArgs builds one script call.
-func (a *Aggregator) chunkArgs(ds []report.Detection, now time.Time) (chunkCall, error) {
+func (a *Aggregator) chunkArgs(ds []report.Detection, now time.Time, window time.Duration) chunkCall {
 	keys := []string{a.keyStream()}
 	index := map[string]int{}
 	ref := func(k string) int {
@@ -243,17 +297,21 @@ func (a *Aggregator) chunkArgs(ds []report.Detection, now time.Time) (chunkCall,
 		return len(keys)
 	}
 	minID := now.Add(-a.cfg.MaxAge).UnixMilli()
-	args := []any{a.cfg.MaxLen, minID, int64(DedupWindow / time.Second), int64(minuteTTL / time.Second), int64(hourTTL / time.Second),
-		int64(a.cfg.MaxAge / time.Second), now.Add(-a.cfg.MaxAge).UnixMilli(), MaxPlayerEntries, len(ds)}
-	for _, d := range ds {
-		rec, err := json.Marshal(d)
-		if err != nil {
-			return chunkCall{}, fmt.Errorf("encode detection: %w", err)
-		}
-		member, err := json.Marshal(toWire(EntryOf(d)))
-		if err != nil {
-			return chunkCall{}, fmt.Errorf("encode history entry: %w", err)
-		}
+	args := make([]any, 0, 13+recordArgs*len(ds))
+	args = append(args, a.cfg.MaxLen, minID, int64(DedupWindow/time.Second), int64(minuteTTL/time.Second), int64(hourTTL/time.Second),
+		int64(a.cfg.MaxAge/time.Second), now.Add(-a.cfg.MaxAge).UnixMilli(), MaxPlayerEntries, len(ds),
+		int64(FlagRetention/time.Second), now.Add(-FlagRetention).UnixMilli(), MaxFlags, now.Add(-window).UnixMilli())
+	// One buffer for the chunk's encoded values; each value is a slice of
+	// it (an append that moves the buffer leaves earlier slices intact).
+	buf := make([]byte, 0, 1024*len(ds))
+	for i := range ds {
+		d := &ds[i]
+		start := len(buf)
+		buf = appendRecord(buf, d)
+		rec := buf[start:len(buf):len(buf)]
+		start = len(buf)
+		buf = appendEntry(buf, EntryOf(*d))
+		member := buf[start:len(buf):len(buf)]
 		minute := d.Time.Unix() / 60
 		nameKey, uuidKey := 0, 0
 		if d.Player != "" {
@@ -262,45 +320,58 @@ func (a *Aggregator) chunkArgs(ds []report.Detection, now time.Time) (chunkCall,
 		if d.UUID != "" {
 			uuidKey = ref(a.KeyPlayerUUID(d.UUID))
 		}
+		flagsKey, flag := 0, ""
+		if id, ok := d.Identity(); ok {
+			flagsKey = ref(a.keyFlags(id.Key))
+			flag = d.Region + "|" + d.Check + "|" + d.Action.String() + "|" + d.Subject()
+		}
 		args = append(args,
 			ref(a.keySeen(minute)), d.TraceID+d.SpanID,
 			ref(a.keyMinute(minute)), ref(a.keyHour(minute/60)), d.Region+"|"+d.Check+"|"+d.Action.String(),
 			nameKey, uuidKey,
-			d.Time.UnixMilli(), member, rec)
+			d.Time.UnixMilli(), member, rec,
+			flagsKey, flag)
 	}
-	return chunkCall{keys: keys, args: args}, nil
+	return chunkCall{keys: keys, args: args}
 }
 
 // runScripts runs the calls in one pipeline. Scripts are sent by hash;
-// when Redis does not know the script (first use, after a restart) it is
-// loaded and the pipeline sent again, which is safe: nothing ran.
+// the calls Redis answers NOSCRIPT (first use, after a restart) are sent
+// again once the script is loaded. Only those: another connection may have
+// loaded the script while this pipeline ran, and the calls after that ran.
 func (a *Aggregator) runScripts(ctx context.Context, calls []chunkCall) ([][]int64, error) {
-	for attempt := 0; ; attempt++ {
+	out := make([][]int64, len(calls))
+	todo := make([]int, len(calls))
+	for i := range todo {
+		todo[i] = i
+	}
+	for attempt := 0; len(todo) > 0; attempt++ {
 		pipe := a.client.Pipeline()
-		cmds := make([]*redis.Cmd, len(calls))
-		for i, c := range calls {
-			cmds[i] = recordScript.EvalSha(ctx, pipe, c.keys, c.args...)
+		cmds := make([]*redis.Cmd, len(todo))
+		for j, i := range todo {
+			cmds[j] = recordScript.EvalSha(ctx, pipe, calls[i].keys, calls[i].args...)
 		}
-		_, err := pipe.Exec(ctx)
-		if err != nil && redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0 {
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		var again []int
+		for j, c := range cmds {
+			v, err := c.Int64Slice()
+			switch {
+			case err == nil:
+				out[todo[j]] = v
+			case redis.HasErrorPrefix(err, "NOSCRIPT") && attempt == 0:
+				again = append(again, todo[j])
+			default:
+				return nil, err
+			}
+		}
+		if len(again) > 0 {
 			if err := recordScript.Load(ctx, a.client).Err(); err != nil {
 				return nil, fmt.Errorf("load script: %w", err)
 			}
-			continue
 		}
-		if err != nil {
-			return nil, err
-		}
-		out := make([][]int64, len(cmds))
-		for i, c := range cmds {
-			v, err := c.Int64Slice()
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
+		todo = again
 	}
+	return out, nil
 }
 
 // Entry is one detection in a player's history.

@@ -49,6 +49,9 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 	return f
 }
 
+// window is the default policy's correlation window.
+const window = 10 * time.Minute
+
 func det(region, check string, action detection.Action, player, uuid, addr string, auth bool, at time.Time) report.Detection {
 	sc := spantest.IDs()
 	ev := spantest.Event(check, action, player, uuid, addr, auth, at)
@@ -66,7 +69,7 @@ func TestRecordAndQuery(t *testing.T) {
 		det("us", "badpackets.invalid_pitch", detection.ActionRewrite, "cheater", uuid, "2001:db8:1:2::9", false, t0.Add(time.Second)),
 		det("us", "combat.reach", detection.ActionAlert, "Other", "", "198.51.100.1", false, t0.Add(2*time.Second)),
 	}
-	fresh, err := f.a.Record(ctx, batch)
+	fresh, err := f.a.Record(ctx, batch, window)
 	if err != nil || fresh != 3 {
 		t.Fatalf("Record = %d, %v", fresh, err)
 	}
@@ -182,13 +185,13 @@ func TestRecordIsIdempotent(t *testing.T) {
 	for i := range 600 { // three script chunks
 		batch = append(batch, det("eu", "combat.reach", detection.ActionKick, fmt.Sprintf("P%d", i%7), "", "203.0.113.7", false, now))
 	}
-	if n, err := f.a.Record(ctx, batch); err != nil || n != 600 {
+	if n, err := f.a.Record(ctx, batch, window); err != nil || n != 600 {
 		t.Fatalf("first: %d, %v", n, err)
 	}
-	if n, err := other.Record(ctx, batch); err != nil || n != 0 {
+	if n, err := other.Record(ctx, batch, window); err != nil || n != 0 {
 		t.Fatalf("retry through another central: %d new, %v", n, err)
 	}
-	if n, err := f.a.Record(ctx, append(batch[:10:10], det("eu", "a.b", detection.ActionKick, "New", "", "", false, now))); err != nil || n != 1 {
+	if n, err := f.a.Record(ctx, append(batch[:10:10], det("eu", "a.b", detection.ActionKick, "New", "", "", false, now)), window); err != nil || n != 1 {
 		t.Fatalf("a batch with one new detection: %d, %v", n, err)
 	}
 	if l := f.client.XLen(ctx, f.a.keyStream()).Val(); l != 601 {
@@ -211,32 +214,38 @@ func TestRetention(t *testing.T) {
 	for i := range 3000 {
 		batch = append(batch, det("eu", "combat.reach", detection.ActionKick, "Flooded", "", "203.0.113.7", false, now.Add(time.Duration(i)*time.Millisecond)))
 	}
-	if _, err := f.a.Record(ctx, batch); err != nil {
+	batch = append(batch, det("eu", "combat.reach", detection.ActionKick, "Quiet", "", "203.0.113.8", false, now))
+	if _, err := f.a.Record(ctx, batch, window); err != nil {
 		t.Fatal(err)
 	}
 	// MAXLEN ~ trims whole stream nodes (100 entries by default).
 	if l := f.client.XLen(ctx, f.a.keyStream()).Val(); l < 1000 || l > 1100 {
 		t.Errorf("log holds %d entries, want about 1000", l)
 	}
-	if n := f.client.ZCard(ctx, f.a.KeyPlayerName("flooded")).Val(); n != MaxPlayerEntries {
+	if n := f.client.LLen(ctx, f.a.KeyPlayerName("flooded")).Val(); n != MaxPlayerEntries {
 		t.Errorf("history holds %d entries, want %d", n, MaxPlayerEntries)
 	}
 	if ttl := f.client.TTL(ctx, f.a.KeyPlayerName("flooded")).Val(); ttl <= 0 || ttl > time.Hour {
 		t.Errorf("history TTL %v, want up to MaxAge", ttl)
 	}
-	// Past MaxAge by central's clock, the next write of a key trims what
-	// is older: the log by its ids (the time Redis stored the entries),
-	// the history by event time.
+	// Past MaxAge by central's clock, the next write trims the log by its
+	// ids (the time Redis stored the entries); a history keeps its newest
+	// entries, and queries show none older than MaxAge.
 	later := now.Add(time.Hour + time.Minute)
 	f.now.Store(later.UnixNano())
-	if _, err := f.a.Record(ctx, []report.Detection{det("eu", "combat.reach", detection.ActionKick, "Flooded", "", "203.0.113.7", false, later)}); err != nil {
+	if _, err := f.a.Record(ctx, []report.Detection{det("eu", "combat.reach", detection.ActionKick, "Flooded", "", "203.0.113.7", false, later)}, window); err != nil {
 		t.Fatal(err)
 	}
 	if l := f.client.XLen(ctx, f.a.keyStream()).Val(); l != 0 {
 		t.Errorf("log holds %d entries stored over MaxAge ago by central's clock, want 0", l)
 	}
-	if n := f.client.ZCard(ctx, f.a.KeyPlayerName("flooded")).Val(); n != 1 {
-		t.Errorf("history holds %d entries after MaxAge, want 1", n)
+	if h, err := f.a.Player(ctx, "flooded", time.Time{}, 1000); err != nil || len(h.Entries) != 1 || h.Total != MaxPlayerEntries {
+		t.Errorf("history after MaxAge: %d of %d entries shown, %v; want only the new one shown", len(h.Entries), h.Total, err)
+	}
+	// A history under its cap keeps old entries until it expires, but
+	// queries do not show them.
+	if h, err := f.a.Player(ctx, "quiet", time.Time{}, 10); err != nil || h.Total != 1 || len(h.Entries) != 0 {
+		t.Errorf("quiet player past MaxAge: %+v, %v; want the entry held but not shown", h, err)
 	}
 }
 
@@ -247,12 +256,12 @@ func TestRedisOutage(t *testing.T) {
 	f := newFixture(t, Config{})
 	ctx := context.Background()
 	d1 := det("eu", "a.b", detection.ActionKick, "P", "", "203.0.113.7", false, time.Now())
-	if _, err := f.a.Record(ctx, []report.Detection{d1}); err != nil {
+	if _, err := f.a.Record(ctx, []report.Detection{d1}, window); err != nil {
 		t.Fatal(err)
 	}
 	f.srv.Stop()
 	d2 := det("us", "a.b", detection.ActionKick, "P", "", "203.0.113.7", false, time.Now())
-	if _, err := f.a.Record(ctx, []report.Detection{d2}); err == nil {
+	if _, err := f.a.Record(ctx, []report.Detection{d2}, window); err == nil {
 		t.Fatal("Record succeeded with Redis down")
 	}
 	if err := f.a.Ping(ctx); err == nil {
@@ -262,7 +271,7 @@ func TestRedisOutage(t *testing.T) {
 	var n int
 	var err error
 	deadline := time.Now().Add(10 * time.Second)
-	for n, err = f.a.Record(ctx, []report.Detection{d1, d2}); err != nil && time.Now().Before(deadline); n, err = f.a.Record(ctx, []report.Detection{d1, d2}) {
+	for n, err = f.a.Record(ctx, []report.Detection{d1, d2}, window); err != nil && time.Now().Before(deadline); n, err = f.a.Record(ctx, []report.Detection{d1, d2}, window) {
 		time.Sleep(50 * time.Millisecond) // the client redials on its own
 	}
 	if err != nil || n != 1 {
@@ -271,5 +280,72 @@ func TestRedisOutage(t *testing.T) {
 	h, _ := f.a.Player(ctx, "p", time.Time{}, 10)
 	if !slices.Equal(h.Regions, []string{"eu", "us"}) {
 		t.Errorf("regions after the outage %v", h.Regions)
+	}
+}
+
+// TestRecordMarksWhatMayChangeAVerdict: a detection is marked for
+// correlation when it gives its identity a flag it did not have within the
+// window, or when it is a repeat (a retried batch, whose correlation may
+// not have finished); a flag the identity already had is not.
+func TestRecordMarksWhatMayChangeAVerdict(t *testing.T) {
+	f := newFixture(t, Config{})
+	ctx := context.Background()
+	now := time.Now()
+	first := det("eu", "combat.reach", detection.ActionKick, "P", "", "203.0.113.7", false, now.Add(-20*time.Minute))
+	again := det("eu", "combat.reach", detection.ActionKick, "p", "", "203.0.113.7", false, now.Add(-time.Minute))
+	same := det("eu", "combat.reach", detection.ActionKick, "P", "", "203.0.113.7", false, now)
+	other := []report.Detection{
+		det("us", "combat.reach", detection.ActionKick, "P", "", "203.0.113.7", false, now),  // another region
+		det("eu", "movement.fly", detection.ActionKick, "P", "", "203.0.113.7", false, now),  // another check
+		det("eu", "combat.reach", detection.ActionBan, "P", "", "203.0.113.7", false, now),   // another action
+		det("eu", "combat.reach", detection.ActionKick, "P", "", "203.0.113.8", false, now),  // another address
+		det("eu", "combat.reach", detection.ActionKick, "Q", "", "203.0.113.7", false, now),  // another identity
+		det("eu", "combat.reach", detection.ActionKick, "P", "", "198.51.100.7", false, now), // another prefix: another identity
+		det("eu", "combat.reach", detection.ActionKick, "P", "", "", false, now),             // no identity: nothing to correlate
+	}
+	record := func(ds ...report.Detection) []report.Detection {
+		t.Helper()
+		if _, err := f.a.Record(ctx, ds, window); err != nil {
+			t.Fatal(err)
+		}
+		return ds
+	}
+	if got := record(first); !got[0].Correlate {
+		t.Error("a first flag is not marked")
+	}
+	if got := record(again); !got[0].Correlate {
+		t.Error("a flag seen only before the window is not marked")
+	}
+	if got := record(same); got[0].Correlate {
+		t.Error("a flag the identity had within the window is marked")
+	}
+	got := record(other...)
+	for i, d := range got[:6] {
+		if !d.Correlate {
+			t.Errorf("other[%d] (%s %s %s %s) not marked", i, d.Region, d.Check, d.Action, d.ClientAddr)
+		}
+	}
+	if got[6].Correlate {
+		t.Error("a detection without an address is marked")
+	}
+	if got := record(same); !got[0].Correlate {
+		t.Error("a repeat (retried batch) is not marked")
+	}
+	flags, err := f.a.Flags(ctx, []string{"name:p|203.0.113.0/24"}, now.Add(-time.Hour))
+	if err != nil || len(flags[0]) != 5 {
+		t.Fatalf("flags %+v, %v: want eu/us × reach/fly × kick/ban × two addresses as recorded", flags, err)
+	}
+	id, _ := same.Identity()
+	if err := f.a.FlagSpans(ctx, []report.Identity{id}, flags); err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range flags[0] {
+		if fl.Region == "eu" && fl.Check == "combat.reach" && fl.Action == detection.ActionKick && fl.Subject == "203.0.113.7/32" &&
+			(fl.TraceID != same.TraceID || fl.SpanID != same.SpanID) {
+			t.Errorf("flag %+v: want the latest detection's span %s", fl, same.SpanID)
+		}
+		if fl.TraceID == "" {
+			t.Errorf("flag %+v without a span", fl)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rustguard/rustguard/central/internal/report"
 	"github.com/rustguard/rustguard/shared/bans"
+	"github.com/rustguard/rustguard/shared/detection"
 )
 
 // Query bounds.
@@ -153,6 +154,19 @@ type History struct {
 	Entries  []Entry   `json:"entries"`
 }
 
+// decodeEntries decodes history members, newest first by event time
+// (the list is in arrival order, which late detections disturb).
+func decodeEntries(members []string) []Entry {
+	out := make([]Entry, 0, len(members))
+	for _, m := range members {
+		if e, err := fromWire(m); err == nil {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Entry) int { return b.Time.Compare(a.Time) })
+	return out
+}
+
 // Player returns the history of a player by UUID (any spelling
 // bans.ParseUUID reads) or else by name, case-insensitively, since since.
 func (a *Aggregator) Player(ctx context.Context, who string, since time.Time, limit int) (History, error) {
@@ -164,24 +178,26 @@ func (a *Aggregator) Player(ctx context.Context, who string, since time.Time, li
 	if u, err := bans.ParseUUID(who); err == nil {
 		h.Key, h.Value, key = "uuid", u.String(), a.KeyPlayerUUID(u.String())
 	}
-	min := "-inf"
-	if !since.IsZero() {
-		min = strconv.FormatInt(since.UnixMilli(), 10)
+	// The history's age bound is enforced here: a key holds its newest
+	// entries until it expires.
+	if oldest := a.now().Add(-a.cfg.MaxAge); since.Before(oldest) {
+		since = oldest
 	}
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
-	pipe := a.client.Pipeline()
-	members := pipe.ZRevRangeByScore(ctx, key, &redis.ZRangeBy{Max: "+inf", Min: min, Count: int64(limit)})
-	total := pipe.ZCard(ctx, key)
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	members, err := a.client.LRange(ctx, key, 0, -1).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return History{}, fmt.Errorf("read player history: %w", err)
 	}
-	h.Total = total.Val()
+	h.Total = int64(len(members))
+	entries := decodeEntries(members)
 	regions, checks, names, uuids, traces := set{}, set{}, set{}, set{}, set{}
-	for _, m := range members.Val() {
-		e, err := fromWire(m)
-		if err != nil {
+	for _, e := range entries {
+		if e.Time.Before(since) {
 			continue
+		}
+		if len(h.Entries) == limit {
+			break
 		}
 		h.Entries = append(h.Entries, e)
 		regions.add(e.Region)
@@ -225,43 +241,6 @@ func (s set) sorted() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// PlayerKey names one history: exactly one of UUID and Name is set.
-type PlayerKey struct {
-	UUID string
-	Name string
-}
-
-// Recent reads, in one round trip, the entries of each history since
-// since, oldest first, at most MaxPlayerEntries each.
-func (a *Aggregator) Recent(ctx context.Context, keys []PlayerKey, since time.Time) ([][]Entry, error) {
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, opTimeout)
-	defer cancel()
-	pipe := a.client.Pipeline()
-	cmds := make([]*redis.StringSliceCmd, len(keys))
-	for i, k := range keys {
-		key := a.KeyPlayerName(k.Name)
-		if k.UUID != "" {
-			key = a.KeyPlayerUUID(k.UUID)
-		}
-		cmds[i] = pipe.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: strconv.FormatInt(since.UnixMilli(), 10), Max: "+inf", Count: MaxPlayerEntries})
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read player histories: %w", err)
-	}
-	out := make([][]Entry, len(keys))
-	for i, c := range cmds {
-		for _, m := range c.Val() {
-			if e, err := fromWire(m); err == nil {
-				out[i] = append(out[i], e)
-			}
-		}
-	}
-	return out, nil
 }
 
 // Bucket sizes of the counters.
@@ -335,4 +314,113 @@ func (a *Aggregator) Counts(ctx context.Context, q CountQuery) ([]Count, error) 
 		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// Flag is the latest time one identity was flagged by one check with one
+// action in one region, from one address (unauthenticated) or under one
+// name (authenticated): what correlation judges.
+type Flag struct {
+	Time    time.Time
+	Region  string
+	Check   string
+	Action  detection.Action
+	Subject string // netscope.Address of the client, or the player name when authenticated
+	// TraceID and SpanID are the latest such detection's span; Flags
+	// leaves them empty, FlagSpans fills them in.
+	TraceID string
+	SpanID  string
+	member  string
+}
+
+// Flags reads, in one round trip, the flags of each identity
+// (report.Identity.Key) seen since since, oldest first.
+func (a *Aggregator) Flags(ctx context.Context, identities []string, since time.Time) ([][]Flag, error) {
+	if len(identities) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	pipe := a.client.Pipeline()
+	sets := make([]*redis.MapStringStringCmd, len(identities))
+	for i, id := range identities {
+		sets[i] = pipe.HGetAll(ctx, a.keyFlags(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read flags: %w", err)
+	}
+	out := make([][]Flag, len(identities))
+	for i := range identities {
+		for m, v := range sets[i].Val() {
+			ms, err := strconv.ParseInt(v, 10, 64)
+			parts := strings.SplitN(m, "|", 4)
+			if err != nil || ms < since.UnixMilli() || len(parts) != 4 {
+				continue
+			}
+			act, err := detection.ParseAction(parts[2])
+			if err != nil {
+				continue
+			}
+			out[i] = append(out[i], Flag{Time: time.UnixMilli(ms).UTC(), Region: parts[0], Check: parts[1], Action: act, Subject: parts[3], member: m})
+		}
+		slices.SortFunc(out[i], func(a, b Flag) int {
+			if c := a.Time.Compare(b.Time); c != 0 {
+				return c
+			}
+			return strings.Compare(a.member, b.member)
+		})
+	}
+	return out, nil
+}
+
+// FlagSpans fills in the span ids of identities' flags (from Flags): the
+// latest detection of each flag in the player's history, read in one
+// round trip. Correlation needs them only for the bans it writes, so they
+// are looked up then rather than stored with every flag.
+func (a *Aggregator) FlagSpans(ctx context.Context, ids []report.Identity, flags [][]Flag) error {
+	ctx, cancel := context.WithTimeout(ctx, opTimeout)
+	defer cancel()
+	pipe := a.client.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(ids))
+	for i, id := range ids {
+		if len(flags[i]) == 0 {
+			continue
+		}
+		key := a.KeyPlayerName(id.Name)
+		if id.Auth {
+			key = a.KeyPlayerUUID(id.UUID)
+		}
+		cmds[i] = pipe.LRange(ctx, key, 0, -1)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("read flag spans: %w", err)
+	}
+	for i, id := range ids {
+		if cmds[i] != nil {
+			matchSpans(id, flags[i], cmds[i].Val())
+		}
+	}
+	return nil
+}
+
+// matchSpans gives each flag the span of its latest detection among
+// history members (newest first).
+func matchSpans(id report.Identity, flags []Flag, members []string) {
+	want := make(map[string]int, len(flags))
+	for i, f := range flags {
+		want[f.member] = i
+	}
+	for _, e := range decodeEntries(members) { // newest first: the first match is the latest
+		if e.Authenticated != id.Auth || !id.Auth && e.Prefix != id.Prefix {
+			continue
+		}
+		subject := e.Address
+		if id.Auth {
+			subject = e.Player
+		}
+		i, ok := want[e.Region+"|"+e.Check+"|"+e.Action+"|"+subject]
+		if !ok || flags[i].TraceID != "" {
+			continue
+		}
+		flags[i].TraceID, flags[i].SpanID = e.TraceID, e.SpanID
+	}
 }

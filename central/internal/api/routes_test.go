@@ -181,7 +181,7 @@ func TestDetectionQueries(t *testing.T) {
 		ev.Region = region
 		ds = append(ds, report.Detection{Event: ev, TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String()})
 	}
-	if _, err := f.agg.Record(context.Background(), ds); err != nil {
+	if _, err := f.agg.Record(context.Background(), ds, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	code, body := f.do(t, "GET", "/v1/detections?region=us&check=combat.reach&player=cheater&since=1h&limit=5", testToken, nil)

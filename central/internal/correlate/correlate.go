@@ -35,6 +35,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,7 @@ import (
 	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/detection"
+	"github.com/rustguard/rustguard/shared/lru"
 	"github.com/rustguard/rustguard/shared/netscope"
 )
 
@@ -61,9 +63,10 @@ type StaticPolicy config.Correlation
 // Correlation implements Policy.
 func (p StaticPolicy) Correlation() config.Correlation { return config.Correlation(p) }
 
-// History reads players' recent detections (the aggregate).
+// History reads identities' recent flags (the aggregate).
 type History interface {
-	Recent(ctx context.Context, keys []aggregate.PlayerKey, since time.Time) ([][]aggregate.Entry, error)
+	Flags(ctx context.Context, identities []string, since time.Time) ([][]aggregate.Flag, error)
+	FlagSpans(ctx context.Context, ids []report.Identity, flags [][]aggregate.Flag) error
 }
 
 // BanWriter writes the fleet's ban list (bans.Store).
@@ -82,6 +85,12 @@ const (
 	BanSource = "central:correlation"
 	// opTimeout bounds one Redis round trip.
 	opTimeout = 3 * time.Second
+	// maxConcurrentAdds bounds the ban writes one batch runs at once.
+	maxConcurrentAdds = 8
+	// maxDecided bounds the identities a replica remembers as judged: a
+	// cheater flagged again and again from an address already banned is
+	// not judged again (a few hundred bytes an entry).
+	maxDecided = 1 << 16
 )
 
 // Options are the correlator's dependencies.
@@ -110,6 +119,17 @@ type Correlator struct {
 	log    *slog.Logger
 	now    func() time.Time
 	m      metrics
+
+	mu      sync.Mutex
+	decided *lru.Table[string, decided] // identity key → what was judged
+}
+
+// decided is an identity whose bans were all claimed (by this replica or
+// another): until the ban lapses, flags from the same subjects cannot
+// change anything.
+type decided struct {
+	until    time.Time
+	subjects []string
 }
 
 // New returns a correlator.
@@ -123,7 +143,8 @@ func New(o Options) (*Correlator, error) {
 	if o.Policy == nil {
 		o.Policy = StaticPolicy(config.DefaultCorrelation())
 	}
-	c := &Correlator{o: o, client: o.Client, base: o.KeyPrefix + ":{central}:", fleet: FleetKey(o.KeyPrefix), log: o.Log, now: o.Now}
+	c := &Correlator{o: o, client: o.Client, base: o.KeyPrefix + ":{central}:", fleet: FleetKey(o.KeyPrefix), log: o.Log, now: o.Now,
+		decided: lru.New[string, decided](maxDecided)}
 	if c.log == nil {
 		c.log = slog.Default()
 	}
@@ -136,6 +157,10 @@ func New(o Options) (*Correlator, error) {
 	}
 	return c, nil
 }
+
+// Window is the current policy's correlation window (the aggregate marks
+// which detections may change a verdict within it).
+func (c *Correlator) Window() time.Duration { return c.o.Policy.Correlation().Window.D() }
 
 // FleetKey is the Redis key of the fleet attack flag, which every edge
 // with Redis reads (edge/internal/limits).
@@ -159,45 +184,18 @@ func (c *Correlator) Accept(ctx context.Context, b *report.Batch) error {
 	return nil
 }
 
-// identity is who a detection is about, as far as the edge could prove.
-type identity struct {
-	key    aggregate.PlayerKey
-	auth   bool
-	uuid   string // auth
-	name   string // lower-cased; unauthenticated
-	prefix string // client prefix; unauthenticated
+// condemned is an identity the policy bans, with what it rests on.
+type condemned struct {
+	id              report.Identity
+	flags           []aggregate.Flag // the qualifying flags, oldest first
+	regions, checks []string
+	// subjects are the flags' subjects the bans cover: every name of an
+	// account (its UUID is banned), the addresses banned of an offline
+	// identity.
+	subjects []string
 }
 
-func (id identity) String() string {
-	if id.auth {
-		return "uuid " + id.uuid
-	}
-	return "name " + id.name + " from " + id.prefix
-}
-
-// identityOf returns the detection's identity, or false when it has none
-// that could ever be banned (unauthenticated without an address).
-func identityOf(d report.Detection) (identity, bool) {
-	if d.Authenticated && d.UUID != "" {
-		return identity{key: aggregate.PlayerKey{UUID: d.UUID}, auth: true, uuid: d.UUID}, true
-	}
-	a, err := netip.ParseAddr(d.ClientAddr)
-	if err != nil || d.Player == "" {
-		return identity{}, false
-	}
-	name := strings.ToLower(d.Player)
-	return identity{key: aggregate.PlayerKey{Name: name}, name: name, prefix: netscope.Prefix(a).String()}, true
-}
-
-// matches reports whether a history entry is about the identity.
-func (id identity) matches(e aggregate.Entry) bool {
-	if id.auth {
-		return e.Authenticated && e.UUID == id.uuid
-	}
-	return !e.Authenticated && e.Prefix == id.prefix && strings.ToLower(e.Player) == id.name
-}
-
-// players looks at the history of every identity the batch flagged with a
+// players looks at the flags of every identity the batch flagged with a
 // strong enough action and bans those the policy condemns.
 func (c *Correlator) players(ctx context.Context, pol config.Correlation, ds []report.Detection) error {
 	if !pol.Ban {
@@ -207,129 +205,229 @@ func (c *Correlator) players(ctx context.Context, pol config.Correlation, ds []r
 	if err != nil {
 		return fmt.Errorf("correlation policy: %w", err)
 	}
-	seen := map[identity]bool{}
-	var ids []identity
+	seen := map[string]bool{}
+	var ids []report.Identity
+	var keys []string
+	now := c.now()
 	for _, d := range ds {
-		if d.Action < minAction {
+		if d.Action < minAction || !d.Correlate {
+			continue // nothing a verdict could change on
+		}
+		id, ok := d.Identity()
+		if !ok || seen[id.Key] || c.isDecided(id.Key, d.Subject(), now) {
 			continue
 		}
-		if id, ok := identityOf(d); ok && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
+		seen[id.Key] = true
+		ids = append(ids, id)
+		keys = append(keys, id.Key)
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	now := c.now()
 	since := now.Add(-pol.Window.D())
-	keys := make([]aggregate.PlayerKey, len(ids))
-	for i, id := range ids {
-		keys[i] = id.key
-	}
-	histories, err := c.o.History.Recent(ctx, keys, since)
+	all, err := c.o.History.Flags(ctx, keys, since)
 	if err != nil {
 		return fmt.Errorf("correlate players: %w", err)
 	}
+	var verdicts []condemned
 	for i, id := range ids {
-		var evidence []aggregate.Entry
+		v := condemned{id: id}
 		regions, checks := map[string]bool{}, map[string]bool{}
-		for _, e := range histories[i] {
-			if e.Time.Before(since) || e.ActionOf() < minAction || !id.matches(e) {
+		for _, f := range all[i] {
+			if f.Time.Before(since) || f.Action < minAction || f.Subject == "" {
 				continue
 			}
-			evidence = append(evidence, e)
-			regions[e.Region], checks[e.Check] = true, true
+			v.flags = append(v.flags, f)
+			regions[f.Region], checks[f.Check] = true, true
 		}
-		if len(regions) < pol.BanMinRegions || len(checks) < pol.BanMinChecks {
-			continue
+		if len(regions) >= pol.BanMinRegions && len(checks) >= pol.BanMinChecks {
+			v.regions, v.checks = sortedKeys(regions), sortedKeys(checks)
+			verdicts = append(verdicts, v)
 		}
-		if err := c.ban(ctx, pol, id, evidence, sortedKeys(regions), sortedKeys(checks), now); err != nil {
-			return err
+	}
+	if len(verdicts) == 0 {
+		return nil
+	}
+	return c.ban(ctx, pol, verdicts, now)
+}
+
+// decision is one ban to write, once.
+type decision struct {
+	ban    bans.Ban
+	marker string
+	v      *condemned
+}
+
+// ban bans what each condemned identity allows, each ban once across
+// replicas: the markers of all of them are claimed in one round trip, and
+// only the bans whose marker this replica won are written.
+func (c *Correlator) ban(ctx context.Context, pol config.Correlation, verdicts []condemned, now time.Time) error {
+	var ds []decision
+	for i := range verdicts {
+		v := &verdicts[i]
+		// Evidence comes later, for the bans this replica writes.
+		base := bans.Ban{
+			Reason:  fmt.Sprintf("Banned for cheating: flagged by %d checks in %d regions.", len(v.checks), len(v.regions)),
+			Source:  BanSource,
+			Created: now,
+			Expires: now.Add(pol.BanDuration.D()),
 		}
+		var subjects []bans.Ban
+		if v.id.Auth {
+			latest := v.flags[0]
+			for _, f := range v.flags {
+				if !f.Time.Before(latest.Time) {
+					latest = f
+				}
+				if !slices.Contains(v.subjects, f.Subject) {
+					v.subjects = append(v.subjects, f.Subject)
+				}
+			}
+			subjects = bans.DetectionBans(bans.Subject{UUID: v.id.UUID, Name: latest.Subject, Authenticated: true}, false, base)
+		} else {
+			for _, addr := range addressesOf(v.flags) {
+				subjects = append(subjects, bans.DetectionBans(bans.Subject{Addr: addr}, false, base)...)
+				v.subjects = append(v.subjects, netscope.Address(addr).String())
+			}
+		}
+		for _, b := range subjects {
+			n, err := bans.Normalize(b)
+			if err != nil {
+				c.log.Warn("correlation ban not valid; skipped", "identity", v.id.Key, "err", err)
+				continue
+			}
+			ds = append(ds, decision{ban: n, marker: c.base + "corr:ban:" + n.ID, v: v})
+		}
+	}
+	if len(ds) == 0 {
+		return nil
+	}
+	mctx, cancel := context.WithTimeout(ctx, opTimeout)
+	pipe := c.client.Pipeline()
+	claims := make([]*redis.BoolCmd, len(ds))
+	for i, d := range ds {
+		claims[i] = pipe.SetNX(mctx, d.marker, strings.Join(d.v.regions, ",")+" "+strings.Join(d.v.checks, ","), pol.BanDuration.D())
+	}
+	_, err := pipe.Exec(mctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("correlation ban markers: %w", err)
+	}
+	var won []*decision
+	var winners []*condemned
+	for i := range ds {
+		if !claims[i].Val() {
+			continue // decided before, here or by another replica
+		}
+		won = append(won, &ds[i])
+		if !slices.Contains(winners, ds[i].v) {
+			winners = append(winners, ds[i].v)
+		}
+	}
+	if err := c.write(ctx, won, winners, now); err != nil {
+		return err
+	}
+	// Every ban is claimed now: remember what was judged.
+	for i := range verdicts {
+		v := &verdicts[i]
+		c.decide(v.id.Key, v.subjects, now.Add(pol.BanDuration.D()))
 	}
 	return nil
 }
 
-// ban bans what the identity allows, each ban once across replicas.
-func (c *Correlator) ban(ctx context.Context, pol config.Correlation, id identity, entries []aggregate.Entry, regions, checks []string, now time.Time) error {
-	base := bans.Ban{
-		Reason:   fmt.Sprintf("Banned for cheating: flagged by %d checks in %d regions.", len(checks), len(regions)),
-		Source:   BanSource,
-		Created:  now,
-		Expires:  now.Add(pol.BanDuration.D()),
-		Evidence: evidenceOf(entries),
+// write writes the bans this replica claimed, with their evidence: the
+// evidence of every winner is read in one round trip, the bans are added
+// a few at a time (a wave of cheaters makes a burst of bans, and the
+// batch has a deadline). A ban that could not be written gives its marker
+// back, so the edge's retry of the batch takes the decision again.
+func (c *Correlator) write(ctx context.Context, won []*decision, winners []*condemned, now time.Time) error {
+	if len(won) == 0 {
+		return nil
 	}
-	var subjects []bans.Ban
-	if id.auth {
-		name := ""
-		for _, e := range entries { // the latest name the account used
-			name = e.Player
-		}
-		subjects = bans.DetectionBans(bans.Subject{UUID: id.uuid, Name: name, Authenticated: true}, false, base)
-	} else {
-		for _, addr := range addressesOf(entries) {
-			subjects = append(subjects, bans.DetectionBans(bans.Subject{Addr: addr}, false, base)...)
-		}
+	ids := make([]report.Identity, len(winners))
+	flags := make([][]aggregate.Flag, len(winners))
+	for i, v := range winners {
+		ids[i], flags[i] = v.id, v.flags
 	}
-	for _, b := range subjects {
-		n, err := bans.Normalize(b)
-		if err != nil {
-			c.log.Warn("correlation ban not valid; skipped", "identity", id.String(), "err", err)
+	spansErr := c.o.History.FlagSpans(ctx, ids, flags)
+	errs := make([]error, len(won))
+	sem := make(chan struct{}, maxConcurrentAdds)
+	var wg sync.WaitGroup
+	for i, d := range won {
+		if spansErr != nil {
+			errs[i] = spansErr
 			continue
 		}
-		marker := c.base + "corr:ban:" + n.ID
-		mctx, cancel := context.WithTimeout(ctx, opTimeout)
-		won, err := c.client.SetNX(mctx, marker, strings.Join(regions, ",")+" "+strings.Join(checks, ","), pol.BanDuration.D()).Result()
-		cancel()
-		if err != nil {
-			return fmt.Errorf("correlation ban marker: %w", err)
-		}
-		if !won {
-			continue // decided before, here or by another replica
-		}
-		stored, err := c.o.Bans.Add(ctx, n)
-		if err != nil {
-			// Let a retry of the batch take the decision again.
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
-			_ = c.client.Del(dctx, marker).Err()
-			cancel()
-			return fmt.Errorf("write correlation ban %s: %w", n.ID, err)
-		}
-		c.m.bans.Inc()
-		c.log.Warn("fleet-wide ban from detections correlated across regions", "ban", stored.ID, "identity", id.String(),
-			"regions", strings.Join(regions, ","), "checks", strings.Join(checks, ","), "expires", stored.Expires)
-		c.emitCorrelation(stored, id, entries, regions, checks, now)
+		d.ban.Evidence = evidenceOf(d.v.flags)
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			stored, err := c.o.Bans.Add(ctx, d.ban)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			c.m.bans.Inc()
+			c.log.Warn("fleet-wide ban from detections correlated across regions", "ban", stored.ID, "identity", d.v.id.Key,
+				"regions", strings.Join(d.v.regions, ","), "checks", strings.Join(d.v.checks, ","), "expires", stored.Expires)
+			c.emitCorrelation(stored, d.v.id, d.v.flags, d.v.regions, d.v.checks, now)
+		})
 	}
-	return nil
+	wg.Wait()
+	var failed []error
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
+	defer cancel()
+	for i, err := range errs {
+		if err != nil {
+			_ = c.client.Del(dctx, won[i].marker).Err()
+			failed = append(failed, fmt.Errorf("write correlation ban %s: %w", won[i].ban.ID, err))
+		}
+	}
+	return errors.Join(failed...)
+}
+
+// isDecided reports whether identity was judged with subject among its
+// subjects and that judgement still holds.
+func (c *Correlator) isDecided(identity, subject string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := c.decided.Get(identity)
+	return d != nil && now.Before(d.until) && slices.Contains(d.subjects, subject)
+}
+
+func (c *Correlator) decide(identity string, subjects []string, until time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d, _ := c.decided.Put(identity)
+	*d = decided{until: until, subjects: subjects}
 }
 
 // evidenceOf picks the detections a ban records: the latest of each
 // region and check pair, oldest first, at most bans.MaxEvidence.
-func evidenceOf(entries []aggregate.Entry) []bans.Evidence {
-	latest := map[string]aggregate.Entry{}
-	for _, e := range entries {
-		k := e.Region + "|" + e.Check
-		if old, ok := latest[k]; !ok || !e.Time.Before(old.Time) {
-			latest[k] = e
+func evidenceOf(flags []aggregate.Flag) []bans.Evidence {
+	latest := map[string]aggregate.Flag{}
+	for _, f := range flags {
+		k := f.Region + "|" + f.Check
+		if old, ok := latest[k]; !ok || !f.Time.Before(old.Time) {
+			latest[k] = f
 		}
 	}
-	picked := make([]aggregate.Entry, 0, len(latest))
-	for _, e := range latest {
-		picked = append(picked, e)
+	picked := make([]aggregate.Flag, 0, len(latest))
+	for _, f := range latest {
+		picked = append(picked, f)
 	}
-	slices.SortFunc(picked, func(a, b aggregate.Entry) int {
+	slices.SortFunc(picked, func(a, b aggregate.Flag) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
-		return strings.Compare(a.SpanID, b.SpanID)
+		return strings.Compare(a.Region+a.Check, b.Region+b.Check)
 	})
 	if len(picked) > bans.MaxEvidence {
 		picked = picked[len(picked)-bans.MaxEvidence:]
 	}
 	out := make([]bans.Evidence, len(picked))
-	for i, e := range picked {
-		out[i] = bans.Evidence{Region: clip(e.Region), Check: clip(e.Check), Time: e.Time, TraceID: e.TraceID}
+	for i, f := range picked {
+		out[i] = bans.Evidence{Region: clip(f.Region), Check: clip(f.Check), Time: f.Time, TraceID: f.TraceID}
 	}
 	return out
 }
@@ -341,13 +439,19 @@ func clip(s string) string {
 	return s
 }
 
-// addressesOf returns the distinct client addresses of the entries, most
-// recent first, at most maxBanAddresses.
-func addressesOf(entries []aggregate.Entry) []netip.Addr {
+// addressesOf returns the distinct client addresses of unauthenticated
+// flags (their subject is netscope.Address), most recent first, at most
+// maxBanAddresses.
+func addressesOf(flags []aggregate.Flag) []netip.Addr {
+	sorted := slices.Clone(flags)
+	slices.SortStableFunc(sorted, func(a, b aggregate.Flag) int { return b.Time.Compare(a.Time) })
 	var out []netip.Addr
 	seen := map[string]bool{}
-	for i := len(entries) - 1; i >= 0 && len(out) < maxBanAddresses; i-- {
-		p, err := netip.ParsePrefix(entries[i].Address)
+	for _, f := range sorted {
+		if len(out) == maxBanAddresses {
+			break
+		}
+		p, err := netip.ParsePrefix(f.Subject)
 		if err != nil || seen[p.String()] {
 			continue
 		}

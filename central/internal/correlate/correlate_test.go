@@ -82,13 +82,16 @@ func newReplica(t *testing.T, url string, pol Policy) *replica {
 func (r *replica) accept(t *testing.T, b report.Batch) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := r.agg.Record(ctx, b.Detections); err != nil {
+	if _, err := r.agg.Record(ctx, b.Detections, window); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.corr.Accept(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// window is the default policy's correlation window.
+const window = 10 * time.Minute
 
 func det(region, check string, action detection.Action, player, uuid, addr string, auth bool, at time.Time) report.Detection {
 	sc := spantest.IDs()
@@ -255,7 +258,7 @@ func TestTwoReplicasBanOnce(t *testing.T) {
 		det("eu", "combat.reach", detection.ActionKick, "Cheater", "", "203.0.113.7", false, now),
 		det("us", "badpackets.invalid_pitch", detection.ActionKick, "Cheater", "", "203.0.113.7", false, now),
 	}}
-	if _, err := a.agg.Record(context.Background(), batch.Detections); err != nil {
+	if _, err := a.agg.Record(context.Background(), batch.Detections, 10*time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup

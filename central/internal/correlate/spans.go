@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/rustguard/rustguard/central/internal/aggregate"
+	"github.com/rustguard/rustguard/central/internal/report"
 	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/telemetry"
 )
@@ -27,7 +28,7 @@ type SpanSink interface {
 // its own, linked to every detection span the ban rests on, so an operator
 // who finds the ban in the tracing backend reaches each region's evidence
 // in one click.
-func (c *Correlator) emitCorrelation(b bans.Ban, id identity, entries []aggregate.Entry, regions, checks []string, now time.Time) {
+func (c *Correlator) emitCorrelation(b bans.Ban, id report.Identity, flags []aggregate.Flag, regions, checks []string, now time.Time) {
 	if c.o.Spans == nil {
 		return
 	}
@@ -55,13 +56,13 @@ func (c *Correlator) emitCorrelation(b bans.Ban, id identity, entries []aggregat
 	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
 	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
 	a := sp.Attributes()
-	a.PutStr(telemetry.AttrCorrelationIdentity, id.String())
+	a.PutStr(telemetry.AttrCorrelationIdentity, id.Key)
 	a.PutStr(telemetry.AttrBanKind, b.Kind.String())
 	a.PutStr(telemetry.AttrBanValue, b.Value)
 	a.PutStr(telemetry.AttrBanSource, b.Source)
 	a.PutInt(telemetry.AttrBanDuration, int64(b.Remaining(now)/time.Second))
-	if id.auth {
-		a.PutStr(telemetry.AttrPlayerUUID, id.uuid)
+	if id.Auth {
+		a.PutStr(telemetry.AttrPlayerUUID, id.UUID)
 	}
 	r := a.PutEmptySlice(telemetry.AttrCorrelationRegions)
 	for _, v := range regions {
@@ -71,7 +72,7 @@ func (c *Correlator) emitCorrelation(b bans.Ban, id identity, entries []aggregat
 	for _, v := range checks {
 		k.AppendEmpty().SetStr(v)
 	}
-	for _, e := range entries {
+	for _, e := range flags {
 		if sp.Links().Len() == maxLinks {
 			break
 		}

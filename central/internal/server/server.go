@@ -59,6 +59,14 @@ const (
 	ShutdownTimeout = 15 * time.Second
 )
 
+// redisDefaults are central's Redis client settings where the URL sets
+// none. A batch's script runs in about a millisecond, but on a busy Redis
+// it may wait; a read timeout shorter than the per-call deadlines (3 s)
+// would only make the client resend a script Redis is still running.
+func redisDefaults() bans.ClientDefaults {
+	return bans.ClientDefaults{DialTimeout: time.Second, IOTimeout: 3 * time.Second, PoolTimeout: time.Second, MaxRetries: 1, DialAttempts: 1}
+}
+
 // Options are central's inputs.
 type Options struct {
 	Config  config.Central
@@ -132,7 +140,7 @@ func New(o Options) (*Central, error) {
 	}))
 
 	var err error
-	if c.redis, err = bans.NewClient(cfg.RedisURL); err != nil {
+	if c.redis, err = bans.NewClientWith(cfg.RedisURL, redisDefaults()); err != nil {
 		return nil, fmt.Errorf("RUSTGUARD_REDIS_URL: %w", err)
 	}
 	if c.agg, err = aggregate.New(aggregate.Config{KeyPrefix: cfg.RedisKeyPrefix, MaxLen: cfg.DetectionsMaxLen, MaxAge: cfg.DetectionsMaxAge.D()},
@@ -215,7 +223,7 @@ type pipeline struct {
 }
 
 func (p pipeline) Accept(ctx context.Context, b *report.Batch) error {
-	if _, err := p.agg.Record(ctx, b.Detections); err != nil {
+	if _, err := p.agg.Record(ctx, b.Detections, p.corr.Window()); err != nil {
 		return err
 	}
 	return p.corr.Accept(ctx, b)
