@@ -42,7 +42,7 @@ type central struct {
 
 // startCentral runs a central on loopback ports against redisURL,
 // forwarding to Jaeger when j is not nil.
-func startCentral(t *testing.T, redisURL string, j *testservers.Jaeger) *central {
+func startCentral(t testing.TB, redisURL string, j *testservers.Jaeger) *central {
 	t.Helper()
 	cfg := config.DefaultCentral()
 	cfg.HTTPAddr, cfg.OTLPGRPCAddr, cfg.OTLPHTTPAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
@@ -52,7 +52,11 @@ func startCentral(t *testing.T, redisURL string, j *testservers.Jaeger) *central
 		env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://" + j.OTLPGRPCAddr()
 		env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "grpc"
 	}
-	c, err := New(Options{Config: cfg, Version: "test", Log: slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelInfo})),
+	var logOut io.Writer = t.Output()
+	if _, bench := t.(*testing.B); bench {
+		logOut = io.Discard // a benchmark bans a thousand players
+	}
+	c, err := New(Options{Config: cfg, Version: "test", Log: slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Env: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +71,7 @@ func startCentral(t *testing.T, redisURL string, j *testservers.Jaeger) *central
 	return &central{c: c, api: "http://" + a, grpc: g, otlpURL: h}
 }
 
-func (c *central) get(t *testing.T, path string, out any) int {
+func (c *central) get(t testing.TB, path string, out any) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, c.api+path, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
@@ -85,7 +89,7 @@ func (c *central) get(t *testing.T, path string, out any) int {
 	return resp.StatusCode
 }
 
-func exporters(t *testing.T, c *central, token string) (grpcExp, httpExp *otlptrace.Exporter) {
+func exporters(t testing.TB, c *central, token string) (grpcExp, httpExp *otlptrace.Exporter) {
 	t.Helper()
 	ctx := context.Background()
 	g, err := spantest.GRPCExporter(ctx, c.grpc, token)
