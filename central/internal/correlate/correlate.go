@@ -374,16 +374,22 @@ func (c *Correlator) write(ctx context.Context, won []*decision, winners []*cond
 		})
 	}
 	wg.Wait()
-	var failed []error
+	var first error
+	failed := 0
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 	defer cancel()
 	for i, err := range errs {
 		if err != nil {
 			_ = c.client.Del(dctx, won[i].marker).Err()
-			failed = append(failed, fmt.Errorf("write correlation ban %s: %w", won[i].ban.ID, err))
+			if failed++; first == nil {
+				first = fmt.Errorf("write correlation ban %s: %w", won[i].ban.ID, err)
+			}
 		}
 	}
-	return errors.Join(failed...)
+	if failed > 0 {
+		return fmt.Errorf("%d of %d correlation bans not written; first: %w", failed, len(won), first)
+	}
+	return nil
 }
 
 // isDecided reports whether identity was judged with subject among its

@@ -62,9 +62,11 @@ const (
 // redisDefaults are central's Redis client settings where the URL sets
 // none. A batch's script runs in about a millisecond, but on a busy Redis
 // it may wait; a read timeout shorter than the per-call deadlines (3 s)
-// would only make the client resend a script Redis is still running.
+// would only make the client resend a script Redis is still running, and
+// a shorter pool wait would turn a burst of requests into "retry later"
+// answers while they could have queued.
 func redisDefaults() bans.ClientDefaults {
-	return bans.ClientDefaults{DialTimeout: time.Second, IOTimeout: 3 * time.Second, PoolTimeout: time.Second, MaxRetries: 1, DialAttempts: 1}
+	return bans.ClientDefaults{DialTimeout: time.Second, IOTimeout: 3 * time.Second, PoolTimeout: 3 * time.Second, MaxRetries: 1, DialAttempts: 1}
 }
 
 // Options are central's inputs.
