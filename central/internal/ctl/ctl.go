@@ -391,6 +391,9 @@ func (c *client) call(ctx context.Context, method, path string, q url.Values, bo
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
 			return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, e.Error)
 		}
+		if resp.StatusCode == http.StatusNotFound {
+			return fmt.Errorf("%s %s: %s: this central does not serve it (an older version, or a service it was started without)", method, path, resp.Status)
+		}
 		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
 	}
 	var pretty bytes.Buffer

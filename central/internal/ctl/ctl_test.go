@@ -82,6 +82,9 @@ func TestCtlAgainstCentral(t *testing.T) {
 	if _, err := run(t, url, token, "detections", "-since", "yesterday"); err == nil || !strings.Contains(err.Error(), "since") {
 		t.Errorf("bad since: %v", err)
 	}
+	if _, err := run(t, url, token, "config", "get"); err == nil || !strings.Contains(err.Error(), "does not serve it") {
+		t.Errorf("config on a central without the configuration service: %v", err)
+	}
 	if _, err := run(t, url, "wrong-token-0123456789", "bans", "list"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Errorf("wrong token: %v", err)
 	}
