@@ -26,6 +26,11 @@ const (
 	maxTrackedEdges = 1024
 	// MaxWaves is how many waves are kept for GET /v1/attacks.
 	MaxWaves = 1000
+	// reportsSeenTTL is how long attack reports' span ids are remembered,
+	// so a retried batch counts nothing twice (aggregate.DedupWindow for
+	// detections; an edge sends one report every 10 s, so the set stays
+	// small).
+	reportsSeenTTL = 10 * time.Minute
 )
 
 // Wave kinds.
@@ -41,9 +46,13 @@ const (
 // the wave data (hash). ARGV: window ms, hold ms, minimum regions, member
 // "<region>|<edge>", active (1/0), shape ("" none), shape count, joins per
 // second, failed verifications, minimum shape count, maximum tracked
-// edges, maximum waves. Returns {0} when no wave is on or extended, else
-// {1, id, wave JSON, 1 if created}.
+// edges, maximum waves, the report's span ids, the seen set's TTL (s); a
+// sixth key is the set of reports seen (a retried batch changes nothing).
+// Returns {0} when no wave is on or extended, else {1, id, wave JSON, 1 if
+// created}.
 var waveScript = redis.NewScript(`
+if redis.call('SADD', KEYS[6], ARGV[13]) == 0 then return {0} end
+redis.call('EXPIRE', KEYS[6], ARGV[14])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local window, hold, minRegions = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -118,6 +127,7 @@ func (c *Correlator) keyShape(shape string) string { return c.base + "attack:sha
 func (c *Correlator) keyActive() string            { return c.base + "wave:active" }
 func (c *Correlator) keyWaves() string             { return c.base + "waves" }
 func (c *Correlator) keyWaveData() string          { return c.base + "waves:data" }
+func (c *Correlator) keyReportsSeen() string       { return c.base + "attack:seen" }
 
 // Wave is one period during which several regions reported attacks.
 type Wave struct {
@@ -178,10 +188,10 @@ func (c *Correlator) attack(ctx context.Context, pol config.Correlation, a repor
 	ctx, cancel := context.WithTimeout(ctx, opTimeout)
 	defer cancel()
 	res, err := waveScript.Run(ctx, c.client,
-		[]string{c.keyEdges(), shapeKey, c.keyActive(), c.keyWaves(), c.keyWaveData()},
+		[]string{c.keyEdges(), shapeKey, c.keyActive(), c.keyWaves(), c.keyWaveData(), c.keyReportsSeen()},
 		pol.Window.D().Milliseconds(), pol.AttackHold.D().Milliseconds(), pol.AttackMinRegions,
 		a.Region+"|"+a.Edge, active, a.NameShape, a.NameShapeCount, a.JoinsPerSecond, a.VerificationsFailed,
-		minShapeCount, maxTrackedEdges, MaxWaves).Slice()
+		minShapeCount, maxTrackedEdges, MaxWaves, a.TraceID+a.SpanID, int64(reportsSeenTTL/time.Second)).Slice()
 	if err != nil {
 		return fmt.Errorf("record attack report: %w", err)
 	}

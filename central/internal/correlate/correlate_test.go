@@ -330,6 +330,13 @@ func TestAttackWaveTurnsFleetModeOn(t *testing.T) {
 	if got := testutil.ToFloat64(a.corr.m.waves) + testutil.ToFloat64(b.corr.m.waves); got != 1 {
 		t.Errorf("%v waves created, want 1", got)
 	}
+	// A retried report changes nothing.
+	rep := attackReport("ap", "ap-1", true, "", 0)
+	a.accept(t, report.Batch{Attacks: []report.Attack{rep}})
+	b.accept(t, report.Batch{Attacks: []report.Attack{rep}})
+	if att, _ := a.corr.Attacks(ctx, 10); att.Waves[0].Reports != 3 {
+		t.Errorf("reports %d after a report and its retry, want 3", att.Waves[0].Reports)
+	}
 	// An edge that reports the end of its attack stops counting.
 	a.accept(t, report.Batch{Attacks: []report.Attack{attackReport("ap", "ap-1", false, "", 0)}})
 	if att, _ := a.corr.Attacks(ctx, 10); len(att.Edges) != 3 {
