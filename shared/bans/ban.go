@@ -63,6 +63,13 @@ const (
 	MaxReasonLen = 256
 	// MaxSourceLen caps the source field ("check:<key>", "operator:<user>").
 	MaxSourceLen = 128
+	// MaxEvidence caps a ban's evidence list: a correlation needs a few
+	// detections per region and check to be understood, and the whole ban
+	// must stay under maxBanJSON, which every edge enforces on load.
+	MaxEvidence = 8
+	// MaxEvidenceField caps an evidence entry's region and check in bytes
+	// (region names and check keys are far shorter).
+	MaxEvidenceField = 64
 	// minPrefixV4 and minPrefixV6 are the widest CIDR bans accepted. A
 	// /7 or a /15 bans a share of the internet bigger than any abuse we
 	// have seen and is far more likely a typo for a /17 than intended.
@@ -88,6 +95,35 @@ type Ban struct {
 	Source  string // who banned: "check:<key>" or "operator:<user>"
 	Created time.Time
 	Expires time.Time // zero: permanent
+	// Evidence is what a correlation ban rests on: the detections central
+	// correlated across regions (empty for operator and detection bans).
+	// Edges carry it along for operators; they never act on it. At most
+	// MaxEvidence entries; treat it as read-only, a Table shares it.
+	Evidence []Evidence
+}
+
+// Evidence is one detection a correlation ban rests on.
+type Evidence struct {
+	Region  string    `json:"region"`
+	Check   string    `json:"check"`
+	Time    time.Time `json:"time"`
+	TraceID string    `json:"trace_id,omitempty"` // 32 lower-case hex digits: the detection span's trace in the tracing backend
+}
+
+// Equal reports whether a and b are the same ban in every field,
+// evidence included. Ban holds a slice, so == does not compile.
+func (b Ban) Equal(o Ban) bool {
+	if b.ID != o.ID || b.Kind != o.Kind || b.Value != o.Value || b.Reason != o.Reason || b.Source != o.Source ||
+		!b.Created.Equal(o.Created) || !b.Expires.Equal(o.Expires) || len(b.Evidence) != len(o.Evidence) {
+		return false
+	}
+	for i := range b.Evidence {
+		x, y := b.Evidence[i], o.Evidence[i]
+		if x.Region != y.Region || x.Check != y.Check || x.TraceID != y.TraceID || !x.Time.Equal(y.Time) {
+			return false
+		}
+	}
+	return true
 }
 
 // Permanent reports whether b never expires.
@@ -153,10 +189,61 @@ func Normalize(b Ban) (Ban, error) {
 	}
 	b.Created = b.Created.Truncate(time.Millisecond).UTC()
 	b.Expires = b.Expires.Truncate(time.Millisecond).UTC()
+	if b.Evidence, err = normalizeEvidence(b.Evidence); err != nil {
+		return Ban{}, err
+	}
 	if !b.Expires.IsZero() && !b.Created.IsZero() && !b.Expires.After(b.Created) {
 		return Ban{}, fmt.Errorf("%w: expiry %s is not after creation %s", ErrInvalid, b.Expires, b.Created)
 	}
 	return b, nil
+}
+
+// normalizeEvidence checks a ban's evidence and returns a copy in stored
+// form (times in UTC milliseconds); nil stays nil.
+func normalizeEvidence(in []Evidence) ([]Evidence, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	if len(in) > MaxEvidence {
+		return nil, fmt.Errorf("%w: %d evidence entries, at most %d", ErrInvalid, len(in), MaxEvidence)
+	}
+	out := make([]Evidence, len(in))
+	for i, e := range in {
+		if !evidenceText(e.Region) || !evidenceText(e.Check) {
+			return nil, fmt.Errorf("%w: evidence %d: region and check must be printable, at most %d bytes", ErrInvalid, i, MaxEvidenceField)
+		}
+		if e.TraceID != "" && !lowerHex(e.TraceID, 32) {
+			return nil, fmt.Errorf("%w: evidence %d: trace id %q is not 32 lower-case hex digits", ErrInvalid, i, e.TraceID)
+		}
+		e.Time = e.Time.Truncate(time.Millisecond).UTC()
+		out[i] = e
+	}
+	return out, nil
+}
+
+// evidenceText wants at most MaxEvidenceField bytes of printable UTF-8.
+func evidenceText(s string) bool {
+	if len(s) > MaxEvidenceField || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // NormalizeSubject parses value as a kind and returns the kind and value

@@ -46,6 +46,32 @@ const (
 // The client is shared by bans and limits; it belongs here only because
 // bans was the first user. Move it to its own package if a third appears.
 func NewClient(rawURL string) (redis.UniversalClient, error) {
+	return NewClientWith(rawURL, EdgeClientDefaults())
+}
+
+// ClientDefaults are the client settings NewClientWith applies where the
+// URL's query sets none.
+type ClientDefaults struct {
+	DialTimeout time.Duration
+	// IOTimeout bounds a socket read or write when a call has no deadline
+	// of its own (and caps the call's deadline when it has one).
+	IOTimeout    time.Duration
+	PoolTimeout  time.Duration
+	MaxRetries   int
+	DialAttempts int
+}
+
+// EdgeClientDefaults are NewClient's: budgets for a Redis consulted on
+// the connection path (the constants above say why).
+func EdgeClientDefaults() ClientDefaults {
+	return ClientDefaults{DialTimeout: clientDialTimeout, IOTimeout: clientIOTimeout, PoolTimeout: clientPoolTimeout,
+		MaxRetries: clientMaxRetries, DialAttempts: clientDialAttempts}
+}
+
+// NewClientWith is NewClient with other defaults: central, whose Lua
+// scripts write a whole batch, waits longer for an answer than an edge
+// may on a login.
+func NewClientWith(rawURL string, d ClientDefaults) (redis.UniversalClient, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
 		return nil, fmt.Errorf("redis url: missing scheme (want redis://, rediss:// or redis+cluster://)")
@@ -56,7 +82,7 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		applyClientDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries)
+		applyClientDefaults(d, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries)
 		o.ContextTimeoutEnabled = true
 		return redis.NewClient(o), nil
 	case "redis+cluster", "rediss+cluster":
@@ -64,27 +90,27 @@ func NewClient(rawURL string) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		applyClientDefaults(&o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries)
+		applyClientDefaults(d, &o.DialTimeout, &o.ReadTimeout, &o.WriteTimeout, &o.PoolTimeout, &o.MaxRetries, &o.DialerRetries)
 		o.ContextTimeoutEnabled = true
 		return redis.NewClusterClient(o), nil
 	}
 	return nil, fmt.Errorf("redis url: unsupported scheme %q (want redis, rediss, redis+cluster or rediss+cluster)", scheme)
 }
 
-func applyClientDefaults(dial, read, write, pool *time.Duration, retries, dialAttempts *int) {
+func applyClientDefaults(d ClientDefaults, dial, read, write, pool *time.Duration, retries, dialAttempts *int) {
 	setDur := func(p *time.Duration, v time.Duration) {
 		if *p == 0 {
 			*p = v
 		}
 	}
-	setDur(dial, clientDialTimeout)
-	setDur(read, clientIOTimeout)
-	setDur(write, clientIOTimeout)
-	setDur(pool, clientPoolTimeout)
+	setDur(dial, d.DialTimeout)
+	setDur(read, d.IOTimeout)
+	setDur(write, d.IOTimeout)
+	setDur(pool, d.PoolTimeout)
 	if *retries == 0 {
-		*retries = clientMaxRetries
+		*retries = d.MaxRetries
 	}
 	if *dialAttempts == 0 {
-		*dialAttempts = clientDialAttempts
+		*dialAttempts = d.DialAttempts
 	}
 }

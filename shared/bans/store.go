@@ -792,6 +792,16 @@ type wireBan struct {
 	Source  string `json:"source,omitempty"`
 	Created int64  `json:"created_ms"`
 	Expires int64  `json:"expires_ms,omitempty"`
+	// Evidence was added with central's correlation bans. Edges that
+	// predate it ignore the field (encoding/json skips unknown fields).
+	Evidence []wireEvidence `json:"evidence,omitempty"`
+}
+
+type wireEvidence struct {
+	Region  string `json:"region"`
+	Check   string `json:"check"`
+	Time    int64  `json:"time_ms"`
+	TraceID string `json:"trace_id,omitempty"`
 }
 
 func encodeBan(b Ban) (string, error) {
@@ -799,9 +809,15 @@ func encodeBan(b Ban) (string, error) {
 	if !b.Permanent() {
 		w.Expires = b.Expires.UnixMilli()
 	}
+	for _, e := range b.Evidence {
+		w.Evidence = append(w.Evidence, wireEvidence{Region: e.Region, Check: e.Check, Time: e.Time.UnixMilli(), TraceID: e.TraceID})
+	}
 	data, err := json.Marshal(w)
 	if err != nil {
 		return "", fmt.Errorf("encode ban %s: %w", b.ID, err)
+	}
+	if len(data) > maxBanJSON {
+		return "", fmt.Errorf("%w: ban %s encodes to %d bytes, more than the %d every edge accepts", ErrInvalid, b.ID, len(data), maxBanJSON)
 	}
 	return string(data), nil
 }
@@ -821,6 +837,9 @@ func decodeBan(s string) (Ban, error) {
 		return Ban{}, err
 	}
 	b := Ban{Kind: k, Value: w.Value, Reason: w.Reason, Source: w.Source}
+	for _, e := range w.Evidence {
+		b.Evidence = append(b.Evidence, Evidence{Region: e.Region, Check: e.Check, Time: time.UnixMilli(e.Time), TraceID: e.TraceID})
+	}
 	if w.Created != 0 {
 		b.Created = time.UnixMilli(w.Created)
 	}

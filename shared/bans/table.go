@@ -269,7 +269,7 @@ func (t *Table) Replace(bans []Ban) (changed []Ban) {
 		}
 	}
 	for id, it := range all {
-		if old := t.all[id]; old == nil || old.ban != it.ban {
+		if old := t.all[id]; old == nil || !old.ban.Equal(it.ban) {
 			changed = append(changed, it.ban)
 		}
 	}
@@ -312,7 +312,7 @@ func (t *Table) Update(changes []Change) (changed []Ban) {
 		t.pending[id] = pend{key: it, now: it}
 	}
 	for id, old := range before {
-		if it := t.all[id]; it != nil && (old == nil || old.ban != it.ban) {
+		if it := t.all[id]; it != nil && (old == nil || !old.ban.Equal(it.ban)) {
 			changed = append(changed, it.ban)
 		}
 	}

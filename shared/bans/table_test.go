@@ -204,7 +204,7 @@ func TestTableModel(t *testing.T) {
 			got, ok = tab.Match(netip.Addr{}, s.Value, mcproto.UUID{}, t0)
 		}
 		wantOK := inModel && want.Active(t0)
-		if ok != wantOK || ok && got != want {
+		if ok != wantOK || ok && !got.Equal(want) {
 			t.Errorf("%s: Match = %+v, %v; model %+v, %v", s.ID, got, ok, want, wantOK)
 		}
 	}
@@ -318,7 +318,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, err := decodeBan(s)
-		if err != nil || got != b {
+		if err != nil || !got.Equal(b) {
 			t.Errorf("round trip of %+v = %+v, %v", b, got, err)
 		}
 	}

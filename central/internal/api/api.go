@@ -27,11 +27,19 @@ type Options struct {
 	Ready func() (ok bool, deps map[string]string)
 	// Gatherer serves /metrics.
 	Gatherer prometheus.Gatherer
+	Log      *slog.Logger
+
+	// Detections serves GET /v1/detections, /v1/detections/counts and
+	// /v1/players/{name or uuid} (detections.go).
+	Detections Detections
+	// Attacks serves GET /v1/attacks (detections.go).
+	Attacks Attacks
+	// Bans serves /v1/bans: GET, POST and DELETE (bans.go).
+	Bans Bans
 	// Config serves /v1/config* (config.go); Fleet serves /v1/fleet
 	// (fleet.go). configsvc.Service is both.
 	Config ConfigStore
 	Fleet  FleetSource
-	Log    *slog.Logger
 }
 
 // ErrNoToken: central refuses to serve its API without a token.
@@ -61,6 +69,15 @@ func New(o Options) (http.Handler, error) {
 		writeJSON(w, code, map[string]any{"ready": ok, "dependencies": deps})
 	})
 	v1 := http.NewServeMux()
+	if o.Detections != nil {
+		registerDetections(v1, o.Detections)
+	}
+	if o.Attacks != nil {
+		registerAttacks(v1, o.Attacks)
+	}
+	if o.Bans != nil {
+		registerBans(v1, o.Bans)
+	}
 	if o.Gatherer != nil {
 		mux.Handle("GET /metrics", authorize(o.Token, promhttp.HandlerFor(o.Gatherer, promhttp.HandlerOpts{})))
 	}
@@ -109,8 +126,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = enc.Encode(v)
 }
 
-// writeError answers {"error": msg}; field, when set, names the offending
-// field of the request.
+// writeError answers {"error": msg}.
 func writeError(w http.ResponseWriter, code int, msg string) {
 	writeJSON(w, code, map[string]string{"error": msg})
+}
+
+// writeFieldError answers {"error": "<field>: <msg>", "field": field}: the
+// request's field at fault and why.
+func writeFieldError(w http.ResponseWriter, code int, field, msg string) {
+	writeJSON(w, code, map[string]string{"error": field + ": " + msg, "field": field})
 }

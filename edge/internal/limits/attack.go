@@ -39,6 +39,21 @@ func AttackDefaults() AttackConfig {
 // maxWindowSeconds caps Window: the flush reads one key per second of it.
 const maxWindowSeconds = 60
 
+// The fleet attack flag: rustguard-central sets "<prefix>:attack:fleet"
+// (a JSON value saying why, with a TTL: the policy's hold time) when
+// several regions are under attack at once. Its presence is attack mode
+// for every edge with Redis (docs/CENTRAL.md).
+const (
+	// fleetFlagKey follows KeyPrefix.
+	fleetFlagKey = ":attack:fleet"
+	// flagNoTTLHold is how long a flag without a TTL (central always sets
+	// one; an operator's redis-cli SET may not) counts after the last
+	// flush that saw it, should Redis become unreachable: a few flushes.
+	flagNoTTLHold = 10 * time.Second
+	// maxFlagReason caps how much of the flag's value reaches a log line.
+	maxFlagReason = 256
+)
+
 // joinKeyTTL keeps a per-second key this long past the window, so a late
 // reader still finds it and Redis forgets it soon after.
 const joinKeyTTL = 10 * time.Second
@@ -52,7 +67,7 @@ type AttackOptions struct {
 }
 
 // AttackSignal is the third tier: the fleet's joins per second, aggregated
-// off the login path. Join only bumps an atomic counter; once a second Run
+// off the login path, and central's fleet attack flag. Join only bumps an atomic counter; once a second Run
 // adds the count to the Redis key of the current second and reads the sum
 // of the last Window's complete seconds. All keys share the hash tag
 // {joins}, so the read is one MGET on one Cluster slot; the edges write one
@@ -68,6 +83,12 @@ type AttackSignal struct {
 	fleet   atomic.Uint64 // float64 bits: fleet joins/s at the last flush
 	local   atomic.Uint64 // float64 bits: this edge's joins/s over the window
 	healthy atomic.Bool
+	// flagUntil is when the fleet attack flag, as last read, lapses
+	// (unix nanoseconds; 0: not set). While Redis is unreachable the
+	// flag holds until its own expiry: fail static, bounded by the TTL
+	// central gave it.
+	flagUntil atomic.Int64
+	flagOn    bool // Flush only: the flag's state at the last flush, for logs
 
 	mu     sync.Mutex // Flush is serialised; it owns history
 	recent []secCount // this edge's flushed counts inside the window
@@ -99,7 +120,15 @@ func NewAttackSignal(cfg AttackConfig, o AttackOptions) (*AttackSignal, error) {
 		for _, c := range []prometheus.Collector{
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rustguard_edge_fleet_joins_per_second", Help: "Logins per second across the fleet over the attack window (this edge's own rate while Redis is unavailable)."},
-				a.FleetJoinsPerSecond),
+				a.measuredRate),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "rustguard_edge_fleet_attack_flag", Help: "1 while central's fleet attack flag is set (attack mode for the whole fleet), 0 otherwise."},
+				func() float64 {
+					if a.FleetAttack() {
+						return 1
+					}
+					return 0
+				}),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "rustguard_edge_attack_signal_redis_up", Help: "1 while the fleet join counter in Redis is reachable."},
 				func() float64 {
@@ -122,12 +151,32 @@ func (a *AttackSignal) Join() { a.pending.Add(1) }
 
 // FleetJoinsPerSecond is the fleet's login rate at the last flush. While
 // Redis is unreachable it is this edge's own rate: a lower bound, so an
-// attack seen locally still counts.
+// attack seen locally still counts. While central's fleet attack flag is
+// set it is +Inf: the gate compares the rate with its fleet threshold
+// (gate.attack_fleet_joins_per_second), so the flag turns attack mode on
+// exactly as a fleet rate over the threshold would, and off again after
+// the gate's quiet period once the flag is gone. A gate that ignores the
+// fleet (threshold 0) ignores the flag too.
 func (a *AttackSignal) FleetJoinsPerSecond() float64 {
+	if a.FleetAttack() {
+		return math.Inf(1)
+	}
+	return a.measuredRate()
+}
+
+// measuredRate is the join rate without the flag (the metric's value).
+func (a *AttackSignal) measuredRate() float64 {
 	if a.healthy.Load() {
 		return math.Float64frombits(a.fleet.Load())
 	}
 	return math.Float64frombits(a.local.Load())
+}
+
+// FleetAttack reports whether central's fleet attack flag is set, as of
+// the last flush (until the flag's own expiry if Redis has gone away).
+func (a *AttackSignal) FleetAttack() bool {
+	until := a.flagUntil.Load()
+	return until != 0 && a.now().UnixNano() < until
 }
 
 // Healthy reports whether the last flush reached Redis.
@@ -183,12 +232,15 @@ func (a *AttackSignal) Flush(ctx context.Context) error {
 		keys = append(keys, a.key(s))
 	}
 	mget := pipe.MGet(ctx, keys...)
-	if _, err := pipe.Exec(ctx); err != nil {
+	flag := pipe.Get(ctx, a.cfg.KeyPrefix+fleetFlagKey)
+	flagTTL := pipe.PTTL(ctx, a.cfg.KeyPrefix+fleetFlagKey)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		if a.healthy.Swap(false) {
 			a.log.Warn("fleet join counter unavailable; attack signal uses this edge's own rate", "err", err)
 		}
 		return fmt.Errorf("flush join counter: %w", err)
 	}
+	a.readFlag(flag, flagTTL)
 	var total int64
 	for _, v := range mget.Val() {
 		if s, ok := v.(string); ok {
@@ -202,6 +254,33 @@ func (a *AttackSignal) Flush(ctx context.Context) error {
 		a.log.Info("fleet join counter available")
 	}
 	return nil
+}
+
+// readFlag notes the fleet attack flag as read by the last flush, and
+// logs when it appears or goes.
+func (a *AttackSignal) readFlag(value *redis.StringCmd, ttl *redis.DurationCmd) {
+	reason, err := value.Result()
+	on := err == nil
+	switch d := ttl.Val(); {
+	case !on:
+		a.flagUntil.Store(0)
+	case d > 0:
+		a.flagUntil.Store(a.now().Add(d).UnixNano())
+	default: // no TTL (-1), or gone between the two reads
+		a.flagUntil.Store(a.now().Add(flagNoTTLHold).UnixNano())
+	}
+	if on == a.flagOn {
+		return
+	}
+	a.flagOn = on
+	if on {
+		if len(reason) > maxFlagReason {
+			reason = reason[:maxFlagReason]
+		}
+		a.log.Warn("fleet attack flag set by central: attack mode for the whole fleet", "flag", reason, "expires_in", ttl.Val().Round(time.Second).String())
+	} else {
+		a.log.Info("fleet attack flag cleared")
+	}
 }
 
 func (a *AttackSignal) key(sec int64) string {
