@@ -18,8 +18,6 @@ import (
 	"github.com/rustguard/rustguard/shared/testservers"
 )
 
-const testToken = "s3cret"
-
 // configServer is the API with the configuration service on a real Consul
 // agent.
 func configServer(t *testing.T) (*httptest.Server, *testservers.Consul) {
