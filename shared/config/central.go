@@ -44,6 +44,10 @@ type Central struct {
 	// the per-player histories in Redis.
 	DetectionsMaxLen int      `env:"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN"`
 	DetectionsMaxAge Duration `env:"RUSTGUARD_CENTRAL_DETECTIONS_MAX_AGE"`
+	// ConfigDatacenters are the other Consul datacenters whose KV gets
+	// every fleet configuration version (KV is not replicated by WAN
+	// federation; edges read their own datacenter's key).
+	ConfigDatacenters []string `env:"RUSTGUARD_CENTRAL_CONFIG_DATACENTERS"`
 	Log              Log
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestLoadCentralDefaults(t *testing.T) {
 	}
 	want := DefaultCentral()
 	want.RedisURL, want.AdminToken = "redis://127.0.0.1:6379", testAdminToken
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
 	if c.HTTPAddr != "127.0.0.1:8080" || c.OTLPGRPCAddr != "127.0.0.1:4317" || c.OTLPHTTPAddr != "127.0.0.1:4318" || c.RedisKeyPrefix != "rustguard" {
@@ -47,6 +48,7 @@ func TestLoadCentralReadsEveryVariable(t *testing.T) {
 		"RUSTGUARD_INGEST_TOKEN":               testIngestToken,
 		"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN": "5000",
 		"RUSTGUARD_CENTRAL_DETECTIONS_MAX_AGE": "48h",
+		"RUSTGUARD_CENTRAL_CONFIG_DATACENTERS": "us,ap",
 		"RUSTGUARD_LOG_LEVEL":                  "debug",
 		"RUSTGUARD_LOG_FORMAT":                 "json",
 	}))
@@ -58,12 +60,13 @@ func TestLoadCentralReadsEveryVariable(t *testing.T) {
 		RedisURL: "redis://127.0.0.1:6379", RedisKeyPrefix: "fleet2",
 		AdminToken: testAdminToken, IngestToken: testIngestToken,
 		DetectionsMaxLen: 5000, DetectionsMaxAge: Duration(48 * time.Hour),
-		Log: Log{Level: LevelDebug, Format: FormatJSON},
+		ConfigDatacenters: []string{"us", "ap"},
+		Log:               Log{Level: LevelDebug, Format: FormatJSON},
 	}
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
-	if n := len(CentralVariables()); n != 11 {
+	if n := len(CentralVariables()); n != 12 {
 		t.Errorf("%d variables; a new one needs a line in this test and in docs/CENTRAL.md", n)
 	}
 }

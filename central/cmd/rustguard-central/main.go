@@ -79,9 +79,9 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	// The fleet configuration service plugs in here: Options.Policy (its
-	// correlation policy) and Options.API (its /v1/config* and /v1/fleet
-	// handlers). Until then central applies config.DefaultCorrelation().
+	// With CONSUL_HTTP_ADDR set, the server also runs the fleet
+	// configuration service (/v1/config*, /v1/fleet, the correlation
+	// policy); without it, correlation runs on config.DefaultCorrelation().
 	c, err := server.New(server.Options{Config: cfg, Version: version, Log: log})
 	if err != nil {
 		return err

@@ -162,6 +162,9 @@ func New(o Options) (*Correlator, error) {
 // which detections may change a verdict within it).
 func (c *Correlator) Window() time.Duration { return c.o.Policy.Correlation().Window.D() }
 
+// Policy is the policy in force now.
+func (c *Correlator) Policy() config.Correlation { return c.o.Policy.Correlation() }
+
 // FleetKey is the Redis key of the fleet attack flag, which every edge
 // with Redis reads (edge/internal/limits).
 func FleetKey(prefix string) string { return prefix + ":attack:fleet" }

@@ -28,6 +28,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	consulapi "github.com/hashicorp/consul/api"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,7 @@ import (
 
 	"github.com/rustguard/rustguard/central/internal/aggregate"
 	"github.com/rustguard/rustguard/central/internal/api"
+	"github.com/rustguard/rustguard/central/internal/configsvc"
 	"github.com/rustguard/rustguard/central/internal/correlate"
 	"github.com/rustguard/rustguard/central/internal/forward"
 	"github.com/rustguard/rustguard/central/internal/ingest"
@@ -91,10 +93,13 @@ type Central struct {
 	log     *slog.Logger
 	Metrics *prometheus.Registry
 
-	redis   redis.UniversalClient
-	agg     *aggregate.Aggregator
-	corr    *correlate.Correlator
-	fwd     *forward.Forwarder // nil: no forwarding
+	redis redis.UniversalClient
+	agg   *aggregate.Aggregator
+	corr  *correlate.Correlator
+	fwd   *forward.Forwarder // nil: no forwarding
+	// fleet is the fleet configuration service (nil without Consul):
+	// /v1/config*, /v1/fleet and the correlation policy.
+	fleet   *configsvc.Service
 	receive *ingest.Receiver
 
 	apiSrv, otlpHTTP *http.Server
@@ -171,7 +176,26 @@ func New(o Options) (*Central, error) {
 		log.Info("no OTEL_EXPORTER_OTLP_ENDPOINT or _TRACES_ENDPOINT: traces are not forwarded")
 	}
 
-	copts := correlate.Options{Client: c.redis, KeyPrefix: cfg.RedisKeyPrefix, History: c.agg, Bans: store, Policy: o.Policy,
+	policy := o.Policy
+	var apiFleet func(*api.Options)
+	if os.Getenv("CONSUL_HTTP_ADDR") != "" {
+		client, err := consulapi.NewClient(consulapi.DefaultConfig())
+		if err != nil {
+			return nil, fmt.Errorf("consul client: %w", err)
+		}
+		if c.fleet, err = configsvc.New(client, configsvc.Options{Datacenters: cfg.ConfigDatacenters,
+			Registerer: c.Metrics, Log: log.With("component", "configsvc")}); err != nil {
+			return nil, err
+		}
+		if policy == nil {
+			policy = c.fleet
+		}
+		apiFleet = func(a *api.Options) { a.Config, a.Fleet = c.fleet, c.fleet }
+	} else {
+		log.Info("no CONSUL_HTTP_ADDR: no fleet configuration service (/v1/config, /v1/fleet); correlation runs on its default policy")
+	}
+
+	copts := correlate.Options{Client: c.redis, KeyPrefix: cfg.RedisKeyPrefix, History: c.agg, Bans: store, Policy: policy,
 		Instance: instanceID(), Version: o.Version, Log: log.With("component", "correlate"), Registerer: c.Metrics}
 	if c.fwd != nil {
 		copts.Spans = c.fwd
@@ -190,6 +214,9 @@ func New(o Options) (*Central, error) {
 
 	aopts := api.Options{Token: cfg.AdminToken, Ready: c.ready, Gatherer: c.Metrics, Log: log.With("component", "api"),
 		Detections: c.agg, Attacks: c.corr, Bans: store}
+	if apiFleet != nil {
+		apiFleet(&aopts)
+	}
 	if o.API != nil {
 		o.API(&aopts)
 	}
@@ -257,6 +284,9 @@ func (c *Central) Addrs() (apiAddr, grpcAddr, httpAddr string) {
 func (c *Central) Start() {
 	c.checkRedis()
 	c.wg.Go(c.healthLoop)
+	if c.fleet != nil {
+		c.wg.Go(c.startFleet)
+	}
 	if c.fwd != nil {
 		c.fwd.Start()
 	}
@@ -315,6 +345,9 @@ func (c *Central) Shutdown(ctx context.Context) {
 	}
 	c.stopBg()
 	c.wg.Wait()
+	if c.fleet != nil {
+		_ = c.fleet.Close()
+	}
 	c.closeAll()
 	c.log.Info("central stopped")
 }
@@ -374,6 +407,15 @@ func (c *Central) ready() (bool, map[string]string) {
 	} else {
 		deps["redis"] = "down"
 	}
+	// Consul is shown, never a reason to be unready: ingest and the ban
+	// API work without it, and the configuration service catches up.
+	if c.fleet == nil {
+		deps["consul"] = "off"
+	} else if fok, msg := c.fleet.Ready(); fok {
+		deps["consul"] = "ok"
+	} else {
+		deps["consul"] = "down: " + msg
+	}
 	if c.fwd == nil {
 		deps["forward"] = "disabled"
 	} else {
@@ -381,4 +423,35 @@ func (c *Central) ready() (bool, map[string]string) {
 		deps["forward"] = detail
 	}
 	return ok, deps
+}
+
+// fleetRetry bounds the wait between attempts to start the fleet
+// configuration service while Consul does not answer: central serves
+// everything else meanwhile and the service starts when Consul is back.
+const (
+	fleetRetryFirst = 500 * time.Millisecond
+	fleetRetryMax   = 15 * time.Second
+)
+
+// startFleet starts the fleet configuration service (it creates the key
+// layout in Consul), retrying with back-off until Consul answers.
+func (c *Central) startFleet() {
+	wait := fleetRetryFirst
+	for {
+		err := c.fleet.Start(c.bg)
+		if err == nil {
+			c.log.Info("fleet configuration service started")
+			return
+		}
+		if c.bg.Err() != nil {
+			return
+		}
+		c.log.Warn("fleet configuration service cannot start yet; retrying", "err", err, "in", wait.String())
+		select {
+		case <-c.bg.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, fleetRetryMax)
+	}
 }
