@@ -48,7 +48,7 @@ type Central struct {
 	// every fleet configuration version (KV is not replicated by WAN
 	// federation; edges read their own datacenter's key).
 	ConfigDatacenters []string `env:"RUSTGUARD_CENTRAL_CONFIG_DATACENTERS"`
-	Log              Log
+	Log               Log
 }
 
 // ListenerOff disables an OTLP listener.
