@@ -123,6 +123,35 @@ run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127
 	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/25566) 2>/dev/null && break; sleep 0.2; done; \
 	$(BIN)/rustguard-edge
 
+# --- the fleet on one machine -------------------------------------------------
+
+# `make fleet` brings up on loopback what the fleet's picture has
+# (test/e2e/fleet): Consul, Redis, Jaeger, rustguard-central, an edge per
+# region exporting its traces to central, flying-squid registered in Consul.
+# It prints where everything is; Ctrl-C stops everything it started.
+# `make demo` plays honest and cheating players against it. The ports are
+# variables so tests (or a second fleet) can move them; 0 means a free port.
+# FLEET_REGIONS is name:player port:admin port, comma-separated.
+FLEET_DIR          ?= $(CURDIR)/.fleet
+FLEET_REGIONS      ?= eu:25565:9565,us:25575:9575,ap:25585:9585
+FLEET_BACKEND_PORT ?= 25566
+FLEET_CENTRAL_PORT ?= 8080
+FLEET_JAEGER_PORT  ?= 16686
+FLEET_CONSUL_PORT  ?= 8500
+FLEET_CMD          := $(BIN)/rustguard-fleet
+.PHONY: fleet demo
+FLEET_PATHS = -root $(CURDIR) -dir $(FLEET_DIR) -edge-bin $(BIN)/rustguard-edge -central-bin $(BIN)/rustguard-central \
+	-consul-bin $(CONSUL) -jaeger-bin $(JAEGER) -scripts $(E2E)
+
+fleet: build deps-apt deps-npm $(CONSUL) $(JAEGER) ## the whole fleet on loopback: Consul, Redis, Jaeger, central, edges eu/us/ap on 25565/25575/25585, flying-squid; Ctrl-C stops it
+	@$(GO) build -o $(FLEET_CMD) ./test/e2e/cmd/fleet
+	@$(FLEET_CMD) up $(FLEET_PATHS) -regions $(FLEET_REGIONS) -backend-port $(FLEET_BACKEND_PORT) \
+	  -central-port $(FLEET_CENTRAL_PORT) -jaeger-port $(FLEET_JAEGER_PORT) -consul-port $(FLEET_CONSUL_PORT) -mc-version $(MC_VERSION)
+
+demo: deps-npm ## honest and cheating players (mineflayer) in every region of the running `make fleet`
+	@$(GO) build -o $(FLEET_CMD) ./test/e2e/cmd/fleet
+	@$(FLEET_CMD) demo $(FLEET_PATHS)
+
 # --- tests ------------------------------------------------------------------
 
 # Where tests find the real programs they start (each test starts its own,
