@@ -116,12 +116,19 @@ $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 
 # --- run --------------------------------------------------------------------
 
+# Where `make run` listens; tests move it to free ports. The edge's own
+# variables, when set, still decide.
+RUN_ADDR         ?= $(or $(RUSTGUARD_LISTEN_ADDR),0.0.0.0:25565)
+RUN_ADMIN_ADDR   ?= $(or $(RUSTGUARD_ADMIN_ADDR),127.0.0.1:9565)
+RUN_BACKEND_PORT ?= 25566
+
 run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127.0.0.1:25566 behind the edge
-	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:25566; edge: 0.0.0.0:25565 (admin http://127.0.0.1:9565/metrics)"
-	@node $(E2E)/backend.js --host 127.0.0.1 --port 25566 --version $(MC_VERSION) > >(grep --line-buffered -v '"event":"move"' >&2) & \
+	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:$(RUN_BACKEND_PORT); edge: $(RUN_ADDR) (admin http://$(RUN_ADMIN_ADDR)/metrics)"
+	@node $(E2E)/backend.js --host 127.0.0.1 --port $(RUN_BACKEND_PORT) --version $(MC_VERSION) --no-moves >&2 & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null || true' EXIT INT TERM; \
-	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/25566) 2>/dev/null && break; sleep 0.2; done; \
-	$(BIN)/rustguard-edge
+	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$(RUN_BACKEND_PORT)) 2>/dev/null && break; sleep 0.2; done; \
+	RUSTGUARD_LISTEN_ADDR=$(RUN_ADDR) RUSTGUARD_ADMIN_ADDR=$(RUN_ADMIN_ADDR) RUSTGUARD_BACKEND_ADDR=127.0.0.1:$(RUN_BACKEND_PORT) \
+	  $(BIN)/rustguard-edge
 
 # --- the fleet on one machine -------------------------------------------------
 
