@@ -53,10 +53,16 @@ deps-apt:
 # npm ci from the committed lock file, redone only when the lock changes.
 deps-npm: $(NPM_STAMP)
 $(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
+	@echo "installing the npm packages of test/e2e (flying-squid, mineflayer; a minute or two on a cold machine)"
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Pinned Go tools, each in its own module under tools/, built once into .tools/.
+# GO_PROGRESS follows a `go build -v` (module downloads and package names,
+# on stderr) with a line per 100 of them, so a build of many minutes shows
+# that it moves; any other line (an error) passes through.
+GO_PROGRESS = 2>&1 | awk '/^go: downloading / { d++; if (d % 100 == 0) { printf "  %d modules downloaded\n", d; fflush() } next } \
+	/ |^\#/ { print; fflush(); next } { n++; if (n % 100 == 0) { printf "  %d packages compiled\n", n; fflush() } }'
 TOOLS     := $(CURDIR)/.tools
 CONSUL    := $(TOOLS)/consul
 JAEGER    := $(TOOLS)/jaeger
@@ -79,7 +85,7 @@ $(CONSUL): tools/consul/go.mod tools/consul/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Consul 1.16.3 into .tools/ (a cold machine: about 10 minutes, once)"
 	cd tools/consul && GOWORK=off GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/hcp-sdk-go \
-	  $(GO) build -o $(CONSUL) github.com/hashicorp/consul
+	  $(GO) build -v -o $(CONSUL) github.com/hashicorp/consul $(GO_PROGRESS)
 
 # OpenTofu 1.12.6 (MPL-2.0) formats, plans and applies terraform/ in
 # test-infra. Its own module, like Consul's; version.dev=no makes it report
@@ -112,7 +118,7 @@ $(TF_CLI_CONFIG): Makefile
 $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Jaeger v1.75.0 into .tools/ (a cold machine: about 10 minutes, once)"
-	cd tools/jaeger && GOWORK=off $(GO) build -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger
+	cd tools/jaeger && GOWORK=off $(GO) build -v -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger $(GO_PROGRESS)
 
 # --- run --------------------------------------------------------------------
 
