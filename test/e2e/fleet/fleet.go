@@ -186,6 +186,11 @@ func Start(ctx context.Context, o Options) (*Fleet, error) {
 	if f.IngestToken, err = newToken(); err != nil {
 		return nil, err
 	}
+	// Every fixed port is checked before anything starts: a taken one is
+	// then one clear message, not a half-started fleet.
+	if err := o.checkFixedPorts(); err != nil {
+		return nil, err
+	}
 	if err := f.start(ctx); err != nil {
 		f.Stop()
 		return nil, err
@@ -328,6 +333,28 @@ func (o *Options) complete() error {
 		return fmt.Errorf("fleet: flying-squid is not installed in %s (make deps-npm): %w", o.ScriptsDir, err)
 	}
 	return nil
+}
+
+// checkFixedPorts refuses a fixed port given twice or taken already.
+func (o *Options) checkFixedPorts() error {
+	fixed := map[int]string{}
+	add := func(what string, port int) error {
+		if port == 0 {
+			return nil
+		}
+		if other, dup := fixed[port]; dup {
+			return fmt.Errorf("fleet options: port %d is both %s and %s", port, other, what)
+		}
+		fixed[port] = what
+		return checkFree(what, port)
+	}
+	for _, r := range o.Regions {
+		if err := errors.Join(add("edge-"+r.Name, r.Port), add("edge-"+r.Name+" admin", r.AdminPort)); err != nil {
+			return err
+		}
+	}
+	return errors.Join(add("consul", o.ConsulPort), add("jaeger query", o.JaegerQueryPort),
+		add("backend", o.BackendPort), add("central", o.CentralPort))
 }
 
 func (f *Fleet) progress(format string, args ...any) {

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -102,5 +103,36 @@ func TestOptionsRefused(t *testing.T) {
 				t.Errorf("complete() = %v, want an error with %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestFixedPortsChecked(t *testing.T) {
+	taken, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", loopback(taken[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	free, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		o    Options
+		want string
+	}{
+		{"taken", Options{Regions: []Region{{Name: "eu"}}, CentralPort: taken[0]}, "central: port"},
+		{"twice", Options{Regions: []Region{{Name: "eu", Port: free[0]}}, BackendPort: free[0]}, "both edge-eu and backend"},
+		{"free", Options{Regions: []Region{{Name: "eu", Port: free[0]}}}, ""},
+	}
+	for _, tc := range tests {
+		err := tc.o.checkFixedPorts()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s: checkFixedPorts() = %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }
