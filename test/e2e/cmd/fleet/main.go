@@ -32,7 +32,7 @@ const (
 	exitUsage  = 2
 )
 
-// ReadyLine is printed once the fleet is up (tests wait for it).
+// readyLine is printed once the fleet is up (tests wait for it).
 const readyLine = "RustGuard fleet is up"
 
 func main() {
