@@ -53,10 +53,16 @@ deps-apt:
 # npm ci from the committed lock file, redone only when the lock changes.
 deps-npm: $(NPM_STAMP)
 $(NPM_STAMP): $(E2E)/package-lock.json | deps-apt
+	@echo "installing the npm packages of test/e2e (flying-squid, mineflayer; a minute or two on a cold machine)"
 	cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 # Pinned Go tools, each in its own module under tools/, built once into .tools/.
+# GO_PROGRESS follows a `go build -v` (module downloads and package names,
+# on stderr) with a line per 100 of them, so a build of many minutes shows
+# that it moves; any other line (an error) passes through.
+GO_PROGRESS = 2>&1 | awk '/^go: downloading / { d++; if (d % 100 == 0) { printf "  %d modules downloaded\n", d; fflush() } next } \
+	/ |^\#/ { print; fflush(); next } { n++; if (n % 100 == 0) { printf "  %d packages compiled\n", n; fflush() } }'
 TOOLS     := $(CURDIR)/.tools
 CONSUL    := $(TOOLS)/consul
 JAEGER    := $(TOOLS)/jaeger
@@ -79,7 +85,7 @@ $(CONSUL): tools/consul/go.mod tools/consul/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Consul 1.16.3 into .tools/ (a cold machine: about 10 minutes, once)"
 	cd tools/consul && GOWORK=off GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/hcp-sdk-go \
-	  $(GO) build -o $(CONSUL) github.com/hashicorp/consul
+	  $(GO) build -v -o $(CONSUL) github.com/hashicorp/consul $(GO_PROGRESS)
 
 # OpenTofu 1.12.6 (MPL-2.0) formats, plans and applies terraform/ in
 # test-infra. Its own module, like Consul's; version.dev=no makes it report
@@ -112,16 +118,52 @@ $(TF_CLI_CONFIG): Makefile
 $(JAEGER): tools/jaeger/go.mod tools/jaeger/go.sum
 	@mkdir -p $(TOOLS)
 	@echo "building Jaeger v1.75.0 into .tools/ (a cold machine: about 10 minutes, once)"
-	cd tools/jaeger && GOWORK=off $(GO) build -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger
+	cd tools/jaeger && GOWORK=off $(GO) build -v -o $(JAEGER) github.com/jaegertracing/jaeger/cmd/jaeger $(GO_PROGRESS)
 
 # --- run --------------------------------------------------------------------
 
+# Where `make run` listens; tests move it to free ports. The edge's own
+# variables, when set, still decide.
+RUN_ADDR         ?= $(or $(RUSTGUARD_LISTEN_ADDR),0.0.0.0:25565)
+RUN_ADMIN_ADDR   ?= $(or $(RUSTGUARD_ADMIN_ADDR),127.0.0.1:9565)
+RUN_BACKEND_PORT ?= 25566
+
 run: build deps-npm ## a playable server on localhost:25565: flying-squid on 127.0.0.1:25566 behind the edge
-	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:25566; edge: 0.0.0.0:25565 (admin http://127.0.0.1:9565/metrics)"
-	@node $(E2E)/backend.js --host 127.0.0.1 --port 25566 --version $(MC_VERSION) > >(grep --line-buffered -v '"event":"move"' >&2) & \
+	@echo "backend: flying-squid $(MC_VERSION) on 127.0.0.1:$(RUN_BACKEND_PORT); edge: $(RUN_ADDR) (admin http://$(RUN_ADMIN_ADDR)/metrics)"
+	@node $(E2E)/backend.js --host 127.0.0.1 --port $(RUN_BACKEND_PORT) --version $(MC_VERSION) --no-moves >&2 & \
 	backend=$$!; trap 'kill $$backend 2>/dev/null; wait $$backend 2>/dev/null || true' EXIT INT TERM; \
-	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/25566) 2>/dev/null && break; sleep 0.2; done; \
-	$(BIN)/rustguard-edge
+	for i in $$(seq 150); do (exec 3<>/dev/tcp/127.0.0.1/$(RUN_BACKEND_PORT)) 2>/dev/null && break; sleep 0.2; done; \
+	RUSTGUARD_LISTEN_ADDR=$(RUN_ADDR) RUSTGUARD_ADMIN_ADDR=$(RUN_ADMIN_ADDR) RUSTGUARD_BACKEND_ADDR=127.0.0.1:$(RUN_BACKEND_PORT) \
+	  $(BIN)/rustguard-edge
+
+# --- the fleet on one machine -------------------------------------------------
+
+# `make fleet` brings up on loopback what the fleet's picture has
+# (test/e2e/fleet): Consul, Redis, Jaeger, rustguard-central, an edge per
+# region exporting its traces to central, flying-squid registered in Consul.
+# It prints where everything is; Ctrl-C stops everything it started.
+# `make demo` plays honest and cheating players against it. The ports are
+# variables so tests (or a second fleet) can move them; 0 means a free port.
+# FLEET_REGIONS is name:player port:admin port, comma-separated.
+FLEET_DIR          ?= $(CURDIR)/.fleet
+FLEET_REGIONS      ?= eu:25565:9565,us:25575:9575,ap:25585:9585
+FLEET_BACKEND_PORT ?= 25566
+FLEET_CENTRAL_PORT ?= 8080
+FLEET_JAEGER_PORT  ?= 16686
+FLEET_CONSUL_PORT  ?= 8500
+FLEET_CMD          := $(BIN)/rustguard-fleet
+.PHONY: fleet demo
+FLEET_PATHS = -root $(CURDIR) -dir $(FLEET_DIR) -edge-bin $(BIN)/rustguard-edge -central-bin $(BIN)/rustguard-central \
+	-consul-bin $(CONSUL) -jaeger-bin $(JAEGER) -scripts $(E2E)
+
+fleet: build deps-apt deps-npm $(CONSUL) $(JAEGER) ## the whole fleet on loopback: Consul, Redis, Jaeger, central, edges eu/us/ap on 25565/25575/25585, flying-squid; Ctrl-C stops it
+	@$(GO) build -o $(FLEET_CMD) ./test/e2e/cmd/fleet
+	@$(FLEET_CMD) up $(FLEET_PATHS) -regions $(FLEET_REGIONS) -backend-port $(FLEET_BACKEND_PORT) \
+	  -central-port $(FLEET_CENTRAL_PORT) -jaeger-port $(FLEET_JAEGER_PORT) -consul-port $(FLEET_CONSUL_PORT) -mc-version $(MC_VERSION)
+
+demo: deps-npm ## honest and cheating players (mineflayer) in every region of the running `make fleet`
+	@$(GO) build -o $(FLEET_CMD) ./test/e2e/cmd/fleet
+	@$(FLEET_CMD) demo $(FLEET_PATHS)
 
 # --- tests ------------------------------------------------------------------
 
