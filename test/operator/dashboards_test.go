@@ -59,9 +59,15 @@ type target struct {
 	// Prometheus.
 	Expr string `json:"expr"`
 	// Infinity (central's JSON API).
-	Source string `json:"source"`
-	URL    string `json:"url"`
-	Root   string `json:"root_selector"`
+	Source     string `json:"source"`
+	URL        string `json:"url"`
+	Root       string `json:"root_selector"`
+	URLOptions struct {
+		Params []struct{ Key, Value string } `json:"params"`
+	} `json:"url_options"`
+	Columns []struct {
+		Selector string `json:"selector"`
+	} `json:"columns"`
 }
 
 // query is one PromQL query of a dashboard, with where it is.

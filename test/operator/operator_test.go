@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +74,42 @@ func TestOperatorViewOfARunningFleet(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("dashboards' JSON data source answers", func(t *testing.T) {
+		for _, d := range loadDashboards(t) {
+			for _, p := range d.allPanels() {
+				for _, tg := range p.Targets {
+					if tg.Datasource.Type != "yesoreyeram-infinity-datasource" {
+						continue
+					}
+					q := url.Values{}
+					for _, kv := range tg.URLOptions.Params {
+						q.Set(kv.Key, kv.Value)
+					}
+					code, body, err := httpGet(f.centralURL+tg.URL+"?"+q.Encode(), adminToken)
+					var doc map[string]json.RawMessage
+					if err == nil {
+						err = json.Unmarshal(body, &doc)
+					}
+					var rows []map[string]any
+					if err == nil {
+						err = json.Unmarshal(doc[tg.Root], &rows)
+					}
+					if err != nil || code != http.StatusOK || len(rows) == 0 {
+						t.Errorf("%s panel %q: GET %s: %d %v %s; want 200 with rows under %q", d.file, p.Title, tg.URL, code, err, body, tg.Root)
+						continue
+					}
+					for _, c := range tg.Columns {
+						if _, ok := rows[0][c.Selector]; !ok {
+							t.Errorf("%s panel %q: column %q is not in central's answer %v", d.file, p.Title, c.Selector, rows[0])
+						}
+					}
+				}
+			}
+		}
+	})
+
+	t.Run("operator page in Chromium", func(t *testing.T) { operatorPage(t, f) })
 }
 
 // prometheusOwn are series Prometheus makes itself for every target.
@@ -114,6 +149,3 @@ func sum(mf *dto.MetricFamily) float64 {
 	}
 	return s
 }
-
-var _ = url.PathEscape
-var _ = strings.Cut

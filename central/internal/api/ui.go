@@ -36,7 +36,8 @@ const (
 	// uiDetections is how many of the newest detections the overview
 	// lists.
 	uiDetections = 50
-	// uiWindow is the overview's window for counts and the ranking.
+	// uiWindow is the overview's window for counts and the ranking (the
+	// page says "the last hour").
 	uiWindow = time.Hour
 	// uiTopPlayers is how many players the overview ranks.
 	uiTopPlayers = 15
@@ -98,7 +99,10 @@ func uiHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: under no-referrer a browser sends
+	// "Origin: null" with the page's own form posts, which sameOrigin
+	// must refuse. Links to other sites (Jaeger) carry no referrer.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 }
 
@@ -231,11 +235,10 @@ type overviewPage struct {
 	Counts     section[[]countRow]
 	Top        section[TopPlayers]
 	Detections section[[]aggregate.Stored]
-	Window     time.Duration
 }
 
 func (u *ui) overview(w http.ResponseWriter, r *http.Request) {
-	p := overviewPage{frame: u.frame(r, "Fleet"), Window: uiWindow}
+	p := overviewPage{frame: u.frame(r, "Fleet")}
 	p.Refresh = uiRefreshSeconds
 	now := time.Now()
 	ctx := r.Context()
