@@ -24,6 +24,14 @@ import (
 func TestOperatorViewOfARunningFleet(t *testing.T) {
 	f := startFleet(t)
 	eu, us := f.edges[0], f.edges[1]
+	// With Prometheus built (tools/prometheus), it watches from before the
+	// traffic, so the panels' rates see it.
+	var prom string
+	if bin := prometheusBinary(t); bin != "" {
+		prom = startPrometheus(t, bin, f)
+		// A rate needs a sample from before the traffic.
+		waitScraped(t, prom, len(f.edges)+1, 1)
+	}
 
 	// The same player cheats through eu and us: two regions, two checks
 	// that kick (above the correlation policy's ban_min_action).
@@ -104,6 +112,31 @@ func TestOperatorViewOfARunningFleet(t *testing.T) {
 							t.Errorf("%s panel %q: column %q is not in central's answer %v", d.file, p.Title, c.Selector, rows[0])
 						}
 					}
+				}
+			}
+		}
+	})
+
+	t.Run("every panel's query returns data in Prometheus", func(t *testing.T) {
+		if prom == "" {
+			t.Skip("no Prometheus: make tools builds .tools/prometheus (or set RUSTGUARD_PROMETHEUS_BIN)")
+		}
+		for _, e := range f.edges {
+			refuseOnce(t, e)
+		}
+		// Prometheus has seen the end of the traffic: both edges' ban
+		// tables hold the correlation ban and both refused the banned
+		// address.
+		waitPromData(t, prom, fmt.Sprintf(`count(sum by (instance) (rustguard_edge_bans) > 0) == %d`, len(f.edges)))
+		waitPromData(t, prom, fmt.Sprintf(`count(sum by (instance) (rustguard_edge_connections_rejected_total{reason="banned"}) > 0) == %d`, len(f.edges)))
+		waitScraped(t, prom, len(f.edges)+1, minScrapes)
+		for _, d := range loadDashboards(t) {
+			for _, q := range d.queries() {
+				n, err := promQuery(prom, q.expr)
+				if err != nil {
+					t.Errorf("%s: %q: %v", q.where, q.expr, err)
+				} else if n == 0 {
+					t.Errorf("%s: %q returns no data", q.where, q.expr)
 				}
 			}
 		}
