@@ -2,7 +2,9 @@
 // endpoint behind the operator's bearer token (RUSTGUARD_ADMIN_TOKEN,
 // compared in constant time), plus /metrics (token too) and the
 // unauthenticated /healthz and /readyz that load balancers and Consul
-// checks call. docs/CENTRAL.md lists every endpoint.
+// checks call; and the operator page under /ui/ (ui.go), HTML for a
+// browser signed in with the same token (ui_auth.go). docs/CENTRAL.md
+// lists every endpoint.
 package api
 
 import (

@@ -71,7 +71,6 @@ func registerUI(mux *http.ServeMux, o Options) error {
 		"traceURL": u.traceURL,
 		"player":   func(who string) string { return "/ui/players/" + url.PathEscape(who) },
 		"when":     func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-		"ago":      func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
 		"health":   healthClass,
 		"join":     strings.Join,
 		"short":    func(id string) string { return id[:min(len(id), 8)] },
@@ -163,7 +162,9 @@ func (u *ui) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !u.auth.tokenOK(r.PostForm.Get("token")) {
-		u.o.Log.Info("operator page: sign-in with a wrong token", "remote", r.RemoteAddr)
+		// Anyone can post the form: debug, so guessing cannot flood the
+		// log (the token is too long to guess; see config.MinTokenLen).
+		u.o.Log.Debug("operator page: sign-in with a wrong token", "remote", r.RemoteAddr)
 		u.render(w, http.StatusUnauthorized, "login.html", loginPage{Title: "Sign in", Error: "Wrong token."})
 		return
 	}
