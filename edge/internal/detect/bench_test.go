@@ -2,6 +2,7 @@ package detect
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -130,18 +131,65 @@ func BenchmarkEngine(b *testing.B) {
 	}
 }
 
-// answerProbe feeds the client's answer to one of our probes, built in buf.
-func answerProbe(p *Player, protocol int32, probe, buf []byte, now time.Time) []byte {
-	_, n, _ := mcproto.ReadVarInt(probe)
-	if protocol >= 755 {
-		ping, _ := packets.DecodePing(probe[n:], protocol)
-		buf = packets.Pong{ID: ping.ID}.AppendData(buf, protocol)
-		p.Serverbound(mcproto.StatePlay, packets.KindPong, buf, 0, now)
-		return buf
+// BenchmarkHotPackets measures the engine on the packets a playing client
+// sends most (movement, rotation, swings, sprint toggles, hotbar), with
+// every check of the families that judge single packets on their own
+// (movement, interaction, inventory, chat, payloads; experimental ones too)
+// and the others off, so it measures those families plus the engine.
+func BenchmarkHotPackets(b *testing.B) {
+	mine := map[string]bool{}
+	for _, spec := range slices.Concat(movementSpecs(), interactionSpecs(), inventorySpecs(), chatSpecs(), payloadSpecs()) {
+		mine[spec.Key] = true
 	}
-	tx, _ := packets.DecodeTransaction(probe[n:], protocol)
-	tx.Accepted = true
-	buf = tx.AppendData(buf, protocol)
-	p.Serverbound(mcproto.StatePlay, packets.KindTransaction, buf, 0, now)
-	return buf
+	checks := map[string]CheckConfig{}
+	for _, spec := range allSpecs() {
+		checks[spec.Key] = CheckConfig{Mode: ModeOff}
+		if mine[spec.Key] {
+			checks[spec.Key] = CheckConfig{Mode: ModeAlert}
+		}
+	}
+	p, rec := newTestPlayer(b, 765, Config{Checks: checks})
+	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(765, 0), t0)
+	type pkt struct {
+		kind packets.Kind
+		data []byte
+	}
+	var mix []pkt
+	for i := 0; i < 20; i++ {
+		mix = append(mix, pkt{packets.KindPlayerPositionLook, packets.PlayerPositionLook{X: float64(i), Y: 64, Yaw: float32(i), Flags: packets.MoveOnGround}.AppendData(nil, 765)})
+		mix = append(mix, pkt{packets.KindPlayerPosition, packets.PlayerPosition{X: float64(i), Y: 64, Flags: packets.MoveOnGround}.AppendData(nil, 765)})
+		mix = append(mix, pkt{packets.KindArmAnimation, packets.ArmAnimation{}.AppendData(nil, 765)})
+	}
+	mix = append(mix,
+		pkt{packets.KindEntityAction, packets.EntityAction{EntityID: selfID, Action: packets.ActionStartSprinting}.AppendData(nil, 765)},
+		pkt{packets.KindEntityAction, packets.EntityAction{EntityID: selfID, Action: packets.ActionStopSprinting}.AppendData(nil, 765)},
+		pkt{packets.KindHeldItemSlot, packets.HeldItemSlot{Slot: 1}.AppendData(nil, 765)},
+		pkt{packets.KindHeldItemSlot, packets.HeldItemSlot{Slot: 2}.AppendData(nil, 765)},
+	)
+	now := t0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		m := mix[i%len(mix)]
+		now = now.Add(20 * time.Millisecond)
+		p.Serverbound(mcproto.StatePlay, m.kind, m.data, 0, now)
+	}
+	b.StopTimer()
+	if len(rec.events) != 0 {
+		b.Fatalf("honest packets flagged: %v", rec.keys())
+	}
+}
+
+// BenchmarkFamilyHooks measures the family hooks alone on a decoded packet.
+func BenchmarkFamilyHooks(b *testing.B) {
+	p, _ := newTestPlayer(b, 765, Config{})
+	pk := serverPacket{kind: packets.KindPlayerPositionLook, now: t0, move: move{x: 1, y: 64, z: 1, yaw: 3, pitch: 4, hasPos: true, hasLook: true}}
+	act := serverPacket{kind: packets.KindEntityAction, now: t0, action: packets.EntityAction{Action: packets.ActionStartSprinting}}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p.movement.serverbound(p, &pk)
+		p.chat.serverbound(p, &pk)
+		act.action.Action = packets.ActionStartSprinting + int32(i&1)
+		p.movement.serverbound(p, &act)
+	}
 }

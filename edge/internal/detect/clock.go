@@ -57,7 +57,7 @@ type ackClock struct {
 
 func (c *ackClock) init(protocol int32, t *packets.Table) {
 	c.nextSeq = 1
-	c.usePing = protocol >= 755 // 1.17
+	c.usePing = protocol >= mcproto.Protocol1_17
 	c.pingID = -1
 	if t == nil {
 		return
@@ -169,13 +169,12 @@ func (c *ackClock) serverbound(p *Player, pk *serverPacket) (bool, Verdict) {
 		return false, pass
 	}
 	skipped, known := c.answer(id, pk.now)
-	v := p.l3.onAnswer(p, pk.now, known, skipped)
+	v := p.timer.onAnswer(p, pk.now, known, skipped)
+	if known && skipped == 0 {
+		v = worse(v, p.movement.teleportsIgnored(p, pk.now))
+	}
 	return true, worse(drop, v)
 }
-
-// clientbound watches the server's own probes, so answers to them are never
-// mistaken for ours (their ids are outside our space by construction).
-func (c *ackClock) clientbound(p *Player, pk *clientPacket) {}
 
 // Ping is the player's last measured round trip (0 before the first answer).
 func (p *Player) Ping() time.Duration { return p.clock.ping }

@@ -1,7 +1,6 @@
 package detect
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -90,9 +89,13 @@ type Player struct {
 	table *packets.Table
 	brand string
 
-	// state both directions update
+	// state both directions update, shared by the check families
+	// (state.go)
 	playSB, playCB bool // each leg is in play
 	self           selfState
+	teleports      teleportQueue
+	riding         riding
+	ticks          ticks
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused
@@ -100,31 +103,16 @@ type Player struct {
 	clock ackClock
 	rec   Recorder // nil: not recording
 
-	l0 layer0State
-	l2 layer2State
-	l3 layer3State
-	l4 layer4State
-	l5 layer5State
-}
-
-// selfState is what the server has told the client about the player and
-// what the client has said about itself.
-type selfState struct {
-	entityID          int32
-	haveEntityID      bool
-	gameMode          uint8 // survival 0, creative 1, adventure 2, spectator 3
-	abilities         uint8 // clientbound flags: invulnerable 1, flying 2, may-fly 4, creative 8
-	x, y, z           float64
-	yaw, pitch        float32
-	onGround          bool
-	havePos           bool
-	heldSlot          int16
-	sprinting, sneaky bool
-	dead              bool
-	viewDistance      int8
-	settingsSeen      bool
-	lastMove          time.Time
-	teleportsInFlight int
+	// The check families, each in its own file, named for what it
+	// catches. Each keeps its own bookkeeping.
+	floods      floodChecks       // floods.go: packet, byte and inflate rates, undecodable packets
+	movement    movementChecks    // movement.go: impossible moves and rotations, flight claims, the position reminder
+	timer       timerChecks       // timer.go: the tick balance, probe and keep-alive answers
+	combat      combatChecks      // combat.go: reach, hitbox, attack rate, swings
+	interaction interactionChecks // interaction.go: digging, placing, item use, the held slot
+	inventory   inventoryChecks   // inventory.go: clicks, creative actions, anvil names
+	chat        chatChecks        // chat.go: chat, commands and tab-complete
+	payloads    payloadChecks     // payloads.go: books, signs, plugin channels, brand, settings
 }
 
 // NewPlayer starts tracking a connection that reached login.
@@ -172,6 +160,11 @@ type serverPacket struct {
 	data     []byte
 	inflated int // bytes inflated to get this packet (0: it travelled raw)
 	now      time.Time
+
+	// Set by Player.classify before the checks run (state.go).
+	tick           bool // a client tick: a movement packet (not a teleport answer or the duplicate) or a tick end
+	timerTick      bool // the tick the timer counts (on 1.21.2+ clients that end ticks, one per tick end)
+	teleportAnswer bool // a position+rotation answering a server teleport
 
 	move      move
 	useEntity packets.UseEntity
@@ -231,7 +224,7 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 		p.rec.Packet(mcproto.Serverbound, st, kind, data, inflated, now)
 	}
 	pk := serverPacket{kind: kind, state: st, data: data, inflated: inflated, now: now}
-	v := p.l0.serverbound(p, &pk)
+	v := p.floods.serverbound(p, &pk)
 	if v.Outcome == Kick {
 		return v
 	}
@@ -244,10 +237,14 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 	if own, pv := p.clock.serverbound(p, &pk); own {
 		return worse(v, pv) // the answer to our own probe never reaches the backend
 	}
-	v = worse(v, p.l2.serverbound(p, &pk))
-	v = worse(v, p.l3.serverbound(p, &pk))
-	v = worse(v, p.l4.serverbound(p, &pk))
-	v = worse(v, p.l5.serverbound(p, &pk))
+	p.classify(&pk)
+	v = worse(v, p.movement.serverbound(p, &pk))
+	v = worse(v, p.interaction.serverbound(p, &pk))
+	v = worse(v, p.inventory.serverbound(p, &pk))
+	v = worse(v, p.timer.serverbound(p, &pk))
+	v = worse(v, p.combat.serverbound(p, &pk))
+	v = worse(v, p.chat.serverbound(p, &pk))
+	v = worse(v, p.payloads.serverbound(p, &pk))
 	p.apply(&pk)
 	return v
 }
@@ -343,12 +340,8 @@ func (p *Player) apply(pk *serverPacket) {
 			p.self.yaw, p.self.pitch = m.yaw, m.pitch
 		}
 		p.self.onGround = m.onGround
-		p.self.lastMove = pk.now
 	case packets.KindHeldItemSlot:
 		p.self.heldSlot = pk.slot.Slot
-	case packets.KindClientSettings:
-		p.self.viewDistance = pk.settings.ViewDistance
-		p.self.settingsSeen = true
 	case packets.KindPluginMessage:
 		if isBrandChannel(pk.plugin.Channel) && p.brand == "" {
 			p.brand = brandString(pk.plugin.Data)
@@ -362,6 +355,8 @@ type clientPacket struct {
 	state mcproto.State
 	data  []byte
 	now   time.Time
+
+	teleport bool // a position sync that decoded: a teleport the client must answer (set by clientboundState)
 }
 
 // WantClientbound reports whether the engine needs the whole packet of this
@@ -398,23 +393,11 @@ func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, n
 		p.playSB = p.playCB // no configuration state: Login Success put both legs in play
 	}
 	pk := clientPacket{kind: kind, state: st, data: data, now: now}
-	switch kind {
-	case packets.KindJoinGame:
-		if j, err := packets.DecodeJoinGame(data, p.info.Protocol); err == nil {
-			p.self.entityID, p.self.haveEntityID, p.self.gameMode = j.EntityID, true, j.GameMode
-			p.self.dead = false
-		}
-	case packets.KindRespawn:
-		if r, err := packets.DecodeRespawn(data, p.info.Protocol); err == nil {
-			p.self.gameMode = r.GameMode
-			p.self.dead = false
-		}
-	}
-	p.clock.clientbound(p, &pk)
-	p.l2.clientbound(p, &pk)
-	p.l3.clientbound(p, &pk)
-	p.l4.clientbound(p, &pk)
-	p.l5.clientbound(p, &pk)
+	p.clientboundState(&pk)
+	p.movement.clientbound(p, &pk)
+	p.interaction.clientbound(p, &pk)
+	p.timer.clientbound(p, &pk)
+	p.combat.clientbound(p, &pk)
 	if p.kicked {
 		// A check watching the server side (a probe that timed out) kicked.
 		return Verdict{Outcome: Kick, Reason: kickMessage}
@@ -530,8 +513,9 @@ func (p *Player) param(id CheckID, name string) float64 { return p.pol.checks[id
 func (p *Player) follow() {
 	if pol := p.e.policy.Load(); pol != p.pol {
 		p.pol = pol
-		p.l3.prm.loaded = false
-		p.l4.prm.loaded = false
+		p.movement.prm.loaded = false
+		p.timer.prm.loaded = false
+		p.combat.prm.loaded = false
 	}
 }
 
@@ -544,4 +528,9 @@ func (p *Player) takeRate(id CheckID, b *bucket, n float64, now time.Time) bool 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }
 func itoa(i int64) string   { return strconv.FormatInt(i, 10) }
 
-var _ = fmt.Sprint
+// enforcing reports whether check id's flags would take an action rather
+// than only alert, so a check can drop quietly where a flag would be unfair.
+func enforcing(p *Player, id CheckID) bool {
+	c := &p.pol.checks[id]
+	return c.enabled && c.Action >= detection.ActionDrop && (c.mode == ModeEnforce || c.mode == ModeDefault && !c.Experimental)
+}

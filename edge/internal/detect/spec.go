@@ -4,19 +4,23 @@ import (
 	"github.com/rustguard/rustguard/shared/detection"
 )
 
-// CheckID indexes a check in the registry. Each layer owns a range so check
-// families can be added in their own files without renumbering others.
+// CheckID indexes a check in the registry. Each check family owns a range
+// so families can grow in their own files without renumbering others. The
+// ids are internal: the stable key is what configuration, events and
+// metrics use.
 type CheckID uint16
 
-// ID ranges by layer.
+// ID ranges by check family.
 const (
-	layer0Base CheckID = 0   // framing hygiene, floods, crash payloads
-	layer1Base CheckID = 50  // connection gate (checks raised from edge/internal/gate)
-	layer2Base CheckID = 100 // impossible values
-	layer3Base CheckID = 150 // clocks and latency
-	layer4Base CheckID = 200 // entities and combat
-	layer5Base CheckID = 250 // spam and exploit payloads
-	maxChecks  CheckID = 300
+	floodBase       CheckID = 0   // floods.go
+	movementBase    CheckID = 30  // movement.go
+	timerBase       CheckID = 70  // timer.go
+	combatBase      CheckID = 100 // combat.go
+	interactionBase CheckID = 130 // interaction.go
+	inventoryBase   CheckID = 160 // inventory.go
+	chatBase        CheckID = 190 // chat.go
+	payloadBase     CheckID = 220 // payloads.go
+	maxChecks       CheckID = 250
 )
 
 // Spec describes one check: its stable key and its defaults. Defaults are
@@ -44,7 +48,7 @@ type Spec struct {
 // allSpecs lists every check. Each family contributes its own slice.
 func allSpecs() []Spec {
 	var out []Spec
-	for _, f := range []func() []Spec{layer0Specs, layer2Specs, layer3Specs, layer4Specs, layer5Specs} {
+	for _, f := range []func() []Spec{floodSpecs, movementSpecs, timerSpecs, combatSpecs, interactionSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
 		out = append(out, f()...)
 	}
 	return out

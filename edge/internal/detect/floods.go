@@ -6,19 +6,19 @@ import (
 	"github.com/rustguard/rustguard/shared/detection"
 )
 
-// Layer 0: framing hygiene and floods. Framing errors (frame widths, state
-// caps, compression rules, trailing bytes in handshake and login) are caught
-// by mcproto and edge/internal/conn before a packet gets here; what remains
-// is malformed play packets and rates.
+// Floods and undecodable packets (layer 0). Framing errors (frame widths,
+// state caps, compression rules, trailing bytes in handshake and login) are
+// caught by mcproto and edge/internal/conn before a packet gets here; what
+// remains is malformed play packets and rates.
 
 const (
-	chkMalformed CheckID = layer0Base + iota
+	chkMalformed CheckID = floodBase + iota
 	chkFloodPackets
 	chkFloodBytes
 	chkCompressRate
 )
 
-func layer0Specs() []Spec {
+func floodSpecs() []Spec {
 	return []Spec{
 		{ID: chkMalformed, Key: "frame.size", Layer: 0, Severity: detection.SeverityHigh, Action: detection.ActionKick,
 			Description: "a play or configuration packet that does not decode: wrong size, trailing bytes, a string or array over its limit"},
@@ -74,11 +74,12 @@ func (b *bucket) refill(rate, window float64, now time.Time) float64 {
 	return b.tokens
 }
 
-type layer0State struct {
+// floodChecks counts every client packet against the rate budgets.
+type floodChecks struct {
 	packets, bytes, inflate bucket
 }
 
-func (l *layer0State) serverbound(p *Player, pk *serverPacket) Verdict {
+func (l *floodChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	v := pass
 	if p.on(chkFloodPackets) && !p.takeRate(chkFloodPackets, &l.packets, 1, pk.now) {
 		v = worse(v, p.flag(chkFloodPackets, 1, pk.now, "kind", pk.kind.String()))

@@ -8,55 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
-
-// spawnPlayer spawns another player the way the protocol does it.
-func (s *l34Session) spawnPlayer(id int32, x, y, z float64) {
-	if s.proto >= mcproto.Protocol1_20_2 {
-		ptype, _ := playerTypeID(s.proto)
-		s.cb(packets.KindSpawnEntity, packets.SpawnEntity{EntityID: id, Type: ptype, X: x, Y: y, Z: z})
-		return
-	}
-	s.cb(packets.KindSpawnPlayer, packets.SpawnPlayer{EntityID: id, X: x, Y: y, Z: z})
-}
-
-// moveEntity moves an entity by a relative move; 1.8 deltas are limited to
-// 4 blocks, so longer moves are split.
-func (s *l34Session) moveEntity(id int32, dx, dy, dz float64) {
-	const maxDelta = 3.9
-	for math.Abs(dx) > maxDelta || math.Abs(dy) > maxDelta || math.Abs(dz) > maxDelta {
-		sx, sy, sz := math.Copysign(min(math.Abs(dx), maxDelta), dx), math.Copysign(min(math.Abs(dy), maxDelta), dy), math.Copysign(min(math.Abs(dz), maxDelta), dz)
-		s.cb(packets.KindEntityRelMove, packets.EntityRelMove{EntityID: id, DX: sx, DY: sy, DZ: sz})
-		dx, dy, dz = dx-sx, dy-sy, dz-sz
-	}
-	s.cb(packets.KindEntityRelMove, packets.EntityRelMove{EntityID: id, DX: dx, DY: dy, DZ: dz})
-}
-
-// attack sends an attack the way the version's vanilla client does: 1.8
-// swings first, 1.9+ after.
-func (s *l34Session) attack(target int32) Verdict {
-	var v Verdict
-	if s.proto < mcproto.Protocol1_9 {
-		s.sb(packets.KindArmAnimation, packets.ArmAnimation{})
-	}
-	v = s.sb(packets.KindUseEntity, packets.UseEntity{Target: target, Type: packets.InteractAttack})
-	if s.proto >= mcproto.Protocol1_9 {
-		s.sb(packets.KindArmAnimation, packets.ArmAnimation{Hand: packets.HandMain})
-	}
-	return v
-}
-
-// settleProbes lets one probe go out after everything sent so far and has
-// the client answer it: the client has seen every packet before now.
-func (s *l34Session) settleProbes() {
-	s.advance(probeInterval)
-	s.cb(packets.KindEntityLook, packets.EntityLook{EntityID: 999})
-	s.advance(5 * time.Millisecond)
-	s.answer(-1)
-}
 
 func TestReach(t *testing.T) {
 	const target = 42
@@ -77,10 +31,10 @@ func TestReach(t *testing.T) {
 		{"4 blocks diagonal", 3, 0, 3, true},
 		{"far above", 0, 6.5, 0, true},
 	}
-	for _, proto := range l34Protocols {
-		for _, c := range cases {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, c.tx, 64+c.ty, c.tz)
 				s.settleProbes()
@@ -96,7 +50,7 @@ func TestReach(t *testing.T) {
 					t.Errorf("honest attack flagged: %v", s.rec.keys())
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -105,29 +59,27 @@ func TestReach(t *testing.T) {
 // interpolation steps after that.
 func TestReachInterpolation(t *testing.T) {
 	const target = 42
-	for _, proto := range l34Protocols {
-		t.Run(packets.VersionName(proto), func(t *testing.T) {
-			s := newL34(t, proto, Config{})
-			s.spawnAt(0, 64, 0)
-			s.spawnPlayer(target, 2.5, 64, 0)
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		s.spawnAt(0, 64, 0)
+		s.spawnPlayer(target, 2.5, 64, 0)
+		s.settleProbes()
+		s.moveEntity(target, 3, 0, 0) // now 5.5 away: the client has not seen it yet
+		if s.attack(target); s.count("combat.reach") != 0 {
+			t.Fatalf("hit on the position the client still sees flagged: %v", s.rec.keys())
+		}
+		s.settleProbes() // the client has seen the move, but interpolates from 2.5
+		if s.attack(target); s.count("combat.reach") != 0 {
+			t.Fatalf("hit during interpolation flagged: %v", s.rec.keys())
+		}
+		for i := 0; i < 3; i++ { // three more moves and acks: 2.5 is long gone
+			s.moveEntity(target, 0.1, 0, 0)
 			s.settleProbes()
-			s.moveEntity(target, 3, 0, 0) // now 5.5 away: the client has not seen it yet
-			if s.attack(target); s.count("combat.reach") != 0 {
-				t.Fatalf("hit on the position the client still sees flagged: %v", s.rec.keys())
-			}
-			s.settleProbes() // the client has seen the move, but interpolates from 2.5
-			if s.attack(target); s.count("combat.reach") != 0 {
-				t.Fatalf("hit during interpolation flagged: %v", s.rec.keys())
-			}
-			for i := 0; i < 3; i++ { // three more moves and acks: 2.5 is long gone
-				s.moveEntity(target, 0.1, 0, 0)
-				s.settleProbes()
-			}
-			if s.attack(target); s.count("combat.reach") != 1 {
-				t.Fatalf("hit on a target 5.8 blocks away not flagged: %v", s.rec.keys())
-			}
-		})
-	}
+		}
+		if s.attack(target); s.count("combat.reach") != 1 {
+			t.Fatalf("hit on a target 5.8 blocks away not flagged: %v", s.rec.keys())
+		}
+	})
 }
 
 // TestReachLaggingAcks: the client answers probes late, so while it has
@@ -135,77 +87,75 @@ func TestReachInterpolation(t *testing.T) {
 // target where it was then, even after the box moved on.
 func TestReachLaggingAcks(t *testing.T) {
 	const target = 42
-	for _, proto := range l34Protocols {
-		t.Run(packets.VersionName(proto), func(t *testing.T) {
-			s := newL34(t, proto, Config{})
-			s.spawnAt(0, 64, 0)
-			s.spawnPlayer(target, 2.5, 64, 0)
-			s.advance(probeInterval)
-			s.cb(packets.KindEntityLook, packets.EntityLook{EntityID: 999}) // probe A, after the spawn
-			for i := 0; i < 4; i++ {
-				s.moveEntity(target, 0.8, 0, 0)
-			}
-			s.advance(probeInterval)
-			s.cb(packets.KindEntityLook, packets.EntityLook{EntityID: 999}) // probe B, after the moves
-			s.answer(1)                                                     // only A: the client may not have the moves
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		s.spawnAt(0, 64, 0)
+		s.spawnPlayer(target, 2.5, 64, 0)
+		s.advance(probeInterval)
+		s.cb(packets.KindEntityLook, packets.EntityLook{EntityID: 999}) // probe A, after the spawn
+		for i := 0; i < 4; i++ {
+			s.moveEntity(target, 0.8, 0, 0)
+		}
+		s.advance(probeInterval)
+		s.cb(packets.KindEntityLook, packets.EntityLook{EntityID: 999}) // probe B, after the moves
+		s.answer(1)                                                     // only A: the client may not have the moves
+		s.moveEntity(target, 0.1, 0, 0)
+		if s.attack(target); s.count("combat.reach") != 0 {
+			t.Fatalf("hit on the last acknowledged position flagged: %v", s.rec.keys())
+		}
+		s.answer(-1)
+		for i := 0; i < 3; i++ {
 			s.moveEntity(target, 0.1, 0, 0)
-			if s.attack(target); s.count("combat.reach") != 0 {
-				t.Fatalf("hit on the last acknowledged position flagged: %v", s.rec.keys())
-			}
-			s.answer(-1)
-			for i := 0; i < 3; i++ {
-				s.moveEntity(target, 0.1, 0, 0)
-				s.settleProbes()
-			}
-			if s.attack(target); s.count("combat.reach") != 1 {
-				t.Fatalf("hit 6 blocks away not flagged once the client saw the moves: %v", s.rec.keys())
-			}
-		})
-	}
+			s.settleProbes()
+		}
+		if s.attack(target); s.count("combat.reach") != 1 {
+			t.Fatalf("hit 6 blocks away not flagged once the client saw the moves: %v", s.rec.keys())
+		}
+	})
 }
 
 func TestReachExemptions(t *testing.T) {
 	const target = 42
 	cases := []struct {
 		name  string
-		setup func(s *l34Session)
+		setup func(s *session)
 		want  bool
 	}{
-		{"survival", func(s *l34Session) {}, true},
-		{"creative from join", func(s *l34Session) {
-			s.cb(packets.KindJoinGame, l34Raw(l34Join(s.proto, l34Self, packets.GameModeCreative)))
+		{"survival", func(s *session) {}, true},
+		{"creative from join", func(s *session) {
+			s.cb(packets.KindJoinGame, raw(joinPacket(s.proto, packets.GameModeCreative)))
 			s.spawnAt(0, 64, 0)
 			s.spawnPlayer(target, 5, 64, 0)
 			s.settleProbes()
 		}, false},
-		{"creative from a game state change", func(s *l34Session) {
-			s.cb(packets.KindGameStateChange, l34Raw{gameStateChangeMode, 0x3f, 0x80, 0, 0})
+		{"creative from a game state change", func(s *session) {
+			s.cb(packets.KindGameStateChange, raw{gameEventChangeGameMode, 0x3f, 0x80, 0, 0})
 		}, false},
-		{"spectator from a game state change", func(s *l34Session) {
-			s.cb(packets.KindGameStateChange, l34Raw{gameStateChangeMode, 0x40, 0x40, 0, 0})
+		{"spectator from a game state change", func(s *session) {
+			s.cb(packets.KindGameStateChange, raw{gameEventChangeGameMode, 0x40, 0x40, 0, 0})
 		}, false},
-		{"riding", func(s *l34Session) {
+		{"riding", func(s *session) {
 			s.sb(packets.KindUseEntity, packets.UseEntity{Target: 77, Type: packets.InteractEntity})
 			s.sb(packets.KindPlayerLook, packets.PlayerLook{Flags: packets.MoveOnGround})
 		}, false},
-		{"teleport pending", func(s *l34Session) {
+		{"teleport pending", func(s *session) {
 			s.cb(packets.KindSyncPlayerPosition, packets.SyncPlayerPosition{TeleportID: 9, X: 4, Y: 64, Z: 0})
 		}, false},
-		{"teleport answered", func(s *l34Session) {
+		{"teleport answered", func(s *session) {
 			s.cb(packets.KindSyncPlayerPosition, packets.SyncPlayerPosition{TeleportID: 9, X: -1, Y: 64, Z: 0})
 			if s.proto >= mcproto.Protocol1_9 {
 				s.sb(packets.KindTeleportConfirm, packets.TeleportConfirm{TeleportID: 9})
 			}
 			s.sb(packets.KindPlayerPositionLook, packets.PlayerPositionLook{X: -1, Y: 64, Z: 0})
 		}, true},
-		{"unknown target", func(s *l34Session) {
+		{"unknown target", func(s *session) {
 			s.cb(packets.KindEntityDestroy, packets.NewEntityDestroy(target))
 		}, false},
 	}
-	for _, proto := range l34Protocols {
-		for _, c := range cases {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 5, 64, 0)
 				s.settleProbes()
@@ -215,7 +165,7 @@ func TestReachExemptions(t *testing.T) {
 					t.Fatalf("combat.reach flagged=%v, want %v (%v)", got, c.want, s.rec.keys())
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -223,23 +173,23 @@ func TestReachExemptions(t *testing.T) {
 // acting like a rider, and a teleport only while it is recent.
 func TestReachRidingEvidence(t *testing.T) {
 	const target = 42
-	look := func(s *l34Session) {
+	look := func(s *session) {
 		s.sb(packets.KindPlayerLook, packets.PlayerLook{Yaw: 1, Flags: packets.MoveOnGround})
 	}
-	steer := func(s *l34Session) {
+	steer := func(s *session) {
 		if s.proto < mcproto.Protocol1_21_2 {
-			s.sb(packets.KindSteerVehicle, l34Raw{0, 0, 0, 0, 0, 0, 0, 0, 0})
+			s.sb(packets.KindSteerVehicle, raw{0, 0, 0, 0, 0, 0, 0, 0, 0})
 		}
 	}
-	interact := func(s *l34Session) {
+	interact := func(s *session) {
 		s.sb(packets.KindUseEntity, packets.UseEntity{Target: 77, Type: packets.InteractEntity})
 	}
 	cases := []struct {
 		name  string
-		setup func(s *l34Session)
+		setup func(s *session)
 		want  func(proto int32) bool
 	}{
-		{"steering every tick", func(s *l34Session) {
+		{"steering every tick", func(s *session) {
 			interact(s)
 			for i := 0; i < 40; i++ {
 				s.advance(tickDuration)
@@ -247,19 +197,19 @@ func TestReachRidingEvidence(t *testing.T) {
 				steer(s)
 			}
 		}, func(proto int32) bool { return false }},
-		{"interaction, then no steering", func(s *l34Session) {
+		{"interaction, then no steering", func(s *session) {
 			interact(s)
 			for i := 0; i < 5; i++ {
 				s.advance(tickDuration)
 				look(s)
 			}
 		}, func(proto int32) bool { return proto < mcproto.Protocol1_21_2 }}, // 1.21.2+ passengers look like this
-		{"interaction, then walking", func(s *l34Session) {
+		{"interaction, then walking", func(s *session) {
 			interact(s)
 			s.advance(tickDuration)
-			s.sb(packets.KindPlayerPosition, l34Pos(0.1, 64, 0))
+			s.sb(packets.KindPlayerPosition, groundPos(0.1, 64, 0))
 		}, func(proto int32) bool { return true }},
-		{"teleport unanswered for 5 s", func(s *l34Session) {
+		{"teleport unanswered for 5 s", func(s *session) {
 			s.cb(packets.KindSyncPlayerPosition, packets.SyncPlayerPosition{TeleportID: 9, X: 4, Y: 64, Z: 0})
 			if s.proto >= mcproto.Protocol1_9 {
 				s.sb(packets.KindTeleportConfirm, packets.TeleportConfirm{TeleportID: 9})
@@ -268,15 +218,15 @@ func TestReachRidingEvidence(t *testing.T) {
 				s.advance(tickDuration)
 				look(s)
 				if i%19 == 0 {
-					s.sb(packets.KindPlayerPosition, l34Pos(0, 64, 0)) // not the answer
+					s.sb(packets.KindPlayerPosition, groundPos(0, 64, 0)) // not the answer
 				}
 			}
 		}, func(proto int32) bool { return true }},
 	}
-	for _, proto := range l34Protocols {
-		for _, c := range cases {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 5, 64, 0)
 				s.settleProbes()
@@ -286,7 +236,7 @@ func TestReachRidingEvidence(t *testing.T) {
 					t.Fatalf("combat.reach flagged=%v, want %v (%v)", got, want, s.rec.keys())
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -294,18 +244,18 @@ func TestReachRidingEvidence(t *testing.T) {
 // event-loop stalls, catch-up ticks) attacks whenever its own view puts the
 // target within 3 blocks. None of that may flag.
 func TestReachHonestMineflayerFight(t *testing.T) {
-	for _, proto := range l34Protocols {
+	for _, proto := range testProtocols {
 		for seed := uint64(1); seed <= 4; seed++ {
 			t.Run(packets.VersionName(proto)+"/seed"+strconv.FormatUint(seed, 10), func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
-				m := &l34Mineflayer{s: s, rnd: rand.New(rand.NewPCG(seed, 11)), fight: true, quantum: 4096}
+				m := &simMineflayer{s: s, rnd: rand.New(rand.NewPCG(seed, 11)), fight: true, quantum: 4096}
 				if proto < mcproto.Protocol1_9 {
 					m.quantum = 32
 				}
 				m.target = [3]float64{2, 64, 0}
 				m.view = m.target
-				s.spawnPlayer(l34Target, 2, 64, 0)
+				s.spawnPlayer(simTarget, 2, 64, 0)
 				s.settleProbes()
 				m.run(2 * time.Minute)
 				if m.attacks == 0 {
@@ -325,39 +275,37 @@ func TestReachHonestMineflayerFight(t *testing.T) {
 // attacker hits every 10 ticks with probes answered with some delay.
 func TestReachHonestFight(t *testing.T) {
 	const target = 42
-	for _, proto := range l34Protocols {
-		t.Run(packets.VersionName(proto), func(t *testing.T) {
-			s := newL34(t, proto, Config{})
-			s.spawnAt(0, 64, 0)
-			s.spawnPlayer(target, 2.5, 64, 0)
-			tx, tz := 2.5, 0.0
-			ax := 0.0
-			quantum := 4096.0 // relative moves are 1/4096 block, 1/32 on 1.8
-			if proto < mcproto.Protocol1_9 {
-				quantum = 32
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		s.spawnAt(0, 64, 0)
+		s.spawnPlayer(target, 2.5, 64, 0)
+		tx, tz := 2.5, 0.0
+		ax := 0.0
+		quantum := 4096.0 // relative moves are 1/4096 block, 1/32 on 1.8
+		if proto < mcproto.Protocol1_9 {
+			quantum = 32
+		}
+		for tick := 0; tick < 2000; tick++ {
+			s.advance(tickDuration)
+			a := float64(tick) * 0.15
+			r := 2.0 + 0.9*math.Sin(float64(tick)*0.05) // 1.1 to 2.9 from the attacker
+			ax += 0.01
+			dx := math.Round((ax+r*math.Cos(a)-tx)*quantum) / quantum
+			dz := math.Round((r*math.Sin(a)-tz)*quantum) / quantum
+			s.moveEntity(target, dx, 0, dz)
+			tx, tz = tx+dx, tz+dz
+			s.sb(packets.KindPlayerPosition, groundPos(ax, 64, 0))
+			if tick%3 == 0 {
+				s.answer(-1) // answers lag up to three ticks
 			}
-			for tick := 0; tick < 2000; tick++ {
-				s.advance(tickDuration)
-				a := float64(tick) * 0.15
-				r := 2.0 + 0.9*math.Sin(float64(tick)*0.05) // 1.1 to 2.9 from the attacker
-				ax += 0.01
-				dx := math.Round((ax+r*math.Cos(a)-tx)*quantum) / quantum
-				dz := math.Round((r*math.Sin(a)-tz)*quantum) / quantum
-				s.moveEntity(target, dx, 0, dz)
-				tx, tz = tx+dx, tz+dz
-				s.sb(packets.KindPlayerPosition, l34Pos(ax, 64, 0))
-				if tick%3 == 0 {
-					s.answer(-1) // answers lag up to three ticks
-				}
-				if tick%10 == 0 {
-					s.attack(target)
-				}
+			if tick%10 == 0 {
+				s.attack(target)
 			}
-			if len(s.rec.events) != 0 {
-				t.Fatalf("honest fight flagged: %v", s.rec.keys())
-			}
-		})
-	}
+		}
+		if len(s.rec.events) != 0 {
+			t.Fatalf("honest fight flagged: %v", s.rec.keys())
+		}
+	})
 }
 
 func TestInteractVector(t *testing.T) {
@@ -376,10 +324,10 @@ func TestInteractVector(t *testing.T) {
 		{"absurd", 100, 1, 0, map[int32]bool{47: true, 340: true, 754: true, 765: true, 769: true}},
 		{"not finite", nan, 1, 0, map[int32]bool{47: true, 340: true, 754: true, 765: true, 769: true}},
 	}
-	for _, proto := range l34Protocols {
-		for _, c := range cases {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 1, 64, 0)
 				s.settleProbes()
@@ -392,7 +340,7 @@ func TestInteractVector(t *testing.T) {
 					t.Errorf("verdict %v, want drop", v.Outcome)
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -409,10 +357,10 @@ func TestAttackRate(t *testing.T) {
 		{"20 a second", 50 * time.Millisecond, 20, true},
 		{"13 a second for 9 s", 77 * time.Millisecond, 117, true},
 	}
-	for _, proto := range l34Protocols {
-		for _, c := range cases {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 1, 64, 0)
 				s.settleProbes()
@@ -424,7 +372,7 @@ func TestAttackRate(t *testing.T) {
 					t.Fatalf("combat.attack_rate flagged=%v, want %v", got, c.want)
 				}
 			})
-		}
+		})
 	}
 }
 
@@ -432,12 +380,12 @@ func TestNoSwing(t *testing.T) {
 	const target = 42
 	type step struct {
 		kind packets.Kind
-		pk   l34Appender
+		pk   appender
 	}
 	atk := step{packets.KindUseEntity, packets.UseEntity{Target: target, Type: packets.InteractAttack}}
 	swing := step{packets.KindArmAnimation, packets.ArmAnimation{Hand: packets.HandMain}}
 	offSwing := step{packets.KindArmAnimation, packets.ArmAnimation{Hand: packets.HandOff}}
-	move := step{packets.KindPlayerPosition, l34Pos(0.1, 64, 0)}
+	move := step{packets.KindPlayerPosition, groundPos(0.1, 64, 0)}
 	held := step{packets.KindHeldItemSlot, packets.HeldItemSlot{Slot: 2}}
 	keepAlive := step{packets.KindKeepAlive, packets.KeepAlive{ID: 5}}
 	modern := []int32{340, 754, 765, 769}
@@ -460,9 +408,9 @@ func TestNoSwing(t *testing.T) {
 		{"1.8: one swing, two attacks", []int32{47}, []step{swing, atk, atk}, 1},
 	}
 	for _, c := range cases {
-		for _, proto := range c.protos {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, Config{})
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, c.protos, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 1, 64, 0)
 				s.settleProbes()
@@ -474,28 +422,28 @@ func TestNoSwing(t *testing.T) {
 					t.Fatalf("order.no_swing flagged %d times, want %d (%v)", got, c.want, s.rec.keys())
 				}
 			})
-		}
+		})
 	}
 }
 
 func TestCPS(t *testing.T) {
-	cfg := l34Enabled("combat.cps")
-	for _, proto := range l34Protocols {
-		for _, c := range []struct {
-			name     string
-			digging  bool
-			interval time.Duration
-			want     bool
-		}{
-			{"12 cps", false, 83 * time.Millisecond, false},
-			{"30 cps", false, 33 * time.Millisecond, true},
-			{"digging swings every tick", true, tickDuration, false},
-		} {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, cfg)
+	cfg := enabled("combat.cps")
+	for _, c := range []struct {
+		name     string
+		digging  bool
+		interval time.Duration
+		want     bool
+	}{
+		{"12 cps", false, 83 * time.Millisecond, false},
+		{"30 cps", false, 33 * time.Millisecond, true},
+		{"digging swings every tick", true, tickDuration, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, cfg)
 				s.spawnAt(0, 64, 0)
 				if c.digging {
-					s.sb(packets.KindBlockDig, packets.BlockDig{Status: breakStart})
+					s.sb(packets.KindBlockDig, packets.BlockDig{Status: digStart})
 				}
 				for i := 0; i < 60; i++ {
 					s.advance(c.interval)
@@ -505,28 +453,28 @@ func TestCPS(t *testing.T) {
 					t.Fatalf("combat.cps flagged=%v, want %v", got, c.want)
 				}
 			})
-		}
+		})
 	}
 }
 
 func TestHitbox(t *testing.T) {
 	const target = 42
-	cfg := l34Enabled("combat.hitbox")
-	for _, proto := range l34Protocols {
-		for _, c := range []struct {
-			name     string
-			yaw      float32 // look sent after the attack
-			pitch    float32
-			startYaw float32 // look before the attack
-			want     bool
-		}{
-			{"looking at the target", -90, 10, -90, false}, // +x is yaw −90
-			{"turning onto the target during the tick", -90, 10, -60, false},
-			{"looking away", 90, 0, 90, true},
-			{"looking at the sky", -90, -90, -90, true},
-		} {
-			t.Run(packets.VersionName(proto)+"/"+c.name, func(t *testing.T) {
-				s := newL34(t, proto, cfg)
+	cfg := enabled("combat.hitbox")
+	for _, c := range []struct {
+		name     string
+		yaw      float32 // look sent after the attack
+		pitch    float32
+		startYaw float32 // look before the attack
+		want     bool
+	}{
+		{"looking at the target", -90, 10, -90, false}, // +x is yaw −90
+		{"turning onto the target during the tick", -90, 10, -60, false},
+		{"looking away", 90, 0, 90, true},
+		{"looking at the sky", -90, -90, -90, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, cfg)
 				s.spawnAt(0, 64, 0)
 				s.spawnPlayer(target, 2, 64, 0)
 				s.settleProbes()
@@ -537,17 +485,17 @@ func TestHitbox(t *testing.T) {
 					t.Fatalf("combat.hitbox flagged=%v, want %v (%v)", got, c.want, s.rec.keys())
 				}
 			})
-		}
+		})
 	}
 }
 
 func TestSelfInteract(t *testing.T) {
-	for _, proto := range l34Protocols {
-		s := newL34(t, proto, Config{})
-		if v := s.sb(packets.KindUseEntity, packets.UseEntity{Target: l34Self, Type: packets.InteractAttack}); v.Outcome != Kick {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		if v := s.sb(packets.KindUseEntity, packets.UseEntity{Target: selfID, Type: packets.InteractAttack}); v.Outcome != Kick {
 			t.Errorf("%d: attacking oneself: %v", proto, v.Outcome)
 		}
-	}
+	})
 }
 
 func TestEntityTable(t *testing.T) {
@@ -600,86 +548,54 @@ func TestEntityTable(t *testing.T) {
 }
 
 func TestEntityTableFollowsServerPackets(t *testing.T) {
-	for _, proto := range l34Protocols {
-		t.Run(packets.VersionName(proto), func(t *testing.T) {
-			s := newL34(t, proto, Config{})
-			s.spawnPlayer(10, 1, 64, 1)
-			if proto < mcproto.Protocol1_19 {
-				s.cb(packets.KindSpawnLivingEntity, packets.SpawnLivingEntity{EntityID: 11, X: 5, Y: 64, Z: 5})
-			} else {
-				s.cb(packets.KindSpawnEntity, packets.SpawnEntity{EntityID: 11, Type: 3, X: 5, Y: 64, Z: 5})
-			}
-			s.cb(packets.KindEntityMoveLook, packets.EntityMoveLook{EntityID: 10, DX: 0.5, DY: 0, DZ: -0.25})
-			if proto >= mcproto.Protocol1_21_2 {
-				s.cb(packets.KindEntityPositionSync, packets.EntityPositionSync{EntityID: 11, X: 8, Y: 65, Z: 8})
-				s.cb(packets.KindEntityTeleport, packets.EntityTeleport{EntityID: 10, X: 1, Y: 0, Z: 0, Flags: packets.RelX | packets.RelY | packets.RelZ})
-			} else {
-				s.cb(packets.KindEntityTeleport, packets.EntityTeleport{EntityID: 11, X: 8, Y: 65, Z: 8})
-				s.cb(packets.KindEntityRelMove, packets.EntityRelMove{EntityID: 10, DX: 1})
-			}
-			l := &s.p.l4
-			if e := l.ents.get(10); e == nil || e.pos != [3]float64{2.5, 64, 0.75} || !e.player {
-				t.Fatalf("player entity: %+v", e)
-			}
-			if e := l.ents.get(11); e == nil || e.pos != [3]float64{8, 65, 8} || e.player {
-				t.Fatalf("mob: %+v", e)
-			}
-			s.cb(packets.KindEntityDestroy, packets.NewEntityDestroy(10, 11))
-			if l.ents.len() != 0 {
-				t.Fatalf("%d entities left after destroy", l.ents.len())
-			}
-			s.spawnPlayer(12, 0, 0, 0)
-			s.cb(packets.KindRespawn, packets.Respawn{Middle: l34RespawnMiddle(proto)})
-			if l.ents.len() != 0 {
-				t.Fatalf("respawn kept %d entities", l.ents.len())
-			}
-		})
-	}
-}
-
-// l34RespawnMiddle is the shortest valid part of a respawn before the game mode.
-func l34RespawnMiddle(proto int32) []byte {
-	switch {
-	case proto < 477:
-		return make([]byte, 5)
-	case proto < 573:
-		return make([]byte, 4)
-	case proto < 735:
-		return make([]byte, 12)
-	case proto < mcproto.Protocol1_19:
-		return []byte{10, 0, 0, 0, 0, 0} // an empty NBT compound, then the tail before the mode
-	}
-	var m []byte
-	if proto >= mcproto.Protocol1_20_5 {
-		m = mcproto.AppendVarInt(m, 0)
-	} else {
-		m = l34String(m, "minecraft:overworld")
-	}
-	m = l34String(m, "minecraft:overworld")
-	return mcproto.AppendInt64(m, 0)
-}
-
-func TestLayer4SpecsAreDescribed(t *testing.T) {
-	for _, sp := range layer4Specs() {
-		if sp.Description == "" || sp.Layer < detection.Layer(3) {
-			t.Errorf("%s: %+v", sp.Key, sp)
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		s.spawnPlayer(10, 1, 64, 1)
+		if proto < mcproto.Protocol1_19 {
+			s.cb(packets.KindSpawnLivingEntity, packets.SpawnLivingEntity{EntityID: 11, X: 5, Y: 64, Z: 5})
+		} else {
+			s.cb(packets.KindSpawnEntity, packets.SpawnEntity{EntityID: 11, Type: 3, X: 5, Y: 64, Z: 5})
 		}
-	}
+		s.cb(packets.KindEntityMoveLook, packets.EntityMoveLook{EntityID: 10, DX: 0.5, DY: 0, DZ: -0.25})
+		if proto >= mcproto.Protocol1_21_2 {
+			s.cb(packets.KindEntityPositionSync, packets.EntityPositionSync{EntityID: 11, X: 8, Y: 65, Z: 8})
+			s.cb(packets.KindEntityTeleport, packets.EntityTeleport{EntityID: 10, X: 1, Y: 0, Z: 0, Flags: packets.RelX | packets.RelY | packets.RelZ})
+		} else {
+			s.cb(packets.KindEntityTeleport, packets.EntityTeleport{EntityID: 11, X: 8, Y: 65, Z: 8})
+			s.cb(packets.KindEntityRelMove, packets.EntityRelMove{EntityID: 10, DX: 1})
+		}
+		l := &s.p.combat
+		if e := l.ents.get(10); e == nil || e.pos != [3]float64{2.5, 64, 0.75} || !e.player {
+			t.Fatalf("player entity: %+v", e)
+		}
+		if e := l.ents.get(11); e == nil || e.pos != [3]float64{8, 65, 8} || e.player {
+			t.Fatalf("mob: %+v", e)
+		}
+		s.cb(packets.KindEntityDestroy, packets.NewEntityDestroy(10, 11))
+		if l.ents.len() != 0 {
+			t.Fatalf("%d entities left after destroy", l.ents.len())
+		}
+		s.spawnPlayer(12, 0, 0, 0)
+		s.cbRaw(packets.KindRespawn, respawnPacket(proto, packets.GameModeSurvival))
+		if l.ents.len() != 0 {
+			t.Fatalf("respawn kept %d entities", l.ents.len())
+		}
+	})
 }
 
 // BenchmarkClocksAndCombat runs an honest fight through every check (all
-// l34Enabled, alert mode) on one long-lived player: a movement packet, 12
+// enabled, alert mode) on one long-lived player: a movement packet, 12
 // entity moves and probe traffic per tick, an attack every 10 ticks. The
 // steady state must not allocate.
 func BenchmarkClocksAndCombat(b *testing.B) {
-	for _, proto := range l34Protocols {
+	for _, proto := range testProtocols {
 		b.Run(packets.VersionName(proto), func(b *testing.B) {
 			cfg := Config{Checks: map[string]CheckConfig{}}
-			for _, sp := range slices.Concat(layer3Specs(), layer4Specs()) {
+			for _, sp := range slices.Concat(movementSpecs(), timerSpecs(), combatSpecs()) {
 				cfg.Checks[sp.Key] = CheckConfig{Mode: ModeAlert}
 			}
 			t := &testing.T{}
-			s := newL34(t, proto, cfg)
+			s := newSession(t, proto, cfg)
 			s.spawnAt(0, 64, 0)
 			const entities = 12
 			for e := int32(0); e < entities; e++ {
@@ -694,7 +610,7 @@ func BenchmarkClocksAndCombat(b *testing.B) {
 			for e := int32(0); e < entities; e++ {
 				back = append(back, packets.EntityRelMove{EntityID: 100 + e, DX: -0.125}.AppendData(nil, proto))
 			}
-			walk := [2][]byte{l34Pos(0.25, 64, 0).AppendData(nil, proto), l34Pos(0, 64, 0).AppendData(nil, proto)}
+			walk := [2][]byte{groundPos(0.25, 64, 0).AppendData(nil, proto), groundPos(0, 64, 0).AppendData(nil, proto)}
 			attack := packets.UseEntity{Target: 100, Type: packets.InteractAttack}.AppendData(nil, proto)
 			swing := packets.ArmAnimation{}.AppendData(nil, proto)
 			var probe, answer []byte
@@ -728,7 +644,7 @@ func BenchmarkClocksAndCombat(b *testing.B) {
 				}
 				s.p.Serverbound(mcproto.StatePlay, packets.KindPlayerPosition, walk[i%2], 0, s.now)
 				for _, pr := range pending {
-					answer = l34AnswerInto(s.p, proto, pr, s.now, answer[:0])
+					answer = answerInto(s.p, proto, pr, s.now, answer[:0])
 				}
 				for k := range pending {
 					spare[k] = pending[k]
@@ -745,9 +661,9 @@ func BenchmarkClocksAndCombat(b *testing.B) {
 	}
 }
 
-// l34AnswerInto is answerProbe writing the answer into dst, so a benchmark
+// answerInto is answerProbe writing the answer into dst, so a benchmark
 // measures the engine's allocations, not the test's.
-func l34AnswerInto(p *Player, protocol int32, probe []byte, now time.Time, dst []byte) []byte {
+func answerInto(p *Player, protocol int32, probe []byte, now time.Time, dst []byte) []byte {
 	_, n, _ := mcproto.ReadVarInt(probe)
 	if protocol >= 755 {
 		ping, _ := packets.DecodePing(probe[n:], protocol)

@@ -9,12 +9,13 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// Layer 4: entities and combat. The entity table (entities.go) follows the
-// server's spawn, move and removal packets; attacks are judged against the
-// positions the client could have seen.
+// Combat: attacks and the swings around them. The entity table
+// (entities.go) follows the server's spawn, move and removal packets;
+// attacks are judged against the positions the client could have seen
+// (layer 4), their rate, and the arm swing vanilla sends with them.
 
 const (
-	chkSelfInteract CheckID = layer4Base + iota
+	chkSelfInteract CheckID = combatBase + iota
 	chkReach
 	chkHitbox
 	chkInteractVector
@@ -60,18 +61,7 @@ const (
 	digGrace = time.Second
 )
 
-// gameStateChangeMode is the game state change reason "change game mode"
-// (the value is the mode as a float).
-const gameStateChangeMode = 3
-
-// Block dig statuses that begin and end breaking a block.
-const (
-	breakStart  = 0
-	breakCancel = 1
-	breakFinish = 2
-)
-
-func layer4Specs() []Spec {
+func combatSpecs() []Spec {
 	return []Spec{
 		{ID: chkSelfInteract, Key: "combat.self_interact", Layer: 4, Severity: detection.SeverityHigh, Action: detection.ActionKick,
 			Description: "an interact or attack aimed at the player's own entity"},
@@ -95,8 +85,8 @@ func layer4Specs() []Spec {
 	}
 }
 
-// l4params are the tunables, read once per player.
-type l4params struct {
+// combatParams are the tunables, read once per player.
+type combatParams struct {
 	loaded     bool
 	reachLimit float64 // range + margin
 	rate       [5]int  // attack limits over 1, 2, 4, 8, 16 buckets
@@ -145,10 +135,10 @@ type pendingHit struct {
 	yaw, pitch float32
 }
 
-type layer4State struct {
-	prm      l4params
-	ents     entityTable
-	gameMode uint8
+// combatChecks is the combat family's bookkeeping.
+type combatChecks struct {
+	prm  combatParams
+	ents entityTable
 
 	attacks freq
 	clicks  freq
@@ -163,11 +153,11 @@ type layer4State struct {
 	nHits int
 }
 
-func (l *layer4State) load(p *Player) {
+func (l *combatChecks) load(p *Player) {
 	if l.prm.loaded {
 		return
 	}
-	l.prm = l4params{
+	l.prm = combatParams{
 		loaded:     true,
 		reachLimit: p.param(chkReach, "range") + p.param(chkReach, "margin"),
 		maxCPS:     int(p.param(chkCPS, "max_cps")),
@@ -177,7 +167,7 @@ func (l *layer4State) load(p *Player) {
 	}
 }
 
-func (l *layer4State) serverbound(p *Player, pk *serverPacket) Verdict {
+func (l *combatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	l.load(p)
 	v := pass
 	legacy := p.info.Protocol < mcproto.Protocol1_9
@@ -212,10 +202,10 @@ func (l *layer4State) serverbound(p *Player, pk *serverPacket) Verdict {
 		}
 	case packets.KindBlockDig:
 		switch pk.dig.Status {
-		case breakStart:
-			l.digging = l.gameMode != packets.GameModeCreative // creative breaks at once
+		case digStart:
+			l.digging = p.self.gameMode() != packets.GameModeCreative // creative breaks at once
 			l.lastDig = pk.now
-		case breakCancel, breakFinish:
+		case digAbort, digFinish:
 			l.digging = false
 			l.lastDig = pk.now
 		}
@@ -226,14 +216,14 @@ func (l *layer4State) serverbound(p *Player, pk *serverPacket) Verdict {
 	default:
 		l.swingReady = false
 	}
-	if p.l3.tick {
+	if pk.tick {
 		v = worse(v, l.onTick(p, pk))
 	}
 	return v
 }
 
 // attack runs the checks of one attack.
-func (l *layer4State) attack(p *Player, now time.Time, target int32) Verdict {
+func (l *combatChecks) attack(p *Player, now time.Time, target int32) Verdict {
 	v := l.attackRate(p, now)
 	v = worse(v, l.swingOnAttack(p, now))
 	return worse(v, l.reach(p, now, target))
@@ -241,7 +231,7 @@ func (l *layer4State) attack(p *Player, now time.Time, target int32) Verdict {
 
 // attackRate is NoCheatPlus's AttackFrequency: per-window limits over
 // half-second buckets.
-func (l *layer4State) attackRate(p *Player, now time.Time) Verdict {
+func (l *combatChecks) attackRate(p *Player, now time.Time) Verdict {
 	l.attacks.add(now)
 	for i, k := range [5]int{1, 2, 4, 8, 16} {
 		if n := l.attacks.sum(k); n > l.prm.rate[i] {
@@ -255,8 +245,8 @@ func (l *layer4State) attackRate(p *Player, now time.Time) Verdict {
 // and then swings (MultiPlayerGameMode.attack, then Player.swing); 1.8
 // swings first (Minecraft.clickMouse), with at most the held-item sync
 // between.
-func (l *layer4State) swingOnAttack(p *Player, now time.Time) Verdict {
-	if l.gameMode == packets.GameModeSpectator {
+func (l *combatChecks) swingOnAttack(p *Player, now time.Time) Verdict {
+	if p.self.gameMode() == packets.GameModeSpectator {
 		return pass
 	}
 	if p.info.Protocol < mcproto.Protocol1_9 {
@@ -275,7 +265,7 @@ func (l *layer4State) swingOnAttack(p *Player, now time.Time) Verdict {
 	return pass
 }
 
-func (l *layer4State) swing(p *Player, pk *serverPacket) Verdict {
+func (l *combatChecks) swing(p *Player, pk *serverPacket) Verdict {
 	if p.info.Protocol < mcproto.Protocol1_9 {
 		l.swingReady, l.swingHeld = true, false
 	} else if pk.swing.Hand == packets.HandMain {
@@ -293,7 +283,7 @@ func (l *layer4State) swing(p *Player, pk *serverPacket) Verdict {
 
 // onTick runs at each tick packet: the 1.9+ swing is due, and pending hits
 // meet the new look.
-func (l *layer4State) onTick(p *Player, pk *serverPacket) Verdict {
+func (l *combatChecks) onTick(p *Player, pk *serverPacket) Verdict {
 	v := pass
 	if l.swingOwed {
 		l.swingOwed = false
@@ -316,9 +306,10 @@ func (l *layer4State) onTick(p *Player, pk *serverPacket) Verdict {
 // enough to judge distance: creative and spectator reach farther, a rider's
 // position follows a vehicle the client does not report, and during a
 // teleport the server's position for the player is stale.
-func (l *layer4State) combatExempt(p *Player, now time.Time) bool {
-	return l.gameMode == packets.GameModeCreative || l.gameMode == packets.GameModeSpectator ||
-		p.l3.riding() || p.l3.teleportPending(now) || !p.self.havePos || p.l3.dead
+func (l *combatChecks) combatExempt(p *Player, now time.Time) bool {
+	gm := p.self.gameMode()
+	return gm == packets.GameModeCreative || gm == packets.GameModeSpectator ||
+		p.riding.may() || p.teleports.pending(now) || !p.self.havePos || p.self.dead
 }
 
 // eyeRange is the span of eye heights a client of this version can have.
@@ -331,7 +322,7 @@ func eyeRange(protocol int32) (lo, hi float64) {
 
 // targetBox is the box, hitbox and 1.8 pick border included, that holds the
 // target wherever the client may see it.
-func (l *layer4State) targetBox(p *Player, e *entity) posBox {
+func (l *combatChecks) targetBox(p *Player, e *entity) posBox {
 	b := e.possible(p.clock.acked, p.clock.nextSeq)
 	w, h := otherWidth, otherHeight
 	if e.player {
@@ -353,7 +344,7 @@ func (l *layer4State) targetBox(p *Player, e *entity) posBox {
 // reach measures from the eye (its whole height range) to the nearest point
 // of the target's possible box. Distance to the nearest point never exceeds
 // the distance along any look, so an honest hit cannot fail it.
-func (l *layer4State) reach(p *Player, now time.Time, target int32) Verdict {
+func (l *combatChecks) reach(p *Player, now time.Time, target int32) Verdict {
 	if (!p.on(chkReach) && !p.on(chkHitbox)) || l.combatExempt(p, now) {
 		return pass
 	}
@@ -387,7 +378,7 @@ func (l *layer4State) reach(p *Player, now time.Time, target int32) Verdict {
 // judgeHit is the experimental hitbox test: some look between the one at the
 // attack and the one of the next tick packet, from some eye height, must
 // meet the target's box within range + 3.
-func (l *layer4State) judgeHit(p *Player, now time.Time, h *pendingHit, yaw, pitch float32) Verdict {
+func (l *combatChecks) judgeHit(p *Player, now time.Time, h *pendingHit, yaw, pitch float32) Verdict {
 	box := h.box
 	grow := hitboxSlack
 	if p.info.Protocol >= mcproto.Protocol1_9 {
@@ -458,7 +449,7 @@ func rayHitsBox(o, dir [3]float64, b *posBox, maxDist float64) bool {
 // interactVector checks an interact-at hit vector against the target's box
 // (Grim BadPacketsT). The vector is relative to the entity's position in
 // the client's own view, so no interpolation allowance is needed.
-func (l *layer4State) interactVector(p *Player, now time.Time, u *packets.UseEntity) Verdict {
+func (l *combatChecks) interactVector(p *Player, now time.Time, u *packets.UseEntity) Verdict {
 	x, y, z := float64(u.X), float64(u.Y), float64(u.Z)
 	if !finite(x) || !finite(y) || !finite(z) {
 		return p.flag(chkInteractVector, 1, now, "x", ftoa(x), "y", ftoa(y), "z", ftoa(z))
@@ -485,22 +476,14 @@ func (l *layer4State) interactVector(p *Player, now time.Time, u *packets.UseEnt
 	return pass
 }
 
-func (l *layer4State) clientbound(p *Player, pk *clientPacket) {
+func (l *combatChecks) clientbound(p *Player, pk *clientPacket) {
 	proto := p.info.Protocol
 	acked, next := p.clock.acked, p.clock.nextSeq
 	switch pk.kind {
 	case packets.KindJoinGame, packets.KindRespawn:
-		// The client drops every entity with its world; the engine has
-		// already read the game mode.
+		// The client drops every entity with its world.
 		l.ents.clear()
-		l.gameMode = p.self.gameMode
 		l.swingOwed, l.swingReady, l.nHits = false, false, 0
-	case packets.KindGameStateChange:
-		r := mcproto.NewReader(pk.data)
-		reason, value := r.Byte(), r.Float32()
-		if r.Err() == nil && reason == gameStateChangeMode && value >= 0 && value <= packets.GameModeSpectator {
-			l.gameMode = uint8(value)
-		}
 	case packets.KindSpawnEntity:
 		if s, err := packets.DecodeSpawnEntity(pk.data, proto); err == nil {
 			ptype, ok := playerTypeID(proto)
@@ -555,14 +538,14 @@ func (l *layer4State) clientbound(p *Player, pk *clientPacket) {
 	}
 }
 
-func (l *layer4State) spawn(p *Player, id int32, pos [3]float64, player bool, next uint32) {
+func (l *combatChecks) spawn(p *Player, id int32, pos [3]float64, player bool, next uint32) {
 	if p.self.haveEntityID && id == p.self.entityID {
 		return
 	}
 	l.ents.spawn(id, pos, player, next)
 }
 
-func (l *layer4State) moveBy(id int32, dx, dy, dz float64, acked, next uint32) {
+func (l *combatChecks) moveBy(id int32, dx, dy, dz float64, acked, next uint32) {
 	if e := l.ents.get(id); e != nil {
 		e.moveTo([3]float64{e.pos[0] + dx, e.pos[1] + dy, e.pos[2] + dz}, acked, next)
 	}

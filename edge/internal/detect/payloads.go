@@ -2,38 +2,25 @@ package detect
 
 import (
 	"bytes"
-	"time"
+	"unicode/utf8"
 
 	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// Layer 5: spam and exploit payloads. Rates drop what is over the limit and
-// kick only when an operator sets action "kick" with a kick_vl (docs/DETECTIONS.md
-// "Layer 5: drop over the limit; kick after N only if configured"). Payload
-// checks (books, signs, channel registrations) drop and kick: no vanilla
-// client sends them.
+// Payloads: books, signs, plugin channels, the client brand and client
+// settings. Crash and exploit clients stuff these with what no vanilla
+// editor or client writes (Grim ExploitB, CrashE; Sierra; Paper's book
+// limits), so the checks drop and kick; the brand only alerts.
 
 const (
-	chkLookupString CheckID = layer5Base + iota
-	chkChatInvalid
-	chkBlankTab
-	chkSpamCommand
-	chkSpamTab
-	chkChatRate
-	chkTabLength
-	chkBookEdit
+	chkBookEdit CheckID = payloadBase + iota
 	chkSignText
 	chkChannelRegister
 	chkChannelPayload
-)
-
-// Protocol numbers this file branches on beyond mcproto's.
-const (
-	l5Proto1_13_2 = 404 // item slots start with a present flag
-	l5Proto1_14   = 477 // books: 100 pages of 1023 chars
-	l5Proto1_17_1 = 756 // books: pages and title sent as strings, not an item
+	chkBrand
+	chkViewDistance
 )
 
 // Text limits of the vanilla client's editors and of the formats around them.
@@ -59,9 +46,11 @@ const (
 	signLineChars = 384
 	// maxNBTDepth is vanilla's NbtAccounter depth limit.
 	maxNBTDepth = 512
-	// tabNoSpaceChars: a tab-complete longer than this with no space in
-	// its first this-many characters is Grim's CrashH "invalid" case.
-	tabNoSpaceChars = 64
+	// offhandBookSlot is the slot an off-hand book edit names (1.17.1+).
+	offhandBookSlot = 40
+	// minViewDistance is the smallest render distance the options screen
+	// offers; below it is Grim's CrashE.
+	minViewDistance = 2
 )
 
 // Plugin channels this file reads.
@@ -72,26 +61,8 @@ const (
 	bookSignChannel    = "MC|BSign"           // before 1.13: sign a book
 )
 
-func layer5Specs() []Spec {
+func payloadSpecs() []Spec {
 	return []Spec{
-		{ID: chkLookupString, Key: "chat.lookup_string", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
-			Description: "chat, commands, tab-complete text, sign lines, book pages and title, plugin channel names and anvil names containing ${ (JNDI/Log4Shell-style lookups)"},
-		{ID: chkChatInvalid, Key: "chat.invalid", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1,
-			Description: "chat or command text with characters vanilla refuses (section sign, control characters), an empty chat message, or on 1.19.1+ a chat message with leading or trailing spaces or starting with / (the client trims chat and sends commands separately; click events cannot send chat since 1.19.1)"},
-		{ID: chkBlankTab, Key: "chat.blank_tab", Layer: 5, Severity: detection.SeverityInfo, Action: detection.ActionAlert, Experimental: true,
-			Description: "a 1.13+ tab-complete request for / alone or blank text (Grim ChatA); experimental: mineflayer sends / after commands"},
-		{ID: chkSpamCommand, Key: "spam.command", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
-			Description: "commands faster than one per interval_ms (Velocity command-rate-limit); over the limit they are dropped; to kick, set action kick and kick_vl",
-			Params:      map[string]float64{"interval_ms": 50}},
-		{ID: chkSpamTab, Key: "spam.tab", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
-			Description: "tab-complete requests faster than one per interval_ms (Velocity) or above rate per second averaged over window_seconds (Paper's limit of 500); to kick, set action kick and kick_vl",
-			Params:      map[string]float64{"interval_ms": 10, "rate": 20, "window_seconds": 25}},
-		{ID: chkChatRate, Key: "chat.rate", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
-			Description: "chat messages above rate per second averaged over window_seconds (no reference default: twice what vanilla servers allow); to kick, set action kick and kick_vl",
-			Params:      map[string]float64{"rate": 2, "window_seconds": 10}},
-		{ID: chkTabLength, Key: "spam.tab_length", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1,
-			Description: "tab-complete text longer than max_length chars, or longer than 64 with no space in the first 64 (Grim CrashH; raise max_length for backends whose operators run long commands)",
-			Params:      map[string]float64{"max_length": 256}},
 		{ID: chkBookEdit, Key: "book.edit", Layer: 5, Severity: detection.SeverityCritical, Action: detection.ActionKick,
 			Description: "a book edit beyond the vanilla editor: more than 50 (100 since 1.14) pages, a page over 256 (1023) chars, a title over 16 chars or with section signs or control characters, a slot other than the hotbar or off hand, a signing author other than the player, or book NBT that does not parse"},
 		{ID: chkSignText, Key: "sign.text", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionKick,
@@ -102,154 +73,53 @@ func layer5Specs() []Spec {
 		{ID: chkChannelPayload, Key: "channel.payload", Layer: 5, Severity: detection.SeverityHigh, Action: detection.ActionKick,
 			Description: "a plugin message with data over max_bytes, or on 1.13+ a channel that is not a valid identifier (vanilla fails to decode it)",
 			Params:      map[string]float64{"max_bytes": packets.MaxPluginDataServerbound}},
+		{ID: chkBrand, Key: "client.brand", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert,
+			Description: "a client brand that is empty, longer than 64 bytes or not one well-formed string"},
+		{ID: chkViewDistance, Key: "crash.view_distance", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionRewrite, Rewrites: true,
+			Description: "client settings with a view distance below 2: relayed with the view distance clamped to 2, every other field unchanged (Grim CrashE)"},
 	}
 }
 
-type layer5State struct {
-	lastCommand time.Time // last command relayed
-	lastTab     time.Time // last tab-complete relayed
-	tab         bucket
-	chat        bucket
-}
+// payloadChecks is the payload family's bookkeeping (none: each packet
+// is judged on its own).
+type payloadChecks struct{}
 
-func (l *layer5State) serverbound(p *Player, pk *serverPacket) Verdict {
+func (l *payloadChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	switch pk.kind {
-	case packets.KindChat:
-		return l.chatMessage(p, pk)
-	case packets.KindChatCommand, packets.KindChatCommandSigned:
-		return l.command(p, pk, pk.command.Command)
-	case packets.KindTabComplete:
-		return l.tabComplete(p, pk)
 	case packets.KindUpdateSign:
 		return l.sign(p, pk)
 	case packets.KindEditBook:
 		return l.editBook(p, pk)
 	case packets.KindPluginMessage:
 		return l.plugin(p, pk)
-	case packets.KindNameItem:
-		if hasLookup(pk.nameItem.Name) {
-			return p.flag(chkLookupString, 1, pk.now, "field", "item_name")
-		}
+	case packets.KindClientSettings:
+		return l.settings(p, pk)
 	}
 	return pass
 }
 
-// chatMessage checks a chat packet; before 1.19 it also carries commands.
-func (l *layer5State) chatMessage(p *Player, pk *serverPacket) Verdict {
-	msg := pk.chat.Message
-	proto := p.info.Protocol
-	if proto < mcproto.Protocol1_19 && len(msg) > 0 && msg[0] == '/' {
-		return l.command(p, pk, msg)
+// settings clamps a view distance below vanilla's lowest (Grim CrashE).
+func (l *payloadChecks) settings(p *Player, pk *serverPacket) Verdict {
+	vd := pk.settings.ViewDistance
+	if vd >= minViewDistance {
+		return pass
 	}
-	v := pass
-	if hasLookup(msg) {
-		v = p.flag(chkLookupString, 1, pk.now, "field", "chat")
-	}
-	if why := invalidChat(msg, proto); why != "" {
-		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "chat", "reason", why))
-	}
-	if v.Outcome == Pass && p.on(chkChatRate) &&
-		!p.takeRate(chkChatRate, &l.chat, 1, pk.now) {
-		v = p.flag(chkChatRate, 1, pk.now)
-	}
-	return v
-}
-
-// invalidChat says why a chat message is one no vanilla client sends, or "".
-// Vanilla's chat screen trims and skips empty input (normalizeChatMessage);
-// click events send chat untrimmed until 1.19.1, when they became
-// commands-only.
-func invalidChat(msg []byte, protocol int32) string {
-	switch {
-	case len(msg) == 0:
-		return "empty"
-	case hasIllegalChatChar(msg):
-		return "illegal_char"
-	case protocol < mcproto.Protocol1_19_1:
-		return ""
-	case msg[0] == ' ' || msg[len(msg)-1] == ' ':
-		return "whitespace"
-	case msg[0] == '/':
-		return "slash"
-	}
-	return ""
-}
-
-// hasIllegalChatChar reports a character vanilla refuses in chat
-// (SharedConstants.isAllowedChatCharacter: not §, not below space, not DEL).
-func hasIllegalChatChar(b []byte) bool {
-	for i, c := range b {
-		if c < ' ' || c == 0x7F || c == 0xC2 && i+1 < len(b) && b[i+1] == 0xA7 {
-			return true
-		}
-	}
-	return false
-}
-
-// command checks a command (1.19+ command packets, or a / chat line
-// before). Commands typed as "/" alone or with a leading space after the
-// slash are legal (the client normalises, then strips the slash), so only
-// characters are checked.
-func (l *layer5State) command(p *Player, pk *serverPacket, cmd []byte) Verdict {
-	v := pass
-	if hasLookup(cmd) {
-		v = p.flag(chkLookupString, 1, pk.now, "field", "command")
-	}
-	if hasIllegalChatChar(cmd) {
-		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "command", "reason", "illegal_char"))
-	}
-	if v.Outcome == Pass && p.on(chkSpamCommand) {
-		if !l.lastCommand.IsZero() && pk.now.Sub(l.lastCommand) < paramDuration(p, chkSpamCommand, "interval_ms") {
-			return p.flag(chkSpamCommand, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastCommand).Milliseconds()))
-		}
-		l.lastCommand = pk.now
+	v := p.flag(chkViewDistance, 1, pk.now, "view_distance", itoa(int64(vd)))
+	if v.Outcome == Rewrite {
+		// Clamped, every other field as the client sent it: a server that
+		// divides by the view distance stays up and the player keeps the
+		// settings it chose.
+		s := pk.settings
+		s.ViewDistance = minViewDistance
+		p.rewrite = mcproto.AppendVarInt(p.rewrite[:0], p.table.ID(pk.state, mcproto.Serverbound, packets.KindClientSettings))
+		p.rewrite = s.AppendData(p.rewrite, p.info.Protocol)
+		v.Packet = p.rewrite
 	}
 	return v
-}
-
-// tabComplete checks a tab-complete request.
-func (l *layer5State) tabComplete(p *Player, pk *serverPacket) Verdict {
-	text := pk.tab.Text
-	v := pass
-	if hasLookup(text) {
-		v = p.flag(chkLookupString, 1, pk.now, "field", "tab_complete")
-	}
-	if p.info.Protocol >= mcproto.Protocol1_13 && p.on(chkBlankTab) && blankTab(text) {
-		v = worse(v, p.flag(chkBlankTab, 1, pk.now, "text", string(text)))
-	}
-	if p.on(chkTabLength) {
-		n := mcproto.UTF16Units(text)
-		if float64(n) > p.param(chkTabLength, "max_length") {
-			v = worse(v, p.flag(chkTabLength, 1, pk.now, "chars", itoa(int64(n))))
-		} else if n > tabNoSpaceChars {
-			if sp := unitsBefore(text, ' '); sp < 0 || sp >= tabNoSpaceChars {
-				v = worse(v, p.flag(chkTabLength, 1, pk.now, "chars", itoa(int64(n)), "first_space", itoa(int64(sp))))
-			}
-		}
-	}
-	if v.Outcome != Pass || !p.on(chkSpamTab) {
-		return v
-	}
-	if !l.lastTab.IsZero() && pk.now.Sub(l.lastTab) < paramDuration(p, chkSpamTab, "interval_ms") {
-		return worse(v, p.flag(chkSpamTab, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastTab).Milliseconds())))
-	}
-	if !p.takeRate(chkSpamTab, &l.tab, 1, pk.now) {
-		return worse(v, p.flag(chkSpamTab, 1, pk.now, "reason", "rate"))
-	}
-	l.lastTab = pk.now
-	return v
-}
-
-// blankTab reports "/" alone or text of spaces only.
-func blankTab(text []byte) bool {
-	if len(text) == 1 && text[0] == '/' {
-		return true
-	}
-	return len(bytes.TrimSpace(text)) == 0
 }
 
 // sign checks the four lines of a sign update.
-func (l *layer5State) sign(p *Player, pk *serverPacket) Verdict {
+func (l *payloadChecks) sign(p *Player, pk *serverPacket) Verdict {
 	v := pass
 	for i, line := range pk.sign.Lines {
 		if hasLookup(line) {
@@ -292,10 +162,10 @@ type bookFacts struct {
 }
 
 // editBook checks the 1.13+ edit-book packet.
-func (l *layer5State) editBook(p *Player, pk *serverPacket) Verdict {
+func (l *payloadChecks) editBook(p *Player, pk *serverPacket) Verdict {
 	e := &pk.book
 	f := bookFacts{slot: -1}
-	if p.info.Protocol >= l5Proto1_17_1 {
+	if p.info.Protocol >= mcproto.Protocol1_17_1 {
 		f.slot = e.Slot
 		f.pages = len(e.Pages)
 		for _, pg := range e.Pages {
@@ -312,14 +182,14 @@ func (l *layer5State) editBook(p *Player, pk *serverPacket) Verdict {
 	return l.checkBook(p, pk, &f)
 }
 
-func (l *layer5State) checkBook(p *Player, pk *serverPacket, f *bookFacts) Verdict {
+func (l *payloadChecks) checkBook(p *Player, pk *serverPacket, f *bookFacts) Verdict {
 	v := pass
 	if f.lookup || hasLookup(f.title) {
 		v = p.flag(chkLookupString, 1, pk.now, "field", "book")
 	}
 	proto := p.info.Protocol
 	maxPages, maxChars, maxTitle := bookPagesOld, bookPageCharsOld, bookTitleChars
-	if proto >= l5Proto1_14 {
+	if proto >= mcproto.Protocol1_14 {
 		maxPages, maxChars = bookPages, bookPageChars
 	}
 	if proto >= mcproto.Protocol1_20_5 {
@@ -354,7 +224,7 @@ func (l *layer5State) checkBook(p *Player, pk *serverPacket, f *bookFacts) Verdi
 func scanBookItem(slot []byte, protocol int32, f *bookFacts) {
 	r := mcproto.NewReader(slot)
 	switch {
-	case protocol >= l5Proto1_13_2: // present flag, VarInt id, count
+	case protocol >= mcproto.Protocol1_13_2: // present flag, VarInt id, count
 		if !r.Bool() {
 			return
 		}
@@ -392,7 +262,7 @@ func scanBookItem(slot []byte, protocol int32, f *bookFacts) {
 	if f.bad == "" && r.Finish() != nil {
 		f.bad = "nbt"
 	}
-	f.json = f.signing && protocol < l5Proto1_17_1
+	f.json = f.signing && protocol < mcproto.Protocol1_17_1
 }
 
 func scanPages(r *mcproto.Reader, f *bookFacts) {
@@ -486,15 +356,22 @@ func skipNBT(r *mcproto.Reader, t byte, depth int) {
 	}
 }
 
-// plugin checks plugin messages: channel names, REGISTER lists, payload
-// size and, before 1.13, the book and anvil payloads that travelled as
-// plugin messages.
-func (l *layer5State) plugin(p *Player, pk *serverPacket) Verdict {
+// plugin checks plugin messages: the brand (Grim ClientBrand), channel
+// names, REGISTER lists, payload size and, before 1.13, the book payloads
+// that travelled as plugin messages (the anvil's is inventory.go's).
+func (l *payloadChecks) plugin(p *Player, pk *serverPacket) Verdict {
 	ch, data := pk.plugin.Channel, pk.plugin.Data
 	proto := p.info.Protocol
 	v := pass
+	if isBrandChannel(ch) {
+		r := mcproto.NewReader(data)
+		b := r.StringBytes(packets.MaxPluginDataServerbound)
+		if err := r.Finish(); err != nil || len(b) == 0 || len(b) > maxBrandLen {
+			v = p.flag(chkBrand, 1, pk.now, "bytes", itoa(int64(len(data))))
+		}
+	}
 	if hasLookup(ch) {
-		v = p.flag(chkLookupString, 1, pk.now, "field", "channel")
+		v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "channel"))
 	}
 	if p.on(chkChannelPayload) {
 		if float64(len(data)) > p.param(chkChannelPayload, "max_bytes") {
@@ -510,12 +387,7 @@ func (l *layer5State) plugin(p *Player, pk *serverPacket) Verdict {
 	case proto >= mcproto.Protocol1_13 && string(ch) == registerChannel || proto < mcproto.Protocol1_13 && string(ch) == registerChannelOld:
 		v = worse(v, l.register(p, pk, data))
 	case proto >= mcproto.Protocol1_13:
-		// Books and anvil names have their own packets since 1.13.
-	case string(ch) == legacyAnvilChannel:
-		r := mcproto.NewReader(data)
-		if name := r.StringBytes(packets.MaxPluginDataServerbound); hasLookup(name) {
-			v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "item_name"))
-		}
+		// Books have their own packet since 1.13.
 	case string(ch) == bookEditChannel || string(ch) == bookSignChannel:
 		f := bookFacts{slot: -1, signing: string(ch) == bookSignChannel}
 		scanBookItem(data, proto, &f)
@@ -525,7 +397,7 @@ func (l *layer5State) plugin(p *Player, pk *serverPacket) Verdict {
 }
 
 // register checks a REGISTER payload: channel names separated by NUL.
-func (l *layer5State) register(p *Player, pk *serverPacket, data []byte) Verdict {
+func (l *payloadChecks) register(p *Player, pk *serverPacket, data []byte) Verdict {
 	maxName := p.param(chkChannelRegister, "max_name_length")
 	count, longest, lookup := 0, 0, false
 	for len(data) > 0 {
@@ -572,32 +444,26 @@ func validIdentifier(b []byte) bool {
 	return true
 }
 
-func (l *layer5State) clientbound(p *Player, pk *clientPacket) {}
-
-// hasLookup reports "${" in b.
-func hasLookup(b []byte) bool {
-	for {
-		i := bytes.IndexByte(b, '$')
-		if i < 0 || i+1 >= len(b) {
-			return false
-		}
-		if b[i+1] == '{' {
-			return true
-		}
-		b = b[i+1:]
-	}
+// isBrandChannel reports the brand channel's name across versions.
+func isBrandChannel(ch []byte) bool {
+	return string(ch) == "minecraft:brand" || string(ch) == "MC|Brand"
 }
 
-// unitsBefore is the UTF-16 index of the first c in b, or -1.
-func unitsBefore(b []byte, c byte) int {
-	i := bytes.IndexByte(b, c)
-	if i < 0 {
-		return -1
-	}
-	return mcproto.UTF16Units(b[:i])
-}
+// maxBrandLen bounds the brand kept for events (Sonar: < 64 bytes).
+const maxBrandLen = 64
 
-// paramDuration reads a check parameter given in milliseconds.
-func paramDuration(p *Player, id CheckID, name string) time.Duration {
-	return time.Duration(p.param(id, name) * float64(time.Millisecond))
+// brandString decodes the brand payload: a VarInt-prefixed string since 1.8.
+func brandString(data []byte) string {
+	if len(data) == 0 {
+		return ""
+	}
+	n := int(data[0]) // brands are short: a one-byte VarInt
+	if n >= 0x80 || n > len(data)-1 {
+		return ""
+	}
+	b := data[1 : 1+n]
+	if len(b) > maxBrandLen || !utf8.Valid(b) {
+		return ""
+	}
+	return string(b)
 }
