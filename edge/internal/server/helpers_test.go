@@ -27,6 +27,9 @@ type fakeBackend struct {
 	ln          net.Listener
 	threshold   int  // compression threshold to announce; −1 none
 	expectProxy bool // a PROXY v2 header precedes the handshake
+	// holdSuccess delays Login Success after Set Compression (a slow
+	// backend), so a test can act while the backend has not answered.
+	holdSuccess atomic.Int64 // nanoseconds
 	statusCount atomic.Int32
 	statusMu    sync.Mutex
 	statusHosts []string // host:port of each status request, as received
@@ -150,6 +153,14 @@ func (b *fakeBackend) serve(c net.Conn) {
 	}
 	if bc.protocol >= 766 && bc.protocol <= 767 {
 		success = append(success, 1) // strict error handling
+	}
+	if hold := time.Duration(b.holdSuccess.Load()); hold > 0 && len(out) > 0 {
+		if _, err := c.Write(out); err != nil {
+			_ = c.Close()
+			return
+		}
+		out = out[:0]
+		time.Sleep(hold)
 	}
 	out = comp.AppendFrame(out, success, thr)
 	if _, err := c.Write(out); err != nil {
