@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"strings"
 
@@ -179,4 +180,45 @@ func BungeeHost(host string, p Player, guardToken string) string {
 	b.WriteByte(0)
 	b.Write(js)
 	return b.String()
+}
+
+// Mode is how an online-mode route tells the backend who the player is.
+type Mode uint8
+
+const (
+	// None: nothing but the address (PROXY v2, when the edge sends it).
+	None Mode = iota
+	// Velocity: modern forwarding, answered on velocity:player_info.
+	Velocity
+	// BungeeCord: legacy forwarding in the handshake host.
+	BungeeCord
+	// BungeeGuard: legacy forwarding with a token property.
+	BungeeGuard
+)
+
+// ParseMode reads the configuration's name of a mode (config.Forward*).
+func ParseMode(s string) (Mode, error) {
+	switch s {
+	case "none":
+		return None, nil
+	case "velocity":
+		return Velocity, nil
+	case "bungeecord":
+		return BungeeCord, nil
+	case "bungeeguard":
+		return BungeeGuard, nil
+	}
+	return None, fmt.Errorf("forwarding %q: want velocity, bungeecord, bungeeguard or none", s)
+}
+
+func (m Mode) String() string {
+	switch m {
+	case Velocity:
+		return "velocity"
+	case BungeeCord:
+		return "bungeecord"
+	case BungeeGuard:
+		return "bungeeguard"
+	}
+	return "none"
 }
