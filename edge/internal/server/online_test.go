@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/rustguard/rustguard/edge/internal/auth"
 	"github.com/rustguard/rustguard/edge/internal/auth/authtest"
 	"github.com/rustguard/rustguard/edge/internal/reason"
@@ -187,7 +189,18 @@ func TestOnlineModeVelocity(t *testing.T) {
 			velocityBackend(b, onlineSecret, 4, got)
 			e := startEdge(t, onlineConfig(b.addr(), ss, config.ForwardVelocity))
 
-			c, success := onlineLogin(t, e.Addr().String(), tc.protocol, ss, alice)
+			// The client claims its name in another case and no UUID of
+			// its own: the backend must get the account's.
+			c, err := authtest.Dial(e.Addr().String(), tc.protocol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Claim = &packets.LoginStart{Name: "alice_online"}
+			success, err := c.Login(context.Background(), "localhost", ss.URL(), alice, true)
+			if err != nil {
+				t.Fatal(err)
+			}
 			bc := b.nextLogin(t)
 			v := <-got
 			if v.version != tc.version || v.addr != "127.0.0.1" || v.id != mcproto.UUID(alice.ID) || v.name != "Alice_Online" {
@@ -542,8 +555,7 @@ func TestOnlineModeClientMisbehavesAfterEncryption(t *testing.T) {
 				}
 				c.Conn.Write(plain)
 			}
-			bc := b.nextLogin(t) // the login itself is fine
-			bc.raw.Reset()
+			bc := b.nextLogin(t) // the login itself is fine; bc.raw holds what followed Login Start
 			for {
 				if _, _, err := c.ReadPacket(); err != nil {
 					break // the edge closed the connection
@@ -679,4 +691,28 @@ func TestOnlineModeVerification(t *testing.T) {
 	c, _ = onlineLogin(t, e.Addr().String(), 765, ss, alice)
 	b.nextLogin(t)
 	c.Close()
+}
+
+// TestOnlineModeWithoutPlayInspection: with play inspection off, a
+// passthrough leg would be spliced; an encrypted client leg cannot be, so
+// play is copied through the cipher instead, both ways.
+func TestOnlineModeWithoutPlayInspection(t *testing.T) {
+	for _, protocol := range []int32{47, 769} {
+		t.Run(fmt.Sprint(protocol), func(t *testing.T) {
+			ss := testservers.StartSessionServer(t)
+			alice := ss.AddAccount(t, "Alice")
+			b := startBackend(t, 256, false)
+			cfg := onlineConfig(b.addr(), ss, config.ForwardBungeeCord)
+			cfg.Proxy.InspectPlay = false
+			e := startEdge(t, cfg)
+			c, _ := onlineLogin(t, e.Addr().String(), protocol, ss, alice)
+			bc := b.nextLogin(t)
+			onlinePlay(t, c, bc, protocol)
+			exchangeEncrypted(t, c, bc, protocol)
+			exchangeEncrypted(t, c, bc, protocol)
+			if n := testutil.ToFloat64(e.Metrics.SplicedConns); n != 0 {
+				t.Fatalf("%v legs spliced: an encrypted leg must never be", n)
+			}
+		})
+	}
 }

@@ -19,6 +19,10 @@ import (
 type Client struct {
 	Conn     net.Conn
 	Protocol int32
+	// Claim, when set, is the Login Start that Login sends instead of the
+	// account's own name and UUID (a client may type its name in another
+	// case, or send any UUID).
+	Claim *packets.LoginStart
 
 	f         *mcproto.Framer
 	enc, dec  auth.Stream
@@ -138,7 +142,11 @@ func (c *Client) Login(ctx context.Context, host, sessionURL string, a *testserv
 	if d, ok := ctx.Deadline(); ok {
 		_ = c.Conn.SetDeadline(d)
 	}
-	if err := c.Start(host, packets.LoginStart{Name: a.Name, HasUUID: true, UUID: a.ID}); err != nil {
+	claim := packets.LoginStart{Name: a.Name, HasUUID: true, UUID: a.ID}
+	if c.Claim != nil {
+		claim = *c.Claim
+	}
+	if err := c.Start(host, claim); err != nil {
 		return packets.LoginSuccess{}, err
 	}
 	for {
