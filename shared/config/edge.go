@@ -332,10 +332,9 @@ type Redis struct {
 	LimitsFailOpen bool `yaml:"limits_fail_open" env:"RUSTGUARD_LIMITS_FAIL_OPEN"`
 	// DetectBansAddress makes a detection's ban of an authenticated player
 	// also ban the address (off: addresses are shared by households and
-	// carriers). Unauthenticated (offline mode, every player until online
-	// mode exists) the address is all a detection ban may ban, so this has
-	// no effect there; the key keeps its name and default for existing
-	// configuration files.
+	// carriers). Unauthenticated (passthrough routes: the edge did not
+	// check the account) the address is all a detection ban may ban, so
+	// this has no effect there.
 	DetectBansAddress bool `yaml:"detect_bans_address" env:"RUSTGUARD_DETECT_BANS_ADDRESS"`
 	// Fleet-wide login limits (GCRA in Redis) per address, per prefix and
 	// per name from one source prefix (a name is a claim before login:
