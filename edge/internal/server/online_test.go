@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -47,6 +50,11 @@ type velocityInfo struct {
 	id      mcproto.UUID
 	name    string
 	props   []packets.Property
+	// versions 2 and 3: the 1.19 profile key; 3: the account it is for
+	keyExpiry    int64
+	key, keySig  []byte
+	keyHolder    mcproto.UUID
+	keyHasHolder bool
 }
 
 // velocityBackend makes b enforce Velocity modern forwarding as a Paper
@@ -91,6 +99,14 @@ func velocityBackend(b *fakeBackend, secret string, want byte, got chan<- veloci
 				pr.Signature = p.String(32767)
 			}
 			v.props = append(v.props, pr)
+		}
+		if v.version == 2 || v.version == 3 {
+			v.keyExpiry, v.key, v.keySig = p.Int64(), p.ByteArray(512), p.ByteArray(4096)
+			if v.version == 3 {
+				if v.keyHasHolder = p.Bool(); v.keyHasHolder {
+					v.keyHolder = p.UUID()
+				}
+			}
 		}
 		if err := p.Finish(); err != nil {
 			return fmt.Errorf("player data: %w", err)
@@ -712,6 +728,53 @@ func TestOnlineModeWithoutPlayInspection(t *testing.T) {
 			exchangeEncrypted(t, c, bc, protocol)
 			if n := testutil.ToFloat64(e.Metrics.SplicedConns); n != 0 {
 				t.Fatalf("%v legs spliced: an encrypted leg must never be", n)
+			}
+		})
+	}
+}
+
+// TestOnlineModeProfileKey: a 1.19–1.19.2 client with a chat-signing key
+// answers Encryption Request in the signed form; the edge checks it and
+// forwards the key (Velocity version 3 for 1.19.1–1.19.2, 2 for 1.19) so
+// the backend can check Mojang's signature on it and verify signed chat.
+func TestOnlineModeProfileKey(t *testing.T) {
+	for _, tc := range []struct {
+		protocol int32
+		version  int32
+	}{{mcproto.Protocol1_19_1, 3}, {mcproto.Protocol1_19, 2}} {
+		t.Run(fmt.Sprint(tc.protocol), func(t *testing.T) {
+			ss := testservers.StartSessionServer(t)
+			alice := ss.AddAccount(t, "Alice")
+			b := startBackend(t, 256, false)
+			got := make(chan velocityInfo, 1)
+			velocityBackend(b, onlineSecret, 4, got)
+			e := startEdge(t, onlineConfig(b.addr(), ss, config.ForwardVelocity))
+			key, err := rsa.GenerateKey(rand.Reader, 1024)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := authtest.Dial(e.Addr().String(), tc.protocol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.ProfileKey, c.KeySignature, c.KeyExpiry = key, []byte("mojang's signature"), 1_900_000_000_000
+			if _, err := c.Login(context.Background(), "localhost", ss.URL(), alice, true); err != nil {
+				t.Fatal(err)
+			}
+			v := <-got
+			der, _ := x509.MarshalPKIXPublicKey(&key.PublicKey)
+			if v.version != tc.version || !bytes.Equal(v.key, der) || string(v.keySig) != "mojang's signature" || v.keyExpiry != 1_900_000_000_000 {
+				t.Fatalf("forwarded version %d key %x sig %q expiry %d", v.version, v.key, v.keySig, v.keyExpiry)
+			}
+			if tc.version == 3 && (!v.keyHasHolder || v.keyHolder != mcproto.UUID(alice.ID)) {
+				t.Fatalf("key linked to %v (%v), want the account", v.keyHolder, v.keyHasHolder)
+			}
+			// The backend's Login Start carries the key too, as the client sent it.
+			bc := b.nextLogin(t)
+			ls, err := packets.DecodeLoginStart(bc.loginStart, tc.protocol)
+			if err != nil || !ls.HasKey || !bytes.Equal(ls.PublicKey, der) {
+				t.Fatalf("backend's Login Start %+v, %v", ls, err)
 			}
 		})
 	}

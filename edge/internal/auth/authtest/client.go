@@ -2,7 +2,12 @@ package authtest
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +28,13 @@ type Client struct {
 	// account's own name and UUID (a client may type its name in another
 	// case, or send any UUID).
 	Claim *packets.LoginStart
+	// ProfileKey, on 1.19–1.19.2, is the chat-signing key Login sends in
+	// Login Start (with KeySignature, Mojang's signature of it, and
+	// KeyExpiry); Login then answers Encryption Request in the signed
+	// form, as such a client does.
+	ProfileKey   *rsa.PrivateKey
+	KeySignature []byte
+	KeyExpiry    int64
 
 	f         *mcproto.Framer
 	enc, dec  auth.Stream
@@ -146,6 +158,13 @@ func (c *Client) Login(ctx context.Context, host, sessionURL string, a *testserv
 	if c.Claim != nil {
 		claim = *c.Claim
 	}
+	if c.ProfileKey != nil {
+		der, err := x509.MarshalPKIXPublicKey(&c.ProfileKey.PublicKey)
+		if err != nil {
+			return packets.LoginSuccess{}, err
+		}
+		claim.HasKey, claim.PublicKey, claim.KeySignature, claim.KeyExpiry = true, der, c.KeySignature, c.KeyExpiry
+	}
 	if err := c.Start(host, claim); err != nil {
 		return packets.LoginSuccess{}, err
 	}
@@ -173,6 +192,11 @@ func (c *Client) Login(ctx context.Context, host, sessionURL string, a *testserv
 			resp, err := Respond(req, secret[:])
 			if err != nil {
 				return packets.LoginSuccess{}, err
+			}
+			if c.ProfileKey != nil {
+				if resp, err = c.signedResponse(req, resp); err != nil {
+					return packets.LoginSuccess{}, err
+				}
 			}
 			if err := c.WritePacket(resp.AppendTo(nil, c.Protocol)); err != nil {
 				return packets.LoginSuccess{}, err
@@ -210,4 +234,24 @@ func (c *Client) Login(ctx context.Context, host, sessionURL string, a *testserv
 			return packets.LoginSuccess{}, errors.New("unexpected login packet " + fmt.Sprint(id))
 		}
 	}
+}
+
+// signedResponse turns resp into the 1.19–1.19.2 signed form: instead of
+// the encrypted token, a salt and the profile key's SHA256withRSA
+// signature over the token followed by the salt (big-endian).
+func (c *Client) signedResponse(req packets.EncryptionRequest, resp packets.EncryptionResponse) (packets.EncryptionResponse, error) {
+	var salt [8]byte
+	if _, err := rand.Read(salt[:]); err != nil {
+		return resp, err
+	}
+	d := sha256.New()
+	d.Write(req.VerifyToken)
+	d.Write(salt[:])
+	sig, err := rsa.SignPKCS1v15(rand.Reader, c.ProfileKey, crypto.SHA256, d.Sum(nil))
+	if err != nil {
+		return resp, err
+	}
+	resp.Signed, resp.VerifyToken = true, nil
+	resp.Salt, resp.MessageSignature = int64(binary.BigEndian.Uint64(salt[:])), sig
+	return resp, nil
 }
