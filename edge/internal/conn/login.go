@@ -220,14 +220,12 @@ func (s *session) verify(ctx context.Context, l *leg, req gate.LoginRequest) (re
 		host, port = packets.ParseHost(s.hs.Host).Host, int(s.hs.Port)
 	}
 	var c net.Conn = s.client
-	uuid := req.UUID
 	if s.authenticated {
 		c = &cipherConn{Conn: s.client, s: s, dec: l.dec}
-	} else {
-		uuid = mcproto.UUID{} // a claim: the limbo uses the offline UUID
 	}
 	lctx, lspan := s.step(ctx, telemetry.SpanLimbo)
-	res, err := o.Limbo.Run(lctx, c, l.f.TakeBuffered(), s.hs.Protocol, s.username, uuid, host, port)
+	// req names the account once authenticated, else what Login Start said.
+	res, err := o.Limbo.Run(lctx, c, l.f.TakeBuffered(), s.hs.Protocol, req.Name, req.UUID, host, port)
 	if lspan != nil {
 		result := outcomeVerified
 		if !res.Passed {
