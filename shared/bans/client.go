@@ -9,7 +9,7 @@ import (
 )
 
 // Client defaults for a Redis the edge consults on the connection path
-// (infrastructure.md §2.3). Per-call contexts carry the real budgets (tens
+// (docs/FLEET.md, Redis timeouts and failing open). Per-call contexts carry the real budgets (tens
 // of milliseconds on logins, seconds in the background loops); these only
 // keep a misbehaving socket from outliving them. A value given in the URL's
 // query (dial_timeout=…, max_retries=…) wins.

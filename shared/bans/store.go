@@ -23,7 +23,7 @@ import (
 
 // Redis layout. Every key carries the hash tag {bans}, so the write scripts
 // (hash + expiry set + sequence + stream) and the position read stay in one
-// Redis Cluster slot (infrastructure.md §2.2). The list is small and
+// Redis Cluster slot (docs/FLEET.md, Redis Cluster and hash tags). The list is small and
 // written rarely, so one hot slot is not a concern.
 //
 //	<prefix>:{bans}:all     hash   ban ID → JSON
@@ -51,7 +51,7 @@ const (
 	maxIDLen = 128
 	// maxTableBans bounds the list an edge holds in memory: about 0.5 GB at
 	// roughly 250 bytes a ban with its index entries. A bigger list means a
-	// design change (client-side caching for UUID bans, infrastructure.md
+	// design change (client-side caching for UUID bans, docs/FLEET.md
 	// §2.4), not a bigger cap.
 	maxTableBans = 2_000_000
 	// scanCount is the HSCAN batch: big enough that a million bans load in
@@ -84,7 +84,7 @@ type Config struct {
 	// it bounds only how long a shutdown or a periodic task waits.
 	Block time.Duration
 	// ResyncEvery is the anti-entropy period: a full reload even when the
-	// stream looked continuous (infrastructure.md §2.4).
+	// stream looked continuous (docs/FLEET.md, The ban list).
 	ResyncEvery time.Duration
 	// PruneEvery is how often this edge removes expired bans from Redis.
 	// Any edge may do it; the script is idempotent.
@@ -111,7 +111,7 @@ func Defaults() Config {
 		// 1 min: Match already ignores expired bans, pruning only keeps
 		// Redis and the tables small.
 		PruneEvery: time.Minute,
-		// 100,000 events ≈ 30 MB of stream (infrastructure.md §2.4).
+		// 100,000 events ≈ 30 MB of stream (docs/FLEET.md, The ban list).
 		StreamMaxLen: 100_000,
 		WriteQueue:   1024,
 	}

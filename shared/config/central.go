@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -48,7 +49,12 @@ type Central struct {
 	// every fleet configuration version (KV is not replicated by WAN
 	// federation; edges read their own datacenter's key).
 	ConfigDatacenters []string `env:"RUSTGUARD_CENTRAL_CONFIG_DATACENTERS"`
-	Log               Log
+	// JaegerUIURL is the base address of the Jaeger web UI operators
+	// open in their browsers (http://jaeger.internal:16686): the operator
+	// page links each detection to <JaegerUIURL>/trace/<trace id>. Empty:
+	// trace ids are shown without links.
+	JaegerUIURL string `env:"RUSTGUARD_CENTRAL_JAEGER_UI_URL"`
+	Log         Log
 }
 
 // ListenerOff disables an OTLP listener.
@@ -221,6 +227,7 @@ func (c Central) Validate() error {
 		}
 	}
 
+	checkJaegerUI(&p, c.JaegerUIURL)
 	checkIntRange(&p, "RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN", c.DetectionsMaxLen, minDetectionsMaxLen, maxDetectionsMaxLen)
 	checkDuration(&p, "RUSTGUARD_CENTRAL_DETECTIONS_MAX_AGE", c.DetectionsMaxAge, minDetectionsMaxAge, maxDetectionsMaxAge)
 
@@ -256,6 +263,28 @@ func checkToken(p *problems, name, v string, required bool) {
 			p.add(name, redactedMark, "must be printable ASCII without spaces (it travels in an HTTP header)")
 			return
 		}
+	}
+}
+
+// maxJaegerUIURLLen keeps the link base short enough to sit in every
+// link of a page of detections.
+const maxJaegerUIURLLen = 512
+
+// checkJaegerUI wants an absolute http or https URL with a host and
+// nothing a link base cannot carry (a query, a fragment, credentials).
+func checkJaegerUI(p *problems, v string) {
+	const name = "RUSTGUARD_CENTRAL_JAEGER_UI_URL"
+	if v == "" {
+		return
+	}
+	u, err := url.Parse(v)
+	switch {
+	case len(v) > maxJaegerUIURLLen:
+		p.add(name, v[:32]+"…", fmt.Sprintf("must be at most %d characters", maxJaegerUIURLLen))
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		p.add(name, v, "must be an http:// or https:// URL of the Jaeger UI, such as http://jaeger.internal:16686")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(v, "?") || strings.HasSuffix(v, "#"):
+		p.add(name, v, "must be a base address without credentials, query or fragment: /trace/<id> is appended")
 	}
 }
 

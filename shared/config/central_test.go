@@ -49,6 +49,7 @@ func TestLoadCentralReadsEveryVariable(t *testing.T) {
 		"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN": "5000",
 		"RUSTGUARD_CENTRAL_DETECTIONS_MAX_AGE": "48h",
 		"RUSTGUARD_CENTRAL_CONFIG_DATACENTERS": "us,ap",
+		"RUSTGUARD_CENTRAL_JAEGER_UI_URL":      "http://jaeger.internal:16686/jaeger",
 		"RUSTGUARD_LOG_LEVEL":                  "debug",
 		"RUSTGUARD_LOG_FORMAT":                 "json",
 	}))
@@ -61,12 +62,13 @@ func TestLoadCentralReadsEveryVariable(t *testing.T) {
 		AdminToken: testAdminToken, IngestToken: testIngestToken,
 		DetectionsMaxLen: 5000, DetectionsMaxAge: Duration(48 * time.Hour),
 		ConfigDatacenters: []string{"us", "ap"},
+		JaegerUIURL:       "http://jaeger.internal:16686/jaeger",
 		Log:               Log{Level: LevelDebug, Format: FormatJSON},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
-	if n := len(CentralVariables()); n != 12 {
+	if n := len(CentralVariables()); n != 13 {
 		t.Errorf("%d variables; a new one needs a line in this test and in docs/CENTRAL.md", n)
 	}
 }
@@ -101,6 +103,9 @@ func TestCentralRefuses(t *testing.T) {
 		{"tiny log", map[string]string{"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN": "10"}, "", []string{"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN", "at least 1000"}},
 		{"not a number", map[string]string{"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN": "lots"}, "", []string{"RUSTGUARD_CENTRAL_DETECTIONS_MAX_LEN=\"lots\""}},
 		{"log level", map[string]string{"RUSTGUARD_LOG_LEVEL": "loud"}, "", []string{"RUSTGUARD_LOG_LEVEL"}},
+		{"jaeger ui not a url", map[string]string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL": "jaeger:16686"}, "", []string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL", "http://"}},
+		{"jaeger ui script", map[string]string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL": "javascript:alert(1)"}, "", []string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL", "http://"}},
+		{"jaeger ui with a query", map[string]string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL": "http://jaeger:16686/?x=1"}, "", []string{"RUSTGUARD_CENTRAL_JAEGER_UI_URL", "without credentials, query"}},
 	} {
 		m := map[string]string{"RUSTGUARD_REDIS_URL": "redis://127.0.0.1:6379", "RUSTGUARD_ADMIN_TOKEN": testAdminToken}
 		delete(m, tc.drop)

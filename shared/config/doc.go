@@ -12,7 +12,7 @@
 // once. Data leaves as an Edge value plus a Provenance that says, per field,
 // which layer set it, so the edge can log where each value came from.
 //
-// There are deliberately no envDefault tags (infrastructure.md §8): the
+// There are deliberately no envDefault tags (docs/FLEET.md, Configuration layering): the
 // library would apply such a default whenever the variable is unset and so
 // overwrite what the file said. Defaults live only in DefaultEdge.
 //

@@ -20,7 +20,7 @@ var ErrBadDuration = errors.New("invalid duration")
 const maxWholeSeconds = math.MaxInt64 / int64(time.Second)
 
 // Duration is a time.Duration that reads two spellings: a bare integer is
-// seconds (the design note writes "timeout: 30"), anything else is parsed by
+// seconds (the original design, docs/DESIGN.md, writes "timeout: 30"), anything else is parsed by
 // time.ParseDuration ("30s", "1m30s", "250ms"). The same rule applies to the
 // YAML file and to environment variables.
 type Duration time.Duration

@@ -204,7 +204,7 @@ func (l Log) SlogLevel() slog.Level {
 }
 
 // DefaultEdge returns the compiled-in configuration. The proxy section's
-// first eight values are the design note's; the rest are ours, with the
+// first eight values are the original design's (docs/DESIGN.md); the rest are ours, with the
 // reason next to each.
 func DefaultEdge() Edge {
 	return Edge{

@@ -77,7 +77,7 @@ func TestDefaultsMatchDesignNote(t *testing.T) {
 	if prov.File != "" || len(prov.Fields(SourceFile)) != 0 || len(prov.Fields(SourceEnv)) != 0 {
 		t.Fatalf("provenance = %+v; want everything default", prov)
 	}
-	// The design note's "Configuration" section, value by value.
+	// The original design's (docs/DESIGN.md) "Configuration" section, value by value.
 	tests := []struct {
 		name      string
 		got, want any

@@ -21,7 +21,7 @@ const (
 	// times 2 × max_connections is the edge's worst-case buffer memory.
 	MaxBufferSize = 1 << 20
 	// MaxConnectionsLimit is half of LimitNOFILE=1048576 from the edge's
-	// systemd unit (infrastructure.md §7): each player holds two sockets.
+	// systemd unit (docs/FLEET.md, File descriptors): each player holds two sockets.
 	MaxConnectionsLimit = 1 << 19
 	// MaxMessageLen is the longest player-facing text, in characters:
 	// vanilla's chat line limit, and about what a disconnect screen shows.

@@ -108,7 +108,7 @@ func (s *Severity) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown severity %q", b)
 }
 
-// Layer is the detection layer of a check (detections.md): 0 framing
+// Layer is the detection layer of a check (docs/DETECTIONS.md): 0 framing
 // hygiene, 1 connection gate, 2 impossible values, 3 clocks, 4 combat and
 // entities, 5 spam and exploit payloads.
 type Layer uint8

@@ -8,7 +8,7 @@ import (
 	"io"
 )
 
-// Inflate caps by direction (protocol.md §3).
+// Inflate caps by direction (docs/PROTOCOL.md, Compression).
 const (
 	// MaxClientboundInflate is vanilla's VANILLA_MAXIMUM_UNCOMPRESSED_SIZE,
 	// 2^23: backends are semi-trusted and chunk data is large.

@@ -16,7 +16,7 @@ import (
 const testThreshold = 256
 
 // bombAllocBudget bounds what inflating a bomb may allocate: the output is
-// limited to Data Length + 1 (protocol.md §3), so a 1000-byte claim must
+// limited to Data Length + 1 (docs/PROTOCOL.md, Compression), so a 1000-byte claim must
 // cost a few KiB of output plus the zlib reader's fixed state, never the
 // 2 MiB the stream would expand to.
 const bombAllocBudget = 64 << 10

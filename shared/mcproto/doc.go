@@ -6,7 +6,7 @@
 // allocates what a peer announces before the bytes exist, and reports a typed
 // error (see errors.go) that callers map to a rejection reason.
 //
-// Layout of one frame (protocol.md §1, §3):
+// Layout of one frame (docs/PROTOCOL.md, Framing and Compression):
 //
 //	uncompressed:  Length VarInt(≤3 bytes) | Packet ID VarInt | Data
 //	compressed:    Length VarInt(≤3 bytes) | Data Length VarInt | zlib(ID|Data) or raw ID|Data when Data Length is 0

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Frame limits (protocol.md §1, §2).
+// Frame limits (docs/PROTOCOL.md, Framing and Hostile input).
 const (
 	// MaxFrameLength is the largest frame body a 3-byte length field can
 	// announce: 2^21 − 1. Vanilla, Velocity and gate share this bound.
@@ -59,7 +59,7 @@ type BufferPool struct {
 }
 
 // NewBufferPool returns a pool whose smallest buffer is minSize bytes
-// (rounded up to a size class; the design note's buffer_size, 4096 by default).
+// (rounded up to a size class; the original design's (docs/DESIGN.md) buffer_size, 4096 by default).
 func NewBufferPool(minSize int) *BufferPool {
 	p := &BufferPool{}
 	for i, c := range bufClasses {

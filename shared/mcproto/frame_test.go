@@ -17,13 +17,13 @@ import (
 // Framer buffer classes as frame.go defines them (bufClasses). The tests use
 // them only as upper bounds on memory held.
 const (
-	smallestBufClass = 4 << 10   // bufClasses[0]; also the design note's default buffer_size
+	smallestBufClass = 4 << 10   // bufClasses[0]; also the original design's (docs/DESIGN.md) default buffer_size
 	largestBufClass  = 256 << 10 // bufClasses[len-1]; beyond it buffers double
 )
 
 // announcedAllocBudget is the most one framer may allocate for a peer that
 // announces a 2 MiB frame and sends 10 bytes: a small buffer, far from the
-// announced size (protocol.md §2).
+// announced size (docs/PROTOCOL.md, Hostile input).
 const announcedAllocBudget = 64 << 10
 
 // frame is one frame as the framer returned it, copied out of its buffer.
@@ -326,7 +326,7 @@ func bytesPerRun(runs int, f func()) uint64 {
 }
 
 // TestFramerAnnouncedLengthNotAllocated: a peer announcing a 2 MiB frame and
-// sending 10 bytes costs a small buffer, not 2 MiB (protocol.md §2).
+// sending 10 bytes costs a small buffer, not 2 MiB (docs/PROTOCOL.md, Hostile input).
 func TestFramerAnnouncedLengthNotAllocated(t *testing.T) {
 	input := []byte{0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7} // 2,097,151 announced, 7 body bytes
 	for _, pooled := range []bool{false, true} {

@@ -289,7 +289,7 @@ func FuzzSplitCompressedInflate(f *testing.F) {
 }
 
 // FuzzReaderString checks Reader.StringBytes and Reader.String against an
-// independent reading of the rules (protocol.md §1).
+// independent reading of the rules (docs/PROTOCOL.md, Framing).
 func FuzzReaderString(f *testing.F) {
 	f.Add(mcproto.AppendString(nil, "play.example.com"), uint16(255))
 	f.Add(mcproto.AppendString(nil, "\U0001F600\U0001F600"), uint16(3))

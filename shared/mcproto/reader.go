@@ -43,7 +43,7 @@ func (r *Reader) Rest() []byte {
 }
 
 // Finish reports the sticky error, or ErrTrailingBytes when bytes are left:
-// a known packet with leftovers is malformed or hostile (protocol.md §1).
+// a known packet with leftovers is malformed or hostile (docs/PROTOCOL.md, Framing).
 func (r *Reader) Finish() error {
 	if r.err != nil {
 		return r.err
@@ -207,7 +207,7 @@ func (r *Reader) ByteArray(max int) []byte {
 // String reads a VarInt-prefixed UTF-8 string whose limit is maxChars UTF-16
 // code units, as vanilla declares it. The byte count is checked against
 // 3·maxChars before the bytes are touched, then the code units are counted
-// (protocol.md §1). The result aliases the body only through an unsafe-free
+// (docs/PROTOCOL.md, Framing). The result aliases the body only through an unsafe-free
 // conversion, so it allocates; use StringBytes on hot paths.
 func (r *Reader) String(maxChars int) string {
 	return string(r.StringBytes(maxChars))

@@ -40,14 +40,14 @@ func (d Direction) String() string {
 	return "unknown"
 }
 
-// Handshake intents (protocol.md §5).
+// Handshake intents (docs/PROTOCOL.md, Handshake).
 const (
 	IntentStatus   = 1
 	IntentLogin    = 2
 	IntentTransfer = 3 // 1.20.5+: login on the wire, initiated by a server transfer
 )
 
-// Protocol numbers the edge branches on (protocol.md §10).
+// Protocol numbers the edge branches on (docs/PROTOCOL.md, Protocol numbers).
 const (
 	Protocol1_8     = 47
 	Protocol1_9     = 107

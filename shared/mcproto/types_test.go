@@ -6,7 +6,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// Position layouts (protocol.md; minecraft.wiki "Position"):
+// Position layouts (docs/PROTOCOL.md; minecraft.wiki "Position"):
 // before 1.14 (protocol < 477): x 26 | y 12 | z 26, since: x 26 | z 26 | y 12.
 // The packed values are computed by hand from those layouts.
 func TestPositionPack(t *testing.T) {

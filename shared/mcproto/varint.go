@@ -1,7 +1,7 @@
 package mcproto
 
 // MaxVarIntLen and MaxVarLongLen are the widest legal encodings
-// (protocol.md §1).
+// (docs/PROTOCOL.md, Framing).
 const (
 	MaxVarIntLen  = 5
 	MaxVarLongLen = 10

@@ -20,7 +20,7 @@ import (
 
 const (
 	// consulStartTimeout bounds agent start to leader election; a dev agent
-	// elects itself in about 0.5 s here (handbook/toolchain.md), a loaded CI
+	// elects itself in about 0.5 s here (tools/README.md), a loaded CI
 	// machine under -race needs more.
 	consulStartTimeout = 30 * time.Second
 	// consulPollInterval is how often start-up polls /v1/status/leader: the

@@ -3,7 +3,7 @@
 // backend.js: a real Minecraft server (flying-squid) for the end-to-end tests.
 //
 //   node backend.js --host 127.0.0.1 --port P --version V
-//                   [--op-all] [--log-packets name1,name2 [--packet-fd N]]
+//                   [--op-all] [--no-moves] [--log-packets name1,name2 [--packet-fd N]]
 //                   [--forwarding velocity|bungeecord|bungeeguard]
 //                   [--online-mode --session-server URL]
 //
@@ -12,6 +12,9 @@
 //
 // --op-all makes every player an operator, so honest test players can run
 // the commands a real player with rights would (/give, /tp, /gamemode).
+//
+// --no-moves leaves the move lines out: for a person reading the events
+// (`make run` shows them), not for a test.
 //
 // --log-packets prints one line per serverbound play packet of the listed
 // minecraft-data names (e.g. look,position_look,held_item_slot; * for all),
@@ -73,6 +76,7 @@ const opts = lib.args({
   port: { type: 'string' },
   version: { type: 'string' },
   'op-all': { type: 'boolean', default: false },
+  'no-moves': { type: 'boolean', default: false },
   'log-packets': { type: 'string', default: '' },
   'packet-fd': { type: 'string', default: '' },
   forwarding: { type: 'string', default: '' },
@@ -177,6 +181,7 @@ function watchPlayer (player) {
   const emitMove = () => {
     trailing = null
     lastEmit = Date.now()
+    if (opts['no-moves']) return
     lib.emit({ event: 'move', username: player.username, x: round(latest.x), y: round(latest.y), z: round(latest.z) })
   }
 

@@ -3,6 +3,7 @@
 // bot.js: one mineflayer player that logs in, chats and walks.
 //
 //   node bot.js --host H --port P --version V --username U [--timeout-ms N] [--walk-ms N]
+//               [--local-address A]
 //
 // Steps: connect, wait for spawn and the chunks around it, send a chat line
 // with a random token and wait until the server echoes it back, then hold
@@ -38,7 +39,8 @@ const opts = lib.args({
   version: { type: 'string' },
   username: { type: 'string' },
   'timeout-ms': { type: 'string', default: String(DEFAULT_TIMEOUT_MS) },
-  'walk-ms': { type: 'string', default: String(DEFAULT_WALK_MS) }
+  'walk-ms': { type: 'string', default: String(DEFAULT_WALK_MS) },
+  'local-address': { type: 'string' }
 }, ['port', 'version', 'username'])
 const port = lib.port(opts.port, 'port')
 const timeoutMs = Number(opts['timeout-ms'])
@@ -83,7 +85,8 @@ const bot = mineflayer.createBot({
   ...lib.authOptions(opts.username),
   hideErrors: true,
   logErrors: false,
-  checkTimeoutInterval: timeoutMs
+  checkTimeoutInterval: timeoutMs,
+  connect: lib.connectFrom(opts['local-address'], opts.host, port)
 })
 
 bot.on('connect', () => {

@@ -4,7 +4,7 @@
 // is named after the detection check it must trigger.
 //
 //   node cheat.js --host H --port P --version V --username U --cheat KEY
-//                 [--expect kick|drop|alert] [--timeout-ms N]
+//                 [--expect kick|drop|alert] [--local-address A] [--timeout-ms N]
 //
 // The cheater is a mineflayer bot (it logs in, answers the edge's probes and
 // moves like any mineflayer bot) that writes the offending packets itself
@@ -132,6 +132,7 @@ const opts = lib.args({
   username: { type: 'string' },
   cheat: { type: 'string' },
   expect: { type: 'string', default: 'kick' },
+  'local-address': { type: 'string' },
   'timeout-ms': { type: 'string', default: String(DEFAULT_TIMEOUT_MS) }
 }, ['port', 'version', 'username', 'cheat'])
 const port = lib.port(opts.port, 'port')
@@ -195,7 +196,8 @@ function makeBot (username) {
     ...lib.authOptions(username),
     hideErrors: true,
     logErrors: false,
-    checkTimeoutInterval: timeoutMs
+    checkTimeoutInterval: timeoutMs,
+    connect: lib.connectFrom(opts['local-address'], opts.host, port)
   })
   bot.gone = null
   bot.kickedReason = null

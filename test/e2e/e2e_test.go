@@ -49,7 +49,7 @@ func setUp(m *testing.M) int {
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "e2e: edge binary %s (ready in %v)\n", edgeBin, time.Since(start).Round(time.Millisecond))
-	suite = &env{root: root, e2eDir: e2eDir, node: node, edgeBin: edgeBin}
+	suite = &env{root: root, e2eDir: e2eDir, node: node, edgeBin: edgeBin, tmp: tmp}
 	return m.Run()
 }
 

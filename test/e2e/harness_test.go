@@ -273,17 +273,25 @@ type env struct {
 	e2eDir  string // test/e2e: the scripts and node_modules
 	node    string // node binary
 	edgeBin string // the edge binary under test
+	tmp     string // removed when the suite ends
+
+	// central is rustguard-central, built on first use (only the fleet
+	// tests need it).
+	centralOnce sync.Once
+	centralBin  string
+	centralErr  error
 	// scriptEnv (KEY=value) is added to the environment of the peer
 	// scripts started through this env (withEnv), e.g. the accounts of a
 	// session-server double.
 	scriptEnv []string
 }
 
-// withEnv is e with extra variables for the peer scripts it starts.
+// withEnv is an env for peer scripts with extra variables. It shares the
+// suite's binaries and directories, not its lazily built central (the
+// copy builds its own if asked).
 func (e *env) withEnv(kv ...string) *env {
-	c := *e
-	c.scriptEnv = append(append([]string(nil), e.scriptEnv...), kv...)
-	return &c
+	return &env{root: e.root, e2eDir: e.e2eDir, node: e.node, edgeBin: e.edgeBin, tmp: e.tmp,
+		scriptEnv: append(append([]string(nil), e.scriptEnv...), kv...)}
 }
 
 // scriptCmd is a node command for script in test/e2e with e's variables.
@@ -328,16 +336,22 @@ func checkNode(e2eDir string) (string, error) {
 }
 
 // buildEdge builds the edge binary into dir, unless RUSTGUARD_EDGE_BIN names
-// one already built. A relative RUSTGUARD_EDGE_BIN is taken from the
-// repository root: `go test` runs the test binary in the package directory,
-// so the caller's own working directory is not known here.
+// one already built.
 func buildEdge(root, dir string) (string, error) {
-	if bin := os.Getenv("RUSTGUARD_EDGE_BIN"); bin != "" {
+	return buildBinary(root, dir, "RUSTGUARD_EDGE_BIN", "rustguard-edge", "github.com/rustguard/rustguard/edge/cmd/rustguard-edge")
+}
+
+// buildBinary builds pkg into dir/name, unless the variable envVar names a
+// binary already built. A relative path there is taken from the repository
+// root: `go test` runs the test binary in the package directory, so the
+// caller's own working directory is not known here.
+func buildBinary(root, dir, envVar, name, pkg string) (string, error) {
+	if bin := os.Getenv(envVar); bin != "" {
 		if !filepath.IsAbs(bin) {
 			bin = filepath.Join(root, bin)
 		}
 		if _, err := os.Stat(bin); err != nil {
-			return "", fmt.Errorf("RUSTGUARD_EDGE_BIN: %w", err)
+			return "", fmt.Errorf("%s: %w", envVar, err)
 		}
 		return bin, nil
 	}
@@ -345,11 +359,11 @@ func buildEdge(root, dir string) (string, error) {
 	if err != nil {
 		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
-	out := filepath.Join(dir, "rustguard-edge")
-	cmd := exec.Command(goBin, "build", "-o", out, "github.com/rustguard/rustguard/edge/cmd/rustguard-edge")
+	out := filepath.Join(dir, name)
+	cmd := exec.Command(goBin, "build", "-o", out, pkg)
 	cmd.Dir = root
 	if msg, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build the edge: %w\n%s", err, msg)
+		return "", fmt.Errorf("go build %s: %w\n%s", name, err, msg)
 	}
 	return out, nil
 }

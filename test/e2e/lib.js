@@ -4,6 +4,7 @@
 // one-JSON-object-per-line protocol the Go harness reads on stdout.
 
 const fs = require('fs')
+const net = require('net')
 const { parseArgs } = require('util')
 
 // The fd that stdout pointed to when the script started. Events are written
@@ -115,4 +116,13 @@ function authOptions (username) {
   }
 }
 
-module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, authOptions }
+// connectFrom is mineflayer's `connect` option for a player that connects
+// from localAddress (another loopback address such as 127.0.0.2: the edge
+// and central tell players apart by address, and a ban of one address must
+// not hit every other player of a test), or undefined for the default.
+function connectFrom (localAddress, host, port) {
+  if (!localAddress) return undefined
+  return (client) => client.setSocket(net.connect({ host, port, localAddress }))
+}
+
+module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, authOptions, connectFrom }

@@ -3,7 +3,7 @@ module github.com/rustguard/rustguard/tools/consul
 go 1.26
 
 // Consul's own go.mod excludes these; excludes of a dependency are ignored,
-// and v1.1.5 breaks the build (handbook/toolchain.md).
+// and v1.1.5 breaks the build (tools/README.md).
 exclude (
 	github.com/hashicorp/go-msgpack v1.1.5
 	github.com/hashicorp/go-msgpack v1.1.6

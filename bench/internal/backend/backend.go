@@ -46,7 +46,7 @@ const StatusJSON = `{"version":{"name":"1.8.9","protocol":47},` +
 
 const (
 	// DefaultThreshold is the compression threshold Velocity, gate and the
-	// edge default to (protocol.md §3).
+	// edge default to (docs/PROTOCOL.md, Compression).
 	DefaultThreshold = 256
 	// DefaultBulkPacket is the uncompressed size of one bulk packet: a 1.8
 	// chunk with a few sections is 8–32 KiB.

@@ -13,7 +13,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// Protocol is the protocol number of 1.8–1.8.9 (protocol.md §10).
+// Protocol is the protocol number of 1.8–1.8.9 (docs/PROTOCOL.md, Protocol numbers).
 const Protocol = mcproto.Protocol1_8
 
 // Field limits from the 1.8 packet definitions (minecraft.wiki, protocol 47).
@@ -89,7 +89,7 @@ func ParseHandshake(data []byte) (Handshake, error) {
 }
 
 // AppendLoginStart appends a 1.8 Login Start (name only; later versions add
-// a UUID, protocol.md §8).
+// a UUID, docs/PROTOCOL.md, Login).
 func AppendLoginStart(b []byte, name string) []byte {
 	b = mcproto.AppendVarInt(b, LoginStartID)
 	return mcproto.AppendString(b, name)
@@ -215,7 +215,7 @@ func AppendStatusResponse(b []byte, json string) []byte {
 }
 
 // ParseStatusResponse decodes Status Response data. Backends may append
-// data after the JSON (protocol.md §1, leftover bytes), so leftovers are
+// data after the JSON (docs/PROTOCOL.md, Framingleftover bytes), so leftovers are
 // tolerated here.
 func ParseStatusResponse(data []byte) (string, error) {
 	r := mcproto.NewReader(data)

@@ -36,7 +36,7 @@ type Conn struct {
 
 // New wraps c. reads is the direction of the packets this side receives
 // (Clientbound for a player, Serverbound for a server); it picks the inflate
-// cap of protocol.md §3. Compression starts off.
+// cap of docs/PROTOCOL.md, Compression. Compression starts off.
 func New(c net.Conn, reads mcproto.Direction) *Conn {
 	return &Conn{
 		Conn:      c,

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,50 +20,104 @@ import (
 
 	"github.com/rustguard/rustguard/central/internal/ctl"
 	"github.com/rustguard/rustguard/central/internal/server"
+	"github.com/rustguard/rustguard/shared/buildinfo"
 	"github.com/rustguard/rustguard/shared/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=…"; commit
+// may be set the same way, otherwise it comes from the Go build info.
+var (
+	version = "dev"
+	commit  = ""
+)
 
-const usage = `usage:
-  rustguard-central              serve (configured by RUSTGUARD_* and OTEL_EXPORTER_OTLP_* variables, docs/CENTRAL.md)
-  rustguard-central ctl …        the operator command line for central's API (rustguard-central ctl -h)
-  rustguard-central version
+// Exit statuses: 0 done (and for help), 1 the command failed, 2 the command
+// line is wrong (the usual convention of flag-based tools, as the edge's).
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+const usage = `usage: rustguard-central [command]
+
+Commands:
+  (none)          serve: OTLP ingest, aggregation, correlation and the API;
+                  configured by RUSTGUARD_* and OTEL_EXPORTER_OTLP_* variables
+                  (docs/CENTRAL.md)
+  ctl …           the operator command line for central's API
+  version         print the version, the commit and the Go version
+  help [command]  print this help, or a command's
+
+"rustguard-central COMMAND --help" prints a command's usage.
+`
+
+const versionUsage = `usage: rustguard-central version
+
+Prints the version, the commit it was built from and the Go version.
 `
 
 func main() {
-	args := os.Args[1:]
-	if len(args) > 0 {
-		switch args[0] {
-		case "version", "--version":
-			fmt.Println("rustguard-central", version)
-			return
-		case "-h", "--help", "help":
-			fmt.Print(usage)
-			return
-		case "ctl":
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			err := ctl.Run(ctx, args[1:], os.Stdout, os.Stderr, nil)
-			stop()
-			switch {
-			case errors.Is(err, ctl.ErrUsage):
-				fmt.Fprintln(os.Stderr, "rustguard-central ctl:", err)
-				os.Exit(2)
-			case err != nil:
-				fmt.Fprintln(os.Stderr, "rustguard-central ctl:", err)
-				os.Exit(1)
-			}
-			return
-		default:
-			fmt.Fprintf(os.Stderr, "rustguard-central: unknown command %q\n\n%s", args[0], usage)
-			os.Exit(2)
+	os.Exit(cli(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli is the command line: it returns the exit status. Results and help
+// go to stdout, errors to stderr.
+func cli(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		if err := run(); err != nil {
+			fmt.Fprintln(stderr, "rustguard-central:", err)
+			return exitFail
 		}
+		return exitOK
 	}
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "rustguard-central:", err)
-		os.Exit(1)
+	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	case "help":
+		if len(args) == 1 {
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		}
+		switch args[1] {
+		case "ctl", "version":
+			return cli([]string{args[1], "--help"}, stdout, stderr)
+		}
+		fmt.Fprintf(stderr, "rustguard-central help: unknown command %q\n\n%s", args[1], usage)
+		return exitUsage
+	case "version", "-version", "--version":
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprint(stdout, versionUsage)
+			return exitOK
+		}
+		if len(args) > 1 {
+			fmt.Fprintf(stderr, "rustguard-central version: unexpected argument %q\n", args[1])
+			return exitUsage
+		}
+		fmt.Fprint(stdout, buildinfo.Text("rustguard-central", version, commit))
+		return exitOK
+	case "ctl":
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		err := ctl.Run(ctx, args[1:], stdout, stderr, nil)
+		switch {
+		case errors.Is(err, ctl.ErrUsage):
+			fmt.Fprintln(stderr, "rustguard-central ctl:", err)
+			fmt.Fprintln(stderr, "(rustguard-central ctl --help prints the usage)")
+			return exitUsage
+		case err != nil:
+			fmt.Fprintln(stderr, "rustguard-central ctl:", err)
+			return exitFail
+		}
+		return exitOK
 	}
+	fmt.Fprintf(stderr, "rustguard-central: unknown command %q\n\n%s", args[0], usage)
+	return exitUsage
+}
+
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
 }
 
 func run() error {

@@ -2,7 +2,9 @@
 // endpoint behind the operator's bearer token (RUSTGUARD_ADMIN_TOKEN,
 // compared in constant time), plus /metrics (token too) and the
 // unauthenticated /healthz and /readyz that load balancers and Consul
-// checks call. docs/CENTRAL.md lists every endpoint.
+// checks call; and the operator page under /ui/ (ui.go), HTML for a
+// browser signed in with the same token (ui_auth.go). docs/CENTRAL.md
+// lists every endpoint.
 package api
 
 import (
@@ -40,6 +42,9 @@ type Options struct {
 	// (fleet.go). configsvc.Service is both.
 	Config ConfigStore
 	Fleet  FleetSource
+	// JaegerUIURL is the Jaeger web UI's base address the operator page
+	// links traces to ("" shows trace ids without links; ui.go).
+	JaegerUIURL string
 }
 
 // ErrNoToken: central refuses to serve its API without a token.
@@ -71,6 +76,7 @@ func New(o Options) (http.Handler, error) {
 	v1 := http.NewServeMux()
 	if o.Detections != nil {
 		registerDetections(v1, o.Detections)
+		registerTop(v1, o.Detections)
 	}
 	if o.Attacks != nil {
 		registerAttacks(v1, o.Attacks)
@@ -88,6 +94,10 @@ func New(o Options) (http.Handler, error) {
 		registerFleet(v1, o.Fleet, o)
 	}
 	mux.Handle("/v1/", authorize(o.Token, v1))
+	// The operator page signs browsers in with the same token (ui_auth.go).
+	if err := registerUI(mux, o); err != nil {
+		return nil, err
+	}
 	return mux, nil
 }
 

@@ -94,7 +94,7 @@ func (f *apiFixture) do(t *testing.T, method, path, token string, body any) (int
 func TestEveryRouteNeedsTheToken(t *testing.T) {
 	f := startAPI(t)
 	routes := []struct{ method, path string }{
-		{"GET", "/v1/detections"}, {"GET", "/v1/detections/counts"}, {"GET", "/v1/players/Notch"}, {"GET", "/v1/attacks"},
+		{"GET", "/v1/detections"}, {"GET", "/v1/detections/counts"}, {"GET", "/v1/players/Notch"}, {"GET", "/v1/players"}, {"GET", "/v1/attacks"},
 		{"GET", "/v1/bans"}, {"POST", "/v1/bans"}, {"DELETE", "/v1/bans/ip/203.0.113.7"}, {"DELETE", "/v1/bans?type=ip&value=203.0.113.7"},
 	}
 	for _, r := range routes {

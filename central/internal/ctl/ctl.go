@@ -73,11 +73,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if getenv == nil {
 		getenv = os.Getenv
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		// A missing command is a usage error: the usage goes to stderr
+		// with it, stdout stays empty for scripts.
+		fmt.Fprint(stderr, Usage)
+		return fmt.Errorf("%w: missing command", ErrUsage)
+	}
+	if isHelp(args[0]) {
 		fmt.Fprint(stdout, Usage)
-		if len(args) == 0 {
-			return ErrUsage
-		}
 		return nil
 	}
 	base := getenv(EnvURL)
@@ -104,11 +107,26 @@ func (c *client) run(ctx context.Context, args []string, stderr io.Writer) error
 	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
 		sub = rest[0]
 	}
-	fs := flag.NewFlagSet(strings.TrimSpace("ctl "+cmd+" "+sub), flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	name := strings.TrimSpace(cmd + " " + sub)
+	fs := flag.NewFlagSet("ctl "+name, flag.ContinueOnError)
+	// The flag package writes its complaint and the usage to one output:
+	// kept aside, it goes to stdout for -h (help is an answer); for a bad
+	// flag the returned error says it once, on stderr.
+	var flagOut bytes.Buffer
+	fs.SetOutput(&flagOut)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "usage: rustguard-central ctl %s\n", synopsis(name))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(fs.Output(), "\nflags:")
+			fs.PrintDefaults()
+		}
+	}
 	parse := func(args []string) error {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				_, _ = c.out.Write(flagOut.Bytes())
 				return errHelp
 			}
 			return fmt.Errorf("%w: %w", ErrUsage, err)
@@ -165,6 +183,43 @@ func (c *client) run(ctx context.Context, args []string, stderr io.Writer) error
 	return fmt.Errorf("%w: unknown command %q (see rustguard-central ctl -h)", ErrUsage, cmd)
 }
 
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
+// synopses are each command's usage line (the lines of Usage).
+var synopses = map[string]string{
+	"bans list":       "bans list",
+	"bans add":        "bans add -type name|uuid|ip|cidr -value V [-duration 10m|12h|7d|permanent] [-reason TEXT]",
+	"bans remove":     "bans remove -type T -value V",
+	"detections":      "detections [-region R] [-check C] [-player NAME|UUID] [-since 1h|RFC3339] [-until T] [-limit N] [-before ID]",
+	"counts":          "counts [-bucket minute|hour] [-region R] [-check C] [-since T] [-until T]",
+	"players":         "players NAME|UUID [-since T] [-limit N]",
+	"attacks":         "attacks [-limit N]",
+	"fleet":           "fleet",
+	"config get":      "config get",
+	"config validate": "config validate FILE   (FILE: the fleet document as JSON, - for stdin)",
+	"config set":      "config set -version N [-by NAME] FILE",
+	"config history":  "config history [-limit N]",
+	"config show":     "config show VERSION",
+	"config rollback": "config rollback -version N [-based-on CURRENT] [-by NAME]",
+}
+
+// synopsis is the usage line of a command ("players", "bans add"); a
+// command given an argument first ("players Notch") is found by its first
+// word.
+func synopsis(name string) string {
+	if s, ok := synopses[name]; ok {
+		return s
+	}
+	first, _, _ := strings.Cut(name, " ")
+	if s, ok := synopses[first]; ok {
+		return s
+	}
+	return name
+}
+
 // interspersed moves flags ahead of positional arguments, so both
 // "players Notch -limit 5" and "players -limit 5 Notch" work.
 func interspersed(args []string) []string {
@@ -200,7 +255,7 @@ func (c *client) bans(ctx context.Context, fs *flag.FlagSet, parse func([]string
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: bans wants list, add or remove", ErrUsage)
 	}
-	if rest[0] == "-h" || rest[0] == "--help" {
+	if isHelp(rest[0]) {
 		fmt.Fprint(c.out, "usage: rustguard-central ctl bans list | add -type T -value V [-duration D] [-reason R] | remove -type T -value V\n")
 		return nil
 	}
@@ -247,7 +302,7 @@ func (c *client) config(ctx context.Context, fs *flag.FlagSet, parse func([]stri
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: config wants get, validate, set, history, show or rollback", ErrUsage)
 	}
-	if rest[0] == "-h" || rest[0] == "--help" {
+	if isHelp(rest[0]) {
 		fmt.Fprint(c.out, "usage: rustguard-central ctl config get | validate FILE | set -version N [-by NAME] FILE | history [-limit N] | show VERSION | rollback -version N [-based-on CURRENT] [-by NAME]\n")
 		return nil
 	}

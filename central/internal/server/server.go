@@ -213,7 +213,7 @@ func New(o Options) (*Central, error) {
 	}
 
 	aopts := api.Options{Token: cfg.AdminToken, Ready: c.ready, Gatherer: c.Metrics, Log: log.With("component", "api"),
-		Detections: c.agg, Attacks: c.corr, Bans: store}
+		Detections: c.agg, Attacks: c.corr, Bans: store, JaegerUIURL: cfg.JaegerUIURL}
 	if apiFleet != nil {
 		apiFleet(&aopts)
 	}

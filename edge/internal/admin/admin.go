@@ -1,6 +1,6 @@
 // Package admin serves the edge's operator endpoints: /metrics (Prometheus
-// text), /healthz (the process is alive) and /readyz (the design note's
-// HealthStatus: whether this edge should receive players). It binds to
+// text), /healthz (the process is alive) and /readyz (the original design's
+// HealthStatus, docs/DESIGN.md: whether this edge should receive players). It binds to
 // loopback by default; these endpoints never face players.
 package admin
 
@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Health is the readiness report, the design note's HealthStatus.
+// Health is the readiness report, the original design's HealthStatus, docs/DESIGN.md.
 type Health struct {
 	Listening       bool   `json:"listening"`
 	Connections     int    `json:"connections"`

@@ -1,6 +1,6 @@
 package conn
 
-// Per-state frame caps for the client leg (protocol.md §2). The 21-bit frame
+// Per-state frame caps for the client leg (docs/PROTOCOL.md, Hostile input). The 21-bit frame
 // limit is only the outer bound; before a player is logged in, a peer may pin
 // no more than these few KiB.
 const (

@@ -403,7 +403,7 @@ func (s *session) backendLogin(backend net.Conn, addr string, hsFrame, loginStar
 	return backend, f, nil
 }
 
-// TuneTCP applies the design note's socket options.
+// TuneTCP applies the original design's (docs/DESIGN.md) socket options.
 func TuneTCP(c net.Conn, noDelay, keepAlive bool, interval time.Duration) {
 	tc, ok := c.(*net.TCPConn)
 	if !ok {

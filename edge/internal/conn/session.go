@@ -123,7 +123,7 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 
 	// The legacy (pre-1.7) ping starts with 0xFE where a modern client sends
 	// a VarInt length; a VarInt decoder would read it as a 254-byte frame and
-	// wait for bytes that never come (protocol.md §7).
+	// wait for bytes that never come (docs/PROTOCOL.md, Status and the legacy ping).
 	for len(f.Buffered()) == 0 {
 		if err := l.fill(); err != nil {
 			return classify(err), err

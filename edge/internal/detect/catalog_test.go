@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"go/format"
 	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 )
@@ -15,7 +16,7 @@ var updateCatalog = flag.Bool("update-catalog", false, "rewrite shared/config/ch
 // sharedCatalog is the copy of the registry's keys and parameter names that
 // shared/config validates against: central validates fleet documents
 // without importing the edge, so it needs the list too.
-const sharedCatalog = "../../../shared/config/checks_gen.go"
+var sharedCatalog = filepath.Join("..", "..", "..", "shared", "config", "checks_gen.go")
 
 // renderCatalog is the Go source of shared/config/checks_gen.go.
 func renderCatalog(specs []Spec) []byte {

@@ -7,7 +7,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// The acknowledgement clock (detections.md, layer 3 "Probe design"). The
+// The acknowledgement clock (docs/DETECTIONS.md, layer 3 "Probe design"). The
 // edge injects its own ping (1.17+) or window confirmation (1.8–1.16) into
 // the client stream. The client answers in order, so an answer proves it has
 // processed everything sent before that probe: the probe's send time is the

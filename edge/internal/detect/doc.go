@@ -2,7 +2,7 @@
 // both directions of a player's connection, keeps the small per-player state
 // the checks share (position, rotation, gamemode, abilities, held slot, open
 // window, keep-alive ids, an entity table, the teleport queue and an
-// acknowledgement clock), runs the checks of detections.md layer by layer and
+// acknowledgement clock), runs the checks of docs/DETECTIONS.md layer by layer and
 // decides what happens to the packet: pass, drop, or kick the player (a ban
 // is a kick that also writes the shared ban list).
 //

@@ -4,7 +4,7 @@ import "github.com/rustguard/rustguard/shared/mcproto"
 
 // The entity table: where the server has told the client each entity is,
 // kept so the combat checks can judge an attack against what the client
-// could have seen (detections.md, layer 4 "Tracker").
+// could have seen (docs/DETECTIONS.md, layer 4 "Tracker").
 //
 // The client's view of an entity lags the server's by the network and by
 // interpolation, so a single position is not enough. Each entity keeps

@@ -9,7 +9,7 @@ import (
 )
 
 // Layer 2: impossible values. A vanilla client cannot send these, so the
-// defaults drop the packet and kick (detections.md, layer 2 and the crash
+// defaults drop the packet and kick (docs/DETECTIONS.md, layer 2 and the crash
 // rows of layer 0 that need decoded fields). Where mineflayer or a known
 // client quirk can produce a value, the check only alerts, is experimental,
 // or exempts the quirk; each Spec says which.
@@ -184,7 +184,7 @@ func capsOf(gameMode, abilities uint8) uint8 {
 
 // serverCaps tracks what the server allows, bound to the acknowledgement
 // clock: a change sent to the client is certain only once the first probe
-// sent after it is answered (detections.md, layer 3 "Probe design"). Until
+// sent after it is answered (docs/DETECTIONS.md, layer 3 "Probe design"). Until
 // then the client may act under the old or the new state.
 type serverCaps struct {
 	gameMode, abilities uint8  // latest the server sent

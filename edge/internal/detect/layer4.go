@@ -44,7 +44,7 @@ const (
 	// which samples the look between two packets instead of knowing it.
 	hitboxSlack = 0.1
 	// hitboxExtraRange is how far beyond the reach a ray may meet the box
-	// for combat.hitbox (detections.md: range + 3); distance is reach's job.
+	// for combat.hitbox (docs/DETECTIONS.md: range + 3); distance is reach's job.
 	hitboxExtraRange = 3
 	// maxPendingHits bounds the attacks kept for the hitbox test until the
 	// next tick packet; vanilla sends one or two per tick.

@@ -10,7 +10,7 @@ import (
 )
 
 // Layer 5: spam and exploit payloads. Rates drop what is over the limit and
-// kick only when an operator sets action "kick" with a kick_vl (detections.md
+// kick only when an operator sets action "kick" with a kick_vl (docs/DETECTIONS.md
 // "Layer 5: drop over the limit; kick after N only if configured"). Payload
 // checks (books, signs, channel registrations) drop and kick: no vanilla
 // client sends them.

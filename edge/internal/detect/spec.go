@@ -20,7 +20,7 @@ const (
 )
 
 // Spec describes one check: its stable key and its defaults. Defaults are
-// conservative (detections.md, "Severity and action policy"): checks that an
+// conservative (docs/DETECTIONS.md, "Severity and action policy"): checks that an
 // honest client cannot trigger drop and kick; heuristics alert until their
 // violation level says otherwise; experimental checks are off unless enabled.
 type Spec struct {

@@ -19,7 +19,7 @@ const (
 )
 
 // DefaultNamePattern is Sonar's valid-name-regex with vanilla's 16-character
-// limit on usernames (detections.md admit.name; protocol.md §8).
+// limit on usernames (docs/DETECTIONS.md admit.name; docs/PROTOCOL.md, Login).
 const DefaultNamePattern = `^[a-zA-Z0-9_]{1,16}$`
 
 // Rate is a token bucket: PerSecond tokens refill each second up to Burst,

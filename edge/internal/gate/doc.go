@@ -1,4 +1,4 @@
-// Package gate is layer 1 of the edge's defences (detections.md, "Layer 1"):
+// Package gate is layer 1 of the edge's defences (docs/DETECTIONS.md, "Layer 1"):
 // it decides, before a backend is dialled, whether a connection may go on,
 // must first pass the verification limbo, or is refused and why.
 //

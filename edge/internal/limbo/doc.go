@@ -1,4 +1,4 @@
-// Package limbo is the verification limbo of layer 1 (detections.md,
+// Package limbo is the verification limbo of layer 1 (docs/DETECTIONS.md,
 // "Verification limbo"): before a new player in attack mode reaches a
 // backend, the edge itself plays a tiny world to it and watches whether it
 // behaves like a real Minecraft client.

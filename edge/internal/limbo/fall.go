@@ -5,7 +5,7 @@ import (
 	"math"
 )
 
-// Vanilla movement constants behind the gravity check (detections.md,
+// Vanilla movement constants behind the gravity check (docs/DETECTIONS.md,
 // verify.gravity; minecraft.wiki "Entity", motion of entities).
 const (
 	// gravity is what a player's vertical velocity loses each tick.

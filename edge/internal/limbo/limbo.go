@@ -12,7 +12,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// Defaults of Options, from Sonar's verification defaults (detections.md,
+// Defaults of Options, from Sonar's verification defaults (docs/DETECTIONS.md,
 // "Verification limbo").
 const (
 	// DefaultTimeout bounds a whole verification, first byte to verdict.
@@ -50,7 +50,7 @@ const (
 	// maxLingerBytes caps what is read and discarded while lingering.
 	maxLingerBytes = 64 << 10
 	// maxTransferHost is the longest transfer host accepted: the handshake
-	// host limit the client will write when it reconnects (protocol.md §5).
+	// host limit the client will write when it reconnects (docs/PROTOCOL.md, Handshake).
 	maxTransferHost = 255
 	// minFallTicksLimit and maxFallTicksLimit bound MinFallTicks (Sonar's
 	// allowed range).

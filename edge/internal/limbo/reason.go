@@ -1,7 +1,7 @@
 package limbo
 
 // Reason is the outcome of a verification: why it failed, or why it ended
-// without a verdict. Its String is the stable check key (detections.md,
+// without a verdict. Its String is the stable check key (docs/DETECTIONS.md,
 // "Verification limbo"), used alike as log field, metric label and detection
 // key.
 type Reason uint8

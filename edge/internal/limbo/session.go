@@ -29,7 +29,7 @@ const (
 	minFallMargin = 0.1
 )
 
-// Client brand rules (detections.md, admit.brand_settings).
+// Client brand rules (docs/DETECTIONS.md, admit.brand_settings).
 const (
 	// maxBrandLen is the longest brand accepted, in bytes (Sonar's
 	// max-length default, 64, exclusive).
@@ -309,7 +309,7 @@ func (s *session) onPluginMessage(body []byte) error {
 }
 
 // checkBrand accepts a brand payload: one VarInt-prefixed string of 1 to
-// maxBrandLen bytes of printable ASCII, space or § (detections.md,
+// maxBrandLen bytes of printable ASCII, space or § (docs/DETECTIONS.md,
 // admit.brand_settings).
 func checkBrand(data []byte) error {
 	r := mcproto.NewReader(data)

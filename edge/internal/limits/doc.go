@@ -1,5 +1,5 @@
 // Package limits rate-limits connections and logins in three tiers
-// (infrastructure.md §2.1):
+// (docs/FLEET.md, Rate limits in three tiers):
 //
 //   - Local: token buckets per client address and per prefix, checked on
 //     every accept with no I/O. The first line against floods, and what

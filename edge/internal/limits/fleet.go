@@ -60,7 +60,7 @@ type FleetConfig struct {
 //   - Timeout 50 ms: a Redis in the same region answers in about 1 ms, so
 //     50 ms covers a slow moment without making a login wait noticeably.
 //   - FailOpen: players keep joining during a Redis outage; the local
-//     limits still blunt floods (infrastructure.md §2.3).
+//     limits still blunt floods (docs/FLEET.md, Redis timeouts and failing open).
 //   - Cooldown 1 s: an outage is retried once a second per edge.
 func FleetDefaults() FleetConfig {
 	return FleetConfig{

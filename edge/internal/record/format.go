@@ -89,7 +89,7 @@ const (
 	maxKinds = 1024
 	// MaxRecordData is the largest packet a file may hold: the largest
 	// packet the engine can be handed, a clientbound one inflated within
-	// vanilla's 8 MiB cap (protocol.md §3).
+	// vanilla's 8 MiB cap (docs/PROTOCOL.md, Compression).
 	MaxRecordData = 8 << 20
 	// maxPacketHead is the most a packet record's fields before its data
 	// take: direction, state, VarInt, VarLong, VarInt.

@@ -30,7 +30,7 @@ const (
 	// seconds of play.
 	minMaxBytes = 64 << 10
 	// DefaultMaxRecordBytes caps one packet: the serverbound inflate cap
-	// (protocol.md §3). Clientbound packets the engine reads (join game,
+	// (docs/PROTOCOL.md, Compression). Clientbound packets the engine reads (join game,
 	// teleports, entity updates) are far smaller.
 	DefaultMaxRecordBytes = 2 << 20
 	// DefaultRingBytes caps the memory one player's on-detection ring may

@@ -40,7 +40,7 @@ const (
 	// written.
 	attackProtocol = mcproto.Protocol1_12_2
 	// attackThreshold is the compression threshold the fake backend turns
-	// on: Velocity's and gate's default (protocol.md §3).
+	// on: Velocity's and gate's default (docs/PROTOCOL.md, Compression).
 	attackThreshold = 256
 	// attackHandshakeTimeout is the edge's handshake_timeout in the
 	// malformed-input tests: twice promptClose, so a connection the edge
@@ -84,7 +84,7 @@ const (
 	junkLen = 4 << 10
 	// bombInflatedMiB is what the decompression bomb really inflates to: 16
 	// MiB of zeros in about 16 KiB, 8 times the 2 MiB serverbound inflate
-	// cap (protocol.md §3).
+	// cap (docs/PROTOCOL.md, Compression).
 	bombInflatedMiB = 16
 )
 

@@ -737,6 +737,9 @@ func TestFleetSurvivesConsulRestart(t *testing.T) {
 		eventually(t, "edge "+e.cfg.Region+" notices Consul is down", func() bool {
 			return !e.consul.State().ConsulReachable && strings.HasPrefix(e.Health().Dependencies["consul"], "down")
 		})
+		if v := consulUpGauge(t, e); v != 0 {
+			t.Errorf("edge %s: rustguard_edge_consul_up %v with Consul down", e.cfg.Region, v)
+		}
 	}
 	for i, e := range f.edges {
 		if !e.Health().ServerReachable {
@@ -757,6 +760,9 @@ func TestFleetSurvivesConsulRestart(t *testing.T) {
 	f.register(t, "mc-2", "minecraft", b2.addr())
 	for _, e := range f.edges {
 		eventually(t, "edge "+e.cfg.Region+" reaches Consul again", func() bool { return e.consul.State().ConsulReachable })
+		if v := consulUpGauge(t, e); v != 1 {
+			t.Errorf("edge %s: rustguard_edge_consul_up %v with Consul back", e.cfg.Region, v)
+		}
 	}
 	f.waitRouted(t, "play.example.com", b1.addr(), b2.addr())
 	t.Logf("MEASURE Consul restart → both edges follow the new catalog: %v", time.Since(start))
@@ -776,4 +782,21 @@ func TestFleetSurvivesConsulRestart(t *testing.T) {
 		entries, _, err := f.consul.Client().Health().Service(discovery.EdgeServiceName, "", false, nil)
 		return err == nil && len(entries) == len(f.edges)
 	})
+}
+
+// consulUpGauge reads rustguard_edge_consul_up from the edge's registry
+// (what the dashboards' Consul status panel shows).
+func consulUpGauge(t *testing.T, e *Edge) float64 {
+	t.Helper()
+	mfs, err := e.Metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "rustguard_edge_consul_up" && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatal("rustguard_edge_consul_up is not exported")
+	return -1
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// fakeBackend is a minimal Minecraft server, the design note's MockServer:
+// fakeBackend is a minimal Minecraft server, the original design's (docs/DESIGN.md) MockServer:
 // it answers status, and for a login records what it received, optionally
 // turns compression on, sends Login Success and hands the play connection
 // to the test.

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
@@ -140,6 +141,15 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			return nil, fmt.Errorf("consul discovery: %w", err)
 		}
 		e.backends = e.consul
+		consul := e.consul
+		e.Metrics.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rustguard_edge_consul_up", Help: "1 while the Consul agent answers the edge's discovery queries (0: serving the last known backends).",
+			ConstLabels: prometheus.Labels{"region": cfg.Region}}, func() float64 {
+			if consul.State().ConsulReachable {
+				return 1
+			}
+			return 0
+		}))
 	} else {
 		e.static = discovery.NewStatic(p.ServerAddress, p.DialTimeout.D(), e.Metrics, log)
 		e.backends = e.static

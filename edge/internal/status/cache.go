@@ -273,7 +273,7 @@ func (c *Cache) fetch(ctx context.Context, backend string, hs packets.Handshake)
 		return nil, fmt.Errorf("status response from %s: packet id %#x", backend, id)
 	}
 	js := r.StringBytes(32767)
-	// Mods append data after the JSON (protocol.md §1): tolerated here.
+	// Mods append data after the JSON (docs/PROTOCOL.md, Framing): tolerated here.
 	if err := r.Err(); err != nil {
 		return nil, fmt.Errorf("status response from %s: %w", backend, err)
 	}

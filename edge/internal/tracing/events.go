@@ -46,8 +46,10 @@ func (s *DetectionSink) DetectLinked(e *detection.Event, conn trace.SpanContext)
 		opts = append(opts, trace.WithLinks(trace.Link{SpanContext: conn}))
 	}
 	_, span := s.tracer.Start(context.Background(), telemetry.SpanDetection, opts...)
-	// A flag is an instant: the span ends when it starts.
-	span.End(trace.WithTimestamp(e.Time))
+	// The span runs from the event's time (when the flagged packet's batch
+	// was read) to now (the flag raised): a few microseconds, but never a
+	// zero duration, which Jaeger reports as a clock problem.
+	span.End()
 }
 
 // Ban operations (telemetry.AttrBanOperation).

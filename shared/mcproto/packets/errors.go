@@ -7,7 +7,7 @@ import "errors"
 // ...) wrapped with the packet name; callers branch with errors.Is.
 var (
 	// ErrBadIntent is a handshake intent other than status, login or
-	// transfer. Vanilla closes the connection (protocol.md §5).
+	// transfer. Vanilla closes the connection (docs/PROTOCOL.md, Handshake).
 	ErrBadIntent = errors.New("packets: bad handshake intent")
 	// ErrNotLegacyPing means the first byte is not 0xFE.
 	ErrNotLegacyPing = errors.New("packets: not a legacy ping")

@@ -9,7 +9,7 @@ import (
 
 // MaxHostLen is the handshake host limit in UTF-16 units: vanilla's 255
 // plus the legacy Forge token "\x00FML\x00" and one more, as Velocity allows
-// (protocol.md §1). Anything longer is not a client we serve.
+// (docs/PROTOCOL.md, Framing). Anything longer is not a client we serve.
 const MaxHostLen = 255 + len("\x00FML\x00") + 1
 
 // Handshake is the first packet of every modern connection (serverbound,
@@ -51,7 +51,7 @@ func (h Handshake) AppendTo(dst []byte, _ int32) []byte {
 	return mcproto.AppendVarInt(dst, h.Intent)
 }
 
-// Legacy Forge handshake tokens (protocol.md §5): 1.7–1.12, 1.13–1.17 and
+// Legacy Forge handshake tokens (docs/PROTOCOL.md, Handshake): 1.7–1.12, 1.13–1.17 and
 // 1.18–1.20.1. Modern Forge and NeoForge (1.20.2+) append a part that starts
 // with modernForgePrefix instead.
 const (
@@ -66,7 +66,7 @@ const (
 )
 
 // HostInfo is what the handshake host field says once its overloads are
-// taken apart (protocol.md §5).
+// taken apart (docs/PROTOCOL.md, Handshake).
 type HostInfo struct {
 	// Host is the virtual host to route on: cut at the first "\x00" and at
 	// "///", trailing dots trimmed, lowercased.

@@ -1,7 +1,7 @@
 package packets
 
 // Fixed packet ids of the handshake, status and login states. They have not
-// changed since 1.7 (protocol.md §4, §7); tables_test.go checks them against
+// changed since 1.7 (docs/PROTOCOL.md, Login and Status and the legacy ping); tables_test.go checks them against
 // every generated table. Writing them without a table lets the edge answer
 // clients whose protocol it does not support.
 const (

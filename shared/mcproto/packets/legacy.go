@@ -10,7 +10,7 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// The legacy server-list ping of clients 1.3–1.6 (protocol.md §7). Its first
+// The legacy server-list ping of clients 1.3–1.6 (docs/PROTOCOL.md, Status and the legacy ping). Its first
 // byte is 0xFE where a modern client sends a frame length, so it must be
 // recognised before any VarInt is read: read as a VarInt-framed stream,
 // FE 01 announces a 254-byte frame and the connection hangs until a timeout.

@@ -18,14 +18,14 @@ const (
 	protocolNoStrictErrors = mcproto.Protocol1_21_2
 )
 
-// Login field limits (protocol.md §4, §8 and vanilla's declared sizes).
+// Login field limits (docs/PROTOCOL.md, Login and vanilla's declared sizes).
 const (
 	// MaxUsernameLen is vanilla's String(16) for player names.
 	MaxUsernameLen = 16
 	// maxServerIDLen is vanilla's String(20); the id is empty since 1.7.
 	maxServerIDLen = 20
 	// maxProfileKeyLen and maxProfileKeySignatureLen bound the 1.19–1.19.2
-	// chat-signing key block of Login Start (protocol.md §8).
+	// chat-signing key block of Login Start (docs/PROTOCOL.md, Login).
 	maxProfileKeyLen          = 512
 	maxProfileKeySignatureLen = 4096
 	// maxServerKeyLen bounds the server's public key in Encryption Request.
@@ -60,7 +60,7 @@ const (
 )
 
 // LoginStart opens the login (serverbound, login, 0x00). Its layout depends
-// on the protocol (protocol.md §8):
+// on the protocol (docs/PROTOCOL.md, Login):
 //
 //	≤ 1.18.2         name
 //	1.19             name, optional key block

@@ -16,7 +16,7 @@ import (
 // (play.toServer / play.toClient) for every release from 1.8 to 26.1.
 
 // Protocol numbers the play layouts change at, beyond those in mcproto
-// (protocol.md §10). Prefixed so they cannot clash with other files of the
+// (docs/PROTOCOL.md, Protocol numbers). Prefixed so they cannot clash with other files of the
 // package.
 const (
 	playProto1_11   = 315 // 1.11: chat 256 chars, float cursor, VarInt mob type

@@ -461,7 +461,7 @@ func TestPlayRoundTrip(t *testing.T) {
 			if again := got.AppendData(nil, p); !bytes.Equal(again, body) {
 				t.Errorf("%s @%d: re-encoded % x, first % x", c.name, p, again, body)
 			}
-			// A trailing byte is a malformed packet (protocol.md §1),
+			// A trailing byte is a malformed packet (docs/PROTOCOL.md, Framing),
 			// except where the packet ends in raw bytes by design.
 			if !ptEndsRaw(c.name, p) {
 				if _, err := c.decode(append(body[:len(body):len(body)], 0), p); err == nil {

@@ -33,7 +33,7 @@ type StatusResponse struct {
 }
 
 // DecodeStatusResponse decodes a status response. Bytes after the JSON are
-// tolerated: some modded backends append data there (protocol.md §1).
+// tolerated: some modded backends append data there (docs/PROTOCOL.md, Framing).
 func DecodeStatusResponse(body []byte, _ int32) (StatusResponse, error) {
 	r := mcproto.NewReader(body)
 	s := StatusResponse{JSON: r.String(MaxStatusJSONLen)}

@@ -69,7 +69,7 @@ func TestStatusResponse(t *testing.T) {
 	if err != nil || got.JSON != doc {
 		t.Fatalf("round trip: %q, %v", got.JSON, err)
 	}
-	// Mods append data after the JSON; it is tolerated (protocol.md §1).
+	// Mods append data after the JSON; it is tolerated (docs/PROTOCOL.md, Framing).
 	if got, err := DecodeStatusResponse(append(pkt[1:], 1, 2, 3), 765); err != nil || got.JSON != doc {
 		t.Errorf("trailing data: %q, %v", got.JSON, err)
 	}

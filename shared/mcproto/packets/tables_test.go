@@ -115,7 +115,7 @@ func TestKnownIDs(t *testing.T) {
 		{768, pl, sb, KindConfigurationAcknowledged, 0x0E},
 		{768, pl, sb, KindTickEnd, 0x0B},
 		{767, pl, sb, KindTickEnd, -1},
-		// Login (protocol.md §4).
+		// Login (docs/PROTOCOL.md, Login).
 		{47, mcproto.StateLogin, cb, KindSetCompression, 0x03},
 		{393, mcproto.StateLogin, cb, KindLoginPluginRequest, 0x04},
 		{340, mcproto.StateLogin, cb, KindLoginPluginRequest, -1},
@@ -187,7 +187,7 @@ func TestFixedIDs(t *testing.T) {
 	}
 }
 
-// releaseProtocols is protocol.md §10 for 1.8 through 26.1: every release
+// releaseProtocols is docs/PROTOCOL.md, Protocol numbers for 1.8 through 26.1: every release
 // protocol, written down independently of minecraft-data.
 var releaseProtocols = []int32{
 	47,                 // 1.8–1.8.9

@@ -34,12 +34,12 @@ import (
 	"strings"
 )
 
-// firstProtocol is 1.8, the oldest release the edge serves (protocol.md §10).
+// firstProtocol is 1.8, the oldest release the edge serves (docs/PROTOCOL.md, Protocol numbers).
 // Older netty versions (1.7.x) are left out on purpose.
 const firstProtocol = 47
 
 // legacyPingName is minecraft-data's pseudo-packet for the 0xFE legacy ping.
-// It is not a framed packet (0xFE replaces the frame length, protocol.md §7),
+// It is not a framed packet (0xFE replaces the frame length, docs/PROTOCOL.md, Status and the legacy ping),
 // so it has no place in an id table; packets.ParseLegacyPing handles it.
 const legacyPingName = "legacy_server_list_ping"
 
