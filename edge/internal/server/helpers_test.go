@@ -35,17 +35,22 @@ type fakeBackend struct {
 	statusHosts []string // host:port of each status request, as received
 	logins      chan *backendConn
 	wg          sync.WaitGroup
+	// beforeSuccess, when set, runs after Login Start and before Set
+	// Compression and Login Success (a forwarding exchange); an error
+	// ends the login there.
+	beforeSuccess func(c net.Conn, fr *mcproto.FrameReader, bc *backendConn) error
 }
 
 // backendConn is one logged-in player as the backend sees it.
 type backendConn struct {
 	net.Conn
-	host     string
-	name     string
-	protocol int32
-	proxy    proxyproto.Header
-	fr       *mcproto.FrameReader
-	raw      bytes.Buffer // every byte received after the handshake
+	host       string
+	name       string
+	loginStart []byte // Login Start's data after the id, as received
+	protocol   int32
+	proxy      proxyproto.Header
+	fr         *mcproto.FrameReader
+	raw        bytes.Buffer // every byte received after the handshake
 }
 
 func startBackend(t *testing.T, threshold int, expectProxy bool) *fakeBackend {
@@ -110,7 +115,7 @@ func (b *fakeBackend) serve(c net.Conn) {
 	r := mcproto.NewReader(body)
 	r.VarInt() // id
 	bc.protocol = r.VarInt()
-	bc.host = r.String(300)
+	bc.host = r.String(32767) // BungeeCord forwarding makes hosts long (Spigot reads Short.MAX_VALUE)
 	port := r.Uint16()
 	intent := r.VarInt()
 	if intent == mcproto.IntentStatus {
@@ -133,7 +138,14 @@ func (b *fakeBackend) serve(c net.Conn) {
 	}
 	r = mcproto.NewReader(body)
 	r.VarInt()
+	bc.loginStart = append([]byte(nil), body[1:]...)
 	bc.name = r.String(16)
+	if b.beforeSuccess != nil {
+		if err := b.beforeSuccess(c, fr, bc); err != nil {
+			_ = c.Close()
+			return
+		}
+	}
 	var out []byte
 	thr := mcproto.CompressionOff
 	if b.threshold >= 0 {
