@@ -106,24 +106,46 @@ func TestConfigDocCoversEveryField(t *testing.T) {
 
 // TestConfigDocExampleLoads: the example file in the reference is valid.
 func TestConfigDocExampleLoads(t *testing.T) {
-	data, err := os.ReadFile(configDoc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(data), "```yaml\n")
-	if !ok {
-		t.Fatalf("%s has no ```yaml example", configDoc)
-	}
-	example, _, ok := strings.Cut(rest, "```")
-	if !ok {
-		t.Fatalf("%s: unterminated ```yaml example", configDoc)
-	}
+	example := docYAML(t, "Example file")
 	e, prov, err := LoadEdge(envMap(map[string]string{EnvConfigFile: writeFile(t, example)}))
 	if err != nil {
 		t.Fatalf("the example in %s does not load: %v", configDoc, err)
 	}
 	if e.Region != "eu-central" || len(e.Proxy.TrustedProxies) != 2 || len(prov.Fields(SourceFile)) == 0 {
 		t.Fatalf("the example loaded as %+v", e)
+	}
+}
+
+// docYAML returns the first ```yaml block of a "## " section.
+func docYAML(t *testing.T, title string) string {
+	t.Helper()
+	_, rest, ok := strings.Cut(docSection(t, title), "```yaml\n")
+	if !ok {
+		t.Fatalf("%s: section %q has no ```yaml example", configDoc, title)
+	}
+	example, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatalf("%s: section %q: unterminated ```yaml example", configDoc, title)
+	}
+	return example
+}
+
+// TestConfigDocAuthExampleLoads: the routes example of "Authentication"
+// is valid and means what the text says (given the secret files it names).
+func TestConfigDocAuthExampleLoads(t *testing.T) {
+	e, _, err := LoadEdge(envMap(map[string]string{EnvConfigFile: writeFile(t, docYAML(t, "Authentication"))}))
+	if err != nil {
+		t.Fatalf("the example in %s does not load: %v", configDoc, err)
+	}
+	a := e.Auth
+	if p := a.Default(); !p.Online() || p.Forwarding != ForwardVelocity || p.SecretFile == "" {
+		t.Errorf("default route: %+v", p)
+	}
+	if p := a.Route(a.Routes["legacy.example.com"]); p.Online() {
+		t.Errorf("legacy.example.com: %+v, want passthrough", p)
+	}
+	if p := a.Route(a.Routes["minigames.example.com"]); !p.Online() || p.Forwarding != ForwardBungeeGuard || p.SecretFile != "/etc/rustguard/bungeeguard.token" {
+		t.Errorf("minigames.example.com: %+v", p)
 	}
 }
 

@@ -33,6 +33,9 @@ type Edge struct {
 	// Discovery configures backend discovery through Consul (used when
 	// CONSUL_HTTP_ADDR is set; otherwise proxy.server_address serves all).
 	Discovery Discovery `yaml:"discovery"`
+	// Auth decides who authenticates players (passthrough or online mode)
+	// and how an online-mode edge tells the backend who they are.
+	Auth Auth `yaml:"auth"`
 }
 
 // Discovery configures Consul-based backend discovery. The Consul client
@@ -269,6 +272,14 @@ func DefaultEdge() Edge {
 			AttackQuiet: Duration(30 * time.Second),
 			VerifiedTTL: Duration(24 * time.Hour), VerifyMaxFailures: 2, VerifyBlock: Duration(10 * time.Minute),
 		},
+		// Passthrough is what an edge did before online mode existed.
+		// Velocity forwarding is the one a backend can verify, so an
+		// operator who turns online mode on is asked for its secret
+		// rather than handed an unauthenticated default. An hour of
+		// remembered logins covers a verification, its reconnect and an
+		// attack wave's retries.
+		Auth: Auth{Mode: AuthPassthrough, SessionServer: DefaultSessionServer, Forwarding: ForwardVelocity,
+			RememberTTL: Duration(time.Hour)},
 	}
 }
 
@@ -321,10 +332,9 @@ type Redis struct {
 	LimitsFailOpen bool `yaml:"limits_fail_open" env:"RUSTGUARD_LIMITS_FAIL_OPEN"`
 	// DetectBansAddress makes a detection's ban of an authenticated player
 	// also ban the address (off: addresses are shared by households and
-	// carriers). Unauthenticated (offline mode, every player until online
-	// mode exists) the address is all a detection ban may ban, so this has
-	// no effect there; the key keeps its name and default for existing
-	// configuration files.
+	// carriers). Unauthenticated (passthrough routes: the edge did not
+	// check the account) the address is all a detection ban may ban, so
+	// this has no effect there.
 	DetectBansAddress bool `yaml:"detect_bans_address" env:"RUSTGUARD_DETECT_BANS_ADDRESS"`
 	// Fleet-wide login limits (GCRA in Redis) per address, per prefix and
 	// per name from one source prefix (a name is a claim before login:

@@ -88,6 +88,16 @@ func TestEnvNames(t *testing.T) {
 		{"discovery.failover_nearest", "RUSTGUARD_FAILOVER_NEAREST"},
 		{"discovery.fleet_config", "RUSTGUARD_FLEET_CONFIG"},
 		{"discovery.instance_id", "RUSTGUARD_INSTANCE_ID"},
+		// The issue names the first four exactly.
+		{"auth.mode", "RUSTGUARD_AUTH_MODE"},
+		{"auth.session_server", "RUSTGUARD_SESSION_SERVER"},
+		{"auth.prevent_proxy_connections", "RUSTGUARD_AUTH_PREVENT_PROXY_CONNECTIONS"},
+		{"auth.key_file", "RUSTGUARD_AUTH_KEY_FILE"},
+		{"auth.forwarding", "RUSTGUARD_FORWARDING"},
+		{"auth.forwarding_secret", "RUSTGUARD_FORWARDING_SECRET"},
+		{"auth.forwarding_secret_file", "RUSTGUARD_FORWARDING_SECRET_FILE"},
+		{"auth.remember_ttl", "RUSTGUARD_AUTH_REMEMBER_TTL"},
+		{"auth.routes", ""},
 	}
 	got := edgeFields()
 	if len(got) != len(want) {

@@ -240,7 +240,8 @@ func TestFleetRestart(t *testing.T) {
 // TestFleetFieldTags: the per-edge and live lists are what docs/CONFIG.md
 // promises, and every live field is one the edge can apply.
 func TestFleetFieldTags(t *testing.T) {
-	if got, want := LocalFields(), []string{"region", "redis.url", "discovery.fleet_config", "discovery.instance_id"}; !slices.Equal(got, want) {
+	if got, want := LocalFields(), []string{"region", "redis.url", "discovery.fleet_config", "discovery.instance_id",
+		"auth.key_file", "auth.forwarding_secret", "auth.forwarding_secret_file"}; !slices.Equal(got, want) {
 		t.Errorf("LocalFields = %v, want %v", got, want)
 	}
 	for _, f := range edgeFields() {

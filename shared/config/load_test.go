@@ -57,6 +57,9 @@ func normalize(e Edge) Edge {
 	if len(e.Gate.DeniedProtocols) == 0 {
 		e.Gate.DeniedProtocols = nil
 	}
+	if len(e.Auth.Routes) == 0 {
+		e.Auth.Routes = nil
+	}
 	return e
 }
 

@@ -147,6 +147,7 @@ func (e Edge) Validate() error {
 	checkClaimName(&p, "discovery.host_claim_prefix", e.Discovery.HostClaimPrefix, maxClaimPrefixLen, "")
 	checkClaimName(&p, "discovery.host_claim_tag", e.Discovery.HostClaimTag, maxClaimTagLen, ":=/")
 	checkIntRange(&p, "discovery.failover_nearest", e.Discovery.FailoverNearest, 0, maxFailoverNearest)
+	checkAuth(&p, e.Auth)
 
 	checkText(&p, "messages.backend_unavailable", e.Messages.BackendUnavailable)
 	checkText(&p, "messages.server_full", e.Messages.ServerFull)

@@ -12,6 +12,7 @@ const (
 const (
 	SpanConnect       = "mc.connect"        // accept → relaying starts (or the refusal)
 	SpanGate          = "mc.gate"           // admission rules for a login
+	SpanAuth          = "mc.auth"           // online mode: encryption and the session server's confirmation
 	SpanLimbo         = "mc.limbo"          // the verification the edge answers itself
 	SpanBackendChoose = "mc.backend.choose" // routing: which backends may serve the host
 	SpanBackendDial   = "mc.backend.dial"   // one dial attempt (failover makes several)

@@ -4,6 +4,8 @@
 //
 //   node backend.js --host 127.0.0.1 --port P --version V
 //                   [--op-all] [--no-moves] [--log-packets name1,name2 [--packet-fd N]]
+//                   [--forwarding velocity|bungeecord|bungeeguard]
+//                   [--online-mode --session-server URL]
 //
 // --port 0 lets the OS pick a free port; the ready line reports it, so the
 // harness never races another process for a port it guessed.
@@ -24,6 +26,19 @@
 // descriptor N instead of stdout (the harness passes a pipe there), followed
 // by a {"event":"leave","username":U} line when U disconnects, so a reader of
 // that stream alone knows when a player's packets are complete.
+//
+// --forwarding makes the (offline-mode) server take players only through a
+// proxy that forwards their identity, as a backend behind an online-mode
+// edge does (forwarding.js; the Velocity secret or BungeeGuard token comes
+// from the E2E_FORWARDING_SECRET variable, never the command line). Each
+// accepted player prints
+//   {"event":"forwarded","mode":M,"username":U,"uuid":ID,"address":A,
+//    "forwarding_version":N (Velocity),"properties":[{"name":..,"signed":B},..]}
+// and logs in as that account.
+//
+// --online-mode makes the server authenticate players itself against the
+// session server at --session-server (the test's double), as a backend
+// behind a passthrough edge does.
 //
 // stdout carries one JSON object per line and nothing else:
 //   {"event":"ready","port":P,"version":V}                 once, when listening
@@ -63,8 +78,12 @@ const opts = lib.args({
   'op-all': { type: 'boolean', default: false },
   'no-moves': { type: 'boolean', default: false },
   'log-packets': { type: 'string', default: '' },
-  'packet-fd': { type: 'string', default: '' }
+  'packet-fd': { type: 'string', default: '' },
+  forwarding: { type: 'string', default: '' },
+  'online-mode': { type: 'boolean', default: false },
+  'session-server': { type: 'string', default: '' }
 }, ['port', 'version'])
+if (opts['online-mode'] && opts['session-server'] === '') lib.fail('usage', '--online-mode needs --session-server', 2)
 const port = lib.port(opts.port, 'port', true)
 const loggedPackets = new Set(opts['log-packets'].split(',').map((n) => n.trim()).filter((n) => n !== ''))
 const logAllPackets = loggedPackets.has('*')
@@ -106,6 +125,15 @@ process.on('SIGTERM', shutdown)
 process.on('SIGINT', shutdown)
 
 stubExitHook()
+if (opts['online-mode']) {
+  // minecraft-protocol's server asks Mojang's session server and has no
+  // option to ask another: point its yggdrasil client at the double. It
+  // looks the function up per login, so replacing it here is enough.
+  const ygg = require(require.resolve('yggdrasil', { paths: [require.resolve('minecraft-protocol')] }))
+  const server = ygg.server
+  ygg.server = (o) => server({ ...o, host: opts['session-server'] })
+}
+const forwarding = require('./forwarding')
 const mcServer = require('flying-squid')
 
 function round (n) {
@@ -197,7 +225,8 @@ try {
     host: opts.host,
     port,
     version: opts.version,
-    'online-mode': false,
+    'online-mode': opts['online-mode'],
+    beforeLogin: forwarding.beforeLogin,
     motd: 'RustGuard e2e backend',
     'max-players': 20,
     logging: false,
@@ -216,6 +245,24 @@ try {
   })
 } catch (err) {
   lib.fail('start', err && err.stack ? err.stack : err)
+}
+
+if (opts.forwarding !== '') {
+  try {
+    forwarding.install(serv._server, opts.forwarding, process.env.E2E_FORWARDING_SECRET, (p) => {
+      lib.emit({
+        event: 'forwarded',
+        mode: p.mode,
+        username: p.name,
+        uuid: p.uuid,
+        address: p.address,
+        forwarding_version: p.version,
+        properties: p.properties.map((pr) => ({ name: pr.name, signed: typeof pr.signature === 'string' && pr.signature !== '' }))
+      })
+    })
+  } catch (err) {
+    lib.fail('start', err.message, 2)
+  }
 }
 
 serv.on('error', (err) => {

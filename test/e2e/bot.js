@@ -82,7 +82,7 @@ const bot = mineflayer.createBot({
   port,
   version: opts.version,
   username: opts.username,
-  auth: 'offline',
+  ...lib.authOptions(opts.username),
   hideErrors: true,
   logErrors: false,
   checkTimeoutInterval: timeoutMs,

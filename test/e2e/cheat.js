@@ -193,7 +193,7 @@ function makeBot (username) {
     port,
     version: opts.version,
     username,
-    auth: 'offline',
+    ...lib.authOptions(username),
     hideErrors: true,
     logErrors: false,
     checkTimeoutInterval: timeoutMs,

@@ -81,6 +81,15 @@ type event struct {
 	Z        float64 `json:"z"`
 	Stage    string  `json:"stage"`
 	Error    string  `json:"error"`
+	// forwarded (backend.js --forwarding): the identity a proxy forwarded.
+	Mode              string `json:"mode"`
+	UUID              string `json:"uuid"`
+	Address           string `json:"address"`
+	ForwardingVersion int    `json:"forwarding_version"`
+	Properties        []struct {
+		Name   string `json:"name"`
+		Signed bool   `json:"signed"`
+	} `json:"properties"`
 }
 
 // tailBuffer keeps the last stderrTailBytes written to it.
@@ -271,6 +280,28 @@ type env struct {
 	centralOnce sync.Once
 	centralBin  string
 	centralErr  error
+	// scriptEnv (KEY=value) is added to the environment of the peer
+	// scripts started through this env (withEnv), e.g. the accounts of a
+	// session-server double.
+	scriptEnv []string
+}
+
+// withEnv is an env for peer scripts with extra variables. It shares the
+// suite's binaries and directories, not its lazily built central (the
+// copy builds its own if asked).
+func (e *env) withEnv(kv ...string) *env {
+	return &env{root: e.root, e2eDir: e.e2eDir, node: e.node, edgeBin: e.edgeBin, tmp: e.tmp,
+		scriptEnv: append(append([]string(nil), e.scriptEnv...), kv...)}
+}
+
+// scriptCmd is a node command for script in test/e2e with e's variables.
+func (e *env) scriptCmd(ctx context.Context, script string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, e.node, append([]string{script}, args...)...)
+	cmd.Dir = e.e2eDir
+	if len(e.scriptEnv) > 0 {
+		cmd.Env = append(os.Environ(), e.scriptEnv...)
+	}
+	return cmd
 }
 
 // findRoot walks up from dir to the directory holding go.work.
@@ -366,10 +397,9 @@ type backend struct {
 	addr    string
 }
 
-func (e *env) startBackend(t *testing.T, version string) *backend {
+func (e *env) startBackend(t *testing.T, version string, args ...string) *backend {
 	t.Helper()
-	cmd := exec.Command(e.node, "backend.js", "--host", "127.0.0.1", "--port", "0", "--version", version)
-	cmd.Dir = e.e2eDir
+	cmd := e.scriptCmd(context.Background(), "backend.js", append([]string{"--host", "127.0.0.1", "--port", "0", "--version", version}, args...)...)
 	p := startProcess(t, "backend "+version, cmd)
 	ready, err := p.waitEvent(backendReadyTimeout, "ready line", func(ev event) bool {
 		return ev.Event == "ready" || ev.Event == "error"
@@ -519,8 +549,7 @@ type scriptRun struct {
 // runScript runs a one-shot peer script to completion. ctx bounds it: on
 // expiry the script gets SIGTERM, then SIGKILL after stopGrace.
 func (e *env) runScript(ctx context.Context, script string, args ...string) (scriptRun, error) {
-	cmd := exec.CommandContext(ctx, e.node, append([]string{script}, args...)...)
-	cmd.Dir = e.e2eDir
+	cmd := e.scriptCmd(ctx, script, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = stopGrace
 	var stdout bytes.Buffer

@@ -91,6 +91,31 @@ function reasonText (reason) {
   return out
 }
 
+// authOptions are the createBot/createClient options that log username in:
+// with an account of the test's session-server double when the harness
+// gave it one (E2E_SESSION_SERVER, and E2E_ACCOUNTS: a JSON object of
+// username → {"token", "id"}), the way a launcher logs in a player (join
+// the session server, then answer the server's Encryption Request);
+// offline otherwise.
+function authOptions (username) {
+  const server = process.env.E2E_SESSION_SERVER || ''
+  const accounts = process.env.E2E_ACCOUNTS ? JSON.parse(process.env.E2E_ACCOUNTS) : {}
+  const account = accounts[username]
+  if (server === '' || !account) return { auth: 'offline' }
+  return {
+    sessionServer: server,
+    // minecraft-protocol calls an auth function instead of its Mojang or
+    // Microsoft login; it must set the session and connect.
+    auth: (client, options) => {
+      client.username = username
+      client.session = { accessToken: account.token, selectedProfile: { id: account.id, name: username } }
+      options.accessToken = account.token
+      options.haveCredentials = true
+      options.connect(client)
+    }
+  }
+}
+
 // connectFrom is mineflayer's `connect` option for a player that connects
 // from localAddress (another loopback address such as 127.0.0.2: the edge
 // and central tell players apart by address, and a ban of one address must
@@ -100,4 +125,4 @@ function connectFrom (localAddress, host, port) {
   return (client) => client.setSocket(net.connect({ host, port, localAddress }))
 }
 
-module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, connectFrom }
+module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, authOptions, connectFrom }

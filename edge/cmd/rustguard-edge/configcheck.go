@@ -85,15 +85,39 @@ func configMain(args []string, stdout, stderr io.Writer) int {
 		{"consul", consul},
 		{"backend (without consul)", cfg.Proxy.ServerAddress},
 		{"redis", redisSummary(cfg.Redis.URL)},
+		{"authentication", authSummary(cfg.Auth)},
 	}
 	fmt.Fprintln(tw, "configuration valid")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s:\t%s\n", r[0], r[1])
 	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(tw, "warning:\t%s = %q: %s\n", w.Field, w.Value, w.Reason)
+	}
 	if err := tw.Flush(); err != nil {
 		return fail(stderr, "config check", err)
 	}
 	return exitOK
+}
+
+// authSummary says who authenticates players, without the secret: where
+// it comes from at most.
+func authSummary(a config.Auth) string {
+	p := a.Default()
+	s := p.Mode
+	if p.Online() {
+		s += ", " + p.Forwarding + " forwarding, session server " + a.SessionServer
+		switch {
+		case p.Inline:
+			s += ", secret from the variable (not shown)"
+		case p.SecretFile != "":
+			s += ", secret from " + p.SecretFile
+		}
+	}
+	if n := len(a.Routes); n > 0 {
+		s += fmt.Sprintf("; %d host(s) with their own setting", n)
+	}
+	return s
 }
 
 // leafErrors flattens the joined errors LoadEdge returns into one problem

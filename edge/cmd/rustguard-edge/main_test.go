@@ -154,6 +154,31 @@ func TestConfigCheckValid(t *testing.T) {
 	}
 }
 
+// TestConfigCheckOnlineMode: the summary says who authenticates, never the
+// forwarding secret, and warns about forwarding a backend cannot verify.
+func TestConfigCheckOnlineMode(t *testing.T) {
+	cleanEnv(t)
+	t.Setenv("RUSTGUARD_AUTH_MODE", "online")
+	t.Setenv("RUSTGUARD_FORWARDING", "velocity")
+	t.Setenv("RUSTGUARD_FORWARDING_SECRET", "correct-horse-battery")
+	code, out, errs := cli(t, "config", "check")
+	if code != exitOK || errs != "" {
+		t.Fatalf("exit %d, stderr %q", code, errs)
+	}
+	if !strings.Contains(out, "online, velocity forwarding") || strings.Contains(out, "correct-horse-battery") {
+		t.Errorf("summary:\n%s", out)
+	}
+	t.Setenv("RUSTGUARD_FORWARDING", "none")
+	if _, out, _ := cli(t, "config", "check"); !strings.Contains(out, `warning:`) || !strings.Contains(out, "auth.forwarding") {
+		t.Errorf("no warning for online mode without forwarding:\n%s", out)
+	}
+	t.Setenv("RUSTGUARD_FORWARDING", "velocity")
+	t.Setenv("RUSTGUARD_FORWARDING_SECRET", "")
+	if code, _, errs := cli(t, "config", "check"); code != exitFail || !strings.Contains(errs, "needs a secret") {
+		t.Errorf("velocity without a secret: exit %d, stderr %q", code, errs)
+	}
+}
+
 func TestConfigCheckInvalidNamesEveryProblem(t *testing.T) {
 	cleanEnv(t)
 	t.Setenv("RUSTGUARD_REGION", "eu west")

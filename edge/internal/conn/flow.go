@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/rustguard/rustguard/edge/internal/forwarding"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -37,6 +38,15 @@ import (
 type flow struct {
 	protocol    int32
 	inspectPlay bool
+	// online: the edge authenticated the client and owns the client leg's
+	// encryption. Its own Encryption Request and Response came before the
+	// relay and are nothing the flow relayed; the backend must run in
+	// offline mode. velocity: the edge answers the backend's
+	// velocity:player_info request itself (never relayed, so no client
+	// answer to it is legal), and a backend that never asks is not
+	// configured for the forwarding the edge was told to use.
+	online, velocity bool
+	velocityAnswered bool
 
 	state     [mcproto.NumDirections]mcproto.State
 	threshold [mcproto.NumDirections]int
@@ -93,6 +103,21 @@ const loginAnswerCap = 8 << 10
 // cause to send in its state: a protocol violation, closed as malformed.
 var errIllegalTransition = errors.New("packet the server never asked for")
 
+// errBackendSetup marks a backend whose configuration does not fit the
+// route (an online-mode backend behind an online-mode edge, a backend that
+// does not ask for the configured forwarding). The player is told the
+// server is unavailable; the operator finds the cause in the log.
+var errBackendSetup = errors.New("backend not set up for this route")
+
+// cbVerdict is what clientbound decides for one backend frame.
+type cbVerdict uint8
+
+const (
+	cbForward cbVerdict = iota // relay it
+	cbOpaque                   // relay it; the rest of the leg is copied without parsing
+	cbAnswer                   // the edge answers it (velocity:player_info): not relayed
+)
+
 func newFlow(protocol int32, inspectPlay bool) flow {
 	f := flow{protocol: protocol, inspectPlay: inspectPlay}
 	f.state[mcproto.Serverbound], f.state[mcproto.Clientbound] = mcproto.StateLogin, mcproto.StateLogin
@@ -115,38 +140,48 @@ func clientboundMatters(state mcproto.State, kind packets.Kind) bool {
 }
 
 // clientbound follows one backend packet (data: after its id) that the edge
-// is about to relay to the client, in the clientbound leg's state. opaque
-// is true when the rest of the clientbound leg is copied without parsing.
-func (f *flow) clientbound(kind packets.Kind, data []byte) (opaque bool, err error) {
+// is about to relay to the client, in the clientbound leg's state, and says
+// whether to relay it, relay it and copy the rest of the leg unparsed, or
+// answer it instead of relaying it.
+func (f *flow) clientbound(kind packets.Kind, data []byte) (cbVerdict, error) {
 	const cb = mcproto.Clientbound
 	switch f.state[cb] {
 	case mcproto.StateLogin:
 		switch kind {
 		case packets.KindEncryptionRequest:
+			if f.online {
+				// The edge already encrypts the client leg with a secret
+				// of its own; a second key exchange cannot be relayed.
+				return cbForward, fmt.Errorf("the backend asks for encryption (online mode); behind an online-mode route it must run in offline mode: %w", errBackendSetup)
+			}
 			// An online-mode backend: after the client's answer the stream
 			// is encrypted end to end and there is nothing left to parse.
 			f.encryptionAsked = true
 			f.clientboundOpaque = true
-			return true, nil
+			return cbOpaque, nil
 		case packets.KindLoginPluginRequest:
-			id, _, err := mcproto.ReadVarInt(data)
+			id, n, err := mcproto.ReadVarInt(data)
 			if err != nil {
-				return false, fmt.Errorf("login plugin request: %w", err)
+				return cbForward, fmt.Errorf("login plugin request: %w", err)
+			}
+			if f.velocity && isVelocityChannel(data[n:]) {
+				f.velocityAnswered = true
+				return cbAnswer, nil
 			}
 			if len(f.plugins) >= maxPluginAsks {
-				return false, fmt.Errorf("backend left more than %d login plugin requests unanswered", maxPluginAsks)
+				return cbForward, fmt.Errorf("backend left more than %d login plugin requests unanswered", maxPluginAsks)
 			}
 			f.plugins = append(f.plugins, pluginAsk{id: id, uncompressed: !f.compressionRelayed})
 		case packets.KindCookieRequest:
 			if f.cookies >= maxCookieAsks {
-				return false, fmt.Errorf("backend left more than %d cookie requests unanswered", maxCookieAsks)
+				return cbForward, fmt.Errorf("backend left more than %d cookie requests unanswered", maxCookieAsks)
 			}
 			f.cookies++
 		case packets.KindSetCompression:
 			r := mcproto.NewReader(data)
 			t := r.VarInt()
 			if err := r.Finish(); err != nil {
-				return false, fmt.Errorf("set compression: %w", err)
+				return cbForward, fmt.Errorf("set compression: %w", err)
 			}
 			if t < 0 {
 				t = mcproto.CompressionOff
@@ -155,10 +190,15 @@ func (f *flow) clientbound(kind packets.Kind, data []byte) (opaque bool, err err
 			f.compressionRelayed = true
 			f.pendingCompress, f.compress = true, int(t)
 		case packets.KindLoginSuccess:
+			if f.velocity && !f.velocityAnswered {
+				// Velocity itself refuses such a backend: it would take
+				// the player by the name in Login Start, unverified.
+				return cbForward, fmt.Errorf("the backend finished the login without asking for Velocity forwarding (is modern forwarding on, with the edge's secret?): %w", errBackendSetup)
+			}
 			f.loginDone = true
 			if f.protocol >= mcproto.Protocol1_20_2 {
 				f.state[cb] = mcproto.StateConfiguration
-				return false, nil
+				return cbForward, nil
 			}
 			return f.enterPlay(cb), nil
 		}
@@ -176,23 +216,34 @@ func (f *flow) clientbound(kind packets.Kind, data []byte) (opaque bool, err err
 			// 1.8 only. The client switches when it processes the packet,
 			// and in play nothing it sends marks that moment, so the
 			// serverbound leg could not be framed any more.
-			return false, errors.New("backend changed compression in play, which the edge cannot follow")
+			return cbForward, errors.New("backend changed compression in play, which the edge cannot follow")
 		}
 	}
-	return false, nil
+	return cbForward, nil
+}
+
+// isVelocityChannel reports whether a Login Plugin Request's channel (b:
+// the String after the message id) is velocity:player_info.
+func isVelocityChannel(b []byte) bool {
+	n, w, err := mcproto.ReadVarInt(b)
+	return err == nil && int(n) == len(forwarding.VelocityChannel) && len(b)-w >= int(n) &&
+		string(b[w:w+int(n)]) == forwarding.VelocityChannel
 }
 
 // clientboundEnded records that no more clientbound frames will be parsed.
 func (f *flow) clientboundEnded() { f.clientboundOpaque = true }
 
 // enterPlay moves a direction to play; without play inspection the rest of
-// that leg is spliced.
-func (f *flow) enterPlay(d mcproto.Direction) (opaque bool) {
+// that leg is copied without parsing (spliced, or through the cipher).
+func (f *flow) enterPlay(d mcproto.Direction) cbVerdict {
 	f.state[d] = mcproto.StatePlay
 	if d == mcproto.Clientbound && !f.inspectPlay {
 		f.clientboundOpaque = true
 	}
-	return !f.inspectPlay
+	if f.inspectPlay {
+		return cbForward
+	}
+	return cbOpaque
 }
 
 // serverboundView returns the state and compression threshold the next
@@ -266,7 +317,7 @@ func (f *flow) serverbound(kind packets.Kind, data []byte) (sbVerdict, error) {
 				return sbForward, fmt.Errorf("configuration finished without Finish Configuration: %w", errIllegalTransition)
 			}
 			f.finishAsked = false
-			if f.enterPlay(sb) {
+			if f.enterPlay(sb) == cbOpaque {
 				return sbOpaque, nil
 			}
 		}
@@ -352,8 +403,8 @@ type sharedFlow struct {
 	stopOnce sync.Once
 }
 
-func newSharedFlow(protocol int32, inspectPlay bool) *sharedFlow {
-	return &sharedFlow{f: newFlow(protocol, inspectPlay), learned: make(chan struct{}), stop: make(chan struct{})}
+func newSharedFlow(f flow) *sharedFlow {
+	return &sharedFlow{f: f, learned: make(chan struct{}), stop: make(chan struct{})}
 }
 
 // wakeLocked tells a held serverbound frame to look again. Called with mu held.

@@ -18,7 +18,9 @@ type step struct {
 	want     sbVerdict // for sb
 	illegal  bool      // sb: a protocol violation
 	opaque   bool      // cb: the clientbound leg goes raw
+	answer   bool      // cb: the edge answers this frame instead of relaying it
 	cbErr    bool      // cb: the backend broke the protocol
+	setupErr bool      // cb: the backend is not set up for the route
 	sbState  mcproto.State
 	sbThresh int
 }
@@ -28,6 +30,9 @@ func varint(v int32) []byte { return mcproto.AppendVarInt(nil, v) }
 // pluginReq and pluginResp carry a message id (and nothing else the flow reads).
 func pluginReq(id int32) []byte  { return mcproto.AppendString(varint(id), "velocity:player_info") }
 func pluginResp(id int32) []byte { return append(varint(id), 0) }
+
+// otherReq is a plugin request on a channel other than Velocity's.
+func otherReq(id int32) []byte { return mcproto.AppendString(varint(id), "fml:loginwrapper") }
 
 const off = mcproto.CompressionOff
 
@@ -42,6 +47,8 @@ func TestFlow(t *testing.T) {
 		name        string
 		protocol    int32
 		inspectPlay bool
+		online      bool // the edge authenticated the client (online mode)
+		velocity    bool // and answers velocity:player_info itself
 		steps       []step
 	}{
 		{
@@ -197,6 +204,55 @@ func TestFlow(t *testing.T) {
 			},
 		},
 		{
+			// Online mode: the edge's Encryption Request and the client's
+			// answer came before the relay. A client that sends another
+			// response (a replay) has nothing to answer: it waits, and is
+			// malformed once the backend's Login Success tells what it is.
+			name: "online: an Encryption Response in the relay answers nothing", protocol: 769, inspectPlay: true, online: true,
+			steps: []step{
+				{sb: k(packets.KindEncryptionResponse), want: sbHold, sbState: login, sbThresh: off},
+				{cb: k(packets.KindSetCompression), data: varint(256)},
+				{cb: k(packets.KindLoginSuccess)},
+				{sb: k(packets.KindEncryptionResponse), illegal: true, sbState: login, sbThresh: 256},
+			},
+		},
+		{
+			name: "online: a backend that asks for encryption is set up wrong", protocol: 769, inspectPlay: true, online: true,
+			steps: []step{
+				{cb: k(packets.KindEncryptionRequest), setupErr: true},
+			},
+		},
+		{
+			// The edge answers velocity:player_info itself: the request is
+			// not relayed, so a client "answer" with its id is a lie, while
+			// other plugin requests are relayed and answered as ever.
+			name: "online velocity: the edge's own answer, never the client's", protocol: 769, inspectPlay: true, online: true, velocity: true,
+			steps: []step{
+				{cb: k(packets.KindLoginPluginRequest), data: pluginReq(1), answer: true},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(1), want: sbHold, sbState: login, sbThresh: off},
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(2)},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(2), want: sbForward, sbState: login, sbThresh: off},
+				{cb: k(packets.KindLoginSuccess)},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(1), illegal: true, sbState: login, sbThresh: off},
+			},
+		},
+		{
+			name: "online velocity: a backend that never asks is set up wrong", protocol: 769, inspectPlay: true, online: true, velocity: true,
+			steps: []step{
+				{cb: k(packets.KindSetCompression), data: varint(256)},
+				{cb: k(packets.KindLoginSuccess), setupErr: true},
+			},
+		},
+		{
+			// Without velocity forwarding on the route, the request is the
+			// backend's business with the client, as in passthrough.
+			name: "online without velocity: the request is relayed", protocol: 769, inspectPlay: true, online: true,
+			steps: []step{
+				{cb: k(packets.KindLoginPluginRequest), data: pluginReq(1)},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(1), want: sbForward, sbState: login, sbThresh: off},
+			},
+		},
+		{
 			name: "a 1.8 backend changing compression in play is refused", protocol: 47, inspectPlay: true,
 			steps: []step{
 				{cb: k(packets.KindLoginSuccess)},
@@ -207,14 +263,22 @@ func TestFlow(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFlow(tc.protocol, tc.inspectPlay)
+			f.online, f.velocity = tc.online, tc.velocity
 			for i, st := range tc.steps {
 				if st.sb == packets.KindUnknown && st.cb != packets.KindUnknown {
-					opaque, err := f.clientbound(st.cb, st.data)
-					if (err != nil) != st.cbErr {
-						t.Fatalf("step %d: clientbound %s: err %v, want error %v", i, st.cb, err, st.cbErr)
+					v, err := f.clientbound(st.cb, st.data)
+					if (err != nil) != (st.cbErr || st.setupErr) || st.setupErr && !errors.Is(err, errBackendSetup) {
+						t.Fatalf("step %d: clientbound %s: err %v, want error %v (setup %v)", i, st.cb, err, st.cbErr, st.setupErr)
 					}
-					if opaque != st.opaque {
-						t.Fatalf("step %d: clientbound %s: opaque %v, want %v", i, st.cb, opaque, st.opaque)
+					want := cbForward
+					switch {
+					case st.opaque:
+						want = cbOpaque
+					case st.answer:
+						want = cbAnswer
+					}
+					if v != want {
+						t.Fatalf("step %d: clientbound %s: %v, want %v", i, st.cb, v, want)
 					}
 					continue
 				}

@@ -13,7 +13,9 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/rustguard/rustguard/edge/internal/auth"
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/forwarding"
 	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/limbo"
 	"github.com/rustguard/rustguard/edge/internal/reason"
@@ -41,8 +43,36 @@ type Backends interface {
 // learns the outcome of verifications.
 type Gate interface {
 	Login(ctx context.Context, r gate.LoginRequest) (*gate.Ticket, gate.Decision)
-	Verified(addr netip.Addr, name string)
+	// Identified applies the rules that need a proven identity once an
+	// online-mode login is authenticated.
+	Identified(r gate.LoginRequest, d gate.Decision) gate.Decision
+	// Verified records a passed verification for key
+	// (gate.LoginRequest.VerifyKey).
+	Verified(addr netip.Addr, key string)
 	Failed(addr netip.Addr) (blocked bool)
+}
+
+// Authenticator asks the session server whether a player joined
+// (edge/internal/auth).
+type Authenticator interface {
+	Authenticate(ctx context.Context, l auth.Login) (auth.Profile, error)
+}
+
+// AuthRoute is how logins on one routed host are authenticated and how the
+// backend learns who the player is (config auth.*; docs/CONFIG.md,
+// "Authentication").
+type AuthRoute struct {
+	// Online: the edge authenticates the player with the session server
+	// and owns the client leg's encryption. Otherwise passthrough: an
+	// encrypted stream the backend starts is relayed untouched.
+	Online bool
+	// Forwarding and Secret (Velocity's HMAC key, BungeeGuard's token)
+	// tell an offline backend who the player is; online routes only.
+	Forwarding forwarding.Mode
+	Secret     []byte
+	// SendIP asks the session server to check the player's address
+	// (auth.prevent_proxy_connections).
+	SendIP bool
 }
 
 // Verifier plays the verification limbo (edge/internal/limbo).
@@ -99,6 +129,12 @@ type Options struct {
 	// Tracer traces the setup of each login (edge/internal/tracing); nil
 	// traces nothing and costs nothing.
 	Tracer trace.Tracer
+	// AuthRoute gives the authentication of a routed host; nil:
+	// passthrough for every host. An online route needs AuthKey (the
+	// edge's RSA key for Encryption Request) and Authenticator.
+	AuthRoute     func(host string) AuthRoute
+	AuthKey       *auth.Key
+	Authenticator Authenticator
 }
 
 // Handler serves accepted connections. It keeps a registry of the sessions
@@ -210,12 +246,15 @@ func (h *Handler) Shutdown() {
 
 // KickWhere kicks every player in login or play for whom match returns a
 // message (a new ban that covers them). It returns how many were kicked.
+// match gets the player's identity: the account's UUID and name when the
+// edge authenticated the player, otherwise the name the client typed and
+// its offline UUID (never a UUID the client merely claimed).
 func (h *Handler) KickWhere(match func(addr netip.Addr, name string, uuid mcproto.UUID) (string, bool)) int {
 	h.mu.Lock()
 	var hit []*session
 	var msgs []string
 	for s := range h.sessions {
-		if msg, ok := match(s.addr.Addr(), s.username, s.uuid); ok {
+		if msg, ok := match(s.addr.Addr(), s.username, s.identity); ok {
 			hit = append(hit, s)
 			msgs = append(msgs, msg)
 		}

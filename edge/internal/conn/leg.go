@@ -6,6 +6,7 @@ import (
 	"net"
 	"syscall"
 
+	"github.com/rustguard/rustguard/edge/internal/auth"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
@@ -20,6 +21,9 @@ type leg struct {
 	c  net.Conn
 	rc syscall.RawConn // nil when c is not a plain socket (tests use net.Pipe)
 	f  *mcproto.Framer
+	// dec decrypts what arrives, when the edge owns this leg's encryption
+	// (online mode, cipher.go); nil otherwise.
+	dec auth.Stream
 
 	// readFn is the callback fill hands to rc.Read, made once: a closure
 	// made per call would escape (RawConn is an interface) and cost an
@@ -65,7 +69,7 @@ func (l *leg) readFD(fd uintptr) bool {
 func (l *leg) fill() error {
 	if l.rc == nil {
 		n, err := l.c.Read(l.f.Space())
-		l.f.Commit(n)
+		l.commit(n)
 		if n > 0 {
 			return nil
 		}
@@ -83,8 +87,19 @@ func (l *leg) fill() error {
 	if n <= 0 {
 		return io.EOF
 	}
-	l.f.Commit(n)
+	l.commit(n)
 	return nil
+}
+
+// commit hands n freshly read bytes to the framer, decrypted in place
+// first when the leg is encrypted.
+func (l *leg) commit(n int) {
+	l.f.Commit(n)
+	if l.dec != nil && n > 0 {
+		b := l.f.Buffered()
+		b = b[len(b)-n:]
+		l.dec.XORKeyStream(b, b)
+	}
 }
 
 // discard reads once and throws the bytes away, holding no buffer after:

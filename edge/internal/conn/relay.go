@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/forwarding"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -49,10 +50,11 @@ type pump struct {
 	idle     time.Duration
 	raw      bool
 
-	now        time.Time // read once per batch
-	kickMsg    string    // the engine's message when inspect says kickFrame
-	rewrite    []byte    // the corrected packet when inspect says rewriteFrame
-	rwFrame    []byte    // rewrite framed for this leg
+	now        time.Time     // read once per batch
+	kickMsg    string        // the player's message when inspect says kickFrame
+	kickWhy    reason.Reason // and the reason (a detection, or a backend set up wrong)
+	rewrite    []byte        // the corrected packet when inspect says rewriteFrame
+	rwFrame    []byte        // rewrite framed for this leg
 	rwComp     mcproto.Compressor
 	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
 	probe      []byte // the engine's probe packet (id + data)
@@ -67,7 +69,10 @@ type pump struct {
 // relay runs both directions until one ends, then closes both.
 func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	o := &s.h.o
-	fl := newSharedFlow(s.hs.Protocol, o.InspectPlay)
+	f := newFlow(s.hs.Protocol, o.InspectPlay)
+	f.online = s.authenticated
+	f.velocity = s.authenticated && s.route.Forwarding == forwarding.Velocity
+	fl := newSharedFlow(f)
 	defer fl.close()
 	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: fl,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
@@ -222,7 +227,7 @@ func (p *pump) run() error {
 					continue
 				}
 				if v == kickFrame {
-					p.s.kickWith(reason.Detection, p.kickMsg)
+					p.s.kickWith(p.kickWhy, p.kickMsg)
 					if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
 						// Keep reading (and discarding) until the linger
 						// deadline, so the close is not a reset.
@@ -320,7 +325,13 @@ func (p *pump) write(b []byte, probe bool) error {
 		return nil
 	}
 	if p.dir == mcproto.Serverbound {
+		if p.s.authenticated {
+			p.s.backendWriteMu.Lock()
+			defer p.s.backendWriteMu.Unlock()
+		}
 		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	} else {
+		p.s.encryptLocked(b) // under clientMu, in write order
 	}
 	n, err := p.dst.Write(b)
 	p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
@@ -330,10 +341,10 @@ func (p *pump) write(b []byte, probe bool) error {
 	return nil
 }
 
-// writeBuffers writes p.bufs with one writev.
+// writeBuffers writes p.bufs with one writev (clientbound, under clientMu).
 func (p *pump) writeBuffers() error {
-	if p.dir == mcproto.Serverbound {
-		_ = p.dst.SetWriteDeadline(time.Now().Add(p.idle))
+	for _, b := range p.bufs {
+		p.s.encryptLocked(b) // in the order they are written
 	}
 	p.sending = p.bufs // WriteTo consumes the slice header it is given
 	n, err := p.sending.WriteTo(p.dst)
@@ -370,11 +381,37 @@ func (p *pump) copyRaw(batch []byte) error {
 		return err
 	}
 	f.Release()
+	if p.s.enc != nil {
+		// The edge encrypts the client leg: splicing would pass
+		// ciphertext to the backend and plaintext to the client.
+		return p.copyCipher()
+	}
 	p.s.h.o.Metrics.SplicedConns.Inc()
 	if _, err := p.spliceCopy(); err != nil {
 		return fmt.Errorf("copy %s: %w", p.dir, err)
 	}
 	return io.EOF
+}
+
+// copyCipher copies the rest of an online-mode leg without framing: the
+// client's bytes decrypted as they are read (the client leg decrypts in
+// fill), the backend's encrypted as they are written (write), with the
+// idle deadline as on any leg.
+func (p *pump) copyCipher() error {
+	f := p.src.f
+	for {
+		_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		if err := p.src.fill(); err != nil {
+			if isClosed(err) {
+				return io.EOF
+			}
+			return fmt.Errorf("copy %s: %w", p.dir, err)
+		}
+		if err := p.write(f.TakeBuffered(), false); err != nil {
+			return err
+		}
+		f.Release()
+	}
 }
 
 // inspect follows the protocol state through one frame and says what to do
@@ -476,7 +513,7 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 		v := det.Clientbound(p.state, kind, pkt[n:], p.now)
 		p.s.detMu.Unlock()
 		if v.Outcome == detect.Kick {
-			p.kickMsg = v.Reason
+			p.kickMsg, p.kickWhy = v.Reason, reason.Detection
 			return kickFrame, nil
 		}
 		return forward, nil
@@ -494,7 +531,7 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 	case detect.Drop:
 		return dropFrame, nil
 	case detect.Kick:
-		p.kickMsg = v.Reason
+		p.kickMsg, p.kickWhy = v.Reason, reason.Detection
 		return kickFrame, nil
 	}
 	return forward, nil
@@ -509,22 +546,62 @@ func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
 	fl := p.flow
 	fl.mu.Lock()
 	login := p.state == mcproto.StateLogin
-	opaque, err := fl.f.clientbound(kind, data)
+	v, err := fl.f.clientbound(kind, data)
 	p.state, p.threshold = fl.f.state[p.dir], fl.f.threshold[p.dir]
 	if login {
 		fl.wakeLocked() // a held serverbound frame may be explained now
 	}
 	fl.mu.Unlock()
+	if errors.Is(err, errBackendSetup) {
+		// The backend's operator's mistake, not the player's: said where
+		// operators look, and the player hears the server is unavailable.
+		p.s.logger().Warn("backend refused for this route", "route_forwarding", p.s.route.Forwarding.String(), "err", err)
+		p.kickMsg, p.kickWhy = reason.BackendUnavailable.PlayerMessage(p.s.h.messages()), reason.BackendUnavailable
+		return kickFrame, nil
+	}
 	if err != nil {
 		return forward, err
 	}
 	if kind == packets.KindLoginSuccess && login && p.s.ticket != nil {
 		p.s.ticket.LoggedIn() // frees the login-in-flight slot
 	}
-	if opaque {
+	switch v {
+	case cbOpaque:
 		return forwardRaw, nil
+	case cbAnswer:
+		// The edge's own answer goes to the backend; the request never
+		// reaches the client, which could not answer it truthfully.
+		if err := p.answerVelocity(data); err != nil {
+			return forward, err
+		}
+		return dropFrame, nil
 	}
 	return forward, nil
+}
+
+// answerVelocity answers the backend's velocity:player_info request (data:
+// after the packet id) with the authenticated player, signed with the
+// route's secret, at the highest version both the backend and the client
+// support. It is framed for the backend leg's compression as the backend
+// announced it (p.threshold: this clientbound pump follows Set Compression
+// in stream order).
+func (p *pump) answerVelocity(data []byte) error {
+	s := p.s
+	req, err := packets.DecodeLoginPluginRequest(data, s.hs.Protocol)
+	if err != nil {
+		return fmt.Errorf("velocity request: %w", err)
+	}
+	v := forwarding.VelocityVersion(forwarding.RequestedVersion(req.Data), s.fwd)
+	resp := packets.LoginPluginResponse{MessageID: req.MessageID, Success: true,
+		Data: forwarding.AppendVelocityResponse(nil, s.route.Secret, v, s.fwd)}
+	frame := p.rwComp.AppendFrame(nil, resp.AppendTo(nil, s.hs.Protocol), p.threshold)
+	s.backendWriteMu.Lock()
+	defer s.backendWriteMu.Unlock()
+	_ = s.backend.SetWriteDeadline(time.Now().Add(p.idle))
+	if _, err := s.backend.Write(frame); err != nil {
+		return fmt.Errorf("write velocity forwarding: %w", err)
+	}
+	return nil
 }
 
 // serverbound follows the protocol state through a client packet; a packet

@@ -13,7 +13,9 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/rustguard/rustguard/edge/internal/auth"
 	"github.com/rustguard/rustguard/edge/internal/detect"
+	"github.com/rustguard/rustguard/edge/internal/forwarding"
 	"github.com/rustguard/rustguard/edge/internal/gate"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -36,8 +38,27 @@ type session struct {
 	closed    bool
 	hs        packets.Handshake
 	table     *packets.Table
-	username  string
-	uuid      mcproto.UUID
+	// username and identity name the player to kicks and logs: the
+	// account's name and UUID once authenticated, before that the name
+	// from Login Start and its offline UUID. Set before the session is
+	// registered, then only read.
+	username string
+	identity mcproto.UUID
+
+	// route is how this login is authenticated (AuthRoute of its host).
+	route AuthRoute
+	// profile is the account the session server confirmed (online mode;
+	// authenticated is then set), and fwd what the backend is told.
+	profile       auth.Profile
+	authenticated bool
+	fwd           forwarding.Player
+	// enc encrypts the client leg when the edge owns its encryption
+	// (online mode, cipher.go); nil otherwise. Used under clientMu.
+	enc auth.Stream
+	// backendWriteMu serialises writes to the backend leg on online
+	// routes, where the clientbound relay answers the backend's
+	// velocity:player_info itself while the serverbound relay forwards.
+	backendWriteMu sync.Mutex
 
 	// clientMu serialises writes to the client: the clientbound relay
 	// writes batches of frames, a kick writes one frame between them.
@@ -353,6 +374,7 @@ func (s *session) writeDisconnectLocked(st mcproto.State, msg string) {
 		return
 	}
 	frame := s.comp.AppendFrame(nil, pkt, int(s.threshold[mcproto.Clientbound].Load()))
+	s.encryptLocked(frame)
 	// A short deadline: a client that does not read must not hold the kick.
 	_ = s.client.SetWriteDeadline(time.Now().Add(kickWriteWait))
 	_, _ = s.client.Write(frame)

@@ -76,17 +76,18 @@ func (s *session) spanContext() trace.SpanContext {
 	return s.span.SpanContext()
 }
 
-// tracePlayer records who the login claims to be. The UUID is the one
-// everything else on the edge uses: the offline UUID of the name unless
-// the player is authenticated (never the one a client claims).
-func (s *session) tracePlayer(name string) {
+// tracePlayer records who the player is: the name Login Start claims and
+// its offline UUID, or once the session server confirmed the account, its
+// name and UUID (never a UUID a client merely claims). Setting it again
+// replaces the claim.
+func (s *session) tracePlayer() {
 	if !s.tracing() {
 		return
 	}
 	s.span.SetAttributes(
-		attribute.String(telemetry.AttrPlayerName, name),
-		attribute.String(telemetry.AttrPlayerUUID, mcproto.OfflineUUID(name).String()),
-		attribute.Bool(telemetry.AttrAuthenticated, false),
+		attribute.String(telemetry.AttrPlayerName, s.username),
+		attribute.String(telemetry.AttrPlayerUUID, s.identity.String()),
+		attribute.Bool(telemetry.AttrAuthenticated, s.authenticated),
 	)
 }
 

@@ -23,13 +23,14 @@ func traceSession(t testing.TB, tr trace.Tracer) *session {
 	t.Cleanup(func() { a.Close(); b.Close() })
 	h := NewHandler(Options{Tracer: tr})
 	return &session{h: h, id: 42, client: a, addr: netip.MustParseAddrPort("203.0.113.7:50000"),
-		hs: packets.Handshake{Protocol: 769, Host: "play.example.com", Port: 25565, Intent: mcproto.IntentLogin}}
+		hs:       packets.Handshake{Protocol: 769, Host: "play.example.com", Port: 25565, Intent: mcproto.IntentLogin},
+		username: "Steve", identity: mcproto.OfflineUUID("Steve")}
 }
 
 // loginSpans runs the span calls of one login's setup, as login does.
 func loginSpans(s *session) {
 	ctx := s.startConnect(context.Background(), time.Now())
-	s.tracePlayer("Steve")
+	s.tracePlayer()
 	_ = s.spanContext()
 	for _, name := range []string{telemetry.SpanGate, telemetry.SpanBackendChoose, telemetry.SpanBackendDial, telemetry.SpanLogin} {
 		if _, sp := s.step(ctx, name); sp != nil {
@@ -74,7 +75,7 @@ func TestLoginSpansAreChildrenOfConnect(t *testing.T) {
 	s := traceSession(t, tp.Tracer("test"))
 	accepted := time.Now().Add(-time.Second)
 	ctx := s.startConnect(context.Background(), accepted)
-	s.tracePlayer("Steve")
+	s.tracePlayer()
 	_, sp := s.step(ctx, telemetry.SpanGate)
 	endStep(sp, nil)
 	s.endConnect("", reason.Refused, nil)
@@ -119,5 +120,27 @@ func BenchmarkLoginSpans(b *testing.B) {
 				loginSpans(s)
 			}
 		})
+	}
+}
+
+// TestAuthenticatedPlayerInTrace: once the session server confirmed the
+// account, the connection's span names the account, not the claim.
+func TestAuthenticatedPlayerInTrace(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	defer tp.Shutdown(context.Background())
+	s := traceSession(t, tp.Tracer("test"))
+	s.startConnect(context.Background(), time.Now())
+	s.tracePlayer() // the claim, at Login Start
+	account := mcproto.UUID{0x12, 0x34}
+	s.username, s.identity, s.authenticated = "Steve", account, true
+	s.tracePlayer()
+	s.endConnect(outcomeRelayed, reason.None, nil)
+	attrs := map[string]any{}
+	for _, kv := range exp.GetSpans()[0].Attributes {
+		attrs[string(kv.Key)] = kv.Value.AsInterface()
+	}
+	if attrs[telemetry.AttrPlayerUUID] != account.String() || attrs[telemetry.AttrAuthenticated] != true {
+		t.Fatalf("span names %v (authenticated %v), want the account %s", attrs[telemetry.AttrPlayerUUID], attrs[telemetry.AttrAuthenticated], account)
 	}
 }

@@ -42,9 +42,9 @@ type PlayerInfo struct {
 	// is what an offline backend knows the player by.
 	UUID string
 	// Authenticated is true when the edge verified that the player owns
-	// Name and UUID: online mode, where the edge authenticates the client
-	// against the session server (not implemented yet, issue #10; it is
-	// false for every connection today). It decides whether detection
+	// Name and UUID: an online-mode route, where the edge authenticated
+	// the client against the session server (edge/internal/auth; false on
+	// passthrough routes). It decides whether detection
 	// events name an account and whether the ban action may ban the name
 	// and UUID (BanTarget).
 	Authenticated bool

@@ -52,10 +52,17 @@ type LoginRequest struct {
 	Host     string       // routing host: packets.ParseHost(handshake host).Host
 	Protocol int32        // handshake protocol version
 	// Authenticated is true when the edge verified that the player owns
-	// Name and UUID (online mode, issue #10; false for every login today).
-	// Unauthenticated, the gate never uses the claimed UUID: bans are
-	// matched against the offline UUID of Name (Identity).
+	// Name and UUID: the session server confirmed the account (online
+	// mode; Identified is then the call). Unauthenticated, the gate never
+	// uses the claimed UUID: bans are matched against the offline UUID of
+	// Name (Identity).
 	Authenticated bool
+	// AuthPending marks a login on an online-mode route before the session
+	// server has been asked: Name and UUID are claims that authentication
+	// will settle, so Login matches address bans only, and Identified the
+	// account's once it is proven. No player is refused for a name someone
+	// else claimed.
+	AuthPending bool
 }
 
 // Identity is the UUID the edge may key anything on for this login: the
@@ -68,6 +75,16 @@ func (r LoginRequest) Identity() mcproto.UUID {
 		return r.UUID
 	}
 	return mcproto.OfflineUUID(r.Name)
+}
+
+// VerifyKey is who a passed verification is remembered for: the account's
+// UUID when authenticated, the name otherwise. The two cannot collide: a
+// UUID's 36 characters do not fit a name.
+func (r LoginRequest) VerifyKey() string {
+	if r.Authenticated {
+		return r.UUID.String()
+	}
+	return r.Name
 }
 
 // Gate is the admission gate. It is safe for concurrent use and owns no
@@ -231,7 +248,11 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 		return nil, refuse(BlockedVerification, "Too many failed verifications from your address. Try again in "+formatWait(wait)+".", wait)
 	}
 	if g.bans != nil {
-		if msg, banned := g.bans.Banned(addr, r.Name, r.Identity(), now); banned {
+		name, id := r.Name, r.Identity()
+		if r.AuthPending {
+			name, id = "", mcproto.UUID{} // claims: Identified matches the account
+		}
+		if msg, banned := g.bans.Banned(addr, name, id, now); banned {
 			if msg == "" {
 				msg = msgBanned
 			}
@@ -260,7 +281,7 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	if !attack && !rl.verifyAlways {
 		return t, Decision{Outcome: Allow}
 	}
-	if g.verify.verified(host, r.Name, now) {
+	if g.verify.verified(host, r.VerifyKey(), now) {
 		return t, Decision{Outcome: Allow, Reason: Verified}
 	}
 	why = AttackMode
@@ -270,9 +291,42 @@ func (g *Gate) login(ctx context.Context, r LoginRequest) (*Ticket, Decision) {
 	return t, Decision{Outcome: Verify, Reason: why}
 }
 
-// Verified records that name passed the verification limbo from addr: the
-// next join of that name from that address (IPv6: its /64) within
-// VerifiedTTL is let straight through.
+// Identified applies, once the session server confirmed the account of an
+// online-mode login, the rules that need a proven identity: bans of the
+// account's UUID and name, and whether that account already passed
+// verification from this address (which turns Login's Verify into Allow).
+// r is the login with Authenticated set and the account's name and UUID;
+// d is what Login decided. The result replaces d.
+func (g *Gate) Identified(r LoginRequest, d Decision) Decision {
+	out := g.identified(r, d)
+	g.m.count(stageIdentified, out)
+	return out
+}
+
+func (g *Gate) identified(r LoginRequest, d Decision) Decision {
+	if !r.Authenticated || !d.Allowed() && d.Outcome != Verify {
+		return d
+	}
+	now := g.now()
+	addr := netscope.Normalize(r.Addr)
+	if g.bans != nil {
+		if msg, banned := g.bans.Banned(addr, r.Name, r.UUID, now); banned {
+			if msg == "" {
+				msg = msgBanned
+			}
+			return refuse(Banned, msg, 0)
+		}
+	}
+	if d.Outcome == Verify && g.verify.verified(hostKey(addr), r.VerifyKey(), now) {
+		return Decision{Outcome: Allow, Reason: Verified}
+	}
+	return d
+}
+
+// Verified records that the player named by key (LoginRequest.VerifyKey:
+// the name, or an authenticated account's UUID) passed the verification
+// limbo from addr: the next join of that player from that address (IPv6:
+// its /64) within VerifiedTTL is let straight through.
 func (g *Gate) Verified(addr netip.Addr, name string) {
 	// Clone: the name may point into a larger buffer that the table would
 	// otherwise keep alive for a day.

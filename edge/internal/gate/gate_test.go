@@ -652,7 +652,7 @@ func TestMetricsRegistered(t *testing.T) {
 	g.login(t, honest("192.0.2.1"))
 	for name, want := range map[string]int{
 		// Every valid stage/decision/reason series exists from the start.
-		"rustguard_edge_gate_decisions_total":            4 + 15,
+		"rustguard_edge_gate_decisions_total":            4 + 15 + 5,
 		"rustguard_edge_gate_fleet_limiter_errors_total": 1,
 		"rustguard_edge_attack_mode":                     1,
 		"rustguard_edge_joins_per_second":                1,

@@ -31,6 +31,11 @@ var stageDecisions = [numStages][]struct {
 		{Refuse, []Reason{RateAddr, RatePrefix, RateFleet, BadName, BadHost, ProtocolDenied,
 			LoginInFlight, TooManyAccounts, Banned, BlockedVerification, GateFull}},
 	},
+	stageIdentified: {
+		{Allow, []Reason{None, Verified}},
+		{Verify, []Reason{AttackMode, VerifyAlways}},
+		{Refuse, []Reason{Banned}},
+	},
 }
 
 // newMetrics builds the instruments and registers them on reg (nil: keep
@@ -39,7 +44,7 @@ func newMetrics(g *Gate, reg prometheus.Registerer) (*metrics, error) {
 	m := &metrics{}
 	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "rustguard_edge_gate_decisions_total",
-		Help: "Admission decisions, by stage (accept, login), decision (allow, verify, refuse) and reason.",
+		Help: "Admission decisions, by stage (accept, login, identified: online mode, once the account is proven), decision (allow, verify, refuse) and reason.",
 	}, []string{"stage", "decision", "reason"})
 	for st := range stageDecisions {
 		for _, d := range stageDecisions[st] {

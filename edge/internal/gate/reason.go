@@ -99,7 +99,8 @@ type stage uint8
 const (
 	stageAccept stage = iota
 	stageLogin
+	stageIdentified // online mode: after the session server confirmed the account
 	numStages
 )
 
-var stageNames = [numStages]string{stageAccept: "accept", stageLogin: "login"}
+var stageNames = [numStages]string{stageAccept: "accept", stageLogin: "login", stageIdentified: "identified"}

@@ -26,6 +26,8 @@ const (
 	Refused                   // the gate refused the login (rates, name, host, protocol, accounts, ban); the gate's metric says which rule
 	Banned                    // a banned address refused at accept, or a ban issued while the player was online
 	VerificationFailed        // the player failed the verification limbo
+	AuthFailed                // online mode: the session server did not confirm the login, or the Encryption Response did not prove the connection
+	AuthUnavailable           // online mode: the session server is down, too slow or saturated
 	numReasons
 )
 
@@ -52,6 +54,8 @@ var names = [numReasons]string{
 	Refused:            "refused",
 	Banned:             "banned",
 	VerificationFailed: "verification_failed",
+	AuthFailed:         "auth_failed",
+	AuthUnavailable:    "auth_unavailable",
 }
 
 // String is the stable snake_case name used as log field and metric label.
@@ -100,6 +104,11 @@ func (r Reason) PlayerMessage(m Messages) string {
 		return "This address does not lead to a server here. Check the server address."
 	case HandshakeTimeout, IdleTimeout:
 		return "Timed out"
+	case AuthFailed:
+		// Vanilla's own words, which players and their guides know.
+		return "Failed to verify username!"
+	case AuthUnavailable:
+		return "Authentication servers are down. Please try again later, sorry!"
 	}
 	return "Disconnected: invalid data from client (" + r.String() + ")"
 }

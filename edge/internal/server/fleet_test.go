@@ -602,6 +602,15 @@ func TestFleetLoginFloodLimitedFleetWide(t *testing.T) {
 			t.Error("a refused login got no message")
 		}
 	}
+	// A refusal is counted when its connection ends, just after the client
+	// has read the disconnect: wait for the count rather than read it once.
+	refused := func() (total float64) {
+		for _, e := range f.edges {
+			total += testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues("refused"))
+		}
+		return total
+	}
+	waitFor(t, func() bool { return int(refused()) >= flood-total })
 	var refusedTotal, failedOpen float64
 	for i, e := range f.edges {
 		r := testutil.ToFloat64(e.Metrics.Rejected.WithLabelValues("refused"))

@@ -27,22 +27,30 @@ type fakeBackend struct {
 	ln          net.Listener
 	threshold   int  // compression threshold to announce; −1 none
 	expectProxy bool // a PROXY v2 header precedes the handshake
+	// holdSuccess delays Login Success after Set Compression (a slow
+	// backend), so a test can act while the backend has not answered.
+	holdSuccess atomic.Int64 // nanoseconds
 	statusCount atomic.Int32
 	statusMu    sync.Mutex
 	statusHosts []string // host:port of each status request, as received
 	logins      chan *backendConn
 	wg          sync.WaitGroup
+	// beforeSuccess, when set, runs after Login Start and before Set
+	// Compression and Login Success (a forwarding exchange); an error
+	// ends the login there.
+	beforeSuccess func(c net.Conn, fr *mcproto.FrameReader, bc *backendConn) error
 }
 
 // backendConn is one logged-in player as the backend sees it.
 type backendConn struct {
 	net.Conn
-	host     string
-	name     string
-	protocol int32
-	proxy    proxyproto.Header
-	fr       *mcproto.FrameReader
-	raw      bytes.Buffer // every byte received after the handshake
+	host       string
+	name       string
+	loginStart []byte // Login Start's data after the id, as received
+	protocol   int32
+	proxy      proxyproto.Header
+	fr         *mcproto.FrameReader
+	raw        bytes.Buffer // every byte received after the handshake
 }
 
 func startBackend(t *testing.T, threshold int, expectProxy bool) *fakeBackend {
@@ -107,7 +115,7 @@ func (b *fakeBackend) serve(c net.Conn) {
 	r := mcproto.NewReader(body)
 	r.VarInt() // id
 	bc.protocol = r.VarInt()
-	bc.host = r.String(300)
+	bc.host = r.String(32767) // BungeeCord forwarding makes hosts long (Spigot reads Short.MAX_VALUE)
 	port := r.Uint16()
 	intent := r.VarInt()
 	if intent == mcproto.IntentStatus {
@@ -130,7 +138,14 @@ func (b *fakeBackend) serve(c net.Conn) {
 	}
 	r = mcproto.NewReader(body)
 	r.VarInt()
+	bc.loginStart = append([]byte(nil), body[1:]...)
 	bc.name = r.String(16)
+	if b.beforeSuccess != nil {
+		if err := b.beforeSuccess(c, fr, bc); err != nil {
+			_ = c.Close()
+			return
+		}
+	}
 	var out []byte
 	thr := mcproto.CompressionOff
 	if b.threshold >= 0 {
@@ -150,6 +165,14 @@ func (b *fakeBackend) serve(c net.Conn) {
 	}
 	if bc.protocol >= 766 && bc.protocol <= 767 {
 		success = append(success, 1) // strict error handling
+	}
+	if hold := time.Duration(b.holdSuccess.Load()); hold > 0 && len(out) > 0 {
+		if _, err := c.Write(out); err != nil {
+			_ = c.Close()
+			return
+		}
+		out = out[:0]
+		time.Sleep(hold)
 	}
 	out = comp.AppendFrame(out, success, thr)
 	if _, err := c.Write(out); err != nil {

@@ -188,7 +188,10 @@ func isTimeoutErr(err error) bool {
 // answered is held at the edge, so it is bounded: a frame larger than any
 // answer the client could owe yet is refused before it is buffered.
 func TestLoginHoldIsBounded(t *testing.T) {
-	b := startBackend(t, -1, false)
+	// The backend answers with Set Compression at once and Login Success
+	// only later: while it has not, nothing explains a large frame.
+	b := startBackend(t, 256, false)
+	b.holdSuccess.Store(int64(2 * time.Second))
 	e := startEdge(t, testConfig(b.addr()))
 	c := dial(t, e.Addr().String())
 	big := mcproto.AppendFrame(nil, append([]byte{0x02}, make([]byte, 100<<10)...))

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/rustguard/rustguard/edge/internal/admin"
+	"github.com/rustguard/rustguard/edge/internal/auth"
 	"github.com/rustguard/rustguard/edge/internal/conn"
 	"github.com/rustguard/rustguard/edge/internal/detect"
 	"github.com/rustguard/rustguard/edge/internal/discovery"
@@ -256,7 +257,18 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		}
 		transferHost, transferPort = h, port
 	}
+	for _, w := range cfg.Warnings() {
+		log.Warn("configuration: "+w.Reason, "field", w.Field, "value", w.Value)
+	}
+	om, err := newOnlineMode(cfg.Auth, e.Metrics.Registry, log)
+	if err != nil {
+		e.cancelBg()
+		return nil, err
+	}
 	e.handler = conn.NewHandler(conn.Options{
+		AuthRoute:        om.Route,
+		AuthKey:          om.Key,
+		Authenticator:    authenticator(om.Authenticator),
 		Limbo:            lim,
 		TransferHost:     transferHost,
 		TransferPort:     transferPort,
@@ -544,11 +556,11 @@ func admitReason(d gate.Decision) reason.Reason {
 // was issued.
 func (e *Edge) kickBanned(tab *bans.Table, b bans.Ban) {
 	now := time.Now()
-	n := e.handler.KickWhere(func(addr netip.Addr, name string, _ mcproto.UUID) (string, bool) {
-		// No session is authenticated yet (online mode is issue #10), so
-		// the UUID its client claimed is ignored: a player is matched by
-		// the offline UUID of its name, as at login.
-		if hit, ok := tab.Match(addr, name, mcproto.OfflineUUID(name), now); ok && hit.ID == b.ID {
+	n := e.handler.KickWhere(func(addr netip.Addr, name string, id mcproto.UUID) (string, bool) {
+		// id is the player's identity as conn knows it: the account's
+		// UUID when authenticated, else the offline UUID of the name
+		// (never a UUID a client merely claimed), as at login.
+		if hit, ok := tab.Match(addr, name, id, now); ok && hit.ID == b.ID {
 			return hit.Message(now), true
 		}
 		return "", false
@@ -614,6 +626,15 @@ type fleetLimiter struct{ f *limits.Fleet }
 func (l fleetLimiter) AllowLogin(ctx context.Context, addr netip.Addr, name string) (bool, time.Duration, error) {
 	d, err := l.f.AllowLogin(ctx, addr, name)
 	return d.Allowed, d.RetryAfter, err
+}
+
+// authenticator is a (possibly nil) Authenticator as conn's interface:
+// nil stays nil, so conn can tell that no route is online.
+func authenticator(a *auth.Authenticator) conn.Authenticator {
+	if a == nil {
+		return nil
+	}
+	return a
 }
 
 // Bans is the fleet ban list (nil without Redis), for the CLI and tests.

@@ -486,12 +486,17 @@ func TestShutdownTellsPlayersWhy(t *testing.T) {
 	}
 }
 
+// waitForLimit bounds waitFor: the effects waited for take milliseconds,
+// but a CI machine running the race detector under load can stall for
+// seconds; passing tests never wait that long.
+const waitForLimit = 15 * time.Second
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(waitForLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatalf("condition not met within %v", waitForLimit)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -1,0 +1,81 @@
+// Package authtest is the client side of online mode, for tests: what a
+// Minecraft client does between Encryption Request and play (join the
+// session server, answer with the encrypted secret and token, encrypt the
+// stream), built on the edge's own packet encoders. End-to-end tests use
+// independent clients (test/e2e); this one drives the edge's packages and
+// integration tests.
+package authtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/rustguard/rustguard/edge/internal/auth"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+	"github.com/rustguard/rustguard/shared/testservers"
+)
+
+// Join tells the session server that account a is joining the server whose
+// id hash is serverID, as a client does before it answers Encryption
+// Request.
+func Join(ctx context.Context, sessionURL string, a *testservers.SessionAccount, serverID string) error {
+	body, _ := json.Marshal(map[string]string{"accessToken": a.AccessToken, "selectedProfile": a.IDHex(), "serverId": serverID})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sessionURL+"/session/minecraft/join", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("join: HTTP %d %s", resp.StatusCode, msg)
+	}
+	return nil
+}
+
+// Respond encrypts secret and the request's verify token with the server's
+// public key, as a client's Encryption Response carries them.
+func Respond(req packets.EncryptionRequest, secret []byte) (packets.EncryptionResponse, error) {
+	pub, err := PublicKey(req)
+	if err != nil {
+		return packets.EncryptionResponse{}, err
+	}
+	s, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret)
+	if err != nil {
+		return packets.EncryptionResponse{}, err
+	}
+	tok, err := rsa.EncryptPKCS1v15(rand.Reader, pub, req.VerifyToken)
+	if err != nil {
+		return packets.EncryptionResponse{}, err
+	}
+	return packets.EncryptionResponse{SharedSecret: s, VerifyToken: tok}, nil
+}
+
+// PublicKey decodes the server key of an Encryption Request.
+func PublicKey(req packets.EncryptionRequest) (*rsa.PublicKey, error) {
+	k, err := x509.ParsePKIXPublicKey(req.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	pub, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("server key is a %T", k)
+	}
+	return pub, nil
+}
+
+// ServerID is the hash a client joins with for this request and secret.
+func ServerID(req packets.EncryptionRequest, secret []byte) string {
+	return auth.ServerIDHash(req.ServerID, secret, req.PublicKey)
+}
