@@ -109,7 +109,12 @@ const (
 	KindPlayerChat      // signed player messages, 1.19+
 	KindProfilelessChat // 1.19.3+
 	KindPlayerInfo
-	KindBundleDelimiter // 1.19.4+
+	KindBundleDelimiter    // 1.19.4+
+	KindEntityEffect       // clientbound: an effect added to an entity
+	KindRemoveEntityEffect // clientbound
+	KindEntityAttributes   // clientbound: attribute values and modifiers
+	KindOpenWindow         // clientbound: the server opened a container screen
+	KindOpenHorseWindow    // clientbound, 1.14+ (before, horses use KindOpenWindow)
 
 	numKinds
 )
@@ -201,6 +206,11 @@ var kindNames = [numKinds]string{
 	KindProfilelessChat:            "ProfilelessChat",
 	KindPlayerInfo:                 "PlayerInfo",
 	KindBundleDelimiter:            "BundleDelimiter",
+	KindEntityEffect:               "EntityEffect",
+	KindRemoveEntityEffect:         "RemoveEntityEffect",
+	KindEntityAttributes:           "EntityAttributes",
+	KindOpenWindow:                 "OpenWindow",
+	KindOpenHorseWindow:            "OpenHorseWindow",
 }
 
 // String returns the Go name of k without the Kind prefix.
@@ -360,5 +370,11 @@ func kindMapping() []kindName {
 		{pl, toCl, "profileless_chat", KindProfilelessChat},
 		{pl, toCl, "player_info", KindPlayerInfo},
 		{pl, toCl, "bundle_delimiter", KindBundleDelimiter},
+		{pl, toCl, "entity_effect", KindEntityEffect},
+		{pl, toCl, "remove_entity_effect", KindRemoveEntityEffect},
+		{pl, toCl, "entity_update_attributes", KindEntityAttributes},
+		{pl, toCl, "update_attributes", KindEntityAttributes},
+		{pl, toCl, "open_window", KindOpenWindow},
+		{pl, toCl, "open_horse_window", KindOpenHorseWindow},
 	}
 }
