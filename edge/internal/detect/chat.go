@@ -23,6 +23,16 @@ const (
 	chkSpamTab
 	chkChatRate
 	chkTabLength
+	chkChatFlood
+)
+
+// Vanilla's chat spam limit (ServerGamePacketListenerImpl.detectRateSpam):
+// each message adds 20 to a counter that loses 1 per tick, and a counter
+// above 200 disconnects the player ("disconnect.spam"): eleven messages at
+// once, or a sustained rate above one a second.
+const (
+	chatSpamPerMessage = 20
+	chatSpamKick       = 200
 )
 
 // tabNoSpaceChars: a tab-complete longer than this with no space in its
@@ -46,6 +56,8 @@ func chatSpecs() []Spec {
 		{ID: chkChatRate, Key: "chat.rate", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
 			Description: "chat messages above rate per second averaged over window_seconds (no reference default: twice what vanilla servers allow); to kick, set action kick and kick_vl",
 			Params:      map[string]float64{"rate": 2, "window_seconds": 10}},
+		{ID: chkChatFlood, Key: "chat.flood", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionKick,
+			Description: "chat beyond vanilla's own spam kick: +20 per message, −1 per tick, above 200 (vanilla disconnects such a client; it exempts operators, which the edge cannot see, so commands are left to spam.command)"},
 		{ID: chkTabLength, Key: "spam.tab_length", Layer: 5, Severity: detection.SeverityMedium, Action: detection.ActionDrop, Decay: 0.1,
 			Description: "tab-complete text longer than max_length chars, or longer than 64 with no space in the first 64 (Grim CrashH; raise max_length for backends whose operators run long commands)",
 			Params:      map[string]float64{"max_length": 256}},
@@ -58,6 +70,8 @@ type chatChecks struct {
 	lastTab     time.Time // last tab-complete relayed
 	tab         bucket
 	chat        bucket
+	spam        float64   // vanilla's chat spam counter
+	spamAt      time.Time // when it was last brought up to date
 }
 
 func (l *chatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
@@ -79,9 +93,12 @@ func (l *chatChecks) chatMessage(p *Player, pk *serverPacket) Verdict {
 	if proto < mcproto.Protocol1_19 && len(msg) > 0 && msg[0] == '/' {
 		return l.command(p, pk, msg)
 	}
-	v := pass
+	v := l.flood(p, pk)
+	if v.Outcome == Kick {
+		return v
+	}
 	if hasLookup(msg) {
-		v = p.flag(chkLookupString, 1, pk.now, "field", "chat")
+		v = worse(v, p.flag(chkLookupString, 1, pk.now, "field", "chat"))
 	}
 	if why := invalidChat(msg, proto); why != "" {
 		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "chat", "reason", why))
@@ -91,6 +108,23 @@ func (l *chatChecks) chatMessage(p *Player, pk *serverPacket) Verdict {
 		v = p.flag(chkChatRate, 1, pk.now)
 	}
 	return v
+}
+
+// flood is vanilla's spam counter, counted on every chat message the client
+// sends (dropped or not: vanilla would have counted it).
+func (l *chatChecks) flood(p *Player, pk *serverPacket) Verdict {
+	if l.spamAt.IsZero() {
+		l.spamAt = pk.now
+	}
+	if ticks := pk.now.Sub(l.spamAt) / tickDuration; ticks > 0 {
+		l.spam = max(0, l.spam-float64(ticks))
+		l.spamAt = l.spamAt.Add(ticks * tickDuration)
+	}
+	l.spam += chatSpamPerMessage
+	if l.spam > chatSpamKick && p.on(chkChatFlood) {
+		return p.flag(chkChatFlood, 1, pk.now, "counter", ftoa(l.spam))
+	}
+	return pass
 }
 
 // invalidChat says why a chat message is one no vanilla client sends, or "".

@@ -130,7 +130,8 @@ func TestRateChecksKickOnlyWhenConfigured(t *testing.T) {
 
 func TestChatRate(t *testing.T) {
 	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
-		s := newPlaying(t, proto, packets.GameModeSurvival, Config{})
+		// chat.flood would kick this burst (TestChatFlood).
+		s := newPlaying(t, proto, packets.GameModeSurvival, Config{Checks: map[string]CheckConfig{"chat.flood": {Mode: ModeOff}}})
 		var got []string
 		say := func(d time.Duration) Verdict {
 			keys, v := s.run([]step{{advance: d, kind: packets.KindChat, send: chatPacket(proto, "spam")}})
@@ -320,5 +321,39 @@ func BenchmarkLayer5Chat(b *testing.B) {
 		now = now.Add(time.Second)
 		p.Serverbound(mcproto.StatePlay, packets.KindChat, chat, 0, now)
 		p.Serverbound(mcproto.StatePlay, packets.KindChatCommand, cmd, 0, now)
+	}
+}
+
+// TestChatFlood follows vanilla's spam counter: +20 a message, -1 a tick,
+// a disconnect above 200.
+func TestChatFlood(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		gap  time.Duration
+		n    int
+		kick bool
+	}{
+		{"ten at once", 0, 10, false},
+		{"eleven at once", 0, 11, true},
+		{"one a second for a minute", time.Second, 60, false},
+		{"one every 0.9 s", 900 * time.Millisecond, 120, true},
+		{"two a second", 500 * time.Millisecond, 30, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachVersion(t, []int32{mcproto.Protocol1_8, mcproto.Protocol1_20_3}, func(t *testing.T, proto int32) {
+				s := newPlaying(t, proto, packets.GameModeSurvival, Config{Checks: map[string]CheckConfig{"chat.rate": {Mode: ModeOff}}})
+				kicked := false
+				for i := 0; i < tc.n && !kicked; i++ {
+					_, v := s.run([]step{{advance: tc.gap, kind: packets.KindChat, send: chatPacket(proto, "hello")}})
+					kicked = v.Outcome == Kick
+				}
+				if kicked != tc.kick {
+					t.Fatalf("%d: kicked=%v, want %v (flags %v)", proto, kicked, tc.kick, s.flagged())
+				}
+				if tc.kick && s.count("chat.flood") != 1 {
+					t.Errorf("%d: flags %v, want one chat.flood", proto, s.flagged())
+				}
+			})
+		})
 	}
 }

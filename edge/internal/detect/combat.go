@@ -22,6 +22,7 @@ const (
 	chkAttackRate
 	chkCPS
 	chkNoSwing
+	chkMultiTarget
 )
 
 // Eye heights (vanilla Player.getStandingEyeHeight / 1.8 getEyeHeight). The
@@ -56,6 +57,13 @@ const (
 	freqBuckets = 16
 	// cpsBuckets of freqBucket make the click window: 0.5–1 s of clicks.
 	cpsBuckets = 2
+	// steadyTickGap and steadyTicksNeeded decide when a 1.9–1.21.1 client
+	// is ticking visibly: it sends a movement packet only on ticks it
+	// moved or turned, so two attacks with no tick packet between may be
+	// ticks apart unless the last three tick packets came a tick apart
+	// (with jitter) and the attacks arrive within a tick of it.
+	steadyTickGap     = 75 * time.Millisecond
+	steadyTicksNeeded = 3
 	// digGrace is how long after a dig packet swings are taken as digging:
 	// clients swing every tick while breaking a block.
 	digGrace = time.Second
@@ -72,14 +80,16 @@ func combatSpecs() []Spec {
 			Description: "an attack whose target no look between the attack and the next tick packet points at (exp: mineflayer's bot.attack does not aim)"},
 		{ID: chkInteractVector, Key: "combat.interact_vector", Layer: 4, Severity: detection.SeverityHigh, Action: detection.ActionDrop, Decay: 0.05,
 			Description: "an interact-at hit vector that is not finite or lies outside the target's box (players 0.6 × 1.8, other entities 4 × 12; × 16 from 1.20.5, where entities can be scaled)"},
-		{ID: chkAttackRate, Key: "combat.attack_rate", Layer: 4, Severity: detection.SeverityLow, Action: detection.ActionAlert, Decay: 0.1,
-			Description: "more attacks than NoCheatPlus's buckets allow: 8 per 0.5 s, 15 per 1 s, 30 per 2 s, 60 per 4 s, 95 per 8 s",
+		{ID: chkAttackRate, Key: "combat.attack_rate", Layer: 4, Severity: detection.SeverityMedium, Action: detection.ActionKick, KickVL: 10, Decay: 0.1,
+			Description: "more attacks than NoCheatPlus's buckets allow (an autoclicker): 8 per 0.5 s, 15 per 1 s, 30 per 2 s, 60 per 4 s, 95 per 8 s; attacks above them are dropped, kick at VL 10",
 			Params:      map[string]float64{"per_half_second": 8, "per_second": 15, "per_2_seconds": 30, "per_4_seconds": 60, "per_8_seconds": 95}},
 		{ID: chkCPS, Key: "combat.cps", Layer: 4, Severity: detection.SeverityInfo, Action: detection.ActionAlert, Experimental: true, Decay: 0.1,
 			Description: "more arm swings per second than the limit while not breaking a block (exp: butterfly and jitter clicking reach it)",
 			Params:      map[string]float64{"max_cps": 20}},
 		// Catalogued with the packet-order checks of layer 3; it lives here
 		// because it shares the attack bookkeeping.
+		{ID: chkMultiTarget, Key: "combat.multi_target", Layer: 4, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.2,
+			Description: "attacks on two different entities within one client tick (killaura): vanilla attacks what the crosshair picked, once per tick. On 1.9–1.21.1, where idle ticks send nothing, only while the client sends a movement packet every tick and both attacks arrive within a tick; the second attack is dropped, kick at VL 5"},
 		{ID: chkNoSwing, Key: "order.no_swing", Layer: 3, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 0.1,
 			Description: "an attack without the arm swing vanilla sends with it: 1.9+ swings after the attack before the next tick packet, 1.8 swings just before it (Grim PacketOrderB)"},
 	}
@@ -151,6 +161,13 @@ type combatChecks struct {
 
 	hits  [maxPendingHits]pendingHit
 	nHits int
+
+	// Killaura: the first entity attacked since the last tick packet.
+	tickTarget   int32
+	tickAttacked bool
+	tickAttackAt time.Time
+	lastTick     time.Time
+	steadyTicks  uint8 // consecutive tick packets at most steadyTickGap apart
 }
 
 func (l *combatChecks) load(p *Player) {
@@ -217,6 +234,14 @@ func (l *combatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 		l.swingReady = false
 	}
 	if pk.tick {
+		if pk.now.Sub(l.lastTick) <= steadyTickGap {
+			if l.steadyTicks < math.MaxUint8 {
+				l.steadyTicks++
+			}
+		} else {
+			l.steadyTicks = 1
+		}
+		l.lastTick, l.tickAttacked = pk.now, false
 		v = worse(v, l.onTick(p, pk))
 	}
 	return v
@@ -224,9 +249,37 @@ func (l *combatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 
 // attack runs the checks of one attack.
 func (l *combatChecks) attack(p *Player, now time.Time, target int32) Verdict {
+	if v := l.multiTarget(p, now, target); v.Outcome != Pass {
+		return v
+	}
 	v := l.attackRate(p, now)
 	v = worse(v, l.swingOnAttack(p, now))
 	return worse(v, l.reach(p, now, target))
+}
+
+// multiTarget flags a second entity attacked within one client tick.
+// Vanilla attacks the entity its crosshair picked, and picks once per
+// tick: every click of one tick hits the same entity.
+func (l *combatChecks) multiTarget(p *Player, now time.Time, target int32) Verdict {
+	if !l.tickAttacked {
+		l.tickTarget, l.tickAttacked, l.tickAttackAt = target, true, now
+		return pass
+	}
+	if target == l.tickTarget || !p.on(chkMultiTarget) || !l.ticksVisible(p, now) {
+		return pass
+	}
+	return p.flag(chkMultiTarget, 1, now, "first", itoa(int64(l.tickTarget)), "target", itoa(int64(target)))
+}
+
+// ticksVisible reports whether a tick boundary between the first attack
+// of the tick and now would have shown as a tick packet: always on 1.8
+// (a movement packet every tick) and on 1.21.2+ clients that end ticks;
+// on 1.9–1.21.1 only while the client is moving or turning every tick.
+func (l *combatChecks) ticksVisible(p *Player, now time.Time) bool {
+	if p.info.Protocol < mcproto.Protocol1_9 || p.ticks.tickEndSeen {
+		return true
+	}
+	return l.steadyTicks >= steadyTicksNeeded && now.Sub(l.lastTick) < tickDuration && now.Sub(l.tickAttackAt) < tickDuration
 }
 
 // attackRate is NoCheatPlus's AttackFrequency: per-window limits over

@@ -208,6 +208,7 @@ func TestHonestSessionFlagsNothing(t *testing.T) {
 					add(0, packets.KindBlockDig, packets.BlockDig{Status: digRelease, Face: 5})
 				}
 			case 35:
+				steps = append(steps, recvStep(packets.KindOpenWindow, openWindowPacket(proto, 1)))
 				add(0, packets.KindWindowClick, clickPacket(proto, 36, 0, 0))
 				add(100*time.Millisecond, packets.KindWindowClick, clickPacket(proto, 40, 0, 0))
 				add(0, packets.KindCloseWindow, packets.CloseWindow{WindowID: 1})

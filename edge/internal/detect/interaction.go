@@ -73,9 +73,10 @@ func interactionSpecs() []Spec {
 
 // interactionChecks is the interaction family's bookkeeping.
 type interactionChecks struct {
-	slotKnown bool  // p.self.heldSlot is what the client holds (no join, respawn or server-set slot since)
-	seqKnown  bool  // lastSeq holds the last 1.19+ prediction sequence in this world
-	lastSeq   int32 // 1.19+ block-prediction sequence
+	slotKnown bool              // p.self.heldSlot is what the client holds (no join, respawn or server-set slot since)
+	seqKnown  bool              // lastSeq holds the last 1.19+ prediction sequence in this world
+	lastSeq   int32             // 1.19+ block-prediction sequence
+	bounds    interactionBounds // interaction_bounds.go
 }
 
 func (l *interactionChecks) serverbound(p *Player, pk *serverPacket) Verdict {
@@ -83,9 +84,15 @@ func (l *interactionChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	case packets.KindHeldItemSlot:
 		return l.heldSlot(p, pk)
 	case packets.KindBlockDig:
-		return l.dig(p, pk)
+		if v := l.dig(p, pk); v.Outcome != Pass {
+			return v
+		}
+		return l.bounds.dig(p, pk)
 	case packets.KindBlockPlace:
-		return l.place(p, pk)
+		if v := l.place(p, pk); v.Outcome != Pass {
+			return v
+		}
+		return l.bounds.place(p, pk)
 	case packets.KindUseItem:
 		return l.useItem(p, pk)
 	}

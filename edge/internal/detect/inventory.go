@@ -6,7 +6,8 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-// Inventory: window clicks, creative inventory actions and anvil renames.
+// Inventory: window clicks, closes and confirmations, creative inventory
+// actions and anvil renames.
 // Crash clients aim at these (Grim CrashB, CrashD, CrashF, ExploitA): a
 // slot or mode no screen has, a creative action from a survival player, a
 // name longer than the anvil's text field.
@@ -15,6 +16,7 @@ const (
 	chkCreative CheckID = inventoryBase + iota
 	chkClickFields
 	chkAnvilName
+	chkUnknownWindow
 )
 
 // Click modes (ClickType ordinals) and the slots a vanilla click uses
@@ -47,19 +49,57 @@ func inventorySpecs() []Spec {
 			Params:      map[string]float64{"max_slot": 127}},
 		{ID: chkAnvilName, Key: "crash.anvil_name", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop,
 			Description: "an anvil rename longer than the client's text field (30, 31 from 1.11.1, 35 from 1.12, 50 from 1.17) or not a well-formed string; the MC|ItemName channel before 1.13, the rename packet from 1.13 (where a malformed one is frame.size)"},
+		{ID: chkUnknownWindow, Key: "inventory.unknown_window", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop, Decay: 0.1,
+			Description: "a window click, close or confirmation (1.8–1.16.5) for a window id the server did not open, or closed and the client knows it (the player's own inventory, 0, is always open); dropped"},
 	}
 }
 
-// inventoryChecks is the inventory family's bookkeeping (none yet: the
-// checks judge each packet on its own against the shared state).
-type inventoryChecks struct{}
+// Window tracking. Vanilla numbers container windows 1..100 (the server's
+// containerCounter % 100 + 1); the player's own inventory is 0.
+const (
+	// playerWindow is the player's inventory, open whenever no other is.
+	playerWindow = 0
+	// maxTrackedWindow is the largest id tracked one by one (vanilla's
+	// and Bukkit's counters stop at 100); a server that opens a window
+	// beyond it turns the check off for the session rather than guess.
+	maxTrackedWindow = 100
+)
+
+// windowState is what the edge knows of one window id.
+type windowState struct {
+	open     bool   // the server opened it and neither side closed it since
+	closeSeq uint32 // the server closed it before this probe: valid until it is answered
+}
+
+// inventoryChecks is the inventory family's bookkeeping: the windows the
+// server opened.
+type inventoryChecks struct {
+	windows   [maxTrackedWindow + 1]windowState
+	untracked bool // a window id beyond maxTrackedWindow was opened
+}
 
 func (l *inventoryChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	switch pk.kind {
 	case packets.KindCreativeSlot:
 		return l.creative(p, pk)
 	case packets.KindWindowClick:
-		return l.click(p, pk)
+		if v := l.click(p, pk); v.Outcome != Pass {
+			return v
+		}
+		return l.window(p, pk, pk.click.WindowID, "click")
+	case packets.KindCloseWindow:
+		v := l.window(p, pk, pk.closeWin.WindowID, "close")
+		if id := pk.closeWin.WindowID; id > playerWindow && id <= maxTrackedWindow {
+			l.windows[id] = windowState{} // the client clicks it no more
+		}
+		return v
+	case packets.KindTransaction:
+		// Our own probes never get here (the clock swallows them).
+		t, err := packets.DecodeTransaction(pk.data, p.info.Protocol)
+		if err != nil {
+			return pass
+		}
+		return l.window(p, pk, int32(uint8(t.WindowID)), "transaction")
 	case packets.KindPluginMessage:
 		if p.info.Protocol < mcproto.Protocol1_13 && string(pk.plugin.Channel) == legacyAnvilChannel {
 			return l.legacyAnvil(p, pk)
@@ -73,6 +113,62 @@ func (l *inventoryChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 		return v
 	}
 	return pass
+}
+
+// window checks that a packet names a window the client may have open.
+func (l *inventoryChecks) window(p *Player, pk *serverPacket, id int32, packet string) Verdict {
+	if id == playerWindow || l.untracked || !p.on(chkUnknownWindow) {
+		return pass
+	}
+	if id > playerWindow && id <= maxTrackedWindow {
+		w := &l.windows[id]
+		if w.open || p.clock.acked < w.closeSeq {
+			return pass
+		}
+	}
+	return p.flag(chkUnknownWindow, 1, pk.now, "packet", packet, "window", itoa(int64(id)))
+}
+
+// clientbound follows the windows the server opens and closes.
+func (l *inventoryChecks) clientbound(p *Player, pk *clientPacket) {
+	var id int32
+	switch pk.kind {
+	case packets.KindOpenWindow:
+		w, err := packets.DecodeOpenWindow(pk.data, p.info.Protocol)
+		if err != nil {
+			return
+		}
+		id = w.WindowID
+	case packets.KindOpenHorseWindow:
+		w, err := packets.DecodeOpenHorseWindow(pk.data, p.info.Protocol)
+		if err != nil {
+			return
+		}
+		id = w.WindowID
+	case packets.KindCloseWindow:
+		c, err := packets.DecodeCloseWindow(pk.data, p.info.Protocol)
+		if err == nil && c.WindowID > playerWindow && c.WindowID <= maxTrackedWindow {
+			// The client may click until it has read the close.
+			l.windows[c.WindowID] = windowState{closeSeq: p.clock.nextSeq}
+		}
+		return
+	default:
+		return
+	}
+	switch {
+	case id > maxTrackedWindow || id < 0:
+		l.untracked = true
+	case id > playerWindow:
+		// Opening a window closes the previous one on the client; a
+		// click for it may still be in flight, so it stays valid until
+		// this probe is answered.
+		for i := range l.windows {
+			if l.windows[i].open {
+				l.windows[i] = windowState{closeSeq: p.clock.nextSeq}
+			}
+		}
+		l.windows[id] = windowState{open: true}
+	}
 }
 
 // creative checks a creative inventory action (Grim CrashB). While a

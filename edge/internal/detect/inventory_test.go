@@ -126,6 +126,7 @@ func TestClickFields(t *testing.T) {
 					cfg.Checks = map[string]CheckConfig{"crash.click_fields": {Params: map[string]float64{"max_slot": tc.configuredMaxSlots}}}
 				}
 				s := newPlaying(t, proto, packets.GameModeSurvival, cfg)
+				s.cbRaw(packets.KindOpenWindow, openWindowPacket(proto, 1))
 				v := s.sb(packets.KindWindowClick, clickPacket(proto, tc.slot, tc.button, tc.mode))
 				got := s.flagged()
 				if tc.bad && (!slices.Equal(got, []string{"crash.click_fields"}) || v.Outcome != Drop) {

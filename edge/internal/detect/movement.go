@@ -41,8 +41,8 @@ func movementSpecs() []Spec {
 			Description: "a movement or vehicle-move packet with NaN or infinite coordinates or rotation (vanilla kicks too)"},
 		{ID: chkMoveOutOfWorld, Key: "crash.move_out_of_world", Layer: 2, Severity: detection.SeverityCritical, Action: detection.ActionKick,
 			Description: "a movement or vehicle-move packet beyond the world border (|x| or |z| > 2.9999999E7) or with y beyond the int range"},
-		{ID: chkInvalidPitch, Key: "badpackets.invalid_pitch", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 3, Decay: 0.05,
-			Description: "a rotation with |pitch| > 90 degrees"},
+		{ID: chkInvalidPitch, Key: "badpackets.invalid_pitch", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionKick,
+			Description: "a rotation with |pitch| > 90 degrees: no vanilla client can send one (it clamps the pitch), so the first one kicks"},
 		{ID: chkFly, Key: "badpackets.fly", Layer: 2, Severity: detection.SeverityHigh, Action: detection.ActionDrop, Decay: 0.1,
 			Description: "an abilities packet that starts flying while neither the game mode (creative, spectator) nor the server's abilities allow flight, including changes still in flight"},
 		{ID: chkSprintRepeat, Key: "badpackets.sprint_repeat", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert, Decay: 0.1,
@@ -82,6 +82,8 @@ type movementChecks struct {
 	prm           movementParams
 	sprint, sneak toggle
 
+	motion motion // movement_bounds.go
+
 	// The position reminder.
 	noPos   int
 	lastPos time.Time
@@ -108,8 +110,15 @@ func (l *movementChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 		if pk.kind != packets.KindPlayerOnGround {
 			v = l.values(p, pk, &pk.move)
 		}
-		return worse(v, l.reminder(p, pk))
+		v = worse(v, l.reminder(p, pk))
+		if v.Outcome == Pass || v.Outcome == Rewrite {
+			v = worse(v, l.bounds(p, pk))
+		}
+		return v
+	case packets.KindTickEnd:
+		return l.bounds(p, pk)
 	case packets.KindVehicleMove:
+		l.motion.have = false // the player moves with the vehicle
 		// Riding: Grim exempts vehicles from the toggle checks (the server
 		// clears sprinting on mount and clients differ in what they resend
 		// after dismounting), so the next toggle is not compared.
@@ -125,8 +134,12 @@ func (l *movementChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	case packets.KindSteerVehicle:
 		l.sprint, l.sneak = toggleUnknown, toggleUnknown
 		l.noPos = 0
+		l.motion.have = false
 	case packets.KindEntityAction:
+		l.boundsEvent(p, pk)
 		return l.entityAction(p, pk)
+	case packets.KindBlockDig:
+		l.boundsEvent(p, pk)
 	case packets.KindAbilities:
 		return l.abilities(p, pk)
 	}
@@ -271,6 +284,7 @@ func (l *movementChecks) teleportsIgnored(p *Player, now time.Time) Verdict {
 }
 
 func (l *movementChecks) clientbound(p *Player, pk *clientPacket) {
+	l.boundsClientbound(p, pk)
 	switch pk.kind {
 	case packets.KindSyncPlayerPosition:
 		if pk.teleport {

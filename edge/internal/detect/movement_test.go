@@ -11,28 +11,27 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
-func TestImpossiblePitchDropsThenKicks(t *testing.T) {
+func TestImpossiblePitchKicks(t *testing.T) {
+	for _, pitch := range []float32{90.5, -91, 180} {
+		t.Run(ftoa(float64(pitch)), func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				p, rec := newTestPlayer(t, proto, Config{})
+				bad := packets.PlayerLook{Yaw: 10, Pitch: pitch}.AppendData(nil, proto)
+				if v := p.Serverbound(mcproto.StatePlay, packets.KindPlayerLook, bad, 0, t0); v.Outcome != Kick {
+					t.Fatalf("%d: outcome %v, want a kick at once", proto, v.Outcome)
+				}
+				if len(rec.events) != 1 || rec.events[0].Check != "badpackets.invalid_pitch" || rec.events[0].Action != detection.ActionKick {
+					t.Errorf("%d: events = %+v", proto, rec.keys())
+				}
+			})
+		})
+	}
+	// Straight up and down are vanilla.
 	p, rec := newTestPlayer(t, 765, Config{})
-	bad := packets.PlayerLook{Yaw: 10, Pitch: 95}.AppendData(nil, 765)
-	now := t0
-	var v Verdict
-	for i := 0; i < 4; i++ {
-		v = p.Serverbound(mcproto.StatePlay, packets.KindPlayerLook, bad, 0, now)
-		now = now.Add(time.Millisecond) // decay (0.05/s) must not undo three quick flags
-		if i < 3 && v.Outcome != Drop {
-			t.Fatalf("flag %d: outcome %v, want the packet dropped below the kick VL", i+1, v.Outcome)
+	for _, pitch := range []float32{90, -90} {
+		if v := p.Serverbound(mcproto.StatePlay, packets.KindPlayerLook, packets.PlayerLook{Yaw: 10, Pitch: pitch}.AppendData(nil, 765), 0, t0); v.Outcome != Pass || len(rec.events) != 0 {
+			t.Errorf("pitch %v flagged: %v %v", pitch, v, rec.keys())
 		}
-	}
-	if v.Outcome != Kick {
-		t.Fatalf("fourth flag: outcome %v, want a kick once VL passed 3", v.Outcome)
-	}
-	if len(rec.events) != 4 || rec.events[3].Check != "badpackets.invalid_pitch" || rec.events[3].Action != detection.ActionKick {
-		t.Errorf("events = %+v", rec.keys())
-	}
-	// An honest look is not flagged.
-	p2, rec2 := newTestPlayer(t, 765, Config{})
-	if v := p2.Serverbound(mcproto.StatePlay, packets.KindPlayerLook, packets.PlayerLook{Yaw: 10, Pitch: 90}.AppendData(nil, 765), 0, t0); v.Outcome != Pass || len(rec2.events) != 0 {
-		t.Errorf("pitch 90 flagged: %v %v", v, rec2.keys())
 	}
 }
 

@@ -96,6 +96,7 @@ type Player struct {
 	teleports      teleportQueue
 	riding         riding
 	ticks          ticks
+	kin            kinetics // kinetics.go: effects, attributes, pushes
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused
@@ -123,6 +124,7 @@ func (e *Engine) NewPlayer(info PlayerInfo) *Player {
 	info = info.withIdentity()
 	p := &Player{e: e, pol: e.policy.Load(), info: info, table: packets.Lookup(info.Protocol)}
 	p.clock.init(info.Protocol, p.table)
+	p.kin.reset()
 	if e.recorders != nil {
 		p.rec = e.recorders(info)
 	}
@@ -356,7 +358,8 @@ type clientPacket struct {
 	data  []byte
 	now   time.Time
 
-	teleport bool // a position sync that decoded: a teleport the client must answer (set by clientboundState)
+	teleport bool    // a position sync that decoded: a teleport the client must answer (set by clientboundState)
+	push     float64 // horizontal speed of a push for the player's own entity (set by clientboundKinetics)
 }
 
 // WantClientbound reports whether the engine needs the whole packet of this
@@ -371,7 +374,9 @@ func (p *Player) WantClientbound(st mcproto.State, kind packets.Kind) bool {
 		packets.KindSyncPlayerPosition, packets.KindKeepAlive, packets.KindPing, packets.KindTransaction,
 		packets.KindSpawnEntity, packets.KindSpawnLivingEntity, packets.KindSpawnPlayer,
 		packets.KindEntityRelMove, packets.KindEntityMoveLook, packets.KindEntityLook, packets.KindEntityTeleport,
-		packets.KindEntityPositionSync, packets.KindEntityDestroy, packets.KindUpdateHealth, packets.KindHeldItemSlot:
+		packets.KindEntityPositionSync, packets.KindEntityDestroy, packets.KindUpdateHealth, packets.KindHeldItemSlot,
+		packets.KindEntityVelocity, packets.KindExplosion, packets.KindEntityEffect, packets.KindRemoveEntityEffect, packets.KindEntityAttributes,
+		packets.KindOpenWindow, packets.KindOpenHorseWindow, packets.KindCloseWindow:
 		return true
 	}
 	return false
@@ -394,8 +399,10 @@ func (p *Player) Clientbound(st mcproto.State, kind packets.Kind, data []byte, n
 	}
 	pk := clientPacket{kind: kind, state: st, data: data, now: now}
 	p.clientboundState(&pk)
+	p.clientboundKinetics(&pk)
 	p.movement.clientbound(p, &pk)
 	p.interaction.clientbound(p, &pk)
+	p.inventory.clientbound(p, &pk)
 	p.timer.clientbound(p, &pk)
 	p.combat.clientbound(p, &pk)
 	if p.kicked {

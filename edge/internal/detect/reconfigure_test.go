@@ -17,7 +17,9 @@ func ptr[T any](v T) *T { return &v }
 // parameter the layer had resolved once.
 func TestReconfigureReachesConnectedPlayers(t *testing.T) {
 	rec := &recorder{}
-	e, err := New(Config{}, Options{Sinks: []Sink{rec}})
+	// Kick at VL 3 rather than the default (at once), so the first flag
+	// drops and a later lower kick_vl shows.
+	e, err := New(Config{Checks: map[string]CheckConfig{"badpackets.invalid_pitch": {KickVL: ptr(3.0)}}}, Options{Sinks: []Sink{rec}})
 	if err != nil {
 		t.Fatal(err)
 	}

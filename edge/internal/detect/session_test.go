@@ -412,3 +412,17 @@ func (s *session) attack(target int32) Verdict {
 	}
 	return v
 }
+
+// openWindowPacket is the server opening container window id (a chest);
+// only the id is read.
+func openWindowPacket(proto, id int32) []byte {
+	if proto >= mcproto.Protocol1_14 {
+		b := mcproto.AppendVarInt(nil, id)
+		b = mcproto.AppendVarInt(b, 2)
+		return mcString(b, `{"text":"Chest"}`)
+	}
+	b := []byte{byte(id)}
+	b = mcString(b, "minecraft:chest")
+	b = mcString(b, `{"text":"Chest"}`)
+	return append(b, 27)
+}
