@@ -98,8 +98,11 @@ const TP_STEP = 6
 const MAX_TP_STEPS = 20
 const TP_GAP_MS = 150
 
-// combat: attacks sent within half a second against 8 per 0.5 s.
-const ATTACK_BURST = 12
+// combat.attack_rate: attacks ATTACK_BURST_GAP_MS apart, a second of them,
+// against 8 per 0.5 s and 15 per 1 s: about 20 flags, and the check kicks
+// at violation level 10.
+const ATTACK_BURST = 30
+const ATTACK_BURST_GAP_MS = 33
 // How far the victim walks away before the out-of-reach hit (vanilla
 // reach is 3 blocks).
 const REACH_WALK_MS = 1500
@@ -113,6 +116,61 @@ const HITBOX_GAP_MS = 100
 // combat.cps: swings at CPS_RATE a second (the experimental limit is 20).
 const CPS_SWINGS = 40
 const CPS_RATE = 35
+
+// The movement bounds (layer 6). Each cheat stands still (the anchor, the
+// last position the backend saw), then sends one offending move a tick from
+// it until the kick: the edge drops each, so the next is judged from the
+// anchor again, as it would judge a hacked client that keeps going.
+// MOVE_TICKS_MAX bounds the moves (the speed cheat, which offends every other
+// tick against a kick at violation level 20 that decays by 2 a second,
+// needs the most: about 55). MOVE_UNIQUE makes every offending move a
+// different packet, so the test can look each one up in the backend's log.
+const MOVE_TICKS_MAX = 120
+const MOVE_UNIQUE = 0.001
+// One packet farther than vanilla's moved-too-quickly limit (10 blocks).
+const TELEPORT_BLOCKS = 20
+// A rise on the ground above the step height (0.6).
+const STEP_BLOCKS = 1
+// A descent on the ground beyond a first tick of falling (0.078).
+const NOFALL_BLOCKS = 0.5
+// A rise in the air beyond a jump (0.42) and, from 1.13, a bubble column
+// (0.9).
+const FLIGHT_BLOCKS = 1.5
+// Hops back and forth of SPEED_BLOCKS, under the teleport bound, against a
+// budget of 1 block a tick holding 20: the second hop away overdraws it,
+// and every hop away from the anchor after that. The first SPEED_FREE_HOPS are
+// not reported (a push the server sent may have credited the budget).
+const SPEED_BLOCKS = 9
+const SPEED_FREE_HOPS = 3
+
+// The interaction bounds. Reach cheats dig or place REACH_BLOCKS away, one
+// every INTERACT_GAP_MS (slower than the break and place rate bound), up to
+// INTERACT_MAX against a kick at violation level 10. Rate cheats send
+// RATE_BURST at once against one a tick with a burst of 10 (the bucket holds
+// 11; the first RATE_FREE are not reported) and a kick at violation level
+// 20. The blocks they name are air (flying-squid ignores digs of air and
+// placements with an empty hand), all different.
+const REACH_BLOCKS = 20
+const INTERACT_GAP_MS = 60
+const INTERACT_MAX = 20
+const RATE_BURST = 45
+const RATE_FREE = 14
+
+// combat.multi_target: rounds of two attacks on two entities in one tick,
+// ROUND_TICKS apart, against a kick at violation level 5.
+const MULTI_ROUNDS = 10
+const ROUND_TICKS = 3
+
+// chat.flood: chat lines at once against vanilla's spam counter (+20 a
+// line, kick above 200: the eleventh); the first CHAT_FLOOD_CONTROLS are
+// within it, from CHAT_FLOOD_OFFENDING on the counter is over it even if
+// the lines spread over a few ticks.
+const CHAT_FLOOD = 15
+const CHAT_FLOOD_CONTROLS = 8
+const CHAT_FLOOD_OFFENDING = 12
+
+// inventory.unknown_window: a window id flying-squid never opens.
+const UNKNOWN_WINDOW = 42
 
 // Over-limit sizes: sign lines over 384 chars, tab-complete text over 256,
 // anvil names over 35 (50 from 1.17), book pages over 100, brands over 64 bytes, REGISTER
@@ -283,8 +341,8 @@ function context (bot, victim) {
       await sleep(3 * TICK_MS)
     },
     // Packet shapes that differ by version.
-    ground () {
-      return ctx.since('1.21.2') ? { flags: { onGround: true, hasHorizontalCollision: false } } : { onGround: true }
+    ground (onGround = true) {
+      return ctx.since('1.21.2') ? { flags: { onGround, hasHorizontalCollision: false } } : { onGround }
     },
     swing () {
       return ctx.since('1.9') ? { hand: 0 } : {}
@@ -315,6 +373,25 @@ function context (bot, victim) {
     item (name, count) {
       const Item = require('prismarine-item')(bot.registry)
       return Item.toNotch(name === null ? null : new Item(bot.registry.itemsByName[name].id, count))
+    },
+    // place is a block placement against face on the block at location,
+    // with the main hand (empty: flying-squid places nothing).
+    place (location, face, sequence) {
+      if (!ctx.since('1.9')) return { location, direction: face, heldItem: ctx.item(null), cursorX: 8, cursorY: 16, cursorZ: 8 }
+      return { hand: 0, location, direction: face, cursorX: 0.5, cursorY: 1, cursorZ: 0.5, insideBlock: false, worldBorderHit: false, sequence }
+    },
+    // burst sends count packets made by make(location, i) at once, each for
+    // a different block of the layer dy from the player's feet (within
+    // reach, on faces the eye sees); the first free are not reported.
+    async burst (count, free, make, dy) {
+      const f = bot.entity.position.floored()
+      const side = Math.ceil(Math.sqrt(count))
+      for (let i = 0; i < count && !ctx.gone(); i++) {
+        const at = { x: f.x + (i % side) - Math.floor(side / 2), y: f.y + dy, z: f.z + Math.floor(i / side) - Math.floor(side / 2) }
+        const [name, params, pick] = make(at, i)
+        if (i < free) send(name, params)
+        else ctx.offend(name, params, pick)
+      }
     },
     useEntity (target, mouse, extra = {}) {
       const p = { target, mouse, ...extra }
@@ -601,13 +678,14 @@ const cheats = {
   'combat.attack_rate': async (ctx) => {
     const target = ctx.victim.entity.id
     const params = ctx.useEntity(target, 1)
-    for (let i = 0; i < ATTACK_BURST; i++) {
+    let sent = 0
+    for (; sent < ATTACK_BURST && !ctx.gone(); sent++) {
       if (!ctx.since('1.9')) ctx.bot._client.write('arm_animation', ctx.swing())
       ctx.bot._client.write('use_entity', params)
       if (ctx.since('1.9')) ctx.bot._client.write('arm_animation', ctx.swing())
-      await sleep(400 / ATTACK_BURST)
+      await sleep(ATTACK_BURST_GAP_MS)
     }
-    result.floods.push({ name: 'use_entity', params: wire(subset(params, ['target', 'mouse'])), sent: ATTACK_BURST })
+    result.floods.push({ name: 'use_entity', params: wire(subset(params, ['target', 'mouse'])), sent })
   },
   'combat.interact_vector': async (ctx) => {
     const target = ctx.victim.entity.id
@@ -717,6 +795,113 @@ const cheats = {
     await sleep(TICK_MS)
     harmless(ctx)
   },
+  // Layer 6: movement without the world. Each sends offending moves from
+  // the anchor until the kick (moveCheat).
+  'movement.teleport': (ctx) => moveCheat(ctx, (a, i) => ({ x: a.x + TELEPORT_BLOCKS + i * MOVE_UNIQUE, y: a.y, z: a.z, onGround: true })),
+  'movement.step': (ctx) => moveCheat(ctx, (a, i) => ({ x: a.x, y: a.y + STEP_BLOCKS + i * MOVE_UNIQUE, z: a.z, onGround: true })),
+  'movement.nofall': (ctx) => moveCheat(ctx, (a, i) => ({ x: a.x, y: a.y - NOFALL_BLOCKS - i * MOVE_UNIQUE, z: a.z, onGround: true })),
+  'movement.flight': (ctx) => moveCheat(ctx, (a, i) => ({ x: a.x, y: a.y + FLIGHT_BLOCKS + i * MOVE_UNIQUE, z: a.z, onGround: false })),
+  'movement.speed': (ctx) => moveCheat(ctx, (a, i) => {
+    // Away on even ticks, back to the anchor on odd ones: a speed hack on
+    // a short track, never beyond the teleport bound.
+    const hop = Math.floor(i / 2)
+    const free = hop < SPEED_FREE_HOPS
+    if (i % 2 === 1) return { x: a.x, y: a.y, z: a.z, onGround: true, control: !free, free }
+    return { x: a.x + SPEED_BLOCKS, y: a.y, z: a.z + hop * MOVE_UNIQUE, onGround: true, free }
+  }),
+
+  // Layer 6: interaction without the world.
+  'interaction.dig_reach': async (ctx) => {
+    harmless(ctx)
+    const f = ctx.bot.entity.position.floored()
+    for (let i = 0; i < INTERACT_MAX && !ctx.gone(); i++) {
+      ctx.offend('block_dig', { status: 0, location: { x: f.x + REACH_BLOCKS + i, y: f.y + 1, z: f.z }, face: 1, sequence: i + 1 }, ['status', 'location'])
+      await sleep(INTERACT_GAP_MS)
+    }
+  },
+  'interaction.place_reach': async (ctx) => {
+    harmless(ctx)
+    const f = ctx.bot.entity.position.floored()
+    for (let i = 0; i < INTERACT_MAX && !ctx.gone(); i++) {
+      ctx.offend('block_place', ctx.place({ x: f.x + REACH_BLOCKS + i, y: f.y - 1, z: f.z }, 1, i + 1), ['location'])
+      await sleep(INTERACT_GAP_MS)
+    }
+  },
+  'interaction.place_face': async (ctx) => {
+    harmless(ctx)
+    // The top face of a block above the head: only seen from above it.
+    const f = ctx.bot.entity.position.floored()
+    for (let i = 0; i < INTERACT_MAX && !ctx.gone(); i++) {
+      ctx.offend('block_place', ctx.place({ x: f.x + (i % 5) - 2, y: f.y + 3, z: f.z + Math.floor(i / 5) - 2 }, 1, i + 1), ['location'])
+      await sleep(INTERACT_GAP_MS)
+    }
+  },
+  'interaction.fast_break': async (ctx) => {
+    harmless(ctx)
+    // Breaks of the air around the head, all at once: a nuker.
+    await ctx.burst(RATE_BURST, RATE_FREE, (at, i) => ['block_dig', { status: 2, location: at, face: 1, sequence: i + 1 }, ['status', 'location']], 1)
+  },
+  'interaction.fast_place': async (ctx) => {
+    harmless(ctx)
+    // Placements on the ground around the player, all at once: fast-place.
+    await ctx.burst(RATE_BURST, RATE_FREE, (at, i) => ['block_place', ctx.place(at, 1, i + 1), ['location']], -1)
+  },
+
+  'inventory.unknown_window': async (ctx) => {
+    const click = (windowId, slot) => ctx.since('1.17')
+      ? { windowId, stateId: 0, slot, mouseButton: 0, mode: 0, changedSlots: [], cursorItem: ctx.item(null) }
+      : { windowId, slot, mouseButton: 0, action: slot, mode: 0, item: ctx.item(null) }
+    // A click in the player's own inventory (always open), then a click and
+    // a close for a window the server never opened.
+    ctx.control('window_click', click(0, 20), ['windowId', 'slot'])
+    await sleep(TICK_MS)
+    ctx.offend('window_click', click(UNKNOWN_WINDOW, 21), ['windowId', 'slot'])
+    ctx.offend('close_window', { windowId: UNKNOWN_WINDOW })
+    await sleep(TICK_MS)
+    ctx.control('window_click', click(0, 22), ['windowId', 'slot'])
+    harmless(ctx)
+  },
+
+  'combat.multi_target': async (ctx) => {
+    await ctx.pausePhysics()
+    // Killaura: the victim and another entity in one tick, right after a
+    // tick packet, with the swing vanilla sends (before the attack on 1.8,
+    // after it since). The other entity's id is one flying-squid never
+    // gave: the check counts distinct ids, and the backend never sees it.
+    const target = ctx.victim.entity.id
+    const other = target + 1000
+    const p = ctx.bot.entity.position
+    const tick = () => ctx.send('position', { x: p.x, y: p.y, z: p.z, ...ctx.ground() })
+    const attack = (id, offend) => {
+      if (!ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+      if (offend) ctx.offend('use_entity', ctx.useEntity(id, 1), ['target', 'mouse'])
+      else ctx.send('use_entity', ctx.useEntity(id, 1))
+      if (ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+    }
+    // From 1.9 the check needs the ticks visible: a movement packet every
+    // tick (a player walking or turning), as here.
+    for (let r = 0; r < MULTI_ROUNDS && !ctx.gone(); r++) {
+      for (let t = 1; t < ROUND_TICKS; t++) {
+        tick()
+        await sleep(TICK_MS)
+      }
+      tick()
+      attack(target, false)
+      attack(other, true)
+      await sleep(TICK_MS)
+    }
+  },
+
+  'chat.flood': async (ctx) => {
+    harmless(ctx)
+    for (let i = 1; i <= CHAT_FLOOD && !ctx.gone(); i++) {
+      const [name, params] = ctx.chatPacket(`flood line ${i}`)
+      if (i <= CHAT_FLOOD_CONTROLS) ctx.control(name, params, ['message'])
+      else if (i >= CHAT_FLOOD_OFFENDING) ctx.offend(name, params, ['message'])
+      else ctx.send(name, params)
+    }
+  },
+
   // Experimental checks (the suite turns each on for its row).
   'badpackets.sequence': async (ctx) => {
     harmless(ctx)
@@ -772,6 +957,27 @@ const cheats = {
   }
 }
 
+// moveCheat stops mineflayer's movement, reports the anchor (where the
+// player stands, the last position the backend saw) as a control, then
+// sends move(anchor, i) once a tick until the kick or MOVE_TICKS_MAX: each
+// an offending position, or with control set a legal one (reported), or
+// with free set one the bound may or may not pass (not reported).
+async function moveCheat (ctx, move) {
+  await ctx.pausePhysics()
+  const p = ctx.bot.entity.position
+  const a = { x: p.x, y: p.y, z: p.z }
+  ctx.control('position', { ...a, ...ctx.ground() }, ['x', 'y', 'z'])
+  await sleep(TICK_MS)
+  for (let i = 0; i < MOVE_TICKS_MAX && !ctx.gone(); i++) {
+    const m = move(a, i)
+    const params = { x: m.x, y: m.y, z: m.z, ...ctx.ground(m.onGround) }
+    if (m.control) ctx.control('position', params, ['x', 'y', 'z'])
+    else if (m.free) ctx.send('position', params)
+    else ctx.offend('position', params, ['x', 'y', 'z'])
+    await sleep(TICK_MS)
+  }
+}
+
 // bringVictim moves the victim next to the cheater (flying-squid spawns
 // players up to tens of blocks apart) with /tp steps of at most TP_STEP
 // blocks: a longer teleport makes flying-squid 1.12.0 send the cheater an
@@ -791,7 +997,7 @@ async function bringVictim (bot, victim) {
 }
 
 // cheatsWithVictim need a second player to hit.
-const cheatsWithVictim = new Set(['order.no_swing', 'combat.attack_rate', 'combat.interact_vector', 'combat.reach', 'combat.hitbox',
+const cheatsWithVictim = new Set(['order.no_swing', 'combat.attack_rate', 'combat.multi_target', 'combat.interact_vector', 'combat.reach', 'combat.hitbox',
   'latency.probe_order', 'movement.teleport_ignored'])
 
 // victimForTraffic are cheats whose victim only has to be seen moving (the

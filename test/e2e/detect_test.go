@@ -189,6 +189,10 @@ var (
 	preFlat   = []string{"1.8.8", "1.12.2"}  // MC|ItemName, MC|Brand: before 1.13
 	withSeq   = []string{"1.20.4", "1.21.4"} // block-prediction sequences: 1.19+
 	withHands = []string{"1.12.2", "1.20.4"} // hands and float cursors: 1.9+
+	// The checks of issue 11 (movement, interaction, windows, killaura):
+	// 1.8, where every tick sends a movement packet, and 1.20.4, where
+	// idle ticks send none (1.21.2+ tick ends: mineflayer sends none).
+	oldMid = []string{"1.8.8", "1.20.4"}
 )
 
 var cheatCases = []cheatCase{
@@ -236,11 +240,28 @@ var cheatCases = []cheatCase{
 	{key: "combat.reach", versions: oldNew},
 	{key: "combat.interact_vector", versions: oldNew},
 	{key: "combat.attack_rate", versions: oldNew},
+	{key: "combat.multi_target", versions: oldMid},
+	{key: "inventory.unknown_window", versions: oldMid},
+
+	// Layer 6: movement and interaction without the world.
+	{key: "movement.teleport", versions: oldMid},
+	{key: "movement.step", versions: oldMid},
+	{key: "movement.nofall", versions: oldMid},
+	{key: "movement.flight", versions: oldMid},
+	{key: "movement.speed", versions: oldMid},
+	{key: "interaction.dig_reach", versions: oldMid},
+	{key: "interaction.place_reach", versions: oldMid},
+	{key: "interaction.place_face", versions: oldMid},
+	{key: "interaction.fast_break", versions: oldMid},
+	{key: "interaction.fast_place", versions: oldMid},
 
 	// Layer 5.
 	{key: "chat.lookup_string", versions: oldNew},
 	{key: "chat.invalid", versions: oldNew},
-	{key: "chat.rate", versions: oldNew},
+	// chat.flood (vanilla's spam kick: eleven lines at once) kicks long
+	// before chat.rate's budget of 20 runs out: the row turns it off.
+	{key: "chat.rate", versions: oldNew, config: "detection:\n  checks:\n    chat.flood:\n      mode: \"off\"\n"},
+	{key: "chat.flood", versions: oldNew},
 	{key: "spam.command", versions: oldNew},
 	{key: "spam.tab", versions: oldNew},
 	{key: "spam.tab_length", versions: oldNew},
