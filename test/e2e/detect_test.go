@@ -26,7 +26,8 @@ const honestParallel = 2
 // shrinking it.
 var honestActivities = []string{
 	"chat", "look", "walk", "sprint", "jump", "sneak", "command", "give", "place", "break",
-	"inventory", "chest", "fall", "meet", "fight", "creative", "goodbye",
+	"inventory", "chest", "fall", "sprintjump", "speed", "stairs", "climb", "swim",
+	"meet", "fight", "creative", "goodbye",
 }
 
 // honestImpossible lists the activities honest.js cannot do on a version
@@ -37,6 +38,9 @@ var honestImpossible = map[string][]string{
 	// item layout for every version: the chest window fails to serialise
 	// and the player is dropped.
 	"chest": {"1.8.8", "1.12.2", "1.21.4"},
+	// mineflayer (not flying-squid) stops at the foot of a ladder from the
+	// flattening (1.13) on: it never climbs.
+	"climb": {"1.16.5", "1.20.4", "1.21.4"},
 }
 
 // TestNoFalsePositives runs two honest players per version through the edge

@@ -23,7 +23,15 @@
 //   place       placing a dirt block on the ground next to the player
 //   break       breaking that block again (survival digging)
 //   chest       placing a chest, opening it, clicking a slot, closing it
-//   fall        /tp five blocks up and falling down to the ground
+//   fall        /tp five blocks up twice and falling ten blocks to the ground
+//   sprintjump  sprint-jumping forward
+//   speed       /effect speed II, sprint-jumping with it, /effect clear
+//   stairs      building a slab, stairs and a two-block platform with
+//               /setblock, walking up it and sprint-jumping down again
+//   climb       building a ladder against a stone column, climbing it,
+//               walking off the top (a three-block drop)
+//   swim        building a two-deep water column around the player,
+//               swimming up in it and out of it, removing it
 //   fight       both players walk to 2-3 blocks of each other, face each
 //               other and hit each other about twice a second, walking
 //               back into range after knockback
@@ -106,6 +114,21 @@ const FALL_BLOCKS = 5
 
 // How far from the player blocks are placed (horizontally).
 const PLACE_OFFSET = 2
+
+// The builder's pace: /setblock commands of one player BUILD_GAP_MS apart
+// (spam.command allows one every 50 ms; commands do not count towards
+// vanilla's chat spam counter). flying-squid 1.12.0 has /setblock but no
+// /fill.
+const BUILD_GAP_MS = 300
+// How long a movement on the course may take before it counts as stuck.
+const COURSE_MS = 5000
+// The speed effect: level II (amplifier 1) for SPEED_SECONDS.
+const SPEED_AMPLIFIER = 1
+const SPEED_SECONDS = 10
+// The versions mineflayer 4 climbs a ladder on (see climb).
+const CLIMB_UNTIL = '1.13'
+// How long the swimmer holds jump in the water, then swims forward out.
+const SWIM_MS = 1500
 
 const opts = lib.args({
   host: { type: 'string', default: '127.0.0.1' },
@@ -306,7 +329,9 @@ async function placeOn (bot, itemName, ground) {
   return placed
 }
 
-async function activities1 (bot, heading) {
+// activities1 runs the activities; away() is the direction along x away
+// from the other player, where the player builds.
+async function activities1 (bot, heading, away) {
   await record(bot, 'chat', async () => {
     const token = Math.random().toString(36).slice(2, 10)
     const echoed = waitMessage(bot, (t) => t.includes(token), 'chat echo')
@@ -392,14 +417,203 @@ async function activities1 (bot, heading) {
     return `opened a ${window.type} window with ${window.slots.length} slots, clicked slot 0 twice${note}`
   })
   await record(bot, 'fall', async () => {
-    const y0 = bot.entity.position.y
-    const moved = waitFor(bot, 'forcedMove', () => bot.entity.position.y > y0 + 2, 'teleport up')
-    await say(bot, `/tp ~ ~${FALL_BLOCKS} ~`)
-    await moved
+    // Two teleports up (see FALL_BLOCKS), then ten blocks of falling.
+    // The second follows at the builder's pace, before the player has
+    // fallen far.
+    for (let i = 1; i <= 2; i++) {
+      const y0 = bot.entity.position.y
+      const moved = waitFor(bot, 'forcedMove', () => bot.entity.position.y > y0 + 2, `teleport up ${i}`)
+      if (i === 1) await say(bot, `/tp ~ ~${FALL_BLOCKS} ~`)
+      else await command(bot, `/tp ~ ~${FALL_BLOCKS} ~`)
+      await moved
+    }
     const top = bot.entity.position.y
     await waitFor(bot, 'move', () => bot.entity.onGround && bot.entity.position.y < top - 2, 'landing', LAND_TIMEOUT_MS)
     return `teleported up, fell ${(top - bot.entity.position.y).toFixed(2)} blocks`
   })
+  await record(bot, 'sprintjump', async () => {
+    await lookSmooth(bot, heading, 0)
+    return moveFor(bot, ['forward', 'sprint', 'jump'])
+  })
+  await record(bot, 'speed', async () => {
+    const fast = waitFor(bot, 'entityEffect', (e) => e === bot.entity, 'the speed effect')
+    await say(bot, `/effect ${bot.username} speed ${SPEED_SECONDS} ${SPEED_AMPLIFIER}`)
+    await fast
+    await lookSmooth(bot, heading + Math.PI, 0)
+    const moved = await moveFor(bot, ['forward', 'sprint', 'jump'])
+    await say(bot, `/effect ${bot.username} clear`)
+    return `speed ${SPEED_AMPLIFIER + 1}: ${moved}`
+  })
+  const d = away()
+  await record(bot, 'stairs', () => stairs(bot, d))
+  await record(bot, 'swim', () => swim(bot, d))
+  await record(bot, 'climb', () => climb(bot, d))
+}
+
+// build runs /setblock for every [x, y, z, name, props] of blocks, at the
+// builder's pace, and waits until the player's client shows them all.
+// props are the block state's properties from 1.13 (unset booleans are
+// false, unset others the first value) or legacy: the data value before.
+async function build (bot, blocks) {
+  for (const [x, y, z, name, props] of blocks) {
+    await command(bot, `/setblock ${x} ${y} ${z} ${name} ${blockData(bot, name, props)}`)
+  }
+  const deadline = Date.now() + REPLY_TIMEOUT_MS
+  for (const [x, y, z, name] of blocks) {
+    while (bot.blockAt(new Vec3(x, y, z))?.name !== name) {
+      if (Date.now() > deadline) throw new Error(`${x},${y},${z} is ${bot.blockAt(new Vec3(x, y, z))?.name}, not ${name}, after /setblock`)
+      await sleep(LOOK_STEP_MS)
+    }
+  }
+}
+
+// command sends a command BUILD_GAP_MS after the player's previous line.
+async function command (bot, text) {
+  const wait = bot.lastChatAt + BUILD_GAP_MS - Date.now()
+  if (wait > 0) await sleep(wait)
+  bot.lastChatAt = Date.now()
+  bot.chat(text)
+}
+
+// blockData is /setblock's data argument: the state's offset from the
+// block's first state from 1.13 (flying-squid adds it to the first state
+// id), the legacy data value before.
+function blockData (bot, name, props = {}) {
+  const block = bot.registry.blocksByName[name]
+  if (!block) throw new Error(`no ${name} block on this version`)
+  if (!block.states || block.states.length === 0) return props.legacy ?? 0
+  let data = 0
+  for (const st of block.states) {
+    const want = props[st.name]
+    let v = 0
+    if (st.type === 'bool') v = want ? 0 : 1
+    else if (st.type === 'int') v = Number(want ?? 0)
+    else if (want !== undefined) v = st.values.indexOf(want)
+    if (v < 0) throw new Error(`${name}: no ${st.name}=${want}`)
+    data = data * st.num_values + v
+  }
+  return data
+}
+
+// yawTowards is the yaw that faces +x (d = 1) or −x (d = −1).
+function yawTowards (d) {
+  return d > 0 ? -Math.PI / 2 : Math.PI / 2
+}
+
+// walkUntil holds controls until done() or COURSE_MS.
+async function walkUntil (bot, controls, done, what) {
+  for (const c of controls) bot.setControlState(c, true)
+  try {
+    const until = Date.now() + COURSE_MS
+    while (!done()) {
+      if (bot.gone !== null) throw new Error(bot.gone)
+      if (Date.now() > until) throw new Error(`${what}: not done in ${COURSE_MS} ms, at ${bot.entity.position}`)
+      await sleep(LOOK_STEP_MS)
+    }
+  } finally {
+    for (const c of controls) bot.setControlState(c, false)
+  }
+}
+
+// centre sneaks to the middle of the block the player stands in, so that
+// blocks built next to it do not overlap the player (vanilla would push a
+// player out of a block; mineflayer gets stuck in it).
+async function centre (bot) {
+  const f = bot.entity.position.floored()
+  const mid = new Vec3(f.x + 0.5, bot.entity.position.y, f.z + 0.5)
+  await walkUntil(bot, ['forward', 'sneak'], () => {
+    bot.lookAt(mid.offset(0, 1.5, 0), true)
+    return horizontal(bot.entity.position, mid) < 0.1
+  }, 'to the middle of the block')
+  await sleep(200)
+  return f
+}
+
+// stairs builds, in the direction d (along x, away from the other player),
+// a bottom slab, stairs, a block with a slab on it and a two-block
+// platform: half a block up each (within the step height), walks up and
+// sprint-jumps down again.
+async function stairs (bot, d) {
+  const f = await centre(bot)
+  const x = (k) => f.x + k * d
+  const east = d > 0
+  await build(bot, [
+    [x(1), f.y, f.z, 'stone_slab', { type: 'bottom', legacy: 0 }],
+    [x(2), f.y, f.z, 'oak_stairs', { facing: east ? 'east' : 'west', half: 'bottom', shape: 'straight', legacy: east ? 0 : 1 }],
+    [x(3), f.y, f.z, 'stone'],
+    [x(3), f.y + 1, f.z, 'stone_slab', { type: 'bottom', legacy: 0 }],
+    [x(4), f.y, f.z, 'stone'],
+    [x(4), f.y + 1, f.z, 'stone'],
+    [x(5), f.y, f.z, 'stone'],
+    [x(5), f.y + 1, f.z, 'stone']
+  ])
+  await lookSmooth(bot, yawTowards(d), 0)
+  const y0 = bot.entity.position.y
+  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 1.99, 'up the stairs')
+  await sleep(300)
+  const top = bot.entity.position.y
+  await lookSmooth(bot, yawTowards(-d), 0)
+  await walkUntil(bot, ['forward', 'sprint', 'jump'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01 && horizontal(bot.entity.position, new Vec3(f.x, 0, f.z)) > 1, 'down the stairs')
+  await sleep(300)
+  return `walked up ${(top - y0).toFixed(2)} blocks of slab and stairs, sprint-jumped down`
+}
+
+// climb builds a three-block ladder on the player's feet against a stone
+// column on its d side, climbs it, and walks off the top.
+async function climb (bot, d) {
+  if (!bot.registry.version['<'](CLIMB_UNTIL)) {
+    throw new Error(`${SKIPPED}: mineflayer climbs ladders only before ${CLIMB_UNTIL}: from the flattening on, it stops at the foot of a ladder set by /setblock, pressing into the wall, on every version tried (1.16.5, 1.20.4, 1.21.4)`)
+  }
+  const f = await centre(bot)
+  const facing = d > 0 ? 'west' : 'east' // the ladder hangs on the column's face towards the player
+  const legacy = d > 0 ? 4 : 5
+  const blocks = []
+  for (let i = 0; i < 3; i++) {
+    blocks.push([f.x + d, f.y + i, f.z, 'stone'])
+    blocks.push([f.x, f.y + i, f.z, 'ladder', { facing, legacy }])
+  }
+  await build(bot, blocks)
+  await lookSmooth(bot, yawTowards(d), 0)
+  const y0 = bot.entity.position.y
+  let climbed = false
+  bot.on('move', function onMove () {
+    if (bot.entity.position.y > y0 + 1.5 && bot.blockAt(bot.entity.position.floored())?.name === 'ladder') climbed = true
+    if (climbed || bot.gone !== null) bot.removeListener('move', onMove)
+  })
+  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 2.99, 'up the ladder')
+  if (!climbed) throw new Error('reached the top without climbing the ladder')
+  await sleep(200)
+  // Walk on, off the far side of the column: a three-block drop.
+  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01, 'off the column')
+  await sleep(300)
+  return `climbed ${(3).toFixed(0)} blocks of ladder, dropped off the column`
+}
+
+// swim makes a two-deep column of water where the player stands, swims up
+// in it and out over its edge, and removes it.
+async function swim (bot, d) {
+  const f = bot.entity.position.floored()
+  const water = [[f.x, f.y, f.z, 'water', { level: 0, legacy: 0 }], [f.x, f.y + 1, f.z, 'water', { level: 0, legacy: 0 }]]
+  await build(bot, water)
+  const y0 = bot.entity.position.y
+  let top = y0
+  let wet = false
+  const onMove = () => {
+    top = Math.max(top, bot.entity.position.y)
+    wet = wet || bot.entity.isInWater
+  }
+  bot.on('move', onMove)
+  try {
+    await hold(bot, ['jump'], SWIM_MS)
+    if (!wet) throw new Error(`never in water while swimming up (at ${bot.entity.position})`)
+    await lookSmooth(bot, yawTowards(d), 0)
+    await walkUntil(bot, ['forward', 'jump'], () => !bot.entity.isInWater && bot.entity.onGround, 'out of the water')
+  } finally {
+    bot.removeListener('move', onMove)
+  }
+  await sleep(200)
+  await build(bot, water.map(([x, y, z]) => [x, y, z, 'air']))
+  return `swam ${(top - y0).toFixed(2)} blocks up and out of the water`
 }
 
 // meet walks towards the other player until within FIGHT_MAX_GAP.
@@ -531,9 +745,12 @@ async function main () {
 
   stage = 'activities'
   // They head in opposite directions so they never share a block.
+  // Each builds on its side away from the other, so the buildings never
+  // stand between them when they walk to meet.
+  const away = (bot, other) => () => Math.sign(bot.entity.position.x - other.entity.position.x) || (bot === a ? 1 : -1)
   await Promise.all([
-    activities1(a, 0),
-    sleep(700).then(() => activities1(b, Math.PI))
+    activities1(a, 0, away(a, b)),
+    sleep(700).then(() => activities1(b, Math.PI, away(b, a)))
   ])
 
   stage = 'fight'
