@@ -48,8 +48,8 @@ func TestReplayReproducesLive(t *testing.T) {
 			if len(files) != 1 {
 				t.Fatalf("recordings = %v, want one", files)
 			}
-			if got := checks(live); !reflect.DeepEqual(got, []string{"badpackets.invalid_pitch/drop"}) {
-				t.Fatalf("live events = %v, want one invalid pitch drop", got)
+			if got := checks(live); !reflect.DeepEqual(got, []string{"badpackets.invalid_pitch/kick"}) {
+				t.Fatalf("live events = %v, want one invalid pitch kick", got)
 			}
 			res := replayBytes(t, readFile(t, files[0]), detect.Config{})
 			if res.Header.Partial {
