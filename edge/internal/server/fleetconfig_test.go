@@ -93,7 +93,14 @@ func unsupportedText(t *testing.T, e *Edge) string {
 func TestFleetConfigAppliesLive(t *testing.T) {
 	// Compression on: enterPlay speaks the compressed framing.
 	def, lobby := startBackend(t, compressAbove, false), startBackend(t, -1, false)
-	f := startFleet(t, func(c *config.Edge) { c.Detection.Enabled = true })
+	// The edges' own policy drops an impossible pitch until violation
+	// level 3 (its default kicks at once), so the player outlives the
+	// first flags and a fleet document can lower the level.
+	localKickVL := 3.0
+	f := startFleet(t, func(c *config.Edge) {
+		c.Detection.Enabled = true
+		c.Detection.Checks = map[string]config.CheckOverride{"badpackets.invalid_pitch": {KickVL: &localKickVL}}
+	})
 	f.register(t, "minecraft-1", "minecraft", def.addr())
 	f.register(t, "lobby-1", "lobby", lobby.addr())
 	f.waitRouted(t, "localhost", def.addr())
@@ -180,7 +187,7 @@ func TestFleetConfigAppliesLive(t *testing.T) {
 
 	// Back to enforce, with a kick level the player's violations (three
 	// flags so far, decaying at 0.05/s) already reach: the next impossible
-	// pitch kicks. Under the default kick level (3) it would not.
+	// pitch kicks. Under the edges' own kick level (3) it would not.
 	f.putFleetDoc(t, 2, `{"detection": {"checks": {"badpackets.invalid_pitch": {"mode": "enforce", "kick_vl": 1.5}}}}`)
 	f.waitConfig(t, "runs version 2", runs(2))
 	c.Write(look(-300))
