@@ -30,7 +30,7 @@ import (
 // Bounds on time for the detection suites.
 const (
 	// honestScriptTimeout is honest.js's own deadline: a version takes
-	// 35–45 s through the edge with two versions running at once; anything
+	// 55–70 s through the edge with two versions running at once; anything
 	// near this bound is a hang to report.
 	honestScriptTimeout = 150 * time.Second
 

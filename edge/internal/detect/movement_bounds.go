@@ -164,6 +164,12 @@ func (l *movementChecks) bounds(p *Player, pk *serverPacket) Verdict {
 		mo.fallSpeed = max(mo.fallSpeed, -dy)
 	}
 	mo.vy = dy
+	if dy > 0 && !m.onGround && mo.onGround {
+		// The first tick of a jump: a step or a collision can clip the
+		// move below the jump's velocity, which carries into the next
+		// tick all the same.
+		mo.vy = max(dy, p.attrHi(taJumpStrength)+jumpBoostPerLevel*p.effect(teJumpBoost))
+	}
 	l.ground(m.onGround)
 	return v
 }
