@@ -29,6 +29,7 @@ func checkCatalog() map[string]checkSpec {
 		"chat.rate":                 {rewrites: false, params: []string{"rate", "window_seconds"}},
 		"client.brand":              {rewrites: false, params: []string{}},
 		"combat.attack_rate":        {rewrites: false, params: []string{"per_2_seconds", "per_4_seconds", "per_8_seconds", "per_half_second", "per_second"}},
+		"combat.behind":             {rewrites: false, params: []string{"margin_degrees"}},
 		"combat.cps":                {rewrites: false, params: []string{"max_cps"}},
 		"combat.hitbox":             {rewrites: false, params: []string{}},
 		"combat.interact_vector":    {rewrites: false, params: []string{}},

@@ -23,6 +23,7 @@ const (
 	chkCPS
 	chkNoSwing
 	chkMultiTarget
+	chkBehind
 )
 
 // Eye heights (vanilla Player.getStandingEyeHeight / 1.8 getEyeHeight). The
@@ -64,6 +65,15 @@ const (
 	// (with jitter) and the attacks arrive within a tick of it.
 	steadyTickGap     = 75 * time.Millisecond
 	steadyTicksNeeded = 3
+	// behindSlack widens the target's box for combat.behind by what the
+	// edge cannot see of the attacker: the attack comes before the tick's
+	// movement packet, so the attacker may have moved up to a tick since
+	// its last position (sprint-jumping is under 0.7 blocks a tick; the
+	// 1.9+ skipped-position threshold is added on top).
+	behindSlack = 0.7
+	// maxTurnAllowance caps the recent turn added to combat.behind's
+	// angle: 90° + margin + 180° of turning is already a full circle.
+	maxTurnAllowance = 180
 	// digGrace is how long after a dig packet swings are taken as digging:
 	// clients swing every tick while breaking a block.
 	digGrace = time.Second
@@ -90,6 +100,9 @@ func combatSpecs() []Spec {
 		// because it shares the attack bookkeeping.
 		{ID: chkMultiTarget, Key: "combat.multi_target", Layer: 4, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.2,
 			Description: "attacks on two different entities within one client tick (killaura): vanilla attacks what the crosshair picked, once per tick. On 1.9–1.21.1, where idle ticks send nothing, only while the client sends a movement packet every tick and both attacks arrive within a tick; the second attack is dropped, kick at VL 5"},
+		{ID: chkBehind, Key: "combat.behind", Layer: 4, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.1,
+			Description: "an attack on an entity whose whole box (every position the client may see it at, widened by a tick of the attacker's own movement and every eye height) lies more than 90° + margin from the latest look, plus the turn of the last two looks: vanilla attacks only what its crosshair picked (killaura hitting a target behind the player). The attack is dropped, kick at VL 5. Creative, spectator, riding and teleporting players are exempt",
+			Params:      map[string]float64{"margin_degrees": 30}},
 		{ID: chkNoSwing, Key: "order.no_swing", Layer: 3, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 0.1,
 			Description: "an attack without the arm swing vanilla sends with it: 1.9+ swings after the attack before the next tick packet, 1.8 swings just before it (Grim PacketOrderB)"},
 	}
@@ -101,6 +114,7 @@ type combatParams struct {
 	reachLimit float64 // range + margin
 	rate       [5]int  // attack limits over 1, 2, 4, 8, 16 buckets
 	maxCPS     int
+	behindBase float64 // combat.behind: 90° + margin, in degrees
 }
 
 // freq counts events in fixed buckets, the newest at head.
@@ -168,6 +182,11 @@ type combatChecks struct {
 	tickAttackAt time.Time
 	lastTick     time.Time
 	steadyTicks  uint8 // consecutive tick packets at most steadyTickGap apart
+
+	// turns are how far the last two looks turned (|Δyaw| + |Δpitch|, in
+	// degrees, at least the angle between them): combat.behind allows a
+	// player turning fast to have turned on by as much again.
+	turns [2]float32
 }
 
 func (l *combatChecks) load(p *Player) {
@@ -178,6 +197,7 @@ func (l *combatChecks) load(p *Player) {
 		loaded:     true,
 		reachLimit: p.param(chkReach, "range") + p.param(chkReach, "margin"),
 		maxCPS:     int(p.param(chkCPS, "max_cps")),
+		behindBase: 90 + p.param(chkBehind, "margin_degrees"),
 	}
 	for i, name := range [5]string{"per_half_second", "per_second", "per_2_seconds", "per_4_seconds", "per_8_seconds"} {
 		l.prm.rate[i] = int(p.param(chkAttackRate, name))
@@ -188,6 +208,10 @@ func (l *combatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	l.load(p)
 	v := pass
 	legacy := p.info.Protocol < mcproto.Protocol1_9
+	if pk.move.hasLook && p.self.haveLook {
+		turn := float32(math.Abs(float64(wrapDegrees(pk.move.yaw-p.self.yaw)))) + float32(math.Abs(float64(pk.move.pitch-p.self.pitch)))
+		l.turns[1], l.turns[0] = l.turns[0], turn
+	}
 	switch pk.kind {
 	case packets.KindUseEntity:
 		u := &pk.useEntity
@@ -252,6 +276,9 @@ func (l *combatChecks) attack(p *Player, now time.Time, target int32) Verdict {
 	if v := l.multiTarget(p, now, target); v.Outcome != Pass {
 		return v
 	}
+	if v := l.behind(p, now, target); v.Outcome != Pass {
+		return v
+	}
 	v := l.attackRate(p, now)
 	v = worse(v, l.swingOnAttack(p, now))
 	return worse(v, l.reach(p, now, target))
@@ -280,6 +307,64 @@ func (l *combatChecks) ticksVisible(p *Player, now time.Time) bool {
 		return true
 	}
 	return l.steadyTicks >= steadyTicksNeeded && now.Sub(l.lastTick) < tickDuration && now.Sub(l.tickAttackAt) < tickDuration
+}
+
+// behind flags an attack on an entity behind the player. A vanilla client
+// attacks only the entity its crosshair picked, and the rotation it picked
+// with is the one its movement packet sends right after the attack; the
+// latest rotation the edge has is the tick before, so the player may have
+// turned since: the allowance grows by the turn of the last two looks.
+//
+// The target's box (every position the client may see it at, hitbox and
+// 1.8 pick border included, widened by behindSlack) is stretched upwards by
+// the eye height range so one eye point stands for every eye height. The
+// box lies wholly beyond the allowed angle exactly when its eight corners
+// do: the set of directions more than 90° from the look is a convex cone.
+// An eye inside the box never flags (its corners cannot all be behind).
+func (l *combatChecks) behind(p *Player, now time.Time, target int32) Verdict {
+	if !p.on(chkBehind) || !p.self.haveLook || l.combatExempt(p, now) {
+		return pass
+	}
+	limit := l.prm.behindBase + float64(min(max(l.turns[0], l.turns[1]), maxTurnAllowance))
+	if limit >= 180 {
+		return pass
+	}
+	e := l.ents.get(target)
+	if e == nil {
+		return pass // not tracked: nothing to judge against
+	}
+	box := l.targetBox(p, e)
+	grow := behindSlack
+	if p.info.Protocol >= mcproto.Protocol1_9 {
+		grow += movementThreshold(p.info.Protocol)
+	}
+	lo, hi := eyeRange(p.info.Protocol)
+	for i := range box.min {
+		box.min[i] -= grow
+		box.max[i] += grow
+	}
+	box.max[1] += hi - lo
+	eye := [3]float64{p.self.x, p.self.y + hi, p.self.z}
+	dir := lookVector(p.self.yaw, p.self.pitch)
+	cosLimit := math.Cos(limit * math.Pi / 180)
+	closest := 180.0
+	for c := 0; c < 8; c++ {
+		var v [3]float64
+		for i := range v {
+			corner := box.min[i]
+			if c&(1<<i) != 0 {
+				corner = box.max[i]
+			}
+			v[i] = corner - eye[i]
+		}
+		n := math.Sqrt(v[0]*v[0] + v[1]*v[1] + v[2]*v[2])
+		dot := dir[0]*v[0] + dir[1]*v[1] + dir[2]*v[2]
+		if n < 1e-9 || dot >= cosLimit*n {
+			return pass
+		}
+		closest = min(closest, math.Acos(max(-1, min(1, dot/n)))*180/math.Pi)
+	}
+	return p.flag(chkBehind, 1, now, "angle", ftoa(closest), "limit", ftoa(limit), "target", itoa(int64(target)))
 }
 
 // attackRate is NoCheatPlus's AttackFrequency: per-window limits over

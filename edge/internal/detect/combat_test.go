@@ -677,3 +677,94 @@ func answerInto(p *Player, protocol int32, probe []byte, now time.Time, dst []by
 	p.Serverbound(mcproto.StatePlay, packets.KindTransaction, dst, 0, now)
 	return dst
 }
+
+// TestBehind: killaura hitting a target behind the player. The attacker
+// stands at the origin; +x is yaw −90, so yaw 90 faces away from a target
+// on +x.
+func TestBehind(t *testing.T) {
+	const target = 42
+	type look struct{ yaw, pitch float32 }
+	for _, c := range []struct {
+		name       string
+		tx, ty, tz float64 // the target's feet relative to the attacker's
+		looks      []look  // looks sent before the attack, the last one current
+		creative   bool
+		unknown    bool // the attack names an entity the server never spawned
+		want       bool
+	}{
+		{name: "facing the target", tx: 3, looks: []look{{-90, 0}, {-90, 0}, {-90, 0}}},
+		{name: "target beside", tx: 3, looks: []look{{0, 0}, {0, 0}, {0, 0}}},
+		{name: "target below, looking down", tx: 0.5, ty: -2, looks: []look{{90, 90}, {90, 90}, {90, 90}}},
+		{name: "target above and behind, looking down", tx: 1, ty: 2, looks: []look{{90, 60}, {90, 60}, {90, 60}}},
+		{name: "target close behind", tx: 1, looks: []look{{90, 0}, {90, 0}, {90, 0}}},
+		{name: "target behind", tx: 3, looks: []look{{90, 0}, {90, 0}, {90, 0}}, want: true},
+		{name: "target behind and below", tx: 3, ty: -1, looks: []look{{90, -20}, {90, -20}, {90, -20}}, want: true},
+		{name: "target behind, diagonal", tx: 2.2, tz: 2.2, looks: []look{{135, 0}, {135, 0}, {135, 0}}, want: true},
+		{name: "target behind while turning fast", tx: 3, looks: []look{{-30, 0}, {30, 0}, {90, 0}}},
+		{name: "target behind after a fast turn a tick ago", tx: 3, looks: []look{{-30, 0}, {90, 0}, {90, 0}}},
+		{name: "target behind, creative", tx: 3, looks: []look{{90, 0}, {90, 0}, {90, 0}}, creative: true},
+		{name: "unknown entity", tx: 3, looks: []look{{90, 0}, {90, 0}, {90, 0}}, unknown: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := newSession(t, proto, Config{})
+				if c.creative {
+					s.cb(packets.KindJoinGame, raw(joinPacket(s.proto, packets.GameModeCreative)))
+				}
+				s.spawnAt(0, 64, 0)
+				s.spawnPlayer(target, c.tx, 64+c.ty, c.tz)
+				s.settleProbes()
+				for _, l := range c.looks {
+					s.advance(tickDuration)
+					s.sb(packets.KindPlayerLook, packets.PlayerLook{Yaw: l.yaw, Pitch: l.pitch, Flags: packets.MoveOnGround})
+				}
+				id := int32(target)
+				if c.unknown {
+					id = target + 1
+				}
+				v := s.attack(id)
+				got := s.count("combat.behind")
+				if c.want != (got > 0) {
+					t.Fatalf("combat.behind flagged %d times, want %v (%v)", got, c.want, s.rec.keys())
+				}
+				if c.want && v.Outcome != Drop {
+					t.Errorf("verdict %v, want the attack dropped", v.Outcome)
+				}
+				if !c.want && len(s.rec.events) != 0 {
+					t.Errorf("honest attack flagged: %v", s.rec.keys())
+				}
+			})
+		})
+	}
+}
+
+// TestBehindKicks: a killaura that keeps hitting behind is kicked at the
+// violation level, every attack before it dropped.
+func TestBehindKicks(t *testing.T) {
+	const target = 42
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newSession(t, proto, Config{})
+		s.spawnAt(0, 64, 0)
+		s.spawnPlayer(target, 3, 64, 0)
+		s.settleProbes()
+		s.sb(packets.KindPlayerLook, packets.PlayerLook{Yaw: 90, Flags: packets.MoveOnGround})
+		// Decay lowers the level between hits: the kick comes at the fifth
+		// or sixth.
+		for i := 1; ; i++ {
+			s.advance(tickDuration)
+			s.sb(packets.KindPlayerLook, packets.PlayerLook{Yaw: 90, Flags: packets.MoveOnGround})
+			s.advance(tickDuration)
+			s.sb(packets.KindPlayerLook, packets.PlayerLook{Yaw: 90, Flags: packets.MoveOnGround})
+			v := s.attack(target)
+			if v.Outcome == Kick {
+				if i < 5 || i > 6 {
+					t.Fatalf("kicked at attack %d, want the fifth or sixth", i)
+				}
+				return
+			}
+			if v.Outcome != Drop || i >= 6 {
+				t.Fatalf("attack %d: %v, want dropped until the kick (%v)", i, v.Outcome, s.rec.keys())
+			}
+		}
+	})
+}

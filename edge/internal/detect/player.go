@@ -339,7 +339,7 @@ func (p *Player) apply(pk *serverPacket) {
 			p.self.x, p.self.y, p.self.z, p.self.havePos = m.x, m.y, m.z, true
 		}
 		if m.hasLook {
-			p.self.yaw, p.self.pitch = m.yaw, m.pitch
+			p.self.yaw, p.self.pitch, p.self.haveLook = m.yaw, m.pitch, true
 		}
 		p.self.onGround = m.onGround
 	case packets.KindHeldItemSlot:

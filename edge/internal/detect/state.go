@@ -75,6 +75,7 @@ type selfState struct {
 	caps       serverCaps
 	x, y, z    float64
 	yaw, pitch float32
+	haveLook   bool // the client has sent its rotation
 	onGround   bool
 	havePos    bool
 	heldSlot   int16
