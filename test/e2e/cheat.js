@@ -156,6 +156,23 @@ const INTERACT_MAX = 20
 const RATE_BURST = 45
 const RATE_FREE = 14
 
+// combat.behind: the cheater faces the victim, walks BEHIND_STEP blocks a
+// tick straight away from it until BEHIND_GAP blocks separate them, then
+// faces away and hits it behind its back every BEHIND_TICKS ticks until the
+// kick (VL 5), at most BEHIND_HITS times. Before 1.20.2 the victim is
+// spawned as a player (a 0.6 × 1.8 box, widened by the check's 0.7): 3.1
+// blocks is within reach and wholly behind. From 1.20.2 flying-squid spawns
+// players with entity type 0, which the edge must take for any entity (a
+// 4 × 12 box): only beyond about 10 blocks is all of that behind the look
+// (the check runs before reach, so only it flags).
+const BEHIND_STEP = 0.2
+const BEHIND_GAP = 3.1
+const BEHIND_GAP_TYPED = 13
+const BEHIND_MAX_STEPS = 80
+const BEHIND_TICKS = 3
+const BEHIND_HITS = 12
+const BEHIND_SETTLE_TICKS = 20
+
 // combat.multi_target: rounds of two attacks on two entities in one tick,
 // ROUND_TICKS apart, against a kick at violation level 5.
 const MULTI_ROUNDS = 10
@@ -928,6 +945,64 @@ const cheats = {
     }
     result.floods.push({ name: 'arm_animation', params: wire(ctx.swing()), sent })
   },
+  'combat.behind': async (ctx) => {
+    await ctx.pausePhysics()
+    const target = ctx.victim.entity.id
+    const p = ctx.bot.entity.position.clone()
+    // Vanilla yaw (degrees) whose look vector (−sin yaw, cos yaw) points
+    // along (x, z).
+    const yawAlong = (x, z) => Math.atan2(-x, z) * 180 / Math.PI
+    const tick = (yaw) => ctx.send('position_look', { x: p.x, y: p.y, z: p.z, yaw, pitch: 0, ...ctx.ground() })
+    const hit = () => {
+      if (!ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+      ctx.offend('use_entity', ctx.useEntity(target, 1), ['target', 'mouse'])
+      if (ctx.since('1.9')) ctx.send('arm_animation', ctx.swing())
+    }
+    const victimAt = () => {
+      const v = ctx.victim.entity.position
+      return { x: v.x - p.x, z: v.z - p.z }
+    }
+    // Facing the victim for a few ticks (no honest hit first: its
+    // knockback would send the victim sliding, and the check rightly
+    // judges against every place the client may see it at; the fight of
+    // the false-positive suite shows honest hits pass).
+    const rel = victimAt()
+    for (let t = 0; t < BEHIND_TICKS; t++) {
+      tick(yawAlong(rel.x, rel.z))
+      await sleep(TICK_MS)
+    }
+    // Walk straight away from the victim, facing the way it walks.
+    const d = Math.hypot(rel.x, rel.z)
+    if (d < 0.1) throw new Error(`the victim stands on the cheater (${d.toFixed(2)} blocks)`)
+    const dx = -rel.x / d
+    const dz = -rel.z / d
+    const away = yawAlong(dx, dz)
+    let steps = 0
+    const gap = ctx.since('1.20.2') ? BEHIND_GAP_TYPED : BEHIND_GAP
+    while (Math.hypot(victimAt().x, victimAt().z) < gap && steps < BEHIND_MAX_STEPS && !ctx.gone()) {
+      p.x += dx * BEHIND_STEP
+      p.z += dz * BEHIND_STEP
+      tick(away)
+      steps++
+      await sleep(TICK_MS)
+    }
+    // A second standing still first: the edge judges against every place
+    // the client may still see the victim at until it has answered the
+    // probes sent after the victim's last move (bringVictim's teleports).
+    for (let t = 0; t < BEHIND_SETTLE_TICKS && !ctx.gone(); t++) {
+      tick(away)
+      await sleep(TICK_MS)
+    }
+    ctx.note(`hitting from ${Math.hypot(victimAt().x, victimAt().z).toFixed(2)} blocks behind`)
+    // Killaura: hits with the back to the victim, the look steady.
+    for (let i = 0; i < BEHIND_HITS && !ctx.gone(); i++) {
+      for (let t = 0; t < BEHIND_TICKS; t++) {
+        tick(away)
+        await sleep(TICK_MS)
+      }
+      hit()
+    }
+  },
   'combat.hitbox': async (ctx) => {
     await ctx.pausePhysics()
     const target = ctx.victim.entity.id
@@ -997,7 +1072,7 @@ async function bringVictim (bot, victim) {
 }
 
 // cheatsWithVictim need a second player to hit.
-const cheatsWithVictim = new Set(['order.no_swing', 'combat.attack_rate', 'combat.multi_target', 'combat.interact_vector', 'combat.reach', 'combat.hitbox',
+const cheatsWithVictim = new Set(['order.no_swing', 'combat.attack_rate', 'combat.multi_target', 'combat.behind', 'combat.interact_vector', 'combat.reach', 'combat.hitbox',
   'latency.probe_order', 'movement.teleport_ignored'])
 
 // victimForTraffic are cheats whose victim only has to be seen moving (the

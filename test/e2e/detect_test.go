@@ -245,6 +245,7 @@ var cheatCases = []cheatCase{
 	{key: "combat.interact_vector", versions: oldNew},
 	{key: "combat.attack_rate", versions: oldNew},
 	{key: "combat.multi_target", versions: oldMid},
+	{key: "combat.behind", versions: oldMid},
 	{key: "inventory.unknown_window", versions: oldMid},
 
 	// Layer 6: movement and interaction without the world.
