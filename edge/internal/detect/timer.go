@@ -30,6 +30,17 @@ const (
 	// client may owe catch-up ticks: two missed ticks. Shorter gaps are
 	// within the drift.
 	stallGap = 2 * tickDuration
+	// stepRemainder is the time a client's fixed-step loop (vanilla's
+	// timer, mineflayer's physics accumulator) carries without having paid
+	// a tick for it yet: up to one tick. With a call late by up to stallGap
+	// (not a stall, so nothing freezes the floor) a client can be stallGap
+	// + stepRemainder = 150 ms behind real time when it answers a probe,
+	// and a loaded client's event loop answers the probes that arrived
+	// while it was busy before its overdue timer pays those ticks. The
+	// drift (120 ms by default) covers the late call and network jitter;
+	// the floor leaves the remainder on top, or the next ticks come up to
+	// ~30 ms "ahead" of the clock (seen on a loaded machine: 10–17 ms).
+	stepRemainder = tickDuration
 	// pingWindow is half the span over which the lowest recent ping is
 	// taken as the link's baseline (two windows are kept).
 	pingWindow = 10 * time.Second
@@ -46,7 +57,7 @@ func timerSpecs() []Spec {
 		{ID: chkProbeOrder, Key: "latency.probe_order", Layer: 3, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.1,
 			Description: "an answer to the edge's probe that skips earlier probes: the client dropped or reordered them (ping-cancelling knockback bypasses)"},
 		{ID: chkTimerBalance, Key: "timer.balance", Layer: 3, Severity: detection.SeverityMedium, Action: detection.ActionKick, KickVL: 60, Decay: 1,
-			Description: "more client ticks than real time allows: +50 ms per tick packet against the probe clock, with a drift allowance (Grim Timer); the clock floor pauses after a client stall so catch-up ticks pass. Excess ticks are dropped",
+			Description: "more client ticks than real time allows: +50 ms per tick packet against the probe clock, with a drift allowance plus one tick for the time a client's fixed-step loop has not paid yet (Grim Timer); the clock floor pauses after a client stall so catch-up ticks pass. Excess ticks are dropped",
 			Params:      map[string]float64{"drift_ms": 120, "stall_slack_ms": 40, "max_stall_ms": 10000}},
 		{ID: chkKeepAliveOrder, Key: "latency.keepalive_order", Layer: 3, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 0.05,
 			Description: "a keep-alive answer with an id the server never sent, or one that skips an earlier unanswered id"},
@@ -113,7 +124,8 @@ func (l *timerChecks) onAnswer(p *Player, now time.Time, known bool, skipped int
 	return pass
 }
 
-// timerFloor lifts the balance to the probe clock minus the drift: a client
+// timerFloor lifts the balance to the probe clock minus the drift and the
+// step remainder (stepRemainder): a client
 // that fell behind cannot bank the ticks it did not send. A delayed answer
 // (ping above the link's baseline) means the client stalled and may send
 // the ticks it owes right after, so floors pause for as long as it stalled.
@@ -133,7 +145,7 @@ func (l *timerChecks) timerFloor(p *Player, now time.Time) {
 	if now.Before(l.freezeUntil) {
 		return
 	}
-	floor := p.clock.clock.Add(-l.prm.drift)
+	floor := p.clock.clock.Add(-l.prm.drift - stepRemainder)
 	if !l.timerStarted || l.balance.Before(floor) {
 		l.balance = floor
 		l.timerStarted = true
