@@ -219,6 +219,9 @@ func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	if s.drainAfter {
 		s.drainClient()
 	}
+	if s.backendDrained != nil {
+		<-s.backendDrained // before closeAll closes the backend leg under it
+	}
 }
 
 // Shutdown tells every player in login or play why the edge is going away

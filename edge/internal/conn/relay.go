@@ -78,7 +78,6 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
 	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
 		dst: s.client, flow: fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	defer down.src.f.Release()
 
 	var once sync.Once
 	var first error
@@ -95,7 +94,9 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer down.src.f.Release()
 		err := down.run()
+		s.drainBackend(down.src) // a kick half-closed the backend leg
 		fl.clientboundEnded()
 		end(mcproto.Clientbound, err)
 	}()
@@ -119,7 +120,14 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		}
 	}
 	end(mcproto.Serverbound, upErr)
-	<-done
+	if s.backendLingering.Load() {
+		// A kick: the clientbound side drains the backend leg for up to
+		// kickLinger. The outcome is known now; Serve counts it and then
+		// waits for the drain (backendDrained) before it closes anything.
+		s.backendDrained = done
+	} else {
+		<-done
+	}
 
 	switch {
 	case s.kicked.Load():
@@ -161,6 +169,9 @@ func (p *pump) run() error {
 		}
 		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
 			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		}
+		if p.backendShut() {
+			return errKicked
 		}
 		if primed {
 			primed = false
@@ -287,6 +298,14 @@ func (p *pump) awaitBackend() error {
 	}
 }
 
+// backendShut reports, for the clientbound pump, that a kick half-closed
+// the backend leg: nothing more is relayed to the player, and the relay
+// drains the leg (drainBackend). Checked after the pump sets its read
+// deadline: a kick that is not seen yet sets its own deadline after.
+func (p *pump) backendShut() bool {
+	return p.dir == mcproto.Clientbound && p.s.backendLingering.Load()
+}
+
 // errKicked ends a pump after the engine kicked the player.
 var errKicked = errors.New("kicked by a check")
 
@@ -401,6 +420,9 @@ func (p *pump) copyCipher() error {
 	f := p.src.f
 	for {
 		_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		if p.backendShut() {
+			return errKicked
+		}
 		if err := p.src.fill(); err != nil {
 			if isClosed(err) {
 				return io.EOF

@@ -104,8 +104,16 @@ type session struct {
 	// the rejection.
 	drainAfter bool
 	kicked     atomic.Bool
-	lingering  atomic.Bool   // kicked: the client leg drains until kickLinger, then closes
-	kickReason atomic.Uint32 // reason.Reason of the kick, for the metric
+	lingering  atomic.Bool // kicked: the client leg drains until kickLinger, then closes
+	// backendLingering: kicked, and the backend leg was half-closed rather
+	// than closed; the relay's clientbound side drains it until
+	// backendLingerUntil (unix nanoseconds), then closes it (drainBackend).
+	backendLingering   atomic.Bool
+	backendLingerUntil atomic.Int64
+	// backendDrained, when not nil, closes once drainBackend is done:
+	// Serve waits for it after counting the session's outcome.
+	backendDrained <-chan struct{}
+	kickReason     atomic.Uint32 // reason.Reason of the kick, for the metric
 }
 
 // run drives the connection from the first byte; the returned reason is
@@ -294,6 +302,9 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 		// find lingering set, or its end would close the client leg under
 		// the disconnect being written.
 		s.lingering.Store(true)
+		// Likewise the backend leg's drain: a relay that ends on kicked
+		// must find it set, or it would close the leg outright.
+		s.lingerBackend(time.Now().Add(kickLinger))
 	}
 	if !s.kicked.CompareAndSwap(false, true) {
 		return
@@ -316,13 +327,72 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 	// reset, and a reset can make the client drop the disconnect it has not
 	// read yet (a flooding client always has bytes in flight). So: send FIN
 	// after the message, read and discard for a moment, then close.
+	// The backend leg likewise: it streams to the player all the time, so
+	// its socket nearly always holds unread bytes, and a reset there
+	// discards what the edge accepted from the player just before the
+	// kick and has not yet delivered (shutBackend).
 	if isTCP {
 		_ = tc.CloseWrite()
 		_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
-		s.closeBackend()
+		s.shutBackend()
 		return
 	}
 	s.closeAll()
+}
+
+// lingerBackend marks the backend leg, when there is one that can be
+// half-closed, for shutBackend: from now on only drainBackend closes it
+// before the session ends.
+func (s *session) lingerBackend(until time.Time) {
+	s.backendMu.Lock()
+	defer s.backendMu.Unlock()
+	if s.closed || s.backendLingering.Load() {
+		return
+	}
+	if _, ok := s.backend.(interface{ CloseWrite() error }); !ok {
+		return
+	}
+	// The deadline before the flag: a reader that sees the flag finds it.
+	s.backendLingerUntil.Store(until.UnixNano())
+	s.backendLingering.Store(true)
+}
+
+// shutBackend ends the backend leg after a kick without a reset: FIN after
+// what the edge has written, then its bytes are read and discarded until
+// the backend hangs up or the linger deadline passes (drainBackend, run
+// by the relay's clientbound side, the leg's only reader), and only then
+// is it closed. A leg lingerBackend did not mark is closed at once.
+func (s *session) shutBackend() {
+	s.backendMu.Lock()
+	s.closed = true
+	b := s.backend
+	s.backendMu.Unlock()
+	if b == nil {
+		return
+	}
+	if !s.backendLingering.Load() {
+		_ = b.Close()
+		return
+	}
+	_ = b.(interface{ CloseWrite() error }).CloseWrite()
+	_ = b.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
+}
+
+// drainBackend reads and discards the backend leg l after shutBackend,
+// until the backend hangs up or the linger deadline passes, then closes
+// it. Nothing read here reaches the kicked player. Only the relay's
+// clientbound goroutine calls it, after its pump ended: one reader per leg.
+func (s *session) drainBackend(l *leg) {
+	if !s.backendLingering.Load() {
+		return
+	}
+	// The pump may have moved the deadline after shutBackend set it.
+	_ = l.c.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
+	l.f.TakeBuffered()
+	l.f.Release()
+	for l.discard() == nil {
+	}
+	_ = l.c.Close()
 }
 
 // drainClient reads and discards what a kicked client still sends until it
@@ -350,13 +420,15 @@ const kickWriteWait = time.Second
 // not read for a while), short enough that a kicked flood costs little.
 const kickLinger = 3 * time.Second
 
-// closeBackend closes the backend leg only.
+// closeBackend closes the backend leg only, unless a kick half-closed it:
+// then drainBackend closes it once drained (closeAll, at the session's
+// very end, closes it regardless).
 func (s *session) closeBackend() {
 	s.backendMu.Lock()
 	s.closed = true
 	b := s.backend
 	s.backendMu.Unlock()
-	if b != nil {
+	if b != nil && !s.backendLingering.Load() {
 		_ = b.Close()
 	}
 }

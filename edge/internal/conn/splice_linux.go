@@ -36,6 +36,9 @@ func (p *pump) spliceCopy() (int64, error) {
 	var total int64
 	for {
 		_ = src.SetReadDeadline(time.Now().Add(p.idle))
+		if p.backendShut() {
+			return total, errKicked
+		}
 		n, err := p.src.available()
 		if err != nil || n == 0 {
 			return total, err // n == 0: the peer closed
