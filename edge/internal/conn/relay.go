@@ -89,6 +89,10 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 			s.closeBackend() // the client leg drains; Serve closes it
 			return
 		}
+		if s.backendLingering.Load() {
+			_ = s.client.Close() // the backend leg drains; it closes itself
+			return
+		}
 		s.closeAll()
 	}
 	done := make(chan struct{})
@@ -119,11 +123,20 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 			broke = upErr
 		}
 	}
+	if errors.Is(upErr, io.EOF) && !s.kicked.Load() {
+		// The player hung up: its last packets are written to the backend
+		// but maybe not yet delivered, and the backend leg holds unread
+		// bytes, so it ends as after a kick (FIN, drain, close), not with
+		// a reset that would discard them.
+		s.lingerBackend(time.Now().Add(kickLinger))
+		s.shutBackend()
+	}
 	end(mcproto.Serverbound, upErr)
 	if s.backendLingering.Load() {
-		// A kick: the clientbound side drains the backend leg for up to
-		// kickLinger. The outcome is known now; Serve counts it and then
-		// waits for the drain (backendDrained) before it closes anything.
+		// A kick or a hang-up: the clientbound side drains the backend leg
+		// for up to kickLinger. The outcome is known now; Serve counts it
+		// and then waits for the drain (backendDrained) before it closes
+		// anything.
 		s.backendDrained = done
 	} else {
 		<-done
@@ -298,8 +311,8 @@ func (p *pump) awaitBackend() error {
 	}
 }
 
-// backendShut reports, for the clientbound pump, that a kick half-closed
-// the backend leg: nothing more is relayed to the player, and the relay
+// backendShut reports, for the clientbound pump, that a kick (or the
+// player's hang-up) half-closed the backend leg: nothing more is relayed to the player, and the relay
 // drains the leg (drainBackend). Checked after the pump sets its read
 // deadline: a kick that is not seen yet sets its own deadline after.
 func (p *pump) backendShut() bool {

@@ -105,8 +105,8 @@ type session struct {
 	drainAfter bool
 	kicked     atomic.Bool
 	lingering  atomic.Bool // kicked: the client leg drains until kickLinger, then closes
-	// backendLingering: kicked, and the backend leg was half-closed rather
-	// than closed; the relay's clientbound side drains it until
+	// backendLingering: kicked (or the player hung up), and the backend
+	// leg was half-closed rather than closed; the relay's clientbound side drains it until
 	// backendLingerUntil (unix nanoseconds), then closes it (drainBackend).
 	backendLingering   atomic.Bool
 	backendLingerUntil atomic.Int64
@@ -357,11 +357,11 @@ func (s *session) lingerBackend(until time.Time) {
 	s.backendLingering.Store(true)
 }
 
-// shutBackend ends the backend leg after a kick without a reset: FIN after
-// what the edge has written, then its bytes are read and discarded until
-// the backend hangs up or the linger deadline passes (drainBackend, run
-// by the relay's clientbound side, the leg's only reader), and only then
-// is it closed. A leg lingerBackend did not mark is closed at once.
+// shutBackend ends the backend leg after a kick (or the player's hang-up)
+// without a reset: FIN after what the edge has written, then its bytes are
+// read and discarded until the backend hangs up or the linger deadline
+// passes (drainBackend, run by the relay's clientbound side, the leg's only
+// reader), and only then is it closed. A leg lingerBackend did not mark is closed at once.
 func (s *session) shutBackend() {
 	s.backendMu.Lock()
 	s.closed = true
@@ -420,7 +420,7 @@ const kickWriteWait = time.Second
 // not read for a while), short enough that a kicked flood costs little.
 const kickLinger = 3 * time.Second
 
-// closeBackend closes the backend leg only, unless a kick half-closed it:
+// closeBackend closes the backend leg only, unless shutBackend half-closed it:
 // then drainBackend closes it once drained (closeAll, at the session's
 // very end, closes it regardless).
 func (s *session) closeBackend() {

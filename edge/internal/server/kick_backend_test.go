@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -123,4 +124,75 @@ const slowReadPause = 10 * time.Millisecond
 func (s *slowReader) next() ([]byte, error) {
 	time.Sleep(slowReadPause)
 	return s.r.Next()
+}
+
+// TestHangUpKeepsWhatTheBackendWasSent: a player that sends its last
+// packets and hangs up has all of them delivered to the backend, followed
+// by an orderly end of stream, while the backend was still streaming.
+func TestHangUpKeepsWhatTheBackendWasSent(t *testing.T) {
+	const (
+		protocol = 47
+		payloads = 24
+		payload  = 16 << 10
+	)
+	b := startBackend(t, mcproto.CompressionOff, false)
+	e := startEdge(t, testConfig(b.addr()))
+	c := dial(t, e.Addr().String())
+	c.login(t, protocol, "Leaver")
+	bc := b.nextLogin(t)
+	table := packets.Lookup(protocol)
+	play := func(dir mcproto.Direction, k packets.Kind) int32 { return table.ID(mcproto.StatePlay, dir, k) }
+	frame := func(id int32, data []byte) []byte {
+		return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, id), data...))
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		chunk := make([]byte, 0, 64<<10)
+		for len(chunk) < 60<<10 {
+			chunk = append(chunk, frame(play(mcproto.Clientbound, packets.KindPluginMessage),
+				packets.PluginMessage{Channel: []byte("RGTest"), Data: make([]byte, 1000)}.AppendData(nil, protocol))...)
+		}
+		_ = bc.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		for {
+			if _, err := bc.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(io.Discard, c.Conn)
+	}()
+	var burst []byte
+	for i := range payloads {
+		data := make([]byte, payload)
+		data[0] = byte(i)
+		burst = append(burst, frame(play(mcproto.Serverbound, packets.KindPluginMessage),
+			packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, protocol))...)
+	}
+	if _, err := c.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Conn.(*net.TCPConn).CloseWrite()
+
+	_ = bc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	slow := &slowReader{r: bc.fr}
+	var got int
+	var err error
+	for {
+		if _, err = slow.next(); err != nil {
+			break
+		}
+		got++
+	}
+	_ = bc.Close()
+	if got != payloads {
+		t.Errorf("backend received %d of %d plugin messages before the stream ended (%v)", got, payloads, err)
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Errorf("backend stream ended with %v, want EOF", err)
+	}
 }
