@@ -100,11 +100,20 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		defer close(done)
 		defer down.src.f.Release()
 		err := down.run()
+		if errors.Is(err, io.EOF) && !s.kicked.Load() {
+			s.lingerClient() // the backend hung up: its last bytes reach the player
+		}
 		s.drainBackend(down.src) // a kick half-closed the backend leg
 		fl.clientboundEnded()
 		end(mcproto.Clientbound, err)
 	}()
 	upErr := up.run()
+	if s.lingering.Load() && !errors.Is(upErr, io.EOF) && !isTimeout(upErr) {
+		// The client leg lingers (a kick, the backend's hang-up) but this
+		// side stopped reading it first (its write to the backend failed):
+		// Serve drains it, or the close would be a reset.
+		s.drainAfter = true
+	}
 	var broke error // the client's protocol error, when it was told so
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
@@ -173,8 +182,9 @@ func (p *pump) run() error {
 	primed := len(f.Buffered()) > 0
 	for {
 		if p.s.lingering.Load() && p.dir == mcproto.Serverbound {
-			// Kicked: discard what the client still sends until the
-			// linger deadline ends the read.
+			// Kicked (or the backend hung up): discard what the client
+			// still sends until the linger deadline ends the read.
+			p.s.lingerDeadline()
 			if err := p.src.discard(); err != nil {
 				return err
 			}
@@ -185,6 +195,9 @@ func (p *pump) run() error {
 		}
 		if p.backendShut() {
 			return errKicked
+		}
+		if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
+			continue // the discard above, with the linger deadline
 		}
 		if primed {
 			primed = false

@@ -104,7 +104,11 @@ type session struct {
 	// the rejection.
 	drainAfter bool
 	kicked     atomic.Bool
-	lingering  atomic.Bool // kicked: the client leg drains until kickLinger, then closes
+	lingering  atomic.Bool // kicked (or the backend hung up): the client leg drains until clientLingerUntil, then closes
+	// clientLingerUntil is the client leg's linger deadline (unix
+	// nanoseconds), stored before lingering: whoever drains the leg sets
+	// it again, since a relay may have moved the deadline meanwhile.
+	clientLingerUntil atomic.Int64
 	// backendLingering: kicked (or the player hung up), and the backend
 	// leg was half-closed rather than closed; the relay's clientbound side drains it until
 	// backendLingerUntil (unix nanoseconds), then closes it (drainBackend).
@@ -301,6 +305,7 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 		// Before kicked is visible: a relay that sees kicked and ends must
 		// find lingering set, or its end would close the client leg under
 		// the disconnect being written.
+		s.clientLingerUntil.Store(time.Now().Add(kickLinger).UnixNano())
 		s.lingering.Store(true)
 		// Likewise the backend leg's drain: a relay that ends on kicked
 		// must find it set, or it would close the leg outright.
@@ -333,7 +338,9 @@ func (s *session) kickWith(r reason.Reason, msg string) {
 	// kick and has not yet delivered (shutBackend).
 	if isTCP {
 		_ = tc.CloseWrite()
-		_ = tc.SetReadDeadline(time.Now().Add(kickLinger))
+		until := time.Now().Add(kickLinger)
+		s.clientLingerUntil.Store(until.UnixNano())
+		_ = tc.SetReadDeadline(until)
 		s.shutBackend()
 		return
 	}
@@ -403,11 +410,39 @@ func (s *session) drainClient() {
 	if !s.lingering.Load() {
 		return // not a TCP socket: kickWith closed it already
 	}
+	s.lingerDeadline()
 	// A leg of its own: it waits without holding a buffer, like every leg.
 	l := newLeg(s.client, mcproto.NewFramer(s.h.o.Pool, mcproto.MaxFrameLength))
 	for l.discard() == nil {
 	}
 	l.f.Release()
+}
+
+// lingerDeadline sets the client leg's read deadline to its linger
+// deadline, for a reader that drains it.
+func (s *session) lingerDeadline() {
+	_ = s.client.SetReadDeadline(time.Unix(0, s.clientLingerUntil.Load()))
+}
+
+// lingerClient ends the client leg after the backend hung up, as a kick
+// does but without a message of the edge's: the backend's last packets
+// (often its own disconnect) are written, the player nearly always has
+// bytes in flight, and closing now would be a reset that can make the
+// client drop them. FIN, then the relay's serverbound side (or Serve,
+// drainClient) discards what the player still sends until it hangs up or
+// kickLinger passes.
+func (s *session) lingerClient() {
+	tc, ok := s.client.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	until := time.Now().Add(kickLinger)
+	s.clientLingerUntil.Store(until.UnixNano())
+	s.lingering.Store(true)
+	s.clientMu.Lock() // after any write of a kick's disconnect in progress
+	_ = tc.CloseWrite()
+	s.clientMu.Unlock()
+	_ = tc.SetReadDeadline(until)
 }
 
 // kickWriteWait bounds how long a kick waits for a clientbound write in

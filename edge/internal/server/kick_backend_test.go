@@ -196,3 +196,77 @@ func TestHangUpKeepsWhatTheBackendWasSent(t *testing.T) {
 		t.Errorf("backend stream ended with %v, want EOF", err)
 	}
 }
+
+// TestBackendHangUpReachesThePlayer: a backend that sends its last packets
+// (a disconnect last) and hangs up has all of them delivered to a player
+// that reads slowly and was sending all along.
+func TestBackendHangUpReachesThePlayer(t *testing.T) {
+	const (
+		protocol = 47
+		payloads = 24
+		payload  = 16 << 10
+	)
+	b := startBackend(t, mcproto.CompressionOff, false)
+	e := startEdge(t, testConfig(b.addr()))
+	c := dial(t, e.Addr().String())
+	c.login(t, protocol, "Stayer")
+	bc := b.nextLogin(t)
+	table := packets.Lookup(protocol)
+	play := func(dir mcproto.Direction, k packets.Kind) int32 { return table.ID(mcproto.StatePlay, dir, k) }
+	frame := func(id int32, data []byte) []byte {
+		return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, id), data...))
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Add(2)
+	// The player keeps sending, as a client does (movement).
+	go func() {
+		defer wg.Done()
+		chunk := make([]byte, 0, 64<<10)
+		for len(chunk) < 60<<10 {
+			chunk = append(chunk, frame(play(mcproto.Serverbound, packets.KindPluginMessage),
+				packets.PluginMessage{Channel: []byte("RGTest"), Data: make([]byte, 1000)}.AppendData(nil, protocol))...)
+		}
+		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	// The backend reads what it is sent until the edge ends the stream.
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(io.Discard, bc.Conn)
+	}()
+	var burst []byte
+	for i := range payloads {
+		data := make([]byte, payload)
+		data[0] = byte(i)
+		burst = append(burst, frame(play(mcproto.Clientbound, packets.KindPluginMessage),
+			packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, protocol))...)
+	}
+	burst = append(burst, mcproto.AppendFrame(nil, packets.AppendDisconnect(nil, mcproto.StatePlay, protocol, "server closed"))...)
+	if _, err := bc.Write(burst); err != nil {
+		t.Fatal(err)
+	}
+	_ = bc.Conn.(*net.TCPConn).CloseWrite()
+
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	slow := &slowReader{r: c.fr}
+	var got int
+	var last int32
+	var err error
+	for {
+		var body []byte
+		if body, err = slow.next(); err != nil {
+			break
+		}
+		last, _, _ = mcproto.ReadVarInt(body)
+		got++
+	}
+	_ = c.Close()
+	if got != payloads+1 || last != play(mcproto.Clientbound, packets.KindDisconnect) {
+		t.Errorf("player received %d of %d packets, the last %#x, before the stream ended (%v)", got, payloads+1, last, err)
+	}
+}
