@@ -17,7 +17,7 @@ import (
 	"io"
 	"net/http"
 
-	"github.com/rustguard/rustguard/edge/internal/auth"
+	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 	"github.com/rustguard/rustguard/shared/testservers"
 )
@@ -77,5 +77,5 @@ func PublicKey(req packets.EncryptionRequest) (*rsa.PublicKey, error) {
 
 // ServerID is the hash a client joins with for this request and secret.
 func ServerID(req packets.EncryptionRequest, secret []byte) string {
-	return auth.ServerIDHash(req.ServerID, secret, req.PublicKey)
+	return mcproto.ServerIDHash(req.ServerID, secret, req.PublicKey)
 }
