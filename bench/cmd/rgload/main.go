@@ -50,7 +50,7 @@ func realMain(args []string) int {
 	fs := flag.NewFlagSet("rgload", flag.ContinueOnError)
 	full := run.Preset(false)
 	var (
-		targets     = fs.String("targets", joinTargets(target.All()), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced")
+		targets     = fs.String("targets", joinTargets(run.DefaultTargets(false)), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced, edge-online (-quick leaves edge-online out unless named)")
 		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: bulk, rtt, status, logins, idle")
 		quick       = fs.Bool("quick", false, "smoke-test sizes (~30 s); asserts function, not speed")
 		out         = fs.String("out", "", "write the full report (docs/BENCHMARKS.md) to this file")
@@ -96,6 +96,9 @@ func realMain(args []string) int {
 	var err error
 	if cfg.Targets, err = run.ParseTargets(*targets); err != nil {
 		return usage(err)
+	}
+	if *quick && !flagSet(fs, "targets") {
+		cfg.Targets = run.DefaultTargets(true)
 	}
 	if cfg.Workloads, err = run.ParseWorkloads(*workloads); err != nil {
 		return usage(err)
@@ -232,6 +235,13 @@ func realMain(args []string) int {
 	}
 	log.Info("run complete", "took", time.Since(started).Round(time.Second))
 	return 0
+}
+
+// flagSet reports whether name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func usage(err error) int {

@@ -281,7 +281,7 @@ func Table(in Input) string {
 	}
 	if hasRef {
 		for _, t := range cols {
-			if t == target.Edge || t == target.EdgeSplice {
+			if t == target.Edge || t == target.EdgeSplice || t == target.EdgeOnline {
 				ratioCols = append(ratioCols, t)
 			}
 		}
@@ -536,7 +536,14 @@ tracing on, exporting to the endpoint named in the notes with its default
 sampler unless the command line's ` + "`-otlp-env`" + ` says otherwise: every
 detection and one connection setup in a hundred, the others' spans started
 but not recorded; run only for status pings and logins, where spans are
-made). The edge runs with its
+made) and **edge-online** (edge as the players' online-mode server:
+RUSTGUARD_AUTH_MODE=online, forwarding none to the offline backend, and the
+repository's session-server double run inside rgload as its session server;
+every player answers the Encryption Request (RSA PKCS#1 v1.5 with the edge's
+1024-bit key), joins the double with the server id hash and then encrypts and
+decrypts every byte with AES-128-CFB8, so the player's cipher runs on the
+same CPUs; status pings are not run, since the edge answers them before any
+authentication, exactly as edge does). The edge runs with its
 defaults except for the admission gate's per-address limits and attack mode,
 which are switched off: every player comes from loopback, and thousands of
 logins a second from one address are exactly what the gate exists to stop. The timed workloads run
@@ -571,7 +578,10 @@ every cell is the median round; the idle workload runs once.
 - **Logins**: %d workers each loop new TCP connection → handshake (intent
   2) → Login Start → Login Success → Join Game → close, with the backend
   connection the proxy opens for each. Logins finished in %s after %s of
-  warm-up are counted; CPU per login as for pings. For edge-traced the
+  warm-up are counted; CPU per login as for pings. On edge-online a login
+  also holds the encryption exchange, the player's join and the edge's
+  hasJoined through the double, and each worker cycles through 16 accounts
+  (making one costs rgload an RSA signature). For edge-traced the
   edge's ` + "`rustguard_edge_trace_spans_exported_total`" + ` and
   ` + "`…_dropped_total`" + ` over the same windows show what was really exported
   (five spans per traced login: mc.connect, mc.gate, mc.backend.choose,
