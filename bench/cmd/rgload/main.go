@@ -2,11 +2,15 @@
 // synthetic Minecraft 1.8 backend, it measures bulk throughput, echo
 // latency under load, status pings and logins per second and memory per
 // idle connection directly and through rustguard-edge (inspecting,
-// splicing, and with tracing on) and HAProxy (plain and splicing), prints
-// a markdown table and, with -out, writes docs/BENCHMARKS.md.
+// splicing, with tracing on, and as the players' online-mode server) and
+// HAProxy (plain and splicing), prints a markdown table and, with -out,
+// writes docs/BENCHMARKS.md.
 //
 // edge-traced exports its spans to -otlp-endpoint (central, a collector,
 // Jaeger), or, without one, to an OTLP receiver rgload runs itself.
+// edge-online authenticates every player with the repository's
+// session-server double, which rgload runs in its own process; its players
+// encrypt like vanilla clients.
 //
 // -quick shrinks every workload to a smoke test of about half a minute that
 // asserts nothing about speed but fails (exit 1) when a workload fails
