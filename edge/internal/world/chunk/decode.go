@@ -122,6 +122,7 @@ type Decoder struct {
 	pk         Packer
 	palette    [maxPaletteEntries]uint16
 	states     [SectionBlocks]uint16
+	words      [maxWords]uint64
 }
 
 // NewDecoder returns a decoder for the protocol of table. The table tells
@@ -460,13 +461,8 @@ func (d *Decoder) blockContainer(r *mcproto.Reader, single bool) (Section, error
 		for i := range pal {
 			pal[i] = clampState(int64(r.VarInt()))
 		}
-		if err := d.readIndices(r, bits); err != nil {
+		if err := d.readIndices(r, bits, len(pal)); err != nil {
 			return Section{}, err
-		}
-		for _, v := range d.pk.idx {
-			if int(v) >= len(pal) {
-				return Section{}, malformed(fmt.Sprintf("palette index %d of %d", v, len(pal)), nil)
-			}
 		}
 		return d.pk.build(pal), nil
 	default:
@@ -497,9 +493,12 @@ func (d *Decoder) longsFor(entries, bits int) int {
 	return (entries + per - 1) / per
 }
 
+// maxWords is the most longs one container needs: 4096 entries of 16 bits.
+const maxWords = SectionBlocks * directBits / 64
+
 // packedLongs reads the long count (checked against what the width needs)
-// and returns the raw big-endian bytes.
-func (d *Decoder) packedLongs(r *mcproto.Reader, entries, bits int) ([]byte, error) {
+// and the longs, into the decoder's scratch words.
+func (d *Decoder) packedLongs(r *mcproto.Reader, entries, bits int) ([]uint64, error) {
 	want := d.longsFor(entries, bits)
 	if d.protocol < proto1_21_5 {
 		n := r.VarInt()
@@ -510,52 +509,77 @@ func (d *Decoder) packedLongs(r *mcproto.Reader, entries, bits int) ([]byte, err
 			return nil, malformed(fmt.Sprintf("%d longs for %d entries of %d bits, want %d", n, entries, bits, want), nil)
 		}
 	}
+	if want > maxWords {
+		return nil, malformed(fmt.Sprintf("%d longs", want), nil)
+	}
 	raw := r.Bytes(want * 8)
 	if err := r.Err(); err != nil {
 		return nil, malformed("packed data", err)
 	}
-	return raw, nil
+	words := d.words[:want]
+	for i := range words {
+		words[i] = binary.BigEndian.Uint64(raw[i*8:])
+	}
+	return words, nil
 }
 
-// entry returns entry i of width bits from raw big-endian longs.
-func (d *Decoder) entry(raw []byte, i, bits int) uint64 {
+// unpackInto unpacks SectionBlocks entries of width bits (≤ 16): from 1.16
+// each long holds 64/bits whole entries, before it entries run on across
+// longs.
+func (d *Decoder) unpackInto(words []uint64, bits int, dst *[SectionBlocks]uint16) {
 	mask := uint64(1)<<bits - 1
 	if d.protocol >= proto1_16 {
 		per := 64 / bits
-		w := binary.BigEndian.Uint64(raw[(i/per)*8:])
-		return w >> (uint(i%per) * uint(bits)) & mask
+		i := 0
+		for _, w := range words {
+			for k := 0; k < per && i < SectionBlocks; k++ {
+				dst[i] = uint16(w & mask)
+				w >>= uint(bits)
+				i++
+			}
+		}
+		return
 	}
-	bit := i * bits
-	w := binary.BigEndian.Uint64(raw[(bit/64)*8:])
-	v := w >> uint(bit%64)
-	if rem := bit%64 + bits - 64; rem > 0 {
-		v |= binary.BigEndian.Uint64(raw[(bit/64+1)*8:]) << uint(bits-rem)
+	for i := range dst {
+		bit := i * bits
+		word, off := bit>>6, uint(bit&63)
+		v := words[word] >> off
+		if off+uint(bits) > 64 {
+			v |= words[word+1] << (64 - off)
+		}
+		dst[i] = uint16(v & mask)
 	}
-	return v & mask
 }
 
-func (d *Decoder) readIndices(r *mcproto.Reader, bits int) error {
-	raw, err := d.packedLongs(r, SectionBlocks, bits)
+func (d *Decoder) readIndices(r *mcproto.Reader, bits int, paletteLen int) error {
+	words, err := d.packedLongs(r, SectionBlocks, bits)
 	if err != nil {
 		return err
 	}
-	for i := range d.pk.idx {
-		v := d.entry(raw, i, bits)
-		if v > 0xFF {
-			return malformed("palette index over 8 bits", nil)
-		}
+	d.unpackInto(words, bits, &d.states)
+	var top uint16
+	for i, v := range d.states {
+		top = max(top, v)
 		d.pk.idx[i] = uint8(v)
+	}
+	if int(top) >= paletteLen {
+		return malformed(fmt.Sprintf("palette index %d of %d", top, paletteLen), nil)
 	}
 	return nil
 }
 
 func (d *Decoder) readStates(r *mcproto.Reader, bits int) error {
-	raw, err := d.packedLongs(r, SectionBlocks, bits)
+	words, err := d.packedLongs(r, SectionBlocks, bits)
 	if err != nil {
 		return err
 	}
-	for i := range d.states {
-		d.states[i] = clampState(int64(d.entry(raw, i, bits)))
+	d.unpackInto(words, bits, &d.states)
+	if bits == directBits {
+		for i, v := range d.states {
+			if v == 0xFFFF {
+				d.states[i] = StateOutOfRange
+			}
+		}
 	}
 	return nil
 }
@@ -614,7 +638,10 @@ func readBitSet(r *mcproto.Reader, n int) ([]uint64, error) {
 	if n%64 != 0 && out[words-1]>>(n%64) != 0 {
 		return nil, malformed("section bit set names sections above the dimension", nil)
 	}
-	return out, r.Err()
+	if err := r.Err(); err != nil {
+		return nil, malformed("section bit set", err)
+	}
+	return out, nil
 }
 
 // skipVarInts skips a VarInt-counted VarInt array of at most max entries.
