@@ -1,0 +1,236 @@
+package world
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/rustguard/rustguard/edge/internal/world/chunk"
+)
+
+// maxOverlay bounds a player's unconfirmed edits. Vanilla places at most
+// one block per 4 ticks and breaks (instantly, in creative) at most one per
+// tick; a server acknowledges within a round trip, so 64 covers three
+// seconds of the fastest honest editing. Past it the oldest edit is
+// forgotten (the shared state then answers for that block).
+const maxOverlay = 64
+
+// edit is one unconfirmed placement or break.
+type edit struct {
+	x, y, z int32
+	state   uint16
+	seq     int32 // 1.19+ sequence; -1 for the older immediate forms
+}
+
+// View is one player's access to the replica: the columns they hold and
+// their own unconfirmed edits. Not safe for concurrent use (one player's
+// connection drives it), but many Views share one Store.
+type View struct {
+	store   *Store
+	dim     Dim
+	held    []uint64 // sorted packed (x, z) of the columns referenced
+	overlay []edit
+	closed  bool
+}
+
+func pack(x, z int32) uint64 { return uint64(uint32(x))<<32 | uint64(uint32(z)) }
+
+// Dim is the world the view is in.
+func (v *View) Dim() Dim { return v.dim }
+
+// Columns is the number of columns the view holds.
+func (v *View) Columns() int { return len(v.held) }
+
+// holds reports whether the view references the column and where its key
+// goes in held.
+func (v *View) holds(x, z int32) (int, bool) {
+	return slices.BinarySearch(v.held, pack(x, z))
+}
+
+// LoadColumn handles a chunk packet body for this player. A body already
+// stored for that position by another player is only referenced; anything
+// else is decoded (outside the store's lock) and stored. A decode error is
+// returned for the caller to close the backend connection. A column the
+// budget cannot hold is not kept: the view reports it as not loaded.
+func (v *View) LoadColumn(dec *chunk.Decoder, body []byte, dim chunk.Dimension) error {
+	if v.closed {
+		return nil
+	}
+	s := v.store
+	h := s.hashBody(body)
+	s.mu.Lock()
+	var probe columnKey
+	probe.dim = v.dim
+	// The position is in the first 8 bytes of every version's chunk packet.
+	if len(body) >= 8 {
+		probe.x = int32(uint32(body[0])<<24 | uint32(body[1])<<16 | uint32(body[2])<<8 | uint32(body[3]))
+		probe.z = int32(uint32(body[4])<<24 | uint32(body[5])<<16 | uint32(body[6])<<8 | uint32(body[7]))
+		i, held := v.holds(probe.x, probe.z)
+		if c := s.columns[probe]; c != nil && c.hash == h {
+			if !held {
+				c.refs++
+				v.insertLocked(i, probe.x, probe.z)
+			}
+			s.mu.Unlock()
+			return nil
+		}
+	}
+	s.mu.Unlock()
+
+	col, err := dec.Chunk(body, dim)
+	if err != nil {
+		return fmt.Errorf("chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+	}
+	v.storeColumn(col, h)
+	return nil
+}
+
+// LoadBulk handles a 1.8 map_chunk_bulk body.
+func (v *View) LoadBulk(dec *chunk.Decoder, body []byte) error {
+	if v.closed {
+		return nil
+	}
+	err := dec.ChunkBulk(body, func(c chunk.Column) error {
+		v.storeColumn(c, 0)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("bulk chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+	}
+	return nil
+}
+
+func (v *View) storeColumn(col chunk.Column, h uint64) {
+	if col.Unload {
+		v.Unload(col.X, col.Z)
+		return
+	}
+	s := v.store
+	k := columnKey{v.dim, col.X, col.Z}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, held := v.holds(col.X, col.Z)
+	if !col.Full {
+		s.patchLocked(k, col)
+		return
+	}
+	if !s.putLocked(k, col, h, !held) {
+		// Over budget: the old content (if any) stays for those who hold
+		// it, but this player must not trust it for this column.
+		if held {
+			v.removeLocked(i, k)
+		}
+		return
+	}
+	if !held {
+		v.insertLocked(i, col.X, col.Z)
+	}
+}
+
+func (v *View) insertLocked(i int, x, z int32) {
+	before := cap(v.held)
+	v.held = slices.Insert(v.held, i, pack(x, z))
+	v.store.used += int64(cap(v.held)-before) * 8
+}
+
+func (v *View) removeLocked(i int, k columnKey) {
+	v.held = slices.Delete(v.held, i, i+1)
+	v.store.releaseLocked(k)
+}
+
+// Unload drops the player's reference to a column (unload_chunk, or 1.8's
+// empty ground-up chunk).
+func (v *View) Unload(x, z int32) {
+	s := v.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if i, held := v.holds(x, z); held {
+		v.removeLocked(i, columnKey{v.dim, x, z})
+	}
+}
+
+// Apply applies server block changes (block change, multi block change,
+// explosion) to the shared world, and drops the player's own unconfirmed
+// edits at those positions before 1.19 (the server's block change is their
+// confirmation or correction).
+func (v *View) Apply(changes []chunk.Change, confirmsEdits bool) {
+	s := v.store
+	s.mu.Lock()
+	s.applyLocked(v.dim, changes)
+	s.mu.Unlock()
+	if confirmsEdits && len(v.overlay) > 0 {
+		v.overlay = slices.DeleteFunc(v.overlay, func(e edit) bool {
+			return slices.ContainsFunc(changes, func(c chunk.Change) bool { return c.X == e.x && c.Y == e.y && c.Z == e.z })
+		})
+	}
+}
+
+// SetDimension moves the player to another world (respawn, dimension or
+// backend change): every held column and unconfirmed edit is released.
+func (v *View) SetDimension(dim Dim) {
+	v.releaseAll()
+	v.overlay = v.overlay[:0]
+	v.dim = dim
+}
+
+func (v *View) releaseAll() {
+	s := v.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range v.held {
+		s.releaseLocked(columnKey{v.dim, int32(p >> 32), int32(uint32(p))})
+	}
+	s.used -= int64(cap(v.held)) * 8
+	v.held = nil
+}
+
+// Close releases everything the view holds; the view is unusable after.
+func (v *View) Close() {
+	if v.closed {
+		return
+	}
+	v.releaseAll()
+	v.closed = true
+	s := v.store
+	s.mu.Lock()
+	s.used -= viewOverhead
+	s.mu.Unlock()
+}
+
+// Predict records the player's own placement or break (state 0) before the
+// server confirmed it: seq is the 1.19+ sequence, or -1 for older versions
+// (confirmed by the server's block change at that position).
+func (v *View) Predict(x, y, z int32, state uint16, seq int32) {
+	if len(v.overlay) == maxOverlay {
+		v.overlay = slices.Delete(v.overlay, 0, 1)
+	}
+	if v.overlay == nil {
+		v.overlay = make([]edit, 0, maxOverlay)
+	}
+	v.overlay = append(v.overlay, edit{x, y, z, state, seq})
+}
+
+// Acknowledge handles a 1.19+ block changed ack: every edit with a sequence
+// up to seq is settled (the server's block changes, sent before the ack,
+// hold the truth).
+func (v *View) Acknowledge(seq int32) {
+	v.overlay = slices.DeleteFunc(v.overlay, func(e edit) bool { return e.seq >= 0 && e.seq <= seq })
+}
+
+// Block returns the state the player should see at a position: their
+// newest unconfirmed edit there, else the shared column. ok is false when
+// the player has no such column loaded (vanilla freezes the client there;
+// prediction must not judge that movement).
+func (v *View) Block(x, y, z int32) (state uint16, ok bool) {
+	for i := len(v.overlay) - 1; i >= 0; i-- {
+		if e := v.overlay[i]; e.x == x && e.y == y && e.z == z {
+			return e.state, true
+		}
+	}
+	if _, held := v.holds(x>>4, z>>4); !held {
+		return 0, false
+	}
+	s := v.store
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.blockLocked(v.dim, x, y, z)
+}
