@@ -19,8 +19,9 @@ import (
 type fixture struct {
 	Version string `json:"version"`
 	Packets []struct {
-		Name string `json:"name"`
-		Data string `json:"data"`
+		State string `json:"state"`
+		Name  string `json:"name"`
+		Data  string `json:"data"`
 	} `json:"packets"`
 	Samples [][4]int32 `json:"samples"`
 	Placed  []struct {
@@ -68,6 +69,10 @@ func protocolOf(t testing.TB, version string) int32 {
 // body strips the packet id, checking it is the id the packet tables give
 // the recorded name.
 func body(t testing.TB, protocol int32, name, data string) []byte {
+	return stateBody(t, protocol, mcproto.StatePlay, name, data)
+}
+
+func stateBody(t testing.TB, protocol int32, state mcproto.State, name, data string) []byte {
 	t.Helper()
 	raw, err := base64.StdEncoding.DecodeString(data)
 	if err != nil {
@@ -77,7 +82,7 @@ func body(t testing.TB, protocol int32, name, data string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := packets.Lookup(protocol).Name(mcproto.StatePlay, mcproto.Clientbound, id); got != name {
+	if got := packets.Lookup(protocol).Name(state, mcproto.Clientbound, id); got != name {
 		t.Fatalf("packet id %#x is %q in protocol %d, recorded as %q", id, got, protocol, name)
 	}
 	return raw[n:]
@@ -106,13 +111,42 @@ func TestFlyingSquidFixtures(t *testing.T) {
 				t.Fatal(err)
 			}
 			d := NewDecoder(table)
-			dim := fixtureDimension(p)
+			var dim Dimension
+			var types DimensionTypes
+			joined := false
 			cols := map[colKey]Column{}
 			chunks := 0
 			for _, pk := range fx.Packets {
-				b := body(t, p, pk.Name, pk.Data)
+				state := mcproto.StatePlay
+				if pk.State == "configuration" {
+					state = mcproto.StateConfiguration
+				}
+				b := stateBody(t, p, state, pk.Name, pk.Data)
 				switch pk.Name {
+				case "registry_data":
+					if err := d.RegistryData(b, &types); err != nil {
+						t.Fatal(err)
+					}
+				case "login":
+					r, err := d.JoinGame(b, &types)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ok bool
+					if dim, ok = d.Resolve(&types, r); !ok {
+						t.Fatalf("join game names an unknown dimension: %+v", r)
+					}
+					// The dimension comes from the packets; it must be the
+					// one flying-squid fills (0..255 before 1.18, -64..319 since).
+					if want := fixtureDimension(p); dim.MinY != want.MinY || dim.Height != want.Height {
+						t.Fatalf("join game dimension %+v, want %+v", dim, want)
+					}
+					joined = true
+					t.Logf("join game %+v → %+v (%d dimension types from the backend)", r, dim, len(types.byName))
 				case "map_chunk":
+					if !joined {
+						t.Fatal("chunk before join game")
+					}
 					c, err := d.Chunk(b, dim)
 					if err != nil {
 						t.Fatalf("chunk %d: %v", chunks, err)

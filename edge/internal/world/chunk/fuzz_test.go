@@ -165,6 +165,42 @@ func FuzzRespawn(f *testing.F) {
 	})
 }
 
+func FuzzJoinGame(f *testing.F) {
+	f.Add(append([]byte{protocolByte(763)}, 0, 0, 0, 1, 0, 0, 0, 0, tagCompound, 0, 0, tagEnd, 0))
+	f.Add(append([]byte{protocolByte(47)}, 0, 0, 0, 1, 0, 0xFF, 0, 0))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, body := fuzzDecoder(t, data)
+		if d == nil {
+			return
+		}
+		var types DimensionTypes
+		if r, err := d.JoinGame(body, &types); err == nil {
+			d.Resolve(&types, r)
+		}
+		if len(types.byName) > maxDimensionTypes {
+			t.Fatalf("%d dimension types", len(types.byName))
+		}
+	})
+}
+
+func FuzzRegistryData(f *testing.F) {
+	rd := mcproto.AppendVarInt(mcproto.AppendString(nil, "minecraft:dimension_type"), 1)
+	rd = append(mcproto.AppendString(rd, "a:b"), 1, tagCompound, tagInt, 0, 6, 'h', 'e', 'i', 'g', 'h', 't', 0, 0, 1, 0, tagEnd)
+	f.Add(append([]byte{protocolByte(775)}, rd...))
+	f.Add([]byte{protocolByte(765), tagCompound, tagEnd})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, body := fuzzDecoder(t, data)
+		if d == nil {
+			return
+		}
+		var types DimensionTypes
+		_ = d.RegistryData(body, &types)
+		if len(types.order) > maxDimensionTypes || len(types.byName) > maxDimensionTypes {
+			t.Fatalf("%d/%d dimension types", len(types.order), len(types.byName))
+		}
+	})
+}
+
 func FuzzUnloadChunk(f *testing.F) {
 	f.Add(append([]byte{protocolByte(765)}, 0, 0, 0, 1, 0, 0, 0, 2))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -99,37 +99,20 @@ func skipPayload(r *mcproto.Reader, t byte, depth int) {
 	}
 }
 
-// dimensionHeight reads a network NBT dimension type compound (1.16.2–1.18.2
-// Respawn and Join Game) and returns its min_y and height, when it has them
-// (1.17+).
-func (d *Decoder) dimensionHeight(r *mcproto.Reader) (minY, height int32, ok bool) {
+// dimensionNBT reads a network NBT dimension type compound (1.16.2–1.18.2
+// Respawn and Join Game): min_y and height from 1.17, 0 and 256 before,
+// and has_skylight.
+func (d *Decoder) dimensionNBT(r *mcproto.Reader) (Dimension, bool) {
 	t := r.Byte()
-	if r.Err() != nil || t != tagCompound {
-		if t != tagCompound {
-			r.Fail(fmt.Errorf("dimension type is NBT tag %d: %w", t, ErrMalformed))
-		}
-		return 0, 0, false
+	if r.Err() != nil {
+		return Dimension{}, false
+	}
+	if t != tagCompound {
+		r.Fail(fmt.Errorf("dimension type is NBT tag %d: %w", t, ErrMalformed))
+		return Dimension{}, false
 	}
 	if d.protocol < proto1_20_2 {
 		r.Bytes(int(r.Uint16()))
 	}
-	var haveMin, haveHeight bool
-	for r.Err() == nil {
-		ct := r.Byte()
-		if ct == tagEnd || r.Err() != nil {
-			break
-		}
-		name := r.Bytes(int(r.Uint16()))
-		if ct == tagInt && (string(name) == "min_y" || string(name) == "height") {
-			v := r.Int32()
-			if string(name) == "min_y" {
-				minY, haveMin = v, true
-			} else {
-				height, haveHeight = v, true
-			}
-			continue
-		}
-		skipPayload(r, ct, 1)
-	}
-	return minY, height, haveMin && haveHeight && r.Err() == nil
+	return dimElement(r, 0)
 }

@@ -139,9 +139,8 @@ type Respawn struct {
 	ID int32
 	// Name is the dimension type's identifier (1.16–1.16.1, 1.19–1.20.4).
 	Name string
-	// Dimension holds min y and height when the packet or a vanilla
-	// default gives them; Known is false when only the server's registry
-	// can (custom dimension types, and registry ids from 1.20.5).
+	// Dimension holds min y and height when the packet itself gives them
+	// (before 1.19); otherwise Decoder.Resolve looks the name or id up.
 	Dimension Dimension
 	Known     bool
 }
@@ -160,17 +159,10 @@ func (d *Decoder) Respawn(body []byte) (Respawn, error) {
 		out.Dimension.SkyLight = out.ID == 0
 	case d.protocol < proto1_16_2:
 		out.Name = r.String(maxIdentifier)
-		out.Dimension, out.Known = vanillaDimension(d.protocol, out.Name)
 	case d.protocol < 759: // 1.19 names the type instead of sending it
-		minY, height, ok := d.dimensionHeight(&r)
-		if ok {
-			out.Dimension, out.Known = Dimension{MinY: minY, Height: height, SkyLight: true}, true
-		} else if d.protocol < proto1_17 {
-			out.Dimension, out.Known = Overworld116, true
-		}
+		out.Dimension, out.Known = d.dimensionNBT(&r)
 	case d.protocol < 766: // 1.20.5 sends a registry id
 		out.Name = r.String(maxIdentifier)
-		out.Dimension, out.Known = vanillaDimension(d.protocol, out.Name)
 	default:
 		out.ID = r.VarInt()
 	}

@@ -309,6 +309,9 @@ func TestRespawnDimension(t *testing.T) {
 		b = append(b, tagInt, 0, 6)
 		b = append(b, "height"...)
 		b = mcproto.AppendInt32(b, height)
+		b = append(b, tagByte, 0, 12)
+		b = append(b, "has_skylight"...)
+		b = append(b, 1)
 		return append(b, tagEnd)
 	}
 	for _, c := range []struct {
@@ -327,9 +330,14 @@ func TestRespawnDimension(t *testing.T) {
 		{767, mcproto.AppendVarInt(nil, 2), Dimension{}, false},
 	} {
 		table, _ := blocks.ForProtocol(c.p)
-		got, err := NewDecoder(table).Respawn(append(c.body, 9, 9, 9)) // later fields are not read
-		if err != nil || got.Known != c.known || got.Known && got.Dimension != c.want {
-			t.Errorf("protocol %d: %+v %v, want %+v known=%v", c.p, got, err, c.want, c.known)
+		d := NewDecoder(table)
+		got, err := d.Respawn(append(c.body, 9, 9, 9)) // later fields are not read
+		if err != nil {
+			t.Fatalf("protocol %d: %v", c.p, err)
+		}
+		dim, ok := d.Resolve(nil, got)
+		if ok != c.known || ok && dim != c.want {
+			t.Errorf("protocol %d: %+v → %+v %v, want %+v known=%v", c.p, got, dim, ok, c.want, c.known)
 		}
 	}
 }

@@ -8,7 +8,7 @@
 //
 // Run from anywhere; the npm packages come from test/e2e/node_modules (make
 // test installs them). The fixture is gzip'd JSON:
-//   {"version":V,"packets":[{"name":N,"data":BASE64}],   // id + body, as received
+//   {"version":V,"packets":[{"state":S,"name":N,"data":BASE64}],   // id + body, as received
 //    "samples":[[x,y,z,state],...],                      // flying-squid's world
 //    "placed":[{"name":BLOCK,"x":..,"y":..,"z":..,"state":S}]}
 // The world is generated from a fixed seed; a few blocks of the kinds the
@@ -101,9 +101,11 @@ serv.on('listening', async () => {
     const port = serv._server.socketServer.address().port
     const packets = []
     const client = mc.createClient({ host: '127.0.0.1', port, username: 'rec', version })
-    const keep = new Set(['map_chunk', 'map_chunk_bulk', 'unload_chunk', 'block_change', 'multi_block_change', 'respawn', 'login'])
+    const keep = new Set(['map_chunk', 'map_chunk_bulk', 'unload_chunk', 'block_change', 'multi_block_change', 'respawn', 'login', 'registry_data'])
     client.on('raw', (buf, meta) => {
-      if (meta.state === 'play' && keep.has(meta.name)) packets.push({ name: meta.name, data: Buffer.from(buf).toString('base64') })
+      if ((meta.state === 'play' || meta.state === 'configuration') && keep.has(meta.name)) {
+        packets.push({ state: meta.state, name: meta.name, data: Buffer.from(buf).toString('base64') })
+      }
     })
     client.on('error', fail)
     const columns = []
