@@ -110,9 +110,10 @@ func (s *Store) Join(dim Dim) (*View, error) {
 	return &View{store: s, dim: dim}, nil
 }
 
-// hashBody identifies a chunk packet: players of one world receive the
-// same bytes for the same column, so a repeat skips decoding.
-func (s *Store) hashBody(body []byte) uint64 {
+// Hash identifies a chunk packet (its body, or its compressed frame):
+// players of one world receive the same bytes for the same column, so a
+// repeat skips decoding. Never 0 (0 marks a column changed since).
+func (s *Store) Hash(body []byte) uint64 {
 	h := maphash.Bytes(s.seed, body)
 	if h == 0 {
 		h = 1 // 0 means "changed since"

@@ -1,6 +1,7 @@
 package world
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -52,30 +53,52 @@ func (v *View) holds(x, z int32) (int, bool) {
 // returned for the caller to close the backend connection. A column the
 // budget cannot hold is not kept: the view reports it as not loaded.
 func (v *View) LoadColumn(dec *chunk.Decoder, body []byte, dim chunk.Dimension) error {
+	if len(body) < 8 {
+		if _, err := dec.Chunk(body, dim); err != nil {
+			return fmt.Errorf("chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+		}
+		return nil
+	}
+	// The position is in the first 8 bytes of every version's chunk packet.
+	x := int32(binary.BigEndian.Uint32(body[0:]))
+	z := int32(binary.BigEndian.Uint32(body[4:]))
+	h := v.store.Hash(body)
+	if v.TryReference(x, z, h) {
+		return nil
+	}
+	return v.LoadColumnHashed(dec, body, dim, h)
+}
+
+// TryReference takes a reference to the stored column at x, z when it came
+// from a chunk packet of hash h (Store.Hash), and reports whether it did.
+// A caller that sees compressed frames can hash the compressed frame (a
+// server compresses one chunk to the same bytes for every player) and skip
+// inflating as well as decoding; then LoadColumnHashed with the same hash.
+func (v *View) TryReference(x, z int32, h uint64) bool {
+	if v.closed {
+		return true
+	}
+	s := v.store
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, held := v.holds(x, z)
+	c := s.columns[columnKey{v.dim, x, z}]
+	if c == nil || c.hash != h {
+		return false
+	}
+	if !held {
+		c.refs++
+		v.insertLocked(i, x, z)
+	}
+	return true
+}
+
+// LoadColumnHashed decodes and stores a chunk packet body whose hash the
+// caller computed (LoadColumn, or a hash of the compressed frame).
+func (v *View) LoadColumnHashed(dec *chunk.Decoder, body []byte, dim chunk.Dimension, h uint64) error {
 	if v.closed {
 		return nil
 	}
-	s := v.store
-	h := s.hashBody(body)
-	s.mu.Lock()
-	var probe columnKey
-	probe.dim = v.dim
-	// The position is in the first 8 bytes of every version's chunk packet.
-	if len(body) >= 8 {
-		probe.x = int32(uint32(body[0])<<24 | uint32(body[1])<<16 | uint32(body[2])<<8 | uint32(body[3]))
-		probe.z = int32(uint32(body[4])<<24 | uint32(body[5])<<16 | uint32(body[6])<<8 | uint32(body[7]))
-		i, held := v.holds(probe.x, probe.z)
-		if c := s.columns[probe]; c != nil && c.hash == h {
-			if !held {
-				c.refs++
-				v.insertLocked(i, probe.x, probe.z)
-			}
-			s.mu.Unlock()
-			return nil
-		}
-	}
-	s.mu.Unlock()
-
 	col, err := dec.Chunk(body, dim)
 	if err != nil {
 		return fmt.Errorf("chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)

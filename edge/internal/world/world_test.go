@@ -348,3 +348,30 @@ func TestConcurrentViews(t *testing.T) {
 		t.Fatalf("after every player left: %+v", st)
 	}
 }
+
+// A caller that hashes the compressed frame references the stored column
+// without inflating or decoding; a different frame is not mistaken for it.
+func TestTryReferenceByFrameHash(t *testing.T) {
+	bodies := recorded(t, "1.20.4")
+	s := NewStore(0)
+	dec := decoder(t, 765)
+	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
+	frame := []byte("the compressed frame of column 4,4")
+	h := s.Hash(frame)
+	if a.TryReference(4, 4, h) {
+		t.Fatal("referenced a column nobody stored")
+	}
+	if err := a.LoadColumnHashed(dec, at(bodies[0], 4, 4), dim1204, h); err != nil {
+		t.Fatal(err)
+	}
+	if !b.TryReference(4, 4, h) || b.Columns() != 1 {
+		t.Fatal("b could not reference a's column by the frame hash")
+	}
+	if b.TryReference(4, 4, s.Hash([]byte("another frame"))) {
+		t.Fatal("a different frame referenced the column")
+	}
+	a.Unload(4, 4)
+	if _, ok := b.Block(64, 0, 64); !ok {
+		t.Fatal("b lost the column")
+	}
+}
