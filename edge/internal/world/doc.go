@@ -6,7 +6,8 @@
 //
 // Data enters through a View, one per player: LoadColumn (chunk packets,
 // decoded by package chunk), Unload, Apply (block changes, explosions),
-// SetDimension (respawn), Predict/Acknowledge (the player's own edits).
+// SetDimension (respawn), WorldBorder, Predict/Acknowledge (the player's
+// own edits).
 // Movement prediction reads it back through View.Block. The Store enforces
 // a hard byte budget: past it, new players get no View (they fall back to
 // the world-free bounds) and columns that would overflow it are not kept

@@ -30,6 +30,7 @@ type View struct {
 	dim     Dim
 	held    []uint64 // sorted packed (x, z) of the columns referenced
 	overlay []edit
+	border  chunk.Border
 	closed  bool
 }
 
@@ -188,12 +189,26 @@ func (v *View) Apply(changes []chunk.Change, confirmsEdits bool) {
 }
 
 // SetDimension moves the player to another world (respawn, dimension or
-// backend change): every held column and unconfirmed edit is released.
+// backend change): every held column and unconfirmed edit is released, and
+// the border is vanilla's default until the server sends one (a new world
+// on the client starts with a new border).
 func (v *View) SetDimension(dim Dim) {
 	v.releaseAll()
 	v.overlay = v.overlay[:0]
 	v.dim = dim
+	v.border = chunk.DefaultBorder
 }
+
+// WorldBorder applies a world border packet to the player's border.
+func (v *View) WorldBorder(dec *chunk.Decoder, kind chunk.BorderPacket, body []byte) error {
+	if err := dec.WorldBorder(kind, body, &v.border); err != nil {
+		return fmt.Errorf("world border for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+	}
+	return nil
+}
+
+// Border is the world border the player was last told about.
+func (v *View) Border() chunk.Border { return v.border }
 
 func (v *View) releaseAll() {
 	s := v.store

@@ -159,7 +159,14 @@ func TestDimensionsAndBackendsAreSeparate(t *testing.T) {
 	if n := s.Stats().Columns; n != 3 {
 		t.Fatalf("%d columns, want one per world", n)
 	}
+	border := mcproto.AppendFloat64(mcproto.AppendFloat64(nil, 100), -100)
+	if err := a.WorldBorder(dec, chunk.BorderCenter, border); err != nil || a.Border().X != 100 {
+		t.Fatalf("border %+v %v", a.Border(), err)
+	}
 	a.SetDimension(Dim{Backend: "b1", Name: "minecraft:the_nether"})
+	if a.Border() != chunk.DefaultBorder {
+		t.Fatalf("a new world kept the old border: %+v", a.Border())
+	}
 	if n := s.Stats().Columns; n != 2 || a.Columns() != 0 {
 		t.Fatalf("after a dimension change: %d columns, a holds %d", n, a.Columns())
 	}

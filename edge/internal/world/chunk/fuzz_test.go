@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -197,6 +198,23 @@ func FuzzRegistryData(f *testing.F) {
 		_ = d.RegistryData(body, &types)
 		if len(types.order) > maxDimensionTypes || len(types.byName) > maxDimensionTypes {
 			t.Fatalf("%d/%d dimension types", len(types.order), len(types.byName))
+		}
+	})
+}
+
+func FuzzWorldBorder(f *testing.F) {
+	f.Add(append([]byte{protocolByte(340), byte(BorderLegacy)}, mcproto.AppendFloat64(mcproto.AppendVarInt(nil, 0), 10)...))
+	f.Add(append([]byte{protocolByte(775), byte(BorderCenter)}, mcproto.AppendFloat64(mcproto.AppendFloat64(nil, 1), 2)...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, body := fuzzDecoder(t, data)
+		if d == nil || len(body) == 0 {
+			return
+		}
+		b := DefaultBorder
+		if err := d.WorldBorder(BorderPacket(body[0]%6), body[1:], &b); err == nil {
+			if math.IsNaN(b.Diameter) || b.Diameter < 0 || b.Diameter > maxBorderDiameter {
+				t.Fatalf("accepted %+v", b)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package chunk
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -339,5 +340,51 @@ func TestRespawnDimension(t *testing.T) {
 		if ok != c.known || ok && dim != c.want {
 			t.Errorf("protocol %d: %+v → %+v %v, want %+v known=%v", c.p, got, dim, ok, c.want, c.known)
 		}
+	}
+}
+
+func TestWorldBorder(t *testing.T) {
+	f := mcproto.AppendFloat64
+	legacy := decoderFor(t, 340)
+	modern := decoderFor(t, 769)
+	b := DefaultBorder
+	steps := []struct {
+		d    *Decoder
+		kind BorderPacket
+		body []byte
+		want Border
+	}{
+		{legacy, BorderLegacy, f(f(f(f(mcproto.AppendVarInt(nil, borderActionInit), 10), -20), 100), 50),
+			Border{}},
+		{legacy, BorderLegacy, f(mcproto.AppendVarInt(nil, borderActionSize), 64), Border{}},
+		{legacy, BorderLegacy, mcproto.AppendVarInt(mcproto.AppendVarInt(nil, borderActionWarningBlocks), 5), Border{}},
+		{modern, BorderCenter, f(f(nil, 1.5), 2.5), Border{}},
+		{modern, BorderLerp, mcproto.AppendVarLong(f(f(nil, 64), 32), 5000), Border{}},
+	}
+	// The init step also carries speed, portal boundary and two warnings.
+	steps[0].body = mcproto.AppendVarInt(mcproto.AppendVarInt(mcproto.AppendVarInt(mcproto.AppendVarLong(steps[0].body, 2000), 29999984), 5), 15)
+	wants := []Border{
+		{X: 10, Z: -20, OldDiameter: 100, Diameter: 50, LerpMillis: 2000},
+		{X: 10, Z: -20, OldDiameter: 64, Diameter: 64},
+		{X: 10, Z: -20, OldDiameter: 64, Diameter: 64},
+		{X: 1.5, Z: 2.5, OldDiameter: 64, Diameter: 64},
+		{X: 1.5, Z: 2.5, OldDiameter: 64, Diameter: 32, LerpMillis: 5000},
+	}
+	for i, s := range steps {
+		if err := s.d.WorldBorder(s.kind, s.body, &b); err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if b != wants[i] {
+			t.Fatalf("step %d: %+v, want %+v", i, b, wants[i])
+		}
+	}
+	// Out of vanilla's bounds: refused, and the border is unchanged.
+	for _, body := range [][]byte{f(f(nil, math.NaN()), 0), f(f(nil, 3e7), 0)} {
+		if err := modern.WorldBorder(BorderCenter, body, &b); !errors.Is(err, ErrMalformed) || b != wants[4] {
+			t.Fatalf("bad centre accepted: %v %+v", err, b)
+		}
+	}
+	if err := modern.WorldBorder(BorderLegacy, nil, &b); !errors.Is(err, ErrMalformed) {
+		t.Fatal("legacy border packet accepted on 1.21.4")
 	}
 }
