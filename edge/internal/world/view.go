@@ -177,6 +177,9 @@ func (v *View) Unload(x, z int32) {
 // edits at those positions before 1.19 (the server's block change is their
 // confirmation or correction).
 func (v *View) Apply(changes []chunk.Change, confirmsEdits bool) {
+	if v.closed {
+		return
+	}
 	s := v.store
 	s.mu.Lock()
 	s.applyLocked(v.dim, changes)
@@ -238,6 +241,9 @@ func (v *View) Close() {
 // server confirmed it: seq is the 1.19+ sequence, or -1 for older versions
 // (confirmed by the server's block change at that position).
 func (v *View) Predict(x, y, z int32, state uint16, seq int32) {
+	if v.closed {
+		return
+	}
 	if len(v.overlay) == maxOverlay {
 		v.overlay = slices.Delete(v.overlay, 0, 1)
 	}

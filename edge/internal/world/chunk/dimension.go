@@ -10,6 +10,12 @@ import (
 // registry: vanilla has four; a data pack adds a handful.
 const maxDimensionTypes = 256
 
+// maxDimensionName bounds the dimension type names kept (vanilla's are
+// under 30 bytes); a longer name is not kept, so its dimension resolves as
+// unknown and the player gets no world there. Without it 256 names of
+// 32,767 characters would pin 24 MiB per player.
+const maxDimensionName = 256
+
 // maxRegistryEntries bounds a 1.20.5+ registry_data entry count before its
 // entries are read (vanilla's largest registries hold a few hundred).
 const maxRegistryEntries = 1 << 14
@@ -45,6 +51,9 @@ func (d *Decoder) Resolve(t *DimensionTypes, r Respawn) (Dimension, bool) {
 }
 
 func (t *DimensionTypes) add(name string, d Dimension) error {
+	if len(name) > maxDimensionName {
+		return nil
+	}
 	if t.byName == nil {
 		t.byName = map[string]Dimension{}
 	}
@@ -257,8 +266,11 @@ func (d *Decoder) RegistryData(body []byte, t *DimensionTypes) error {
 		if len(t.order) >= maxDimensionTypes {
 			return malformed(fmt.Sprintf("more than %d dimension types", maxDimensionTypes), nil)
 		}
+		if len(key) > maxDimensionName {
+			key = "" // keeps the registry order; resolves as unknown
+		}
 		t.order = append(t.order, key)
-		if ok {
+		if ok && key != "" {
 			if err := t.add(key, dim); err != nil {
 				return err
 			}

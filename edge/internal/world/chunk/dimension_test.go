@@ -135,6 +135,29 @@ func TestRegistryOverridesVanilla(t *testing.T) {
 	}
 }
 
+// A name longer than any real one is not kept: its dimension is unknown.
+func TestLongDimensionNamesAreNotKept(t *testing.T) {
+	d := decoderFor(t, 769)
+	long := string(make([]byte, maxDimensionName+1))
+	rd := mcproto.AppendVarInt(mcproto.AppendString(nil, "minecraft:dimension_type"), 2)
+	rd = append(mcproto.AppendString(rd, long), 1, tagCompound)
+	rd = append(rd, dimFields(0, 256, true)...)
+	rd = append(mcproto.AppendString(rd, "minecraft:the_end"), 0)
+	var types DimensionTypes
+	if err := d.RegistryData(rd, &types); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Resolve(&types, Respawn{ID: 0}); ok {
+		t.Fatal("a dimension with a 257-byte name resolved")
+	}
+	if dim, ok := d.Resolve(&types, Respawn{ID: 1}); !ok || dim.Height != 256 {
+		t.Fatalf("the entry after it: %+v %v", dim, ok)
+	}
+	if len(types.byName) != 1 {
+		t.Fatalf("%d names kept", len(types.byName))
+	}
+}
+
 func TestRegistryCountsAreChecked(t *testing.T) {
 	d := decoderFor(t, 769)
 	rd := mcproto.AppendVarInt(mcproto.AppendString(nil, "minecraft:dimension_type"), 1<<20)
