@@ -20,7 +20,7 @@ type columnSource func(x, z int32) chunk.Column
 
 // runScenario fills a store as the scenario's players would and returns it.
 func runScenario(tb testing.TB, load func(v *View, x, z int32)) *Store {
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	rng := rand.New(rand.NewPCG(42, 42))
 	for range scenarioPlayers {
 		v := mustJoin(tb, s, overworld)

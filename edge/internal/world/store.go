@@ -6,6 +6,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
@@ -21,9 +22,10 @@ const DefaultBudget = 256 << 20
 // columns they walk into.
 const joinReserveFraction = 8
 
-// columnOverhead approximates what a column costs besides its sections:
-// the map entry (key, pointer, bucket share) and the column struct.
-const columnOverhead = 96
+// columnOverhead approximates what a column costs besides its sections'
+// contents: the map slot (a 40-byte key, a pointer, control bytes and the
+// load factor's share, ≈ 55 bytes) and the 72-byte column struct.
+const columnOverhead = 128
 
 // viewOverhead is a View's fixed cost: the struct and its overlay array
 // (allocated at the first edit, counted from the start so a player's edits
@@ -51,13 +53,17 @@ type columnKey struct {
 type column struct {
 	minSection int32
 	sections   []chunk.Section
-	refs       int32  // views that hold it
-	hash       uint64 // of the chunk packet body it came from; 0 after a change
-	bytes      int64
+	// changed holds, per section, when a view last relayed a change there
+	// (UnixNano; nil until the first change, so a column nobody edits pays
+	// nothing). See View.ChangedAfter.
+	changed []int64
+	refs    int32  // views that hold it
+	hash    uint64 // of the chunk packet body it came from; 0 after a change
+	bytes   int64
 }
 
 func (c *column) size() int64 {
-	n := int64(columnOverhead) + int64(cap(c.sections))*int64(unsafe.Sizeof(chunk.Section{}))
+	n := int64(columnOverhead) + int64(cap(c.sections))*int64(unsafe.Sizeof(chunk.Section{})) + 8*int64(cap(c.changed))
 	for i := range c.sections {
 		n += int64(c.sections[i].Bytes()) - int64(unsafe.Sizeof(chunk.Section{}))
 	}
@@ -68,6 +74,7 @@ func (c *column) size() int64 {
 type Store struct {
 	budget int64
 	seed   maphash.Seed
+	now    func() time.Time
 
 	mu      sync.RWMutex
 	used    int64
@@ -77,12 +84,17 @@ type Store struct {
 }
 
 // NewStore returns a store that never holds more than budget bytes
-// (DefaultBudget when budget ≤ 0).
-func NewStore(budget int64) *Store {
+// (DefaultBudget when budget ≤ 0). now is the clock change times are taken
+// from (time.Now when nil): the probe clock's, so that prediction can
+// compare them with when a probe was sent.
+func NewStore(budget int64, now func() time.Time) *Store {
 	if budget <= 0 {
 		budget = DefaultBudget
 	}
-	return &Store{budget: budget, seed: maphash.MakeSeed(), columns: map[columnKey]*column{}}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{budget: budget, seed: maphash.MakeSeed(), now: now, columns: map[columnKey]*column{}}
 }
 
 // Stats is the store's size.
@@ -143,6 +155,11 @@ func (s *Store) putLocked(k columnKey, col chunk.Column, h uint64, ref bool) boo
 	if old != nil {
 		oldBytes = old.bytes
 		nc.refs = old.refs
+		// A column replaced under players who hold it changed for them:
+		// their clients get the new chunk only when they process it.
+		nc.changed = make([]int64, len(nc.sections))
+		s.touchAll(nc.changed)
+		nc.bytes = nc.size()
 	}
 	if s.used-oldBytes+nc.bytes > s.budget {
 		return false
@@ -162,13 +179,30 @@ func (s *Store) patchLocked(k columnKey, col chunk.Column) {
 	if c == nil {
 		return // vanilla ignores a partial update of a column it has not loaded
 	}
+	now := s.now().UnixNano()
 	for y := range min(len(col.Sections), len(c.sections)) {
 		if col.Mask&(1<<y) != 0 {
 			c.sections[y] = col.Sections[y]
+			c.touch(y, now)
 		}
 	}
 	s.resizeLocked(c)
 	c.hash = 0
+}
+
+func (s *Store) touchAll(changed []int64) {
+	now := s.now().UnixNano()
+	for i := range changed {
+		changed[i] = now
+	}
+}
+
+// touch records a change in section y at now.
+func (c *column) touch(y int, now int64) {
+	if c.changed == nil {
+		c.changed = make([]int64, len(c.sections))
+	}
+	c.changed[y] = now
 }
 
 func (s *Store) resizeLocked(c *column) {
@@ -192,8 +226,11 @@ func (s *Store) releaseLocked(k columnKey) {
 
 // applyLocked applies block changes to the shared columns of dim. A change
 // that sets a block to the state it already has (every player of a world
-// receives the same change) costs one lookup. Caller holds mu.
+// receives the same change) costs one lookup, but still marks the section
+// changed now: that player's client has not processed it yet. Caller
+// holds mu.
 func (s *Store) applyLocked(dim Dim, changes []chunk.Change) {
+	now := s.now().UnixNano()
 	for i := 0; i < len(changes); {
 		ch := changes[i]
 		k := columnKey{dim, ch.X >> 4, ch.Z >> 4}
@@ -214,6 +251,11 @@ func (s *Store) applyLocked(dim Dim, changes []chunk.Change) {
 			continue // outside the dimension: vanilla ignores it too
 		}
 		sec := &c.sections[idx]
+		grows := c.changed == nil
+		c.touch(int(idx), now)
+		if grows {
+			s.resizeLocked(c)
+		}
 		if !slices.ContainsFunc(run, func(ch chunk.Change) bool { return sec.At(blockIndex(ch)) != ch.State }) {
 			continue
 		}

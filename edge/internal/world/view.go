@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
 )
@@ -258,6 +259,27 @@ func (v *View) Predict(x, y, z int32, state uint16, seq int32) {
 // hold the truth).
 func (v *View) Acknowledge(seq int32) {
 	v.overlay = slices.DeleteFunc(v.overlay, func(e edit) bool { return e.seq >= 0 && e.seq <= seq })
+}
+
+// ChangedAfter reports whether the shared state of the block's section
+// changed (a block change relayed to any player, or the column replaced)
+// after t. Prediction passes the send time of the player's last answered
+// probe: a section changed since may still show its old state on the
+// client, so either state must be accepted there. Sections are the unit:
+// coarse, but never too certain.
+func (v *View) ChangedAfter(x, y, z int32, t time.Time) bool {
+	s := v.store
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.columns[columnKey{v.dim, x >> 4, z >> 4}]
+	if c == nil || c.changed == nil {
+		return false
+	}
+	idx := y>>4 - c.minSection
+	if idx < 0 || int(idx) >= len(c.changed) {
+		return false
+	}
+	return c.changed[idx] > t.UnixNano()
 }
 
 // Block returns the state the player should see at a position: their

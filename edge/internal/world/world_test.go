@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
@@ -102,7 +103,7 @@ func firstSolid(t *testing.T, v *View, cx, cz int32) (x, y, z int32, state uint1
 // it alive until the last player unloads it, and then every byte is back.
 func TestColumnsAreSharedAndReferenceCounted(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	dec := decoder(t, 765)
 	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
 	empty := s.Stats().Bytes
@@ -146,7 +147,7 @@ func TestColumnsAreSharedAndReferenceCounted(t *testing.T) {
 
 func TestDimensionsAndBackendsAreSeparate(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	dec := decoder(t, 765)
 	a := mustJoin(t, s, overworld)
 	b := mustJoin(t, s, Dim{Backend: "b2", Name: "minecraft:overworld"})
@@ -176,7 +177,7 @@ func TestDimensionsAndBackendsAreSeparate(t *testing.T) {
 // (each player's connection delivers it) changes nothing.
 func TestBlockChangesAppliedOnce(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	dec := decoder(t, 765)
 	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
 	for _, v := range []*View{a, b} {
@@ -213,7 +214,7 @@ func TestBlockChangesAppliedOnce(t *testing.T) {
 
 func TestOverlay(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	dec := decoder(t, 765)
 	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
 	for _, v := range []*View{a, b} {
@@ -256,13 +257,13 @@ func TestOverlay(t *testing.T) {
 func TestBudget(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
 	dec := decoder(t, 765)
-	probe := NewStore(0)
+	probe := NewStore(0, nil)
 	v := mustJoin(t, probe, overworld)
 	if err := v.LoadColumn(dec, at(bodies[0], 0, 0), dim1204); err != nil {
 		t.Fatal(err)
 	}
 	perColumn := probe.Stats().Bytes
-	s := NewStore(perColumn * 4)
+	s := NewStore(perColumn*4, nil)
 	a := mustJoin(t, s, overworld)
 	loaded := 0
 	for i := range 8 {
@@ -290,7 +291,7 @@ func TestBudget(t *testing.T) {
 
 // 1.8–1.16 chunks without ground-up replace only the sections they carry.
 func TestPartialColumn(t *testing.T) {
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	v := mustJoin(t, s, overworld)
 	var pk chunk.Packer
 	var st [chunk.SectionBlocks]uint16
@@ -323,7 +324,7 @@ func TestPartialColumn(t *testing.T) {
 // leave a consistent store (run with -race).
 func TestConcurrentViews(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	var wg sync.WaitGroup
 	for p := range 8 {
 		wg.Add(1)
@@ -360,7 +361,7 @@ func TestConcurrentViews(t *testing.T) {
 // without inflating or decoding; a different frame is not mistaken for it.
 func TestTryReferenceByFrameHash(t *testing.T) {
 	bodies := recorded(t, "1.20.4")
-	s := NewStore(0)
+	s := NewStore(0, nil)
 	dec := decoder(t, 765)
 	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
 	frame := []byte("the compressed frame of column 4,4")
@@ -380,5 +381,50 @@ func TestTryReferenceByFrameHash(t *testing.T) {
 	a.Unload(4, 4)
 	if _, ok := b.Block(64, 0, 64); !ok {
 		t.Fatal("b lost the column")
+	}
+}
+
+// A change shows in the shared state at once, but each client has it only
+// after processing it: ChangedAfter tells prediction where to accept both
+// states. The same change relayed later to another player marks the
+// section again, for that player's sake.
+func TestChangedAfter(t *testing.T) {
+	bodies := recorded(t, "1.20.4")
+	clock := time.Unix(1000, 0)
+	s := NewStore(0, func() time.Time { return clock })
+	dec := decoder(t, 765)
+	a, b := mustJoin(t, s, overworld), mustJoin(t, s, overworld)
+	for _, v := range []*View{a, b} {
+		if err := v.LoadColumn(dec, at(bodies[0], 0, 0), dim1204); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, y, z, _ := firstSolid(t, a, 0, 0)
+	if a.ChangedAfter(x, y, z, clock.Add(-time.Hour)) {
+		t.Fatal("a fresh column reports a change")
+	}
+	change := []chunk.Change{{X: x, Y: y, Z: z, State: 0}}
+	clock = clock.Add(100 * time.Millisecond) // t = 100 ms: a's connection relays it
+	a.Apply(change, false)
+	t100 := clock
+	if !b.ChangedAfter(x, y, z, t100.Add(-time.Millisecond)) || b.ChangedAfter(x, y, z, t100) {
+		t.Fatal("the change is not dated when a relayed it")
+	}
+	if b.ChangedAfter(x, y+16, z, t100.Add(-time.Millisecond)) {
+		t.Fatal("another section reports the change")
+	}
+	clock = clock.Add(50 * time.Millisecond) // t = 150 ms: b's connection relays the same change
+	b.Apply(change, false)
+	if !b.ChangedAfter(x, y, z, t100.Add(20*time.Millisecond)) {
+		t.Fatal("b's later relay of the change does not count")
+	}
+	// A column replaced under its holders changed everywhere.
+	clock = clock.Add(time.Second)
+	c := mustJoin(t, s, overworld)
+	if err := c.LoadColumn(dec, at(bodies[1], 0, 0), dim1204); err != nil {
+		t.Fatal(err)
+	}
+	if !a.ChangedAfter(x, -60, z, clock.Add(-time.Millisecond)) {
+		t.Fatal("a replaced column is not marked changed")
 	}
 }
