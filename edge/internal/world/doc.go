@@ -8,7 +8,8 @@
 // decoded by package chunk), Unload, Apply (block changes, explosions),
 // SetDimension (respawn), WorldBorder, Predict/Acknowledge (the player's
 // own edits).
-// Movement prediction reads it back through View.Block. The Store enforces
+// Movement prediction reads it back through View.Block, and
+// View.ChangedAfter tells it where the client may not have a change yet. The Store enforces
 // a hard byte budget: past it, new players get no View (they fall back to
 // the world-free bounds) and columns that would overflow it are not kept
 // (the view reports them as not loaded). docs/WORLD.md, "Memory", has the

@@ -428,3 +428,91 @@ func TestChangedAfter(t *testing.T) {
 		t.Fatal("a replaced column is not marked changed")
 	}
 }
+
+// BenchmarkViewBlock reads the blocks around a player the way a movement
+// prediction step would (a 3×4×3 box): the cost per lookup.
+func BenchmarkViewBlock(b *testing.B) {
+	bodies := recorded(b, "1.20.4")
+	s := NewStore(0, nil)
+	dec := decoder(b, 765)
+	v := mustJoin(b, s, overworld)
+	for x := int32(-1); x <= 1; x++ {
+		for z := int32(-1); z <= 1; z++ {
+			if err := v.LoadColumn(dec, at(bodies[0], x, z), dim1204); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportAllocs()
+	var sum uint16
+	for b.Loop() {
+		for dx := int32(-1); dx <= 1; dx++ {
+			for dy := int32(-1); dy <= 2; dy++ {
+				for dz := int32(-1); dz <= 1; dz++ {
+					st, _ := v.Block(15+dx, 70+dy, 15+dz)
+					sum += st
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/36, "ns/lookup")
+	_ = sum
+}
+
+// BenchmarkViewBox reads the same 3×4×3 box in one call.
+func BenchmarkViewBox(b *testing.B) {
+	bodies := recorded(b, "1.20.4")
+	s := NewStore(0, nil)
+	dec := decoder(b, 765)
+	v := mustJoin(b, s, overworld)
+	for x := int32(-1); x <= 1; x++ {
+		for z := int32(-1); z <= 1; z++ {
+			if err := v.LoadColumn(dec, at(bodies[0], x, z), dim1204); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var dst [36]uint16
+	b.ReportAllocs()
+	for b.Loop() {
+		if !v.Box(14, 69, 14, 16, 72, 16, dst[:]) {
+			b.Fatal("box not loaded")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/36, "ns/lookup")
+}
+
+// Box answers what Block answers, block by block, with the overlay.
+func TestBoxMatchesBlock(t *testing.T) {
+	bodies := recorded(t, "1.20.4")
+	s := NewStore(0, nil)
+	dec := decoder(t, 765)
+	v := mustJoin(t, s, overworld)
+	for x := int32(0); x <= 1; x++ {
+		if err := v.LoadColumn(dec, at(bodies[x], x, 0), dim1204); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.Predict(16, 70, 3, 9, 1)
+	var dst [4 * 5 * 3]uint16
+	if !v.Box(14, 68, 2, 17, 72, 4, dst[:]) {
+		t.Fatal("box over loaded columns refused")
+	}
+	i := 0
+	for y := int32(68); y <= 72; y++ {
+		for z := int32(2); z <= 4; z++ {
+			for x := int32(14); x <= 17; x++ {
+				if want, _ := v.Block(x, y, z); dst[i] != want {
+					t.Fatalf("%d,%d,%d: box %d, block %d", x, y, z, dst[i], want)
+				}
+				i++
+			}
+		}
+	}
+	if v.Box(14, 68, 2, 17, 72, 20, dst[:]) {
+		t.Fatal("a box larger than dst was filled")
+	}
+	if v.Box(30, 68, 2, 33, 72, 4, dst[:]) {
+		t.Fatal("a box over an unloaded column was filled")
+	}
+}
