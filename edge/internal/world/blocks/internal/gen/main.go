@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
@@ -190,25 +191,40 @@ func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, err
 	if err := readJSON(filepath.Join(dataDir, filepath.FromSlash(shapesFolder), "blockCollisionShapes.json"), &shapes); err != nil {
 		return nil, err
 	}
+	// shapeIDs parses a block's entry once: one shape id for every state,
+	// or one per state (parsing it per state made generation quadratic in
+	// the states of walls and fences).
+	parsed := map[string][]int{}
+	shapeIDs := func(name string) []int {
+		if ids, ok := parsed[name]; ok {
+			return ids
+		}
+		var ids []int
+		if raw, ok := shapes.Blocks[name]; ok {
+			var id int
+			if err := json.Unmarshal(raw, &id); err == nil {
+				ids = []int{id}
+			} else if err := json.Unmarshal(raw, &ids); err != nil {
+				ids = nil
+			}
+		}
+		parsed[name] = ids
+		return ids
+	}
 	// shapeOf returns the boxes of the i-th state of a block (metadata before
 	// 1.13), or ok=false when the data has none.
 	shapeOf := func(name string, i int) ([][6]float64, bool) {
-		raw, ok := shapes.Blocks[name]
-		if !ok {
+		ids := shapeIDs(name)
+		var id int
+		switch {
+		case len(ids) == 1:
+			id = ids[0]
+		case i < len(ids):
+			id = ids[i]
+		default:
 			return nil, false
 		}
-		var id int
-		if err := json.Unmarshal(raw, &id); err != nil {
-			var ids []int
-			if err := json.Unmarshal(raw, &ids); err != nil || len(ids) == 0 {
-				return nil, false
-			}
-			if i >= len(ids) {
-				return nil, false
-			}
-			id = ids[i]
-		}
-		boxes, ok := shapes.Shapes[fmt.Sprint(id)]
+		boxes, ok := shapes.Shapes[strconv.Itoa(id)]
 		return boxes, ok
 	}
 
