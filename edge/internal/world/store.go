@@ -119,7 +119,7 @@ func (s *Store) Join(dim Dim) (*View, error) {
 		return nil, fmt.Errorf("%d of %d bytes used: %w", s.used, s.budget, ErrNoWorld)
 	}
 	s.used += viewOverhead
-	return &View{store: s, dim: dim, border: chunk.DefaultBorder}, nil
+	return &View{store: s, dim: dim, border: chunk.DefaultBorder()}, nil
 }
 
 // Hash identifies a chunk packet (its body, or its compressed frame):

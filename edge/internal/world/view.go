@@ -200,7 +200,7 @@ func (v *View) SetDimension(dim Dim) {
 	v.releaseAll()
 	v.overlay = v.overlay[:0]
 	v.dim = dim
-	v.border = chunk.DefaultBorder
+	v.border = chunk.DefaultBorder()
 }
 
 // WorldBorder applies a world border packet to the player's border.

@@ -165,7 +165,7 @@ func TestDimensionsAndBackendsAreSeparate(t *testing.T) {
 		t.Fatalf("border %+v %v", a.Border(), err)
 	}
 	a.SetDimension(Dim{Backend: "b1", Name: "minecraft:the_nether"})
-	if a.Border() != chunk.DefaultBorder {
+	if a.Border() != chunk.DefaultBorder() {
 		t.Fatalf("a new world kept the old border: %+v", a.Border())
 	}
 	if n := s.Stats().Columns; n != 2 || a.Columns() != 0 {

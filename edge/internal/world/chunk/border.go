@@ -19,7 +19,9 @@ type Border struct {
 
 // DefaultBorder is vanilla's border before any packet: centred on 0, 0,
 // 59,999,968 blocks wide.
-var DefaultBorder = Border{OldDiameter: maxBorderDiameter, Diameter: maxBorderDiameter}
+func DefaultBorder() Border {
+	return Border{OldDiameter: maxBorderDiameter, Diameter: maxBorderDiameter}
+}
 
 // Vanilla's bounds for the border (WorldBorder: the centre within
 // ±29,999,984, the diameter at most 59,999,968); a packet outside them is

@@ -38,9 +38,9 @@ const (
 	// MaxSections bounds a column: vanilla dimensions are at most 4064
 	// blocks high (dimension_type height), 254 sections.
 	MaxSections = 4064 / 16
-	// maxBulkColumns: a 1.8 map chunk bulk carries at most one 10-column
-	// row... vanilla sends up to 10; a 2 MiB frame holds at most ~100 full
-	// columns of 16 sections. 1024 refuses nonsense before reading on.
+	// maxBulkColumns bounds a 1.8 map chunk bulk: vanilla sends about 10
+	// columns in one, and a 2 MiB frame holds at most ~10 fully built
+	// columns; 1024 refuses nonsense before the metadata is read.
 	maxBulkColumns = 1024
 	// maxChangeRecords bounds one multi block change: a whole column's
 	// blocks before 1.16.2 (16 sections of 4096), one section's after.
@@ -83,8 +83,9 @@ type Dimension struct {
 }
 
 // Overworld116 is the dimension of every version before 1.17 (and of
-// nether and end in later versions but for the sky light).
-var Overworld116 = Dimension{MinY: 0, Height: 256, SkyLight: true}
+// nether and end in later versions but for the sky light). A function, not
+// a variable, so no importer can change it.
+func Overworld116() Dimension { return Dimension{MinY: 0, Height: 256, SkyLight: true} }
 
 func (d Dimension) sections() (minSection int32, n int, err error) {
 	if d.Height <= 0 || d.Height%16 != 0 || d.Height/16 > MaxSections || d.MinY%16 != 0 {

@@ -174,7 +174,7 @@ func (d *Decoder) JoinGame(body []byte, t *DimensionTypes) (Respawn, error) {
 		} else {
 			out.ID = r.Int32()
 		}
-		out.Dimension, out.Known = Overworld116, true
+		out.Dimension, out.Known = Overworld116(), true
 		out.Dimension.SkyLight = out.ID == 0
 	case d.protocol < proto1_20_2:
 		if d.protocol >= proto1_16_2 {

@@ -94,7 +94,7 @@ func fixtureDimension(protocol int32) Dimension {
 	if protocol >= proto1_18 {
 		return Dimension{MinY: -64, Height: 384, SkyLight: true}
 	}
-	return Overworld116
+	return Overworld116()
 }
 
 type colKey struct{ x, z int32 }

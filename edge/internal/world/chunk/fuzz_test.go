@@ -210,7 +210,7 @@ func FuzzWorldBorder(f *testing.F) {
 		if d == nil || len(body) == 0 {
 			return
 		}
-		b := DefaultBorder
+		b := DefaultBorder()
 		if err := d.WorldBorder(BorderPacket(body[0]%6), body[1:], &b); err == nil {
 			if math.IsNaN(b.Diameter) || b.Diameter < 0 || b.Diameter > maxBorderDiameter {
 				t.Fatalf("accepted %+v", b)

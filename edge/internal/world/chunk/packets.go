@@ -155,7 +155,7 @@ func (d *Decoder) Respawn(body []byte) (Respawn, error) {
 	switch {
 	case d.protocol < proto1_16:
 		out.ID = r.Int32()
-		out.Dimension, out.Known = Overworld116, true
+		out.Dimension, out.Known = Overworld116(), true
 		out.Dimension.SkyLight = out.ID == 0
 	case d.protocol < proto1_16_2:
 		out.Name = r.String(maxIdentifier)
@@ -179,7 +179,7 @@ func vanillaDimension(protocol int32, name string) (Dimension, bool) {
 		if protocol >= proto1_18 {
 			return Dimension{MinY: -64, Height: 384, SkyLight: true}, true
 		}
-		return Overworld116, true
+		return Overworld116(), true
 	case "minecraft:the_nether", "minecraft:the_end":
 		return Dimension{MinY: 0, Height: 256}, true
 	}

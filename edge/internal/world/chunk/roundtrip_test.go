@@ -14,7 +14,7 @@ func dimensionOf(protocol int32) Dimension {
 	if protocol >= proto1_18 {
 		return Dimension{MinY: -64, Height: 384, SkyLight: true}
 	}
-	return Overworld116
+	return Overworld116()
 }
 
 // Every protocol with a block table decodes columns written its way, with
@@ -152,7 +152,7 @@ func TestUnload18(t *testing.T) {
 	b = mcproto.AppendInt32(b, -4)
 	b = append(b, 1, 0, 0)
 	b = mcproto.AppendByteArray(b, nil)
-	c, err := d.Chunk(b, Overworld116)
+	c, err := d.Chunk(b, Overworld116())
 	if err != nil || !c.Unload || c.X != 4 || c.Z != -4 {
 		t.Fatalf("1.8 unload: %+v %v", c, err)
 	}
@@ -347,7 +347,7 @@ func TestWorldBorder(t *testing.T) {
 	f := mcproto.AppendFloat64
 	legacy := decoderFor(t, 340)
 	modern := decoderFor(t, 769)
-	b := DefaultBorder
+	b := DefaultBorder()
 	steps := []struct {
 		d    *Decoder
 		kind BorderPacket
