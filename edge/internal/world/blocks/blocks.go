@@ -34,7 +34,7 @@ const (
 	// ShapeFence: fences, walls and closed fence gates: 1.5 blocks high.
 	ShapeFence
 	// ShapePartial: any other set of boxes (snow layers, doors, chests,
-	// soul sand's 0.875 before 1.16, ...).
+	// soul sand and honey at 0.875 and 0.9375 high, ...).
 	ShapePartial
 
 	numShapes
