@@ -24,10 +24,29 @@ const (
 	forwardRaw           // forward, then copy the rest of this leg without framing
 	dropFrame            // leave this frame out; keep the connection
 	kickFrame            // leave this frame out and kick the player
-	rewriteFrame         // relay pump.rewrite (the engine's corrected packet) in its place
+	rewriteFrame         // relay decision.rewrite (the engine's corrected packet) in its place
 	holdFrame            // keep this frame unread until the backend's answer tells what it is
 	reparseFrame         // the leg changed state under this frame: read it again (inspect only)
 )
+
+// decision is what inspect decides for one frame, with what run needs to
+// carry it out. It is returned by value: nothing about one frame outlives
+// the frame in the pump. The zero decision relays the frame as it is.
+type decision struct {
+	verdict verdict
+	// kickFrame: the player's message and the reason (a detection, or a
+	// backend set up wrong).
+	kickMsg string
+	kickWhy reason.Reason
+	// rewriteFrame: the engine's corrected packet (id + data).
+	rewrite []byte
+	// holdFrame: the flow's wake-up channel as it was when the frame was
+	// held, taken under the flow's lock so that no wake-up is missed.
+	learned chan struct{}
+}
+
+// only is a decision that needs nothing but its verdict.
+func only(v verdict) decision { return decision{verdict: v} }
 
 // pump relays one direction frame by frame.
 type pump struct {
@@ -41,20 +60,14 @@ type pump struct {
 	// its own direction there, so the copy is never stale.
 	state     mcproto.State
 	threshold int
-	// learned is the flow's wake-up channel at the moment this pump's
-	// frame was held.
-	learned  chan struct{}
-	inflater mcproto.Inflater
-	peek     [32]byte
-	scratch  []byte // serverbound: reused buffer for full inflates
-	idle     time.Duration
-	raw      bool
+	inflater  mcproto.Inflater
+	peek      [32]byte
+	scratch   []byte // serverbound: reused buffer for full inflates
+	idle      time.Duration
+	raw       bool
 
-	now        time.Time     // read once per batch
-	kickMsg    string        // the player's message when inspect says kickFrame
-	kickWhy    reason.Reason // and the reason (a detection, or a backend set up wrong)
-	rewrite    []byte        // the corrected packet when inspect says rewriteFrame
-	rwFrame    []byte        // rewrite framed for this leg
+	now        time.Time // read once per batch
+	rwFrame    []byte    // a rewritten packet framed for this leg
 	rwComp     mcproto.Compressor
 	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
 	probe      []byte // the engine's probe packet (id + data)
@@ -171,7 +184,8 @@ func (p *pump) run() error {
 		mark := f.Mark()
 		var frames int
 		var ferr error
-		toRaw, held := false, false
+		toRaw := false
+		var held chan struct{} // a frame is held until this is closed
 	frames:
 		for {
 			if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
@@ -190,11 +204,11 @@ func (p *pump) run() error {
 				break
 			}
 			frames++
-			v, err := p.inspect(body)
+			d, err := p.inspect(body)
 			if err != nil {
-				v, ferr = dropFrame, err
+				d, ferr = only(dropFrame), err
 			}
-			switch v {
+			switch v := d.verdict; v {
 			case forwardRaw:
 				toRaw = true
 				break frames
@@ -208,7 +222,7 @@ func (p *pump) run() error {
 				f.Unread(len(raw))
 				mark = f.Mark()
 				frames--
-				held = true
+				held = d.learned
 				break frames
 			case dropFrame, kickFrame, rewriteFrame:
 				// Forward what came before, leave this frame out.
@@ -220,14 +234,14 @@ func (p *pump) run() error {
 				if v == rewriteFrame {
 					// The corrected packet in its place, framed (and
 					// compressed when it reaches the threshold) for this leg.
-					p.rwFrame = p.rwComp.AppendFrame(p.rwFrame[:0], p.rewrite, p.threshold)
+					p.rwFrame = p.rwComp.AppendFrame(p.rwFrame[:0], d.rewrite, p.threshold)
 					if err := p.write(p.rwFrame, false); err != nil {
 						return err
 					}
 					continue
 				}
 				if v == kickFrame {
-					p.s.kickWith(p.kickWhy, p.kickMsg)
+					p.s.kickWith(d.kickWhy, d.kickMsg)
 					if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
 						// Keep reading (and discarding) until the linger
 						// deadline, so the close is not a reset.
@@ -256,8 +270,8 @@ func (p *pump) run() error {
 		if ferr != nil {
 			return fmt.Errorf("%s %s frame: %w", p.dir, p.state, ferr)
 		}
-		if held {
-			if err := p.awaitBackend(); err != nil {
+		if held != nil {
+			if err := p.awaitBackend(held); err != nil {
 				return err
 			}
 			primed = true // classify the held frame again before reading more
@@ -268,9 +282,9 @@ func (p *pump) run() error {
 }
 
 // awaitBackend waits, for a held serverbound login frame, until the
-// clientbound leg has learned more, the relay ends, or the login deadline
-// passes (a hold never extends the deadline).
-func (p *pump) awaitBackend() error {
+// clientbound leg has learned more (learned is closed), the relay ends, or
+// the login deadline passes (a hold never extends the deadline).
+func (p *pump) awaitBackend(learned chan struct{}) error {
 	wait := time.Until(p.s.loginDeadline)
 	if wait <= 0 {
 		return fmt.Errorf("serverbound login frame held: %w", os.ErrDeadlineExceeded)
@@ -278,7 +292,7 @@ func (p *pump) awaitBackend() error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case <-p.learned:
+	case <-learned:
 		return nil
 	case <-p.flow.stop:
 		return net.ErrClosed
@@ -417,9 +431,9 @@ func (p *pump) copyCipher() error {
 // inspect follows the protocol state through one frame and says what to do
 // with it. It decodes only the packet id (inflating a few bytes at most for a
 // compressed frame) and the fields that change the connection's state.
-func (p *pump) inspect(body []byte) (verdict, error) {
+func (p *pump) inspect(body []byte) (decision, error) {
 	if len(body) == 0 {
-		return forward, nil // empty frames carry nothing; the framer caps runs
+		return decision{}, nil // empty frames carry nothing; the framer caps runs
 	}
 	if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
 		p.flow.mu.Lock()
@@ -427,7 +441,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		p.flow.mu.Unlock()
 		p.leftLogin()
 		if p.state == mcproto.StatePlay && !p.s.h.o.InspectPlay {
-			return forwardRaw, nil
+			return only(forwardRaw), nil
 		}
 	}
 	pkt := body
@@ -438,7 +452,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		var err error
 		dataLen, payload, err = mcproto.SplitCompressed(body, p.threshold, mcproto.MaxInflate(p.dir), p.dir == mcproto.Serverbound)
 		if err != nil {
-			return forward, err
+			return decision{}, err
 		}
 		pkt = payload
 		inflated = dataLen
@@ -450,7 +464,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 			// never reaches the backend. Vanilla clients compress only the
 			// rare packets at or above the threshold, so this is cheap.
 			if p.scratch, err = p.inflater.Inflate(p.scratch[:0], payload, dataLen); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 			pkt = p.scratch
 			if cap(p.scratch) > maxKeptScratch {
@@ -460,49 +474,49 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 			// Backend frames (chunks, up to 8 MiB inflated) are relayed as
 			// they are: a few inflated bytes reveal the id.
 			if pkt, err = p.inflater.Peek(p.peek[:], payload, dataLen); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 		}
 	}
 	id, n, err := mcproto.ReadVarInt(pkt)
 	if err != nil {
-		return forward, fmt.Errorf("packet id: %w", err)
+		return decision{}, fmt.Errorf("packet id: %w", err)
 	}
 	kind := p.s.table.Kind(p.state, p.dir, id)
 	if det := p.s.det; det != nil && (p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration) {
-		if v, err := p.detect(kind, pkt, n, payload, inflated); v != forward || err != nil {
-			return v, err
+		if d, err := p.detect(kind, pkt, n, payload, inflated); d.verdict != forward || err != nil {
+			return d, err
 		}
 	}
 	if p.dir == mcproto.Clientbound {
 		return p.clientbound(kind, pkt[n:])
 	}
-	v, err := p.serverbound(kind, pkt[n:])
-	if v == reparseFrame {
+	d, err := p.serverbound(kind, pkt[n:])
+	if d.verdict == reparseFrame {
 		// The leg left login (a pre-1.20.2 client in play): the same
 		// bytes read again in the new state, detection included.
 		return p.inspect(body)
 	}
-	return v, err
+	return d, err
 }
 
 // detect hands one packet to the detection engine. pkt is the packet as far
 // as it was decoded (whole, except for peeked clientbound frames), n the
 // length of its id, payload/inflated the compressed form when it had one.
-func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, inflated int) (verdict, error) {
+func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, inflated int) (decision, error) {
 	det := p.s.det
 	if p.dir == mcproto.Clientbound {
 		p.s.detMu.Lock()
 		want := det.WantClientbound(p.state, kind)
 		p.s.detMu.Unlock()
 		if !want {
-			return forward, nil
+			return decision{}, nil
 		}
 		if inflated > 0 {
 			// Only peeked so far: the engine needs the whole packet.
 			var err error
 			if p.cbScratch, err = p.inflater.Inflate(p.cbScratch[:0], payload, inflated); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 			pkt = p.cbScratch
 			if cap(p.cbScratch) > maxKeptScratch {
@@ -513,10 +527,9 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 		v := det.Clientbound(p.state, kind, pkt[n:], p.now)
 		p.s.detMu.Unlock()
 		if v.Outcome == detect.Kick {
-			p.kickMsg, p.kickWhy = v.Reason, reason.Detection
-			return kickFrame, nil
+			return decision{verdict: kickFrame, kickMsg: v.Reason, kickWhy: reason.Detection}, nil
 		}
-		return forward, nil
+		return decision{}, nil
 	}
 	p.s.detMu.Lock()
 	v := det.Serverbound(p.state, kind, pkt[n:], inflated, p.now)
@@ -524,24 +537,22 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 	switch v.Outcome {
 	case detect.Rewrite:
 		if v.Packet == nil {
-			return forward, nil
+			return decision{}, nil
 		}
-		p.rewrite = v.Packet
-		return rewriteFrame, nil
+		return decision{verdict: rewriteFrame, rewrite: v.Packet}, nil
 	case detect.Drop:
-		return dropFrame, nil
+		return only(dropFrame), nil
 	case detect.Kick:
-		p.kickMsg, p.kickWhy = v.Reason, reason.Detection
-		return kickFrame, nil
+		return decision{verdict: kickFrame, kickMsg: v.Reason, kickWhy: reason.Detection}, nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // clientbound follows the protocol state through a backend packet the edge
 // is about to relay to the client.
-func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
+func (p *pump) clientbound(kind packets.Kind, data []byte) (decision, error) {
 	if !clientboundMatters(p.state, kind) {
-		return forward, nil
+		return decision{}, nil
 	}
 	fl := p.flow
 	fl.mu.Lock()
@@ -556,27 +567,27 @@ func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
 		// The backend's operator's mistake, not the player's: said where
 		// operators look, and the player hears the server is unavailable.
 		p.s.logger().Warn("backend refused for this route", "route_forwarding", p.s.route.Forwarding.String(), "err", err)
-		p.kickMsg, p.kickWhy = reason.BackendUnavailable.PlayerMessage(p.s.h.messages()), reason.BackendUnavailable
-		return kickFrame, nil
+		return decision{verdict: kickFrame, kickMsg: reason.BackendUnavailable.PlayerMessage(p.s.h.messages()),
+			kickWhy: reason.BackendUnavailable}, nil
 	}
 	if err != nil {
-		return forward, err
+		return decision{}, err
 	}
 	if kind == packets.KindLoginSuccess && login && p.s.ticket != nil {
 		p.s.ticket.LoggedIn() // frees the login-in-flight slot
 	}
 	switch v {
 	case cbOpaque:
-		return forwardRaw, nil
+		return only(forwardRaw), nil
 	case cbAnswer:
 		// The edge's own answer goes to the backend; the request never
 		// reaches the client, which could not answer it truthfully.
 		if err := p.answerVelocity(data); err != nil {
-			return forward, err
+			return decision{}, err
 		}
-		return dropFrame, nil
+		return only(dropFrame), nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // answerVelocity answers the backend's velocity:player_info request (data:
@@ -606,31 +617,29 @@ func (p *pump) answerVelocity(data []byte) error {
 
 // serverbound follows the protocol state through a client packet; a packet
 // that moves the client's leg is checked against what the edge relayed.
-func (p *pump) serverbound(kind packets.Kind, data []byte) (verdict, error) {
+func (p *pump) serverbound(kind packets.Kind, data []byte) (decision, error) {
 	if !serverboundMatters(p.state, kind) {
-		return forward, nil
+		return decision{}, nil
 	}
 	fl := p.flow
 	fl.mu.Lock()
 	v, err := fl.f.serverbound(kind, data)
 	p.state, p.threshold = fl.f.state[p.dir], fl.f.threshold[p.dir]
-	if v == sbHold {
-		p.learned = fl.learned // taken under the lock: no wake-up is missed
-	}
+	learned := fl.learned // under the lock: a wake-up after it closes this one
 	fl.mu.Unlock()
 	p.leftLogin()
 	if err != nil {
-		return forward, err
+		return decision{}, err
 	}
 	switch v {
 	case sbOpaque:
-		return forwardRaw, nil
+		return only(forwardRaw), nil
 	case sbHold:
-		return holdFrame, nil
+		return decision{verdict: holdFrame, learned: learned}, nil
 	case sbReparse:
-		return reparseFrame, nil
+		return only(reparseFrame), nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // leftLogin lifts the serverbound frame cap once the client's leg is out of
