@@ -10,4 +10,11 @@
 // is left to inspect (the leg became end-to-end encrypted, or play inspection
 // is off) a leg switches to a plain socket copy, which Linux turns into
 // splice(2).
+//
+// One goroutine (the listener's) runs a connection from accept through the
+// login; when the relay starts, each direction gets a goroutine of its own
+// and the first one returns. The pump that ends last finishes the
+// connection (session.finish), running what the login's steps registered
+// with session.later. An idle player therefore costs two goroutines parked
+// no deeper than a pump, not a login's whole call chain.
 package conn

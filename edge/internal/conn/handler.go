@@ -186,21 +186,50 @@ type Accepted struct {
 	// OverCapacity is set when max_connections was reached: logins are told
 	// the server is full, pings are still answered from the cache.
 	OverCapacity bool
+	// Done, when set, is called once when the connection has ended and
+	// its sockets are closed. Serve may return before that: a relayed
+	// connection ends on its relay's goroutines (relay.go).
+	Done func()
 }
 
-// Serve runs one connection to its end. It closes a.Conn.
+// Serve runs one connection until it ends or its relay starts, and returns.
+// A relayed connection is carried on by its two pumps' goroutines, and
+// whichever ends last finishes it (session.finish): no goroutine waits,
+// parked deep in the login's stack, for the player to leave. a.Done is
+// called once the connection has ended; a.Conn is closed by then.
 func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	s := &session{
 		h:      h,
 		id:     h.nextID.Add(1),
 		client: a.Conn,
 		addr:   a.Client,
+		done:   a.Done,
 	}
 	s.threshold[mcproto.Serverbound].Store(mcproto.CompressionOff)
 	s.threshold[mcproto.Clientbound].Store(mcproto.CompressionOff)
-	defer s.closeAll()
 
 	r, err := s.run(ctx, a)
+	if errors.Is(err, errRelaying) {
+		return
+	}
+	s.finish(r, err)
+}
+
+// finish ends a connection: what its steps left to do at the end (later),
+// the metric and the log line for how it ended, the drain after a kick,
+// closing both legs and telling the listener.
+func (s *session) finish(r reason.Reason, err error) {
+	h := s.h
+	for i := len(s.atEnd) - 1; i >= 0; i-- {
+		s.atEnd[i]()
+	}
+	s.atEnd = nil
+	defer func() {
+		s.closeAll()
+		if s.done != nil {
+			s.done()
+		}
+	}()
 	if r != reason.None {
 		h.o.Metrics.Reject(r)
 	}

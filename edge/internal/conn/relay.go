@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
@@ -79,67 +80,98 @@ type pump struct {
 	sending net.Buffers
 }
 
-// relay runs both directions until one ends, then closes both.
-func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
+// relay starts both directions on goroutines of their own and returns.
+// Each pump's stack is only as deep as the pump: an idle player costs two
+// shallow parked goroutines, not the login's whole call chain. When one
+// direction ends both legs are closed, and the pump that ends last
+// finishes the connection (session.finish).
+func (s *session) relay(cl *leg, bl *leg) {
 	o := &s.h.o
 	f := newFlow(s.hs.Protocol, o.InspectPlay)
 	f.online = s.authenticated
 	f.velocity = s.authenticated && s.route.Forwarding == forwarding.Velocity
-	fl := newSharedFlow(f)
-	defer fl.close()
-	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: fl,
+	r := &relayRun{s: s, fl: newSharedFlow(f)}
+	r.up = &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: r.fl,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
-		dst: s.client, flow: fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	defer down.src.f.Release()
+	r.down = &pump{s: s, dir: mcproto.Clientbound, src: bl,
+		dst: s.client, flow: r.fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	s.later(r.fl.close)
+	s.later(bl.f.Release)
+	r.running.Store(2)
+	go r.runDown()
+	go r.runUp()
+}
 
-	var once sync.Once
-	var first error
-	var firstDir mcproto.Direction
-	end := func(d mcproto.Direction, err error) {
-		once.Do(func() { first, firstDir = err, d })
-		fl.close() // a held serverbound frame waits no longer
-		if s.lingering.Load() {
-			s.closeBackend() // the client leg drains; Serve closes it
-			return
-		}
+// relayRun is one relay's shared end: which direction ended first and why.
+type relayRun struct {
+	s        *session
+	fl       *sharedFlow
+	up, down *pump
+	running  atomic.Int32 // pumps still running; the last one finishes
+
+	once     sync.Once
+	first    error
+	firstDir mcproto.Direction
+	broke    error // the client's protocol error, when it was told so
+}
+
+// end records how direction d ended (the first one counts) and closes
+// both legs, so the other pump ends too.
+func (r *relayRun) end(d mcproto.Direction, err error) {
+	s := r.s
+	r.once.Do(func() { r.first, r.firstDir = err, d })
+	r.fl.close() // a held serverbound frame waits no longer
+	if s.lingering.Load() {
+		s.closeBackend() // the client leg drains; finish closes it
+	} else {
 		s.closeAll()
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := down.run()
-		fl.clientboundEnded()
-		end(mcproto.Clientbound, err)
-	}()
-	upErr := up.run()
-	var broke error // the client's protocol error, when it was told so
+	if r.running.Add(-1) == 0 {
+		// Both pumps are done with the session: what they wrote is read
+		// here after the counter's synchronisation.
+		s.finish(r.result())
+	}
+}
+
+func (r *relayRun) runDown() {
+	err := r.down.run()
+	r.fl.clientboundEnded()
+	r.end(mcproto.Clientbound, err)
+}
+
+func (r *relayRun) runUp() {
+	s := r.s
+	upErr := r.up.run()
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
-		r := classify(upErr)
-		if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-			r = reason.IdleTimeout
+		rs := classify(upErr)
+		if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+			rs = reason.IdleTimeout
 		}
-		once.Do(func() { first, firstDir = &errReason{r: r, err: upErr}, mcproto.Serverbound })
-		if r != reason.IdleTimeout && r != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
+		r.once.Do(func() { r.first, r.firstDir = &errReason{r: rs, err: upErr}, mcproto.Serverbound })
+		if rs != reason.IdleTimeout && rs != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
 			// A kick like any other (the message framed for what the
 			// client has received, the backend leg closed), except that
-			// nothing reads the client leg any more: Serve drains it after
-			// counting the rejection, so the close is not a reset.
-			s.kickWith(r, r.PlayerMessage(s.h.messages()))
+			// nothing reads the client leg any more: finish drains it
+			// after counting the rejection, so the close is not a reset.
+			s.kickWith(rs, rs.PlayerMessage(s.h.messages()))
 			s.drainAfter = true
-			broke = upErr
+			r.broke = upErr
 		}
 	}
-	end(mcproto.Serverbound, upErr)
-	<-done
+	r.end(mcproto.Serverbound, upErr)
+}
 
+// result is how the relayed connection ended, once both pumps have.
+func (r *relayRun) result() (reason.Reason, error) {
+	s := r.s
+	first := r.first
 	switch {
 	case s.kicked.Load():
-		return reason.Reason(s.kickReason.Load()), broke
+		return reason.Reason(s.kickReason.Load()), r.broke
 	case first == nil || isClosed(first):
 		return reason.None, nil
-	case firstDir == mcproto.Clientbound:
+	case r.firstDir == mcproto.Clientbound:
 		if isTimeout(first) {
 			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)
 		}
@@ -148,11 +180,11 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		s.logger().Warn("backend leg failed", "err", first)
 		return reason.None, nil
 	}
-	r := classify(first)
-	if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-		r = reason.IdleTimeout
+	rs := classify(first)
+	if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+		rs = reason.IdleTimeout
 	}
-	return r, first
+	return rs, first
 }
 
 // run relays until the leg ends.
