@@ -15,6 +15,8 @@
 // login; when the relay starts, each direction gets a goroutine of its own
 // and the first one returns. The pump that ends last finishes the
 // connection (session.finish), running what the login's steps registered
-// with session.later. An idle player therefore costs two goroutines parked
-// no deeper than a pump, not a login's whole call chain.
+// with session.later. A direction with nothing to read for a moment parks
+// its leg in the handler's poller and gives its goroutine back
+// (poller_linux.go): an idle player costs no goroutine at all, and a new
+// one starts when bytes arrive (SHARP_EDGES.md, "Frames and memory").
 package conn

@@ -149,6 +149,30 @@ type Handler struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	draining bool
+
+	// pl holds idle relayed legs without goroutines (poller_linux.go),
+	// made when the first leg parks and closed by Shutdown; nil where it
+	// cannot be made, and then legs wait on goroutines as before.
+	plOnce   sync.Once
+	pl       atomic.Pointer[poller]
+	plClosed atomic.Bool
+}
+
+// poller returns the handler's poller, making it on first use; nil when
+// there is none (not Linux, it failed, or the handler shut down).
+func (h *Handler) poller() *poller {
+	if !pollerAvailable || h.plClosed.Load() {
+		return nil
+	}
+	h.plOnce.Do(func() {
+		pl, err := newPoller(h.o.IdleTimeout)
+		if err != nil {
+			h.o.Log.Warn("idle connections keep a goroutine each: no poller", "err", err)
+			return
+		}
+		h.pl.Store(pl)
+	})
+	return h.pl.Load()
 }
 
 // NewHandler returns a Handler.
@@ -271,6 +295,13 @@ func (h *Handler) Shutdown() {
 		}()
 	}
 	wg.Wait()
+	// Every leg still parked goes back to a goroutine, so that whatever
+	// closes it from now on (the listener's drain) ends its relay.
+	h.plClosed.Store(true)
+	h.plOnce.Do(func() {}) // none made from here on
+	if pl := h.pl.Load(); pl != nil {
+		pl.close()
+	}
 }
 
 // KickWhere kicks every player in login or play for whom match returns a

@@ -68,6 +68,7 @@ type pump struct {
 	raw       bool
 
 	now        time.Time // read once per batch
+	deadline   time.Time // the read deadline of this leg in play and configuration
 	rwFrame    []byte    // a rewritten packet framed for this leg
 	rwComp     mcproto.Compressor
 	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
@@ -78,11 +79,47 @@ type pump struct {
 	// local: WriteTo's pointer receiver would move a local to the heap,
 	// an allocation per probe.
 	sending net.Buffers
+
+	// An idle pump parks its leg in the handler's poller and gives its
+	// goroutine back (poller_linux.go). parked is true while it is there;
+	// whoever turns it false (wake) owns the pump and carries it on.
+	parked   atomic.Bool
+	pk       parking
+	resumeFn func()          // carry(true), made once
+	onEnd    func(err error) // what the relay does when this direction ends
 }
 
-// relay starts both directions on goroutines of their own and returns.
-// Each pump's stack is only as deep as the pump: an idle player costs two
-// shallow parked goroutines, not the login's whole call chain. When one
+// errParked ends a pump's goroutine, not the pump: its leg waits in the
+// poller, and a new goroutine carries on when it is readable.
+var errParked = errors.New("parked")
+
+// start runs the pump on a new goroutine.
+func (p *pump) start() {
+	p.resumeFn = func() { p.carry(true) }
+	go p.carry(false)
+}
+
+// carry runs the pump until it parks or ends.
+func (p *pump) carry(resumed bool) {
+	err := p.run(resumed)
+	if err == errParked {
+		return
+	}
+	p.unpark()
+	p.onEnd(err)
+}
+
+// wake carries a parked pump on in a new goroutine: its leg is readable,
+// its deadline passed, or the session closed a leg under it.
+func (p *pump) wake() {
+	if p.parked.CompareAndSwap(true, false) {
+		go p.resumeFn()
+	}
+}
+
+// relay starts both directions on goroutines of their own and returns, so
+// no goroutine stays parked under the login's whole call chain; an idle
+// direction then gives its goroutine back too (fillOrPark). When one
 // direction ends both legs are closed, and the pump that ends last
 // finishes the connection (session.finish).
 func (s *session) relay(cl *leg, bl *leg) {
@@ -98,8 +135,11 @@ func (s *session) relay(cl *leg, bl *leg) {
 	s.later(r.fl.close)
 	s.later(bl.f.Release)
 	r.running.Store(2)
-	go r.runDown()
-	go r.runUp()
+	r.down.onEnd = r.downEnded
+	r.up.onEnd = r.upEnded
+	s.pumps.Store(r)
+	r.down.start()
+	r.up.start()
 }
 
 // relayRun is one relay's shared end: which direction ended first and why.
@@ -133,15 +173,13 @@ func (r *relayRun) end(d mcproto.Direction, err error) {
 	}
 }
 
-func (r *relayRun) runDown() {
-	err := r.down.run()
+func (r *relayRun) downEnded(err error) {
 	r.fl.clientboundEnded()
 	r.end(mcproto.Clientbound, err)
 }
 
-func (r *relayRun) runUp() {
+func (r *relayRun) upEnded(upErr error) {
 	s := r.s
-	upErr := r.up.run()
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
 		rs := classify(upErr)
@@ -187,8 +225,9 @@ func (r *relayRun) result() (reason.Reason, error) {
 	return rs, first
 }
 
-// run relays until the leg ends.
-func (p *pump) run() error {
+// run relays until the leg ends, or parks it (errParked) when it is idle.
+// resumed: the pump had parked, and its read deadline stands.
+func (p *pump) run(resumed bool) error {
 	f := p.src.f
 	m := p.s.h.o.Metrics
 	// Bytes may already be buffered (the backend's first answer, read while
@@ -204,14 +243,30 @@ func (p *pump) run() error {
 			}
 			continue
 		}
-		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
-			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		steady := p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration
+		var now time.Time
+		if steady && !resumed {
+			now = time.Now()
+			p.deadline = now.Add(p.idle) // set on the socket before the next read
 		}
 		if primed {
 			primed = false
-		} else if err := p.src.fill(); err != nil {
-			return err
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+		} else if pl := p.parkable(); pl != nil {
+			if err := p.fillOrPark(pl, steady, resumed, now); err != nil {
+				return err
+			}
+		} else {
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+			if err := p.src.fill(); err != nil {
+				return err
+			}
 		}
+		resumed = false
 		p.now = time.Now() // one clock read per batch, not per packet
 		mark := f.Mark()
 		var frames int
@@ -311,6 +366,66 @@ func (p *pump) run() error {
 		}
 		f.Release()
 	}
+}
+
+// parkAfter is how long a leg waits for bytes on its goroutine before it
+// parks in the poller: two game ticks. A player who plays sends a packet
+// every tick (50 ms) and the server sends every tick, so an active leg
+// does not park and pays no extra wake-up (a woken leg's first packet
+// takes one more scheduling hop, about 0.1 ms in rgload's echo); a leg
+// quiet for longer is idle, and gives its goroutine back. Longer would
+// keep more goroutines alive through a burst of logins, and their stacks
+// count in the edge's memory until the runtime returns them.
+const parkAfter = 100 * time.Millisecond
+
+// parkable returns the poller when this leg can park: a socket, a poller,
+// no kick under way.
+func (p *pump) parkable() *poller {
+	if p.src.rc == nil || p.s.kicked.Load() {
+		return nil
+	}
+	return p.s.h.poller()
+}
+
+// fillOrPark reads the next bytes: on this goroutine for up to parkAfter,
+// then, still with nothing, by parking the leg (errParked). The read
+// deadline it honours is the idle one run set (steady), or in login the
+// login's, which both legs read under until Login Success
+// (setLoginDeadline, tryBackend); the poller resumes the pump when it
+// passes. resumed: the pump was just woken, so it does not wait again.
+func (p *pump) fillOrPark(pl *poller, steady, resumed bool, now time.Time) error {
+	deadline := p.deadline
+	if !steady {
+		deadline = p.s.loginDeadline
+	}
+	if deadline.IsZero() {
+		return p.src.fill()
+	}
+	if !resumed {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		wait := now.Add(parkAfter)
+		if !wait.Before(deadline) {
+			// The leg's own deadline comes first.
+			_ = p.src.c.SetReadDeadline(deadline)
+			return p.src.fill()
+		}
+		_ = p.src.c.SetReadDeadline(wait)
+		err := p.src.fill()
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || p.s.kicked.Load() {
+			return err
+		}
+		_ = p.src.c.SetReadDeadline(deadline)
+	}
+	got, err := p.src.tryFill()
+	if err != nil || got {
+		return err
+	}
+	if p.park(pl, deadline) {
+		return errParked
+	}
+	return p.src.fill()
 }
 
 // awaitBackend waits, for a held serverbound login frame, until the

@@ -105,6 +105,9 @@ type session struct {
 	atEnd []func()
 	// done is the listener's Accepted.Done, called last.
 	done func()
+	// pumps is the relay once it started: closing a leg wakes its parked
+	// pumps (wake).
+	pumps atomic.Pointer[relayRun]
 
 	closeOnce sync.Once
 	// drainAfter: the relay kicked the client for a malformed packet after
@@ -262,7 +265,18 @@ func (s *session) closeAll() {
 		if b != nil {
 			_ = b.Close()
 		}
+		s.wake()
 	})
+}
+
+// wake resumes the relay's parked pumps after a leg was closed or the
+// player kicked: a socket closed while parked leaves the poller's set
+// without an event, so nothing else would.
+func (s *session) wake() {
+	if r := s.pumps.Load(); r != nil {
+		r.up.wake()
+		r.down.wake()
+	}
 }
 
 // setBackend attaches the backend leg; false (and the leg closed) when the
@@ -380,6 +394,7 @@ func (s *session) closeBackend() {
 	if b != nil {
 		_ = b.Close()
 	}
+	s.wake()
 }
 
 // disconnect sends a Disconnect for the current clientbound state.

@@ -4,40 +4,85 @@ import (
 	"bytes"
 	"runtime"
 	"testing"
+	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/reason"
+	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// TestRelayedPlayerKeepsNoLoginStack: once a player is relayed, the
-// goroutine that ran its login has returned; the player is carried by its
-// two pumps alone, each parked only as deep as the pump. Before, that
-// goroutine stayed parked under the whole login for the player's session,
-// and its stack (8 KiB) was the largest part of what an idle player cost.
-// When the player leaves, the connection is still finished and counted.
-func TestRelayedPlayerKeepsNoLoginStack(t *testing.T) {
+// TestIdlePlayerKeepsNoGoroutine: once a player is relayed, the goroutine
+// that ran its login has returned, and once neither side has sent anything
+// for a moment (conn's parkAfter) both legs wait in the edge's poller with
+// no goroutine at all. Before,
+// an idle player kept two goroutines, one parked under the whole login
+// (an 8 KiB stack), the largest part of what it cost. Bytes from either
+// side still go through at once, and a player who leaves is finished and
+// counted.
+func TestIdlePlayerKeepsNoGoroutine(t *testing.T) {
 	b := startBackend(t, 256, false)
 	e := startEdge(t, testConfig(b.addr()))
 	c := dial(t, e.Addr().String())
 	c.login(t, 47, "Alex")
 	bc := b.nextLogin(t)
-	// A play packet goes through: the relay runs.
-	if _, err := c.Write(frameRaw(0x00, mcproto.AppendVarInt(nil, 42))); err != nil {
-		t.Fatal(err)
+	keepAlive := func(n int32) {
+		t.Helper()
+		if _, err := c.Write(frameRaw(0x00, mcproto.AppendVarInt(nil, n))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bc.fr.Next(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := bc.fr.Next(); err != nil {
-		t.Fatal(err)
+	idle := func() bool {
+		return !goroutinesIn("/edge/internal/conn.(*session).login(") &&
+			goroutinesWith("/edge/internal/conn.(*pump).") == 0
 	}
-
-	waitFor(t, func() bool { return !goroutinesIn("/edge/internal/conn.(*session).login(") })
-	if n := goroutinesWith("/edge/internal/conn.(*pump).run("); n != 2 {
-		t.Errorf("%d pump goroutines for one relayed player, want 2", n)
-	}
+	// Before 1.20.2 the client's leg leaves login with its first play
+	// packet: a player who has sent none yet is idle too.
+	waitFor(t, idle)
+	keepAlive(42)
+	waitFor(t, idle)
 	if got := e.ln.Active(); got != 1 {
 		t.Fatalf("%d active connections, want 1", got)
 	}
 
+	// Parked legs wake for what arrives, in both directions, and park again.
+	for i := range 2 {
+		keepAlive(int32(i))
+		if _, err := bc.Write(frameRaw(0x00, mcproto.AppendVarInt(nil, int32(i)))); err != nil {
+			t.Fatal(err)
+		}
+		if id, _ := c.packet(t); id != 0x00 {
+			t.Fatalf("client got packet %#x, want the backend's keep-alive", id)
+		}
+		waitFor(t, idle)
+	}
+
 	_ = c.Close()
-	waitFor(t, func() bool { return e.ln.Active() == 0 && goroutinesWith("/edge/internal/conn.(*pump).run(") == 0 })
+	waitFor(t, func() bool { return e.ln.Active() == 0 })
+}
+
+// TestParkedPlayerTimesOut: a player whose legs wait in the poller is
+// still closed when proxy.timeout passes with nothing read, and counted
+// as an idle timeout; the poller, not a waiting goroutine, sees the
+// deadline pass. (A timeout shorter than conn's parkAfter would never
+// let the legs park.)
+func TestParkedPlayerTimesOut(t *testing.T) {
+	const idle = 500 * time.Millisecond
+	b := startBackend(t, 256, false)
+	cfg := testConfig(b.addr())
+	cfg.Proxy.Timeout = config.Duration(idle)
+	e := startEdge(t, cfg)
+	c := dial(t, e.Addr().String())
+	c.login(t, 47, "Alex")
+	b.nextLogin(t)
+	start := time.Now()
+	c.expectClosed(t)
+	if waited := time.Since(start); waited < idle {
+		t.Fatalf("closed after %v, before the idle timeout of %v", waited, idle)
+	}
+	waitFor(t, func() bool { return rejected(e, reason.IdleTimeout) == 1 && e.ln.Active() == 0 })
 }
 
 // goroutinesWith counts the goroutines with a frame in a function whose
