@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -101,5 +102,44 @@ func goroutinesWith(fn string) int {
 			return count
 		}
 		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// TestParkedPlayerEnds: when one side hangs up, or the edge kicks the
+// player (a ban), while both legs are parked, the relay still ends and the
+// connection is counted out. A hang-up wakes its own leg; closing the
+// other socket then removes that leg from the poller without an event, so
+// the edge must wake it itself (session.wake), or the player's relay would
+// never finish.
+func TestParkedPlayerEnds(t *testing.T) {
+	b := startBackend(t, 256, false)
+	e := startEdge(t, testConfig(b.addr()))
+	idle := func() bool { return goroutinesWith("/edge/internal/conn.(*pump).") == 0 }
+	for _, side := range []string{"backend", "client", "kick"} {
+		t.Run(side, func(t *testing.T) {
+			c := dial(t, e.Addr().String())
+			c.login(t, 47, "Alex")
+			bc := b.nextLogin(t)
+			waitFor(t, idle)
+			switch side {
+			case "backend":
+				_ = bc.Close()
+				c.expectClosed(t)
+			case "client":
+				_ = c.Close()
+				if _, err := bc.fr.Next(); err == nil {
+					t.Fatal("backend read a frame from a client that hung up")
+				}
+			case "kick":
+				kicked := e.handler.KickWhere(func(netip.Addr, string, mcproto.UUID) (string, bool) { return "banned", true })
+				if kicked != 1 {
+					t.Fatalf("kicked %d players, want 1", kicked)
+				}
+				if msg := c.expectClosed(t); !bytes.Contains(msg, []byte("banned")) {
+					t.Fatalf("last packet %q, want the kick's message", msg)
+				}
+			}
+			waitFor(t, func() bool { return e.ln.Active() == 0 && idle() })
+		})
 	}
 }
