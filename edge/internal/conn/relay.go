@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
@@ -67,6 +68,7 @@ type pump struct {
 	raw       bool
 
 	now        time.Time // read once per batch
+	deadline   time.Time // the read deadline of this leg in play and configuration
 	rwFrame    []byte    // a rewritten packet framed for this leg
 	rwComp     mcproto.Compressor
 	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
@@ -77,69 +79,137 @@ type pump struct {
 	// local: WriteTo's pointer receiver would move a local to the heap,
 	// an allocation per probe.
 	sending net.Buffers
+
+	// An idle pump parks its leg in the handler's poller and gives its
+	// goroutine back (poller_linux.go). parked is true while it is there;
+	// whoever turns it false (wake) owns the pump and carries it on.
+	parked   atomic.Bool
+	pk       parking
+	resumeFn func()          // carry(true), made once
+	onEnd    func(err error) // what the relay does when this direction ends
 }
 
-// relay runs both directions until one ends, then closes both.
-func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
+// errParked ends a pump's goroutine, not the pump: its leg waits in the
+// poller, and a new goroutine carries on when it is readable.
+var errParked = errors.New("parked")
+
+// start runs the pump on a new goroutine.
+func (p *pump) start() {
+	p.resumeFn = func() { p.carry(true) }
+	go p.carry(false)
+}
+
+// carry runs the pump until it parks or ends.
+func (p *pump) carry(resumed bool) {
+	err := p.run(resumed)
+	if err == errParked {
+		return
+	}
+	p.unpark()
+	p.onEnd(err)
+}
+
+// wake carries a parked pump on in a new goroutine: its leg is readable,
+// its deadline passed, or the session closed a leg under it.
+func (p *pump) wake() {
+	if p.parked.CompareAndSwap(true, false) {
+		go p.resumeFn()
+	}
+}
+
+// relay starts both directions on goroutines of their own and returns, so
+// no goroutine stays parked under the login's whole call chain; an idle
+// direction then gives its goroutine back too (fillOrPark). When one
+// direction ends both legs are closed, and the pump that ends last
+// finishes the connection (session.finish).
+func (s *session) relay(cl *leg, bl *leg) {
 	o := &s.h.o
 	f := newFlow(s.hs.Protocol, o.InspectPlay)
 	f.online = s.authenticated
 	f.velocity = s.authenticated && s.route.Forwarding == forwarding.Velocity
-	fl := newSharedFlow(f)
-	defer fl.close()
-	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: fl,
+	r := &relayRun{s: s, fl: newSharedFlow(f)}
+	r.up = &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: r.fl,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
-		dst: s.client, flow: fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	defer down.src.f.Release()
+	r.down = &pump{s: s, dir: mcproto.Clientbound, src: bl,
+		dst: s.client, flow: r.fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	s.later(r.fl.close)
+	s.later(bl.f.Release)
+	r.running.Store(2)
+	r.down.onEnd = r.downEnded
+	r.up.onEnd = r.upEnded
+	s.pumps.Store(r)
+	r.down.start()
+	r.up.start()
+}
 
-	var once sync.Once
-	var first error
-	var firstDir mcproto.Direction
-	end := func(d mcproto.Direction, err error) {
-		once.Do(func() { first, firstDir = err, d })
-		fl.close() // a held serverbound frame waits no longer
-		if s.lingering.Load() {
-			s.closeBackend() // the client leg drains; Serve closes it
-			return
-		}
+// relayRun is one relay's shared end: which direction ended first and why.
+type relayRun struct {
+	s        *session
+	fl       *sharedFlow
+	up, down *pump
+	running  atomic.Int32 // pumps still running; the last one finishes
+
+	once     sync.Once
+	first    error
+	firstDir mcproto.Direction
+	broke    error // the client's protocol error, when it was told so
+}
+
+// end records how direction d ended (the first one counts) and closes
+// both legs, so the other pump ends too.
+func (r *relayRun) end(d mcproto.Direction, err error) {
+	s := r.s
+	r.once.Do(func() { r.first, r.firstDir = err, d })
+	r.fl.close() // a held serverbound frame waits no longer
+	if s.lingering.Load() {
+		s.closeBackend() // the client leg drains; finish closes it
+	} else {
 		s.closeAll()
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		err := down.run()
-		fl.clientboundEnded()
-		end(mcproto.Clientbound, err)
-	}()
-	upErr := up.run()
-	var broke error // the client's protocol error, when it was told so
+	if r.running.Add(-1) == 0 {
+		// Both pumps are done with the session: what they wrote is read
+		// here after the counter's synchronisation.
+		s.finish(r.result())
+	}
+}
+
+func (r *relayRun) downEnded(err error) {
+	r.fl.clientboundEnded()
+	r.end(mcproto.Clientbound, err)
+}
+
+func (r *relayRun) upEnded(upErr error) {
+	s := r.s
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
-		r := classify(upErr)
-		if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-			r = reason.IdleTimeout
+		rs := classify(upErr)
+		if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+			rs = reason.IdleTimeout
 		}
-		once.Do(func() { first, firstDir = &errReason{r: r, err: upErr}, mcproto.Serverbound })
-		if r != reason.IdleTimeout && r != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
+		r.once.Do(func() { r.first, r.firstDir = &errReason{r: rs, err: upErr}, mcproto.Serverbound })
+		if rs != reason.IdleTimeout && rs != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
 			// A kick like any other (the message framed for what the
 			// client has received, the backend leg closed), except that
-			// nothing reads the client leg any more: Serve drains it after
-			// counting the rejection, so the close is not a reset.
-			s.kickWith(r, r.PlayerMessage(s.h.messages()))
+			// nothing reads the client leg any more: finish drains it
+			// after counting the rejection, so the close is not a reset.
+			s.kickWith(rs, rs.PlayerMessage(s.h.messages()))
 			s.drainAfter = true
-			broke = upErr
+			r.broke = upErr
 		}
 	}
-	end(mcproto.Serverbound, upErr)
-	<-done
+	r.end(mcproto.Serverbound, upErr)
+}
 
+// result is how the relayed connection ended, once both pumps have.
+func (r *relayRun) result() (reason.Reason, error) {
+	s := r.s
+	first := r.first
 	switch {
 	case s.kicked.Load():
-		return reason.Reason(s.kickReason.Load()), broke
+		return reason.Reason(s.kickReason.Load()), r.broke
 	case first == nil || isClosed(first):
 		return reason.None, nil
-	case firstDir == mcproto.Clientbound:
+	case r.firstDir == mcproto.Clientbound:
 		if isTimeout(first) {
 			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)
 		}
@@ -148,15 +218,16 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		s.logger().Warn("backend leg failed", "err", first)
 		return reason.None, nil
 	}
-	r := classify(first)
-	if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-		r = reason.IdleTimeout
+	rs := classify(first)
+	if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+		rs = reason.IdleTimeout
 	}
-	return r, first
+	return rs, first
 }
 
-// run relays until the leg ends.
-func (p *pump) run() error {
+// run relays until the leg ends, or parks it (errParked) when it is idle.
+// resumed: the pump had parked, and its read deadline stands.
+func (p *pump) run(resumed bool) error {
 	f := p.src.f
 	m := p.s.h.o.Metrics
 	// Bytes may already be buffered (the backend's first answer, read while
@@ -172,14 +243,30 @@ func (p *pump) run() error {
 			}
 			continue
 		}
-		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
-			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		steady := p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration
+		var now time.Time
+		if steady && !resumed {
+			now = time.Now()
+			p.deadline = now.Add(p.idle) // set on the socket before the next read
 		}
 		if primed {
 			primed = false
-		} else if err := p.src.fill(); err != nil {
-			return err
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+		} else if pl := p.parkable(); pl != nil {
+			if err := p.fillOrPark(pl, steady, resumed, now); err != nil {
+				return err
+			}
+		} else {
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+			if err := p.src.fill(); err != nil {
+				return err
+			}
 		}
+		resumed = false
 		p.now = time.Now() // one clock read per batch, not per packet
 		mark := f.Mark()
 		var frames int
@@ -279,6 +366,66 @@ func (p *pump) run() error {
 		}
 		f.Release()
 	}
+}
+
+// parkAfter is how long a leg waits for bytes on its goroutine before it
+// parks in the poller: two game ticks. A player who plays sends a packet
+// every tick (50 ms) and the server sends every tick, so an active leg
+// does not park and pays no extra wake-up (a woken leg's first packet
+// takes one more scheduling hop, about 0.1 ms in rgload's echo); a leg
+// quiet for longer is idle, and gives its goroutine back. Longer would
+// keep more goroutines alive through a burst of logins, and their stacks
+// count in the edge's memory until the runtime returns them.
+const parkAfter = 100 * time.Millisecond
+
+// parkable returns the poller when this leg can park: a socket, a poller,
+// no kick under way.
+func (p *pump) parkable() *poller {
+	if p.src.rc == nil || p.s.kicked.Load() {
+		return nil
+	}
+	return p.s.h.poller()
+}
+
+// fillOrPark reads the next bytes: on this goroutine for up to parkAfter,
+// then, still with nothing, by parking the leg (errParked). The read
+// deadline it honours is the idle one run set (steady), or in login the
+// login's, which both legs read under until Login Success
+// (setLoginDeadline, tryBackend); the poller resumes the pump when it
+// passes. resumed: the pump was just woken, so it does not wait again.
+func (p *pump) fillOrPark(pl *poller, steady, resumed bool, now time.Time) error {
+	deadline := p.deadline
+	if !steady {
+		deadline = p.s.loginDeadline
+	}
+	if deadline.IsZero() {
+		return p.src.fill()
+	}
+	if !resumed {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		wait := now.Add(parkAfter)
+		if !wait.Before(deadline) {
+			// The leg's own deadline comes first.
+			_ = p.src.c.SetReadDeadline(deadline)
+			return p.src.fill()
+		}
+		_ = p.src.c.SetReadDeadline(wait)
+		err := p.src.fill()
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || p.s.kicked.Load() {
+			return err
+		}
+		_ = p.src.c.SetReadDeadline(deadline)
+	}
+	got, err := p.src.tryFill()
+	if err != nil || got {
+		return err
+	}
+	if p.park(pl, deadline) {
+		return errParked
+	}
+	return p.src.fill()
 }
 
 // awaitBackend waits, for a held serverbound login frame, until the

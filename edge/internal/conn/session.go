@@ -98,6 +98,17 @@ type session struct {
 	det   *detect.Player
 	detMu sync.Mutex
 
+	// atEnd is what the login's steps leave to do when the connection
+	// ends (later), run by finish in reverse order: on the goroutine that
+	// ends the connection, which after the relay started is not the one
+	// that ran the login.
+	atEnd []func()
+	// done is the listener's Accepted.Done, called last.
+	done func()
+	// pumps is the relay once it started: closing a leg wakes its parked
+	// pumps (wake).
+	pumps atomic.Pointer[relayRun]
+
 	closeOnce sync.Once
 	// drainAfter: the relay kicked the client for a malformed packet after
 	// its reader had stopped; Serve drains the client leg after counting
@@ -117,7 +128,7 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 	_ = s.client.SetDeadline(s.stageDeadline)
 
 	f := mcproto.NewFramer(o.Pool, handshakeCap)
-	defer f.Release()
+	s.later(f.Release) // the relay reads the client leg with this framer
 	f.Load(a.Pending)
 	l := newLeg(s.client, f)
 
@@ -170,7 +181,10 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 		}
 		ctx = s.startConnect(ctx, accepted)
 		r, err := s.login(ctx, l, raw, a.OverCapacity)
-		s.endConnect(s.outcome, r, err) // a no-op once relaying started
+		if errors.Is(err, errRelaying) {
+			return r, err // the span ended when the relay started
+		}
+		s.endConnect(s.outcome, r, err)
 		return r, err
 	}
 	return reason.BadIntent, fmt.Errorf("handshake intent %d", hs.Intent)
@@ -230,6 +244,16 @@ func (s *session) readWithin(d time.Duration) {
 	_ = s.client.SetReadDeadline(t)
 }
 
+// later registers fn to run when the connection ends (finish), like a
+// defer that outlives the function: a login step's clean-up must wait for
+// the relay, which runs on goroutines of its own. Only the goroutine
+// running the login calls it, before the relay starts.
+func (s *session) later(fn func()) { s.atEnd = append(s.atEnd, fn) }
+
+// errRelaying is what the login's steps return once the relay has started:
+// the connection goes on without them and its pumps finish it.
+var errRelaying = errors.New("relaying")
+
 // closeAll closes both legs once.
 func (s *session) closeAll() {
 	s.closeOnce.Do(func() {
@@ -241,7 +265,18 @@ func (s *session) closeAll() {
 		if b != nil {
 			_ = b.Close()
 		}
+		s.wake()
 	})
+}
+
+// wake resumes the relay's parked pumps after a leg was closed or the
+// player kicked: a socket closed while parked leaves the poller's set
+// without an event, so nothing else would.
+func (s *session) wake() {
+	if r := s.pumps.Load(); r != nil {
+		r.up.wake()
+		r.down.wake()
+	}
 }
 
 // setBackend attaches the backend leg; false (and the leg closed) when the
@@ -359,6 +394,7 @@ func (s *session) closeBackend() {
 	if b != nil {
 		_ = b.Close()
 	}
+	s.wake()
 }
 
 // disconnect sends a Disconnect for the current clientbound state.
