@@ -21,6 +21,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rustguard/rustguard/shared/mcdata"
 	"go/format"
 	"log"
 	"os"
@@ -42,31 +43,6 @@ const firstProtocol = 47
 const preFlatteningStates = 256 << 4
 
 var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
-
-// mitText: see shared/mcproto/packets/internal/gen; the npm package ships no
-// LICENSE file.
-const mitText = `MIT License
-
-Copyright (c) PrismarineJS and the minecraft-data contributors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`
 
 func main() {
 	data := flag.String("data", "", "minecraft-data data folder (…/node_modules/minecraft-data/minecraft-data/data)")
@@ -97,7 +73,8 @@ type protocolEntry struct {
 }
 
 func generate(dataDir string) ([]byte, []byte, error) {
-	version, licence, err := readPackage(dataDir)
+	pkg, licence, err := mcdata.Open(dataDir)
+	version := pkg.Version
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,7 +85,7 @@ func generate(dataDir string) ([]byte, []byte, error) {
 	var dp struct {
 		PC map[string]map[string]string `json:"pc"`
 	}
-	if err := readJSON(filepath.Join(dataDir, "dataPaths.json"), &dp); err != nil {
+	if err := mcdata.ReadJSON(filepath.Join(dataDir, "dataPaths.json"), &dp); err != nil {
 		return nil, nil, err
 	}
 	cache := map[string][]blocks.State{}
@@ -181,14 +158,14 @@ type block struct {
 
 func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, error) {
 	var list []block
-	if err := readJSON(filepath.Join(dataDir, filepath.FromSlash(blocksFolder), "blocks.json"), &list); err != nil {
+	if err := mcdata.ReadJSON(filepath.Join(dataDir, filepath.FromSlash(blocksFolder), "blocks.json"), &list); err != nil {
 		return nil, err
 	}
 	var shapes struct {
 		Blocks map[string]json.RawMessage `json:"blocks"`
 		Shapes map[string][][6]float64    `json:"shapes"`
 	}
-	if err := readJSON(filepath.Join(dataDir, filepath.FromSlash(shapesFolder), "blockCollisionShapes.json"), &shapes); err != nil {
+	if err := mcdata.ReadJSON(filepath.Join(dataDir, filepath.FromSlash(shapesFolder), "blockCollisionShapes.json"), &shapes); err != nil {
 		return nil, err
 	}
 	// shapeIDs parses a block's entry once: one shape id for every state,
@@ -359,7 +336,7 @@ type versionEntry struct {
 // its release names oldest first (the same rule as the packet tables).
 func releases(dataDir string) ([]protocolEntry, error) {
 	var rows []versionEntry
-	if err := readJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
+	if err := mcdata.ReadJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
 		return nil, err
 	}
 	byProtocol := map[int32]*protocolEntry{}
@@ -450,39 +427,4 @@ func render(version, licence string, entries []protocolEntry) ([]byte, []byte, e
 		return nil, nil, fmt.Errorf("format: %w", err)
 	}
 	return src, bin.Bytes(), nil
-}
-
-func readPackage(dataDir string) (string, string, error) {
-	var pkg struct {
-		Name    string `json:"name"`
-		Version string `json:"version"`
-		License string `json:"license"`
-	}
-	root := filepath.Dir(filepath.Dir(dataDir))
-	if err := readJSON(filepath.Join(root, "package.json"), &pkg); err != nil {
-		return "", "", err
-	}
-	if pkg.Name != "minecraft-data" || pkg.License != "MIT" {
-		return "", "", fmt.Errorf("package.json: name %q licence %q, want minecraft-data under MIT; check the licence before regenerating",
-			pkg.Name, pkg.License)
-	}
-	for _, dir := range []string{root, filepath.Dir(dataDir)} {
-		for _, name := range []string{"LICENSE", "LICENSE.md", "LICENSE.txt", "license"} {
-			if b, err := os.ReadFile(filepath.Join(dir, name)); err == nil {
-				return pkg.Version, string(b), nil
-			}
-		}
-	}
-	return pkg.Version, mitText, nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
 }
