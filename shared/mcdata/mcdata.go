@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 )
 
 // Package is what the generators read from the npm package.json.
@@ -79,4 +81,68 @@ func ReadJSON(path string, v any) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
+}
+
+// Release is one protocol number with the release names that speak it.
+type Release struct {
+	Protocol int32
+	Major    string   // majorVersion of the releases (e.g. "1.9")
+	Names    []string // oldest first
+}
+
+// releaseName matches plain release names (1.8.9, 1.21.11, 26.1). Old
+// entries of protocolVersions.json carry no releaseType, so the name is the
+// only way to tell a release from a snapshot, pre-release or candidate.
+var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
+
+// versionRow is one row of protocolVersions.json.
+type versionRow struct {
+	MinecraftVersion string `json:"minecraftVersion"`
+	Version          int32  `json:"version"`
+	UsesNetty        bool   `json:"usesNetty"`
+	MajorVersion     string `json:"majorVersion"`
+	ReleaseType      string `json:"releaseType"`
+}
+
+// Releases lists the release protocols ≥ first from the package's
+// protocolVersions.json, ascending, each with its release names oldest
+// first. first itself must be among them: a package that lost it is refused
+// rather than silently shrinking what the generated tables serve.
+func Releases(dataDir string, first int32) ([]Release, error) {
+	var rows []versionRow
+	if err := ReadJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
+		return nil, err
+	}
+	byProtocol := map[int32]*Release{}
+	var order []int32
+	// The file lists the newest version first; walk it backwards so
+	// release names come out oldest first.
+	for i := len(rows) - 1; i >= 0; i-- {
+		r := rows[i]
+		isRelease := r.ReleaseType == "release" || r.ReleaseType == "" && releaseName.MatchString(r.MinecraftVersion)
+		if !isRelease || !r.UsesNetty || r.Version < first {
+			continue
+		}
+		e := byProtocol[r.Version]
+		if e == nil {
+			e = &Release{Protocol: r.Version, Major: r.MajorVersion}
+			byProtocol[r.Version] = e
+			order = append(order, r.Version)
+		}
+		if e.Major != r.MajorVersion {
+			return nil, fmt.Errorf("protocol %d spans major versions %s and %s", r.Version, e.Major, r.MajorVersion)
+		}
+		if !slices.Contains(e.Names, r.MinecraftVersion) {
+			e.Names = append(e.Names, r.MinecraftVersion)
+		}
+	}
+	slices.Sort(order)
+	out := make([]Release, 0, len(order))
+	for _, p := range order {
+		out = append(out, *byProtocol[p])
+	}
+	if len(out) == 0 || out[0].Protocol != first {
+		return nil, fmt.Errorf("protocolVersions.json: no release with protocol %d", first)
+	}
+	return out, nil
 }

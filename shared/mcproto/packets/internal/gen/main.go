@@ -29,7 +29,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -43,11 +42,6 @@ const firstProtocol = 47
 // It is not a framed packet (0xFE replaces the frame length, docs/PROTOCOL.md, Status and the legacy ping),
 // so it has no place in an id table; packets.ParseLegacyPing handles it.
 const legacyPingName = "legacy_server_list_ping"
-
-// releaseName matches plain release names (1.8.9, 1.21.11, 26.1). Old
-// entries of protocolVersions.json carry no releaseType, so the name is the
-// only way to tell a release from a snapshot, pre-release or candidate.
-var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
 // states maps minecraft-data's state keys to mcproto identifiers, in the
 // order of mcproto.State.
@@ -100,15 +94,6 @@ type protocolEntry struct {
 	folder   string   // dataPaths folder, e.g. "pc/1.20.3"
 	note     string   // why a folder was borrowed, "" when the data names it
 	tables   names
-}
-
-// versionEntry is one row of protocolVersions.json.
-type versionEntry struct {
-	MinecraftVersion string `json:"minecraftVersion"`
-	Version          int32  `json:"version"`
-	UsesNetty        bool   `json:"usesNetty"`
-	MajorVersion     string `json:"majorVersion"`
-	ReleaseType      string `json:"releaseType"`
 }
 
 // mcdata.Package is the part of the npm package.json we record.
@@ -209,40 +194,13 @@ func resolve(dataDir string) ([]protocolEntry, error) {
 // releases lists the release protocols ≥ firstProtocol, ascending, each with
 // its release names oldest first.
 func releases(dataDir string) ([]protocolEntry, error) {
-	var rows []versionEntry
-	if err := mcdata.ReadJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
+	rs, err := mcdata.Releases(dataDir, firstProtocol)
+	if err != nil {
 		return nil, err
 	}
-	byProtocol := map[int32]*protocolEntry{}
-	var order []int32
-	// The file lists the newest version first; walk it backwards so
-	// release names come out oldest first.
-	for i := len(rows) - 1; i >= 0; i-- {
-		r := rows[i]
-		isRelease := r.ReleaseType == "release" || r.ReleaseType == "" && releaseName.MatchString(r.MinecraftVersion)
-		if !isRelease || !r.UsesNetty || r.Version < firstProtocol {
-			continue
-		}
-		e := byProtocol[r.Version]
-		if e == nil {
-			e = &protocolEntry{protocol: r.Version, major: r.MajorVersion}
-			byProtocol[r.Version] = e
-			order = append(order, r.Version)
-		}
-		if e.major != r.MajorVersion {
-			return nil, fmt.Errorf("protocol %d spans major versions %s and %s", r.Version, e.major, r.MajorVersion)
-		}
-		if !slices.Contains(e.releases, r.MinecraftVersion) {
-			e.releases = append(e.releases, r.MinecraftVersion)
-		}
-	}
-	slices.Sort(order)
-	out := make([]protocolEntry, 0, len(order))
-	for _, p := range order {
-		out = append(out, *byProtocol[p])
-	}
-	if len(out) == 0 || out[0].protocol != firstProtocol {
-		return nil, fmt.Errorf("protocolVersions.json: no release with protocol %d", firstProtocol)
+	out := make([]protocolEntry, len(rs))
+	for i, r := range rs {
+		out[i] = protocolEntry{protocol: r.Protocol, major: r.Major, releases: r.Names}
 	}
 	return out, nil
 }

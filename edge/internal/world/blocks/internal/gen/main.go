@@ -26,7 +26,6 @@ import (
 	"log"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -41,8 +40,6 @@ const firstProtocol = 47
 // the chunk format's global palette of 13 bits... id<<4 | metadata, with ids
 // below 256).
 const preFlatteningStates = 256 << 4
-
-var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
 func main() {
 	data := flag.String("data", "", "minecraft-data data folder (…/node_modules/minecraft-data/minecraft-data/data)")
@@ -324,46 +321,16 @@ func shapeClass(name string, boxes [][6]float64) blocks.Shape {
 	return blocks.ShapePartial
 }
 
-type versionEntry struct {
-	MinecraftVersion string `json:"minecraftVersion"`
-	Version          int32  `json:"version"`
-	UsesNetty        bool   `json:"usesNetty"`
-	MajorVersion     string `json:"majorVersion"`
-	ReleaseType      string `json:"releaseType"`
-}
-
 // releases lists the release protocols ≥ firstProtocol, ascending, each with
 // its release names oldest first (the same rule as the packet tables).
 func releases(dataDir string) ([]protocolEntry, error) {
-	var rows []versionEntry
-	if err := mcdata.ReadJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
+	rs, err := mcdata.Releases(dataDir, firstProtocol)
+	if err != nil {
 		return nil, err
 	}
-	byProtocol := map[int32]*protocolEntry{}
-	var order []int32
-	for i := len(rows) - 1; i >= 0; i-- {
-		r := rows[i]
-		isRelease := r.ReleaseType == "release" || r.ReleaseType == "" && releaseName.MatchString(r.MinecraftVersion)
-		if !isRelease || !r.UsesNetty || r.Version < firstProtocol {
-			continue
-		}
-		e := byProtocol[r.Version]
-		if e == nil {
-			e = &protocolEntry{protocol: r.Version, major: r.MajorVersion}
-			byProtocol[r.Version] = e
-			order = append(order, r.Version)
-		}
-		if !slices.Contains(e.releases, r.MinecraftVersion) {
-			e.releases = append(e.releases, r.MinecraftVersion)
-		}
-	}
-	slices.Sort(order)
-	out := make([]protocolEntry, 0, len(order))
-	for _, p := range order {
-		out = append(out, *byProtocol[p])
-	}
-	if len(out) == 0 || out[0].protocol != firstProtocol {
-		return nil, fmt.Errorf("protocolVersions.json: no release with protocol %d", firstProtocol)
+	out := make([]protocolEntry, len(rs))
+	for i, r := range rs {
+		out[i] = protocolEntry{protocol: r.Protocol, major: r.Major, releases: r.Names}
 	}
 	return out, nil
 }
