@@ -260,9 +260,10 @@ bench: deps build ## Go micro-benchmarks and the load tool; writes docs/BENCHMAR
 
 # --- code -------------------------------------------------------------------
 
-generate: deps-npm ## regenerate the packet-id tables and the limbo's world from the npm packages
+generate: deps-npm ## regenerate the packet-id tables, the block tables and the limbo's world from the npm packages
 	cd shared && $(GO) generate ./mcproto/packets/...
 	cd edge && $(GO) generate ./internal/limbo/...
+	cd edge && $(GO) generate ./internal/world/blocks/...
 
 fmt: ## gofmt the tree
 	gofmt -w shared edge central bench test tools/release

@@ -11,10 +11,12 @@ import (
 	"context"
 	"math/rand/v2"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 const (
-	// MinInterval and Burst make a token bucket per loop: at most one
+	// MinInterval and Burst make a rate limit per loop: at most one
 	// request per interval after a burst of two. The index of a health
 	// endpoint also moves on unrelated catalog churn (hashicorp/consul#3890),
 	// so without it a busy catalog turns long polls into a tight loop; a
@@ -66,14 +68,16 @@ func (l Loop) Run(ctx context.Context) {
 		wait = DefaultWait
 	}
 	wait = min(wait, MaxWait)
-	var bucket tokenBucket
+	// Off the hot path (one request per answer at most), so the standard
+	// limiter serves; Wait fails only when ctx ends (or would end first).
+	limit := rate.NewLimiter(rate.Every(MinInterval), Burst)
 	var index, epoch uint64
 	if l.Epoch != nil {
 		epoch = l.Epoch()
 	}
 	failures := 0
 	for {
-		if !bucket.take(ctx) {
+		if limit.Wait(ctx) != nil {
 			return
 		}
 		if l.Epoch != nil {
@@ -138,33 +142,6 @@ func Backoff(failures int) time.Duration {
 		d = min(BackoffBase<<max(shift, 0), BackoffMax)
 	}
 	return d/2 + rand.N(d/2+1)
-}
-
-// tokenBucket rate-limits one loop's requests. It is owned by a single
-// goroutine and so needs no lock.
-type tokenBucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// take waits for a token; false means ctx ended first.
-func (b *tokenBucket) take(ctx context.Context) bool {
-	now := time.Now()
-	if b.last.IsZero() {
-		b.tokens = Burst
-	} else {
-		b.tokens = min(Burst, b.tokens+float64(now.Sub(b.last))/float64(MinInterval))
-	}
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return true
-	}
-	if !Sleep(ctx, time.Duration((1-b.tokens)*float64(MinInterval))) {
-		return false
-	}
-	b.tokens, b.last = 0, time.Now()
-	return true
 }
 
 // Sleep waits d or until ctx ends; false means ctx ended.

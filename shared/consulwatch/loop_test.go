@@ -94,3 +94,30 @@ func TestLoopIndexRules(t *testing.T) {
 		t.Fatalf("reports %v: want one per request but the last (the loop was stopping), the third an error", reports)
 	}
 }
+
+// TestLoopIsRateLimited: a watcher whose answers come back at once (a
+// busy catalog moves every index) still asks at most Burst times at once
+// and then once per MinInterval, instead of spinning on the agent.
+func TestLoopIsRateLimited(t *testing.T) {
+	const calls = Burst + 2
+	var at []time.Time
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	Loop{Fetch: func(context.Context, uint64, time.Duration) (uint64, error) {
+		at = append(at, time.Now())
+		if len(at) == calls {
+			cancel()
+		}
+		return uint64(len(at)), nil
+	}}.Run(ctx)
+	if len(at) != calls {
+		t.Fatalf("%d requests, want %d", len(at), calls)
+	}
+	// After the burst, each request waited for a token of its own. The
+	// slack covers the moments between the limiter's clock and Fetch's;
+	// a loop that spins makes all its requests within a few Dithers.
+	const slack = MinInterval / 10
+	if got, want := at[calls-1].Sub(at[0]), (calls-Burst)*MinInterval-slack; got < want {
+		t.Fatalf("%d requests in %v; the rate allows them no sooner than %v", calls, got, want)
+	}
+}

@@ -11,5 +11,8 @@
 //	uncompressed:  Length VarInt(≤3 bytes) | Packet ID VarInt | Data
 //	compressed:    Length VarInt(≤3 bytes) | Data Length VarInt | zlib(ID|Data) or raw ID|Data when Data Length is 0
 //
+// It also computes the protocol's two identity hashes: a name's offline-mode
+// UUID (offline.go) and an online login's server id (serverid.go).
+//
 // The packet-id tables and typed packet decoders live in mcproto/packets.
 package mcproto

@@ -1,5 +1,7 @@
-// Package testservers starts real servers (Redis, Consul) on loopback ports
-// for integration tests, and stops them by PID when the test ends.
+// Package testservers starts real servers (Redis, Consul, Jaeger) on loopback ports
+// for integration tests, and stops them by PID when the test ends. The one
+// fake, the session-server double (package sessionserver), runs in the
+// test's process and stops with the test as well.
 package testservers
 
 import (

@@ -1,261 +1,54 @@
 package testservers
 
 import (
-	"crypto"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rustguard/rustguard/shared/testservers/sessionserver"
 )
 
-const (
-	// sessionJoinTTL is how long a join stays valid for hasJoined. Mojang
-	// does not document it; clients call hasJoined's counterpart within a
-	// second of joining, and 30 s is vanilla's whole login timeout.
-	sessionJoinTTL = 30 * time.Second
-	// sessionMaxBody caps a join request body (a few hundred bytes).
-	sessionMaxBody = 16 << 10
-)
-
-// SessionServer is a local stand-in for Mojang's session server: the one
-// fake online-mode tests may use, since the real one cannot be reached. It
-// implements the API with real state, as clients and servers use it:
-//
-//   - POST /session/minecraft/join {accessToken, selectedProfile, serverId}
-//     (what a client calls before it answers Encryption Request): the token
-//     must belong to an account and selectedProfile must be that account's
-//     id; the join is recorded with the caller's address. 204, or 403 with
-//     Mojang's error JSON.
-//   - GET /session/minecraft/hasJoined?username=&serverId=[&ip=] (what a
-//     server calls): 200 with the profile when that account joined with
-//     that server id within the last 30 s (and from that ip, when given),
-//     otherwise 204.
-//
-// Accounts are made by the test (AddAccount); each gets a random UUID, an
-// access token and a textures property signed with the server's own key, so
-// signatures travel like Mojang's. Down and Delay simulate an outage and a
-// slow server.
+// SessionServer is the session-server double (package sessionserver) for
+// one test: the only fake online-mode tests may use, since Mojang's servers
+// cannot be reached. It runs in the test's process and stops when the test
+// ends.
 type SessionServer struct {
-	srv *httptest.Server
-	key *rsa.PrivateKey
-
-	mu       sync.Mutex
-	accounts map[string]*SessionAccount // by access token
-	joins    map[string]sessionJoin     // by lower-cased name
-
-	down   atomic.Bool
-	delay  atomic.Int64 // time.Duration before each hasJoined answer
-	joined atomic.Int64
-	stop   chan struct{}
-
-	callsMu   sync.Mutex
-	hasJoined int
-	called    chan struct{} // closed and replaced on every hasJoined
+	*sessionserver.Server
 }
 
 // SessionAccount is an account of the double.
-type SessionAccount struct {
-	Name        string
-	ID          [16]byte
-	AccessToken string
-	Properties  []SessionProperty
-}
+type SessionAccount = sessionserver.Account
 
 // SessionProperty is a profile property as the session server sends it.
-type SessionProperty struct {
-	Name      string `json:"name"`
-	Value     string `json:"value"`
-	Signature string `json:"signature,omitempty"`
-}
-
-// IDHex is the account's UUID without dashes, as the API writes it.
-func (a *SessionAccount) IDHex() string { return hex.EncodeToString(a.ID[:]) }
-
-type sessionJoin struct {
-	account  *SessionAccount
-	serverID string
-	ip       string
-	at       time.Time
-}
+type SessionProperty = sessionserver.Property
 
 // StartSessionServer serves the double on a free 127.0.0.1 port until the
 // test ends.
 func StartSessionServer(t testing.TB) *SessionServer {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	s, err := sessionserver.New()
 	if err != nil {
-		t.Fatalf("session server key: %v", err)
+		t.Fatal(err)
 	}
-	s := &SessionServer{key: key, accounts: make(map[string]*SessionAccount), joins: make(map[string]sessionJoin),
-		stop: make(chan struct{}), called: make(chan struct{})}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /session/minecraft/join", s.handleJoin)
-	mux.HandleFunc("GET /session/minecraft/hasJoined", s.handleHasJoined)
-	s.srv = httptest.NewServer(mux)
-	t.Cleanup(func() {
-		close(s.stop) // ends delayed answers first, so Close does not wait for them
-		s.srv.Close()
-	})
-	return s
+	t.Cleanup(s.Close)
+	return &SessionServer{s}
 }
-
-// URL is the base URL (auth.session_server, minecraft-protocol's
-// sessionServer option).
-func (s *SessionServer) URL() string { return s.srv.URL }
-
-// PublicKey verifies the signatures of the properties the double hands out.
-func (s *SessionServer) PublicKey() *rsa.PublicKey { return &s.key.PublicKey }
 
 // AddAccount creates an account named name with a fresh UUID, access token
-// and a signed textures property.
+// and a signed textures property, or fails the test.
 func (s *SessionServer) AddAccount(t testing.TB, name string) *SessionAccount {
 	t.Helper()
-	a := &SessionAccount{Name: name}
-	var tok [16]byte
-	if _, err := rand.Read(a.ID[:]); err != nil {
-		t.Fatal(err)
-	}
-	a.ID[6] = a.ID[6]&0x0f | 0x40 // version 4, as Mojang's ids are
-	a.ID[8] = a.ID[8]&0x3f | 0x80
-	if _, err := rand.Read(tok[:]); err != nil {
-		t.Fatal(err)
-	}
-	a.AccessToken = hex.EncodeToString(tok[:])
-	textures, _ := json.Marshal(map[string]any{
-		"timestamp": time.Now().UnixMilli(), "profileId": a.IDHex(), "profileName": name,
-		"textures": map[string]any{"SKIN": map[string]string{"url": "http://textures.invalid/" + a.IDHex()}},
-	})
-	value := base64.StdEncoding.EncodeToString(textures)
-	// Mojang signs property values with SHA1withRSA.
-	sum := sha1.Sum([]byte(value))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, s.key, crypto.SHA1, sum[:])
+	a, err := s.NewAccount(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a.Properties = []SessionProperty{{Name: "textures", Value: value, Signature: base64.StdEncoding.EncodeToString(sig)}}
-	s.mu.Lock()
-	s.accounts[a.AccessToken] = a
-	s.mu.Unlock()
 	return a
-}
-
-// Down makes every request fail with 503 (true) or answer again (false).
-func (s *SessionServer) Down(down bool) { s.down.Store(down) }
-
-// Delay holds every hasJoined answer back by d.
-func (s *SessionServer) Delay(d time.Duration) { s.delay.Store(int64(d)) }
-
-// HasJoinedCalls is how many hasJoined requests arrived.
-func (s *SessionServer) HasJoinedCalls() int {
-	s.callsMu.Lock()
-	defer s.callsMu.Unlock()
-	return s.hasJoined
 }
 
 // WaitHasJoinedCalls waits until at least n hasJoined requests arrived,
 // failing the test after timeout.
 func (s *SessionServer) WaitHasJoinedCalls(t testing.TB, n int, timeout time.Duration) {
 	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.callsMu.Lock()
-		got, ch := s.hasJoined, s.called
-		s.callsMu.Unlock()
-		if got >= n {
-			return
-		}
-		select {
-		case <-ch:
-		case <-deadline.C:
-			t.Fatalf("session server: %d hasJoined requests after %s, want %d", got, timeout, n)
-		}
+	if err := s.WaitForHasJoined(n, timeout); err != nil {
+		t.Fatal(err)
 	}
-}
-
-// JoinCalls is how many joins were accepted.
-func (s *SessionServer) JoinCalls() int { return int(s.joined.Load()) }
-
-func (s *SessionServer) handleJoin(w http.ResponseWriter, r *http.Request) {
-	if s.down.Load() {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return
-	}
-	var req struct {
-		AccessToken     string `json:"accessToken"`
-		SelectedProfile string `json:"selectedProfile"`
-		ServerID        string `json:"serverId"`
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, sessionMaxBody))
-	if err != nil || json.Unmarshal(body, &req) != nil {
-		sessionError(w, http.StatusBadRequest, "IllegalArgumentException", "malformed join request")
-		return
-	}
-	s.mu.Lock()
-	a := s.accounts[req.AccessToken]
-	s.mu.Unlock()
-	if a == nil {
-		sessionError(w, http.StatusForbidden, "ForbiddenOperationException", "Invalid token")
-		return
-	}
-	if strings.ReplaceAll(req.SelectedProfile, "-", "") != a.IDHex() {
-		sessionError(w, http.StatusForbidden, "ForbiddenOperationException", "Invalid profile")
-		return
-	}
-	ip, _, _ := net.SplitHostPort(r.RemoteAddr)
-	s.mu.Lock()
-	s.joins[strings.ToLower(a.Name)] = sessionJoin{account: a, serverID: req.ServerID, ip: ip, at: time.Now()}
-	s.mu.Unlock()
-	s.joined.Add(1)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-func (s *SessionServer) handleHasJoined(w http.ResponseWriter, r *http.Request) {
-	s.callsMu.Lock()
-	s.hasJoined++
-	close(s.called)
-	s.called = make(chan struct{})
-	s.callsMu.Unlock()
-	if d := time.Duration(s.delay.Load()); d > 0 {
-		select {
-		case <-time.After(d):
-		case <-r.Context().Done():
-			return
-		case <-s.stop:
-			return
-		}
-	}
-	if s.down.Load() {
-		http.Error(w, "down", http.StatusServiceUnavailable)
-		return
-	}
-	q := r.URL.Query()
-	s.mu.Lock()
-	j, ok := s.joins[strings.ToLower(q.Get("username"))]
-	s.mu.Unlock()
-	if !ok || j.serverID != q.Get("serverId") || time.Since(j.at) > sessionJoinTTL ||
-		q.Has("ip") && q.Get("ip") != j.ip {
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"id": j.account.IDHex(), "name": j.account.Name, "properties": j.account.Properties})
-}
-
-func sessionError(w http.ResponseWriter, status int, kind, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	fmt.Fprintf(w, `{"error":%q,"errorMessage":%q}`, kind, msg)
 }

@@ -2,11 +2,15 @@
 // synthetic Minecraft 1.8 backend, it measures bulk throughput, echo
 // latency under load, status pings and logins per second and memory per
 // idle connection directly and through rustguard-edge (inspecting,
-// splicing, and with tracing on) and HAProxy (plain and splicing), prints
-// a markdown table and, with -out, writes docs/BENCHMARKS.md.
+// splicing, with tracing on, and as the players' online-mode server) and
+// HAProxy (plain and splicing), prints a markdown table and, with -out,
+// writes docs/BENCHMARKS.md.
 //
 // edge-traced exports its spans to -otlp-endpoint (central, a collector,
 // Jaeger), or, without one, to an OTLP receiver rgload runs itself.
+// edge-online authenticates every player with the repository's
+// session-server double, which rgload runs in its own process; its players
+// encrypt like vanilla clients.
 //
 // -quick shrinks every workload to a smoke test of about half a minute that
 // asserts nothing about speed but fails (exit 1) when a workload fails
@@ -50,7 +54,7 @@ func realMain(args []string) int {
 	fs := flag.NewFlagSet("rgload", flag.ContinueOnError)
 	full := run.Preset(false)
 	var (
-		targets     = fs.String("targets", joinTargets(target.All()), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced")
+		targets     = fs.String("targets", joinTargets(run.DefaultTargets(false)), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced, edge-online (-quick leaves edge-online out unless named)")
 		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: bulk, rtt, status, logins, idle")
 		quick       = fs.Bool("quick", false, "smoke-test sizes (~30 s); asserts function, not speed")
 		out         = fs.String("out", "", "write the full report (docs/BENCHMARKS.md) to this file")
@@ -96,6 +100,9 @@ func realMain(args []string) int {
 	var err error
 	if cfg.Targets, err = run.ParseTargets(*targets); err != nil {
 		return usage(err)
+	}
+	if *quick && !flagSet(fs, "targets") {
+		cfg.Targets = run.DefaultTargets(true)
 	}
 	if cfg.Workloads, err = run.ParseWorkloads(*workloads); err != nil {
 		return usage(err)
@@ -232,6 +239,13 @@ func realMain(args []string) int {
 	}
 	log.Info("run complete", "took", time.Since(started).Round(time.Second))
 	return 0
+}
+
+// flagSet reports whether name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func usage(err error) int {

@@ -30,6 +30,14 @@ const (
 	MaxChannelChars = 20
 	// MaxDisconnectChars is a disconnect reason (JSON text), String(32767).
 	MaxDisconnectChars = 32767
+	// MaxServerIDChars is Encryption Request's server id, String(20).
+	MaxServerIDChars = 20
+	// MaxServerKeyBytes bounds the server's DER public key: a 4096-bit RSA
+	// SubjectPublicKeyInfo (the largest key the edge loads) is 550 bytes.
+	MaxServerKeyBytes = 1 << 10
+	// MaxVerifyTokenBytes bounds the verify token (4 bytes from vanilla and
+	// the edge).
+	MaxVerifyTokenBytes = 64
 )
 
 // Packet IDs by state and direction (protocol 47).
@@ -44,7 +52,11 @@ const (
 	LoginStartID      = 0x00 // serverbound
 	LoginDisconnectID = 0x00 // clientbound
 	LoginSuccessID    = 0x02 // clientbound
-	SetCompressionID  = 0x03 // clientbound
+	// EncryptionRequestID and EncryptionResponseID are online mode's
+	// exchange (docs/PROTOCOL.md, "Online mode").
+	EncryptionRequestID  = 0x01 // clientbound
+	EncryptionResponseID = 0x01 // serverbound
+	SetCompressionID     = 0x03 // clientbound
 
 	KeepAliveClientboundID     = 0x00
 	JoinGameID                 = 0x01 // clientbound
@@ -103,6 +115,46 @@ func ParseLoginStart(data []byte) (string, error) {
 		return "", fmt.Errorf("login start: %w", err)
 	}
 	return name, nil
+}
+
+// EncryptionRequest is what an online-mode server asks the client to
+// encrypt: its DER public key and a verify token. The slices alias the
+// packet data.
+type EncryptionRequest struct {
+	ServerID    string
+	PublicKey   []byte
+	VerifyToken []byte
+}
+
+// AppendEncryptionRequest appends a 1.8 Encryption Request.
+func AppendEncryptionRequest(b []byte, e EncryptionRequest) []byte {
+	b = mcproto.AppendVarInt(b, EncryptionRequestID)
+	b = mcproto.AppendString(b, e.ServerID)
+	b = mcproto.AppendByteArray(b, e.PublicKey)
+	return mcproto.AppendByteArray(b, e.VerifyToken)
+}
+
+// ParseEncryptionRequest decodes 1.8 Encryption Request data.
+func ParseEncryptionRequest(data []byte) (EncryptionRequest, error) {
+	r := mcproto.NewReader(data)
+	e := EncryptionRequest{
+		ServerID:    r.String(MaxServerIDChars),
+		PublicKey:   r.ByteArray(MaxServerKeyBytes),
+		VerifyToken: r.ByteArray(MaxVerifyTokenBytes),
+	}
+	if err := r.Finish(); err != nil {
+		return EncryptionRequest{}, fmt.Errorf("encryption request: %w", err)
+	}
+	return e, nil
+}
+
+// AppendEncryptionResponse appends a 1.8 Encryption Response: the shared
+// secret and the verify token, each already encrypted with the server's
+// key.
+func AppendEncryptionResponse(b, secret, token []byte) []byte {
+	b = mcproto.AppendVarInt(b, EncryptionResponseID)
+	b = mcproto.AppendByteArray(b, secret)
+	return mcproto.AppendByteArray(b, token)
 }
 
 // AppendSetCompression appends Set Compression.

@@ -1,10 +1,12 @@
 package mc18
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
 // splitID strips the packet ID a builder wrote and checks it.
@@ -145,5 +147,30 @@ func TestChunkDataLayout(t *testing.T) {
 	got := r.ByteArray(len(sections))
 	if err := r.Finish(); err != nil || x != 1 || z != -2 || !cont || mask != 0x00ff || len(got) != len(sections) {
 		t.Fatalf("chunk data = %d %d %v %#x %d bytes, %v", x, z, cont, mask, len(got), err)
+	}
+}
+
+// TestEncryptionPacketsMatchTheEdgesCodec: the tool's encryption packets
+// are read and written the way the edge's own codec (shared/mcproto/packets)
+// writes and reads them for protocol 47.
+func TestEncryptionPacketsMatchTheEdgesCodec(t *testing.T) {
+	want := packets.EncryptionRequest{PublicKey: []byte{0x30, 0x81, 0x9f, 1, 2}, VerifyToken: []byte{9, 8, 7, 6}}
+	req, err := ParseEncryptionRequest(splitID(t, want.AppendTo(nil, Protocol), EncryptionRequestID))
+	if err != nil || req.ServerID != "" || !bytes.Equal(req.PublicKey, want.PublicKey) || !bytes.Equal(req.VerifyToken, want.VerifyToken) {
+		t.Fatalf("request = %+v, %v", req, err)
+	}
+	back := splitID(t, AppendEncryptionRequest(nil, req), EncryptionRequestID)
+	if !bytes.Equal(back, splitID(t, want.AppendTo(nil, Protocol), EncryptionRequestID)) {
+		t.Fatalf("request re-encoded differently: %x", back)
+	}
+
+	secret, token := bytes.Repeat([]byte{0xaa}, 128), bytes.Repeat([]byte{0xbb}, 128)
+	resp, err := packets.DecodeEncryptionResponse(splitID(t, AppendEncryptionResponse(nil, secret, token), EncryptionResponseID), Protocol)
+	if err != nil || !bytes.Equal(resp.SharedSecret, secret) || !bytes.Equal(resp.VerifyToken, token) || resp.Signed {
+		t.Fatalf("response = %+v, %v", resp, err)
+	}
+
+	if _, err := ParseEncryptionRequest(append(back, 0)); !errors.Is(err, mcproto.ErrTrailingBytes) {
+		t.Fatalf("leftover byte: err = %v", err)
 	}
 }

@@ -5,8 +5,11 @@
 // encoder and one decoder and the tool holds no VarInt code of its own.
 //
 // Bytes enter through ReadPacket from a net.Conn (possibly relayed by the
-// proxy under test) and leave through WritePacket. A Conn is used by one
-// reading goroutine and one writing goroutine at most.
+// proxy under test) and leave through WritePacket. After EnableEncryption
+// (an online-mode login) every byte in either direction also passes through
+// the AES-128-CFB8 stream of shared/mcproto/cfb8, in place, so the
+// per-packet path allocates no more than it does in the clear. A Conn is
+// used by one reading goroutine and one writing goroutine at most.
 package mcconn
 
 import (
@@ -16,15 +19,20 @@ import (
 	"net"
 
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/cfb8"
 )
 
 // ErrUnexpectedPacket means the peer sent a packet the protocol step does
 // not allow; the workloads treat it as a functional failure.
 var ErrUnexpectedPacket = errors.New("mcconn: unexpected packet")
 
-// Conn is a packet-level view of one TCP connection.
+// Conn is a packet-level view of one TCP connection. Its Read and Write
+// go through the leg's cipher once it is on.
 type Conn struct {
 	net.Conn
+	src       decryptingReader // what fr reads: the socket, deciphered
+	enc       *cfb8.Encrypter  // nil until EnableEncryption
+	raw       []byte           // Write's scratch once encrypted, reused
 	fr        *mcproto.FrameReader
 	threshold int
 	dir       mcproto.Direction // direction of the packets this side reads
@@ -38,12 +46,71 @@ type Conn struct {
 // (Clientbound for a player, Serverbound for a server); it picks the inflate
 // cap of docs/PROTOCOL.md, Compression. Compression starts off.
 func New(c net.Conn, reads mcproto.Direction) *Conn {
-	return &Conn{
+	cc := &Conn{
 		Conn:      c,
-		fr:        mcproto.NewFrameReader(c, mcproto.MaxFrameLength),
+		src:       decryptingReader{r: c},
 		threshold: mcproto.CompressionOff,
 		dir:       reads,
 	}
+	cc.fr = mcproto.NewFrameReader(&cc.src, mcproto.MaxFrameLength)
+	return cc
+}
+
+// decryptingReader deciphers what it reads, in place, once dec is set.
+type decryptingReader struct {
+	r   io.Reader
+	dec *cfb8.Decrypter
+}
+
+func (d *decryptingReader) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if d.dec != nil && n > 0 {
+		d.dec.XORKeyStream(p[:n], p[:n])
+	}
+	return n, err
+}
+
+// EnableEncryption turns on the leg's cipher: from the next byte on, both
+// directions are AES-128-CFB8 with the 16-byte shared secret as key and IV
+// (docs/PROTOCOL.md, "Encryption"). A client calls it right after writing
+// Encryption Response, a server right after reading it. Bytes already
+// buffered were read in the clear; a peer sends none between Encryption
+// Request and the switch, so any is refused as an unexpected packet.
+func (c *Conn) EnableEncryption(secret []byte) error {
+	if c.enc != nil {
+		return errors.New("mcconn: encryption is already on")
+	}
+	if n := len(c.fr.Framer().Buffered()); n > 0 {
+		return fmt.Errorf("%d bytes arrived before encryption started: %w", n, ErrUnexpectedPacket)
+	}
+	enc, err := cfb8.NewEncrypter(secret, secret)
+	if err != nil {
+		return fmt.Errorf("leg cipher: %w", err)
+	}
+	dec, err := cfb8.NewDecrypter(secret, secret)
+	if err != nil {
+		return fmt.Errorf("leg cipher: %w", err)
+	}
+	c.enc, c.src.dec = enc, dec
+	return nil
+}
+
+// Encrypted reports whether the leg's cipher is on.
+func (c *Conn) Encrypted() bool { return c.enc != nil }
+
+// Read reads raw (deciphered) bytes past the framer; it is for tests and
+// must not be mixed with ReadPacket on one connection.
+func (c *Conn) Read(p []byte) (int, error) { return c.src.Read(p) }
+
+// Write sends raw bytes (whole frames a caller built), through the cipher
+// when it is on; p itself is left as it was.
+func (c *Conn) Write(p []byte) (int, error) {
+	if c.enc == nil {
+		return c.Conn.Write(p)
+	}
+	c.raw = append(c.raw[:0], p...)
+	c.enc.XORKeyStream(c.raw, c.raw)
+	return c.Conn.Write(c.raw)
 }
 
 // SetThreshold switches the leg's compression threshold (Set Compression);
@@ -79,7 +146,7 @@ func (c *Conn) NextFrame() (raw, body []byte, err error) {
 		if raw != nil {
 			return raw, body, nil
 		}
-		n, err := c.Conn.Read(f.Space())
+		n, err := c.src.Read(f.Space())
 		f.Commit(n)
 		if err != nil {
 			if n > 0 {
@@ -136,6 +203,9 @@ func (c *Conn) Expect(want int32) ([]byte, error) {
 // it in one call.
 func (c *Conn) WritePacket(packet []byte) error {
 	c.out = c.comp.AppendFrame(c.out[:0], packet, c.threshold)
+	if c.enc != nil {
+		c.enc.XORKeyStream(c.out, c.out)
+	}
 	if _, err := c.Conn.Write(c.out); err != nil {
 		return fmt.Errorf("write packet: %w", err)
 	}
@@ -147,5 +217,5 @@ func (c *Conn) WritePacket(packet []byte) error {
 // thousands of them open).
 func (c *Conn) ReleaseBuffers() {
 	c.fr.Framer().Release()
-	c.in, c.out = nil, nil
+	c.in, c.out, c.raw = nil, nil, nil
 }

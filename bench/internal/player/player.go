@@ -2,6 +2,10 @@
 // it logs in, pings, drains bulk streams and measures echo round trips
 // through whatever sits between it and the synthetic backend.
 //
+// Against an online-mode server (LoginOnline) a player does what a vanilla
+// client does: it answers Encryption Request, joins the session server
+// through a Joiner and encrypts the connection from then on.
+//
 // Every step checks what comes back (names, UUIDs, echoed payloads, bulk
 // frames byte for byte), so a proxy that loses or corrupts traffic makes a
 // workload fail instead of looking fast.
@@ -10,6 +14,9 @@ package player
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -22,6 +29,7 @@ import (
 	"github.com/rustguard/rustguard/bench/internal/mc18"
 	"github.com/rustguard/rustguard/bench/internal/mcconn"
 	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/cfb8"
 )
 
 // Sentinel errors the workloads report.
@@ -65,15 +73,30 @@ func dial(ctx context.Context, d *net.Dialer, addr string) (net.Conn, uint16, er
 	return nc, uint16(port), nil
 }
 
+// Joiner is the client's call to the session server in online mode: it
+// tells it that the account called name joins the server whose id hash
+// (mcproto.ServerIDHash) is serverID.
+type Joiner interface {
+	Join(ctx context.Context, name, serverID string) error
+}
+
 // Login connects to addr and logs name in with protocol 47, following Set
 // Compression when the server sends it, up to Join Game. ctx bounds the
-// whole login; the returned session has no deadline set.
+// whole login; the returned session has no deadline set. A server that
+// asks for encryption fails the login: that needs LoginOnline.
 func Login(ctx context.Context, d *net.Dialer, addr, name string) (*Session, error) {
+	return LoginOnline(ctx, d, addr, name, nil)
+}
+
+// LoginOnline is Login against a server that may be in online mode: an
+// Encryption Request is answered as a vanilla client does, joining the
+// session server through j first. With a nil j it is Login.
+func LoginOnline(ctx context.Context, d *net.Dialer, addr, name string, j Joiner) (*Session, error) {
 	nc, port, err := dial(ctx, d, addr)
 	if err != nil {
 		return nil, err
 	}
-	s, err := login(nc, port, name)
+	s, err := login(ctx, nc, port, name, j)
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("login %s via %s: %w", name, addr, err)
@@ -82,7 +105,7 @@ func Login(ctx context.Context, d *net.Dialer, addr, name string) (*Session, err
 	return s, nil
 }
 
-func login(nc net.Conn, port uint16, name string) (*Session, error) {
+func login(ctx context.Context, nc net.Conn, port uint16, name string, j Joiner) (*Session, error) {
 	c := mcconn.New(nc, mcproto.Clientbound)
 	var b []byte
 	b = mc18.AppendHandshake(b, mc18.Protocol, VirtualHost, port, mcproto.IntentLogin)
@@ -114,6 +137,13 @@ func login(nc net.Conn, port uint16, name string) (*Session, error) {
 				return nil, fmt.Errorf("login success for %q %s: %w", got, uuid, ErrMismatch)
 			}
 			loggedIn = true
+		case !loggedIn && id == mc18.EncryptionRequestID && !c.Encrypted():
+			if j == nil {
+				return nil, fmt.Errorf("the server asks for encryption (online mode) and the player has no account: %w", mcconn.ErrUnexpectedPacket)
+			}
+			if err := answerEncryption(ctx, c, data, name, j); err != nil {
+				return nil, err
+			}
 		case !loggedIn && id == mc18.LoginDisconnectID:
 			reason, _ := mc18.ParseDisconnect(data)
 			return nil, fmt.Errorf("%s: %w", reason, ErrKicked)
@@ -127,6 +157,45 @@ func login(nc net.Conn, port uint16, name string) (*Session, error) {
 			return nil, fmt.Errorf("login packet %#x: %w", id, mcconn.ErrUnexpectedPacket)
 		}
 	}
+}
+
+// answerEncryption is the client's half of the online-mode exchange
+// (docs/PROTOCOL.md, "Online mode"): pick a 16-byte secret, join the
+// session server with the server id hash, send the secret and the verify
+// token encrypted with the server's key (RSA PKCS#1 v1.5), and encrypt the
+// connection from the next byte on.
+func answerEncryption(ctx context.Context, c *mcconn.Conn, data []byte, name string, j Joiner) error {
+	req, err := mc18.ParseEncryptionRequest(data)
+	if err != nil {
+		return err
+	}
+	k, err := x509.ParsePKIXPublicKey(req.PublicKey)
+	if err != nil {
+		return fmt.Errorf("server key: %w", err)
+	}
+	pub, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return fmt.Errorf("server key is a %T, not RSA: %w", k, ErrMismatch)
+	}
+	secret := make([]byte, cfb8.KeySize)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("shared secret: %w", err)
+	}
+	if err := j.Join(ctx, name, mcproto.ServerIDHash(req.ServerID, secret, req.PublicKey)); err != nil {
+		return fmt.Errorf("session server: %w", err)
+	}
+	encSecret, err := rsa.EncryptPKCS1v15(rand.Reader, pub, secret)
+	if err != nil {
+		return fmt.Errorf("encrypt shared secret: %w", err)
+	}
+	encToken, err := rsa.EncryptPKCS1v15(rand.Reader, pub, req.VerifyToken)
+	if err != nil {
+		return fmt.Errorf("encrypt verify token: %w", err)
+	}
+	if err := c.WritePacket(mc18.AppendEncryptionResponse(nil, encSecret, encToken)); err != nil {
+		return err
+	}
+	return c.EnableEncryption(secret)
 }
 
 // handleOther deals with play packets a workload did not ask for: a

@@ -36,12 +36,14 @@ func sampleInput(quick bool) Input {
 			target.EdgeSplice:    spliceBulk, // 1.1×
 			target.HAProxy:       bulk(900, 9*sec),
 			target.HAProxySplice: bulk(1000, 4*sec),
+			target.EdgeOnline:    bulk(250, 10*sec), // 0.25×, 4.00 CPU-s/GB
 		},
 		RTT: map[target.Name]workload.RTTResult{
 			target.Direct:        rtt(100 * time.Microsecond),
 			target.Edge:          edgeRTT,                     // adds 400
 			target.HAProxy:       rtt(400 * time.Microsecond), // adds 300
 			target.HAProxySplice: rtt(420 * time.Microsecond), // adds 320
+			target.EdgeOnline:    rtt(740 * time.Microsecond), // adds 640
 		},
 		Status: map[target.Name]workload.StatusResult{
 			target.Direct:     {Pings: 5000, Elapsed: sec},
@@ -52,6 +54,7 @@ func sampleInput(quick bool) Input {
 			target.Direct:     {Logins: 3000, Elapsed: sec},
 			target.Edge:       {Logins: 2000, Elapsed: sec, ProxyCPU: 400 * time.Millisecond},
 			target.EdgeTraced: {Logins: 1880, Elapsed: sec, ProxyCPU: 470 * time.Millisecond, Trace: workload.Trace{Exported: 9400, Dropped: 3}}, // 0.94×
+			target.EdgeOnline: {Logins: 500, Elapsed: sec, ProxyCPU: 500 * time.Millisecond},
 		},
 		Idle: map[target.Name]workload.IdleResult{
 			target.Edge: {Conns: 1000, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 8000<<10},
@@ -88,20 +91,20 @@ func TestTable(t *testing.T) {
 		row  string
 		want string
 	}{
-		{"| Workload |", "| direct | edge | edge-splice | haproxy | haproxy-splice | edge-traced | edge ÷ haproxy-splice | edge-splice ÷ haproxy-splice | edge-traced ÷ edge |"},
-		{"Bulk throughput", "| 2000 | 700 | 1100 | 900 | 1000 | — | 0.70× | 1.10× | — |"},
-		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | — | 4.29× | 0.68× | — |"},
-		{"Echo RTT p99", "| 100 | 500 | FAIL | 400 | 420 |"},
-		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | — | 1.25× | — | — |"},
-		{"Bulk: edge allocations per forwarded packet", "| — | 3.00 | — | — | — | — | — | — | — |"},
-		{"Echo: edge allocations per forwarded packet", "| — | 0.01 | FAIL | — | — | — | — | — | — |"},
-		{"Status pings", "| 5000 | 9000 | — | — | — | 8910 | — | — | 0.990× |"},
-		{"Status: proxy CPU per ping", "| — | 50.0 | — | — | — | 50.5 | — | — | 1.010× |"},
-		{"Logins, 16 workers", "| 3000 | 2000 | — | — | — | 1880 | — | — | 0.940× |"},
-		{"Logins: proxy CPU per login", "| — | 200.0 | — | — | — | 250.0 | — | — | 1.250× |"},
-		{"Logins: spans exported per login", "| — | — | — | — | — | 5.00 | — | — | — |"},
-		{"Spans dropped", "| — | — | — | — | — | 3 | — | — | — |"},
-		{"RSS per idle", "| — | 8.0 | — | — | — | — | — | — | — |"},
+		{"| Workload |", "| direct | edge | edge-splice | haproxy | haproxy-splice | edge-traced | edge-online | edge ÷ haproxy-splice | edge-splice ÷ haproxy-splice | edge-online ÷ haproxy-splice | edge-traced ÷ edge |"},
+		{"Bulk throughput", "| 2000 | 700 | 1100 | 900 | 1000 | — | 250 | 0.70× | 1.10× | 0.25× | — |"},
+		{"Bulk: proxy CPU per GB", "| — | 1.71 | 0.27 | 1.00 | 0.40 | — | 4.00 | 4.29× | 0.68× | 10.00× | — |"},
+		{"Echo RTT p99", "| 100 | 500 | FAIL | 400 | 420 | — | 740 |"},
+		{"Echo RTT: p99 added", "| — | 400 | FAIL | 300 | 320 | — | 640 | 1.25× | — | 2.00× | — |"},
+		{"Bulk: edge allocations per forwarded packet", "| — | 3.00 | — | — | — | — | — | — | — | — | — |"},
+		{"Echo: edge allocations per forwarded packet", "| — | 0.01 | FAIL | — | — | — | — | — | — | — | — |"},
+		{"Status pings", "| 5000 | 9000 | — | — | — | 8910 | — | — | — | — | 0.990× |"},
+		{"Status: proxy CPU per ping", "| — | 50.0 | — | — | — | 50.5 | — | — | — | — | 1.010× |"},
+		{"Logins, 16 workers", "| 3000 | 2000 | — | — | — | 1880 | 500 | — | — | — | 0.940× |"},
+		{"Logins: proxy CPU per login", "| — | 200.0 | — | — | — | 250.0 | 1000.0 | — | — | — | 1.250× |"},
+		{"Logins: spans exported per login", "| — | — | — | — | — | 5.00 | — | — | — | — | — |"},
+		{"Spans dropped", "| — | — | — | — | — | 3 | — | — | — | — | — |"},
+		{"RSS per idle", "| — | 8.0 | — | — | — | — | — | — | — | — | — |"},
 	}
 	for _, tt := range tests {
 		var line string

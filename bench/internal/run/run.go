@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rustguard/rustguard/bench/internal/accounts"
 	"github.com/rustguard/rustguard/bench/internal/backend"
 	"github.com/rustguard/rustguard/bench/internal/player"
 	"github.com/rustguard/rustguard/bench/internal/target"
@@ -175,15 +176,19 @@ func (r *Results) Failed(t target.Name, w string) (string, bool) {
 }
 
 // Applies reports whether workload w makes sense for target t: memory per
-// idle connection needs a proxy process, and edge-traced exists to compare
+// idle connection needs a proxy process, edge-traced exists to compare
 // connection setup with tracing on and off (logins and pings), where spans
-// are made; the relay after it never touches tracing.
+// are made; the relay after it never touches tracing. edge-online answers
+// status exactly as edge does (authentication starts at Login Start), so it
+// skips status pings.
 func Applies(t target.Name, w string) bool {
 	switch {
 	case w == Idle && t == target.Direct:
 		return false
 	case t == target.EdgeTraced:
 		return w == Logins || w == Status
+	case t == target.EdgeOnline:
+		return w != Status
 	}
 	return true
 }
@@ -281,6 +286,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		defer stop()
 		res.Notes = append(res.Notes, note)
 	}
+	var sessions *accounts.Server
+	if slices.Contains(cfg.Targets, target.EdgeOnline) {
+		if sessions, err = accounts.Start(); err != nil {
+			return nil, err
+		}
+		defer sessions.Close()
+		popts.SessionServer = sessions.URL()
+	}
 	env := workload.Env{
 		Backend:   srv,
 		BulkFrame: backend.BulkFrame(cfg.Threshold, cfg.BulkPacket),
@@ -318,7 +331,11 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 				}
 				log.Info("workload start", "round", round+1, "target", t, "workload", w)
 				start := time.Now()
-				if err := runOne(ctx, cfg, popts, env, t, w, &rounds); err != nil {
+				tenv := env
+				if t == target.EdgeOnline {
+					tenv.Join = sessions
+				}
+				if err := runOne(ctx, cfg, popts, tenv, t, w, &rounds); err != nil {
 					res.Failures[string(t)+"/"+w] = err.Error()
 					log.Error("workload failed", "round", round+1, "target", t, "workload", w, "err", err)
 					continue
@@ -328,6 +345,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		}
 	}
 	rounds.fill(res)
+	if sessions != nil {
+		// The proof that edge-online authenticated its players: every
+		// login joined the double and the edge asked it about each.
+		res.Notes = append(res.Notes, fmt.Sprintf("edge-online: the session-server double (in rgload) accepted %d joins and answered %d hasJoined requests, for %d accounts.",
+			sessions.Joins(), sessions.HasJoined(), sessions.Accounts()))
+	}
 	if len(res.Failures) > 0 {
 		return res, fmt.Errorf("%d of the target/workload pairs: %w", len(res.Failures), ErrFailed)
 	}
@@ -447,6 +470,17 @@ func withLog(err error, p *target.Proxy) error {
 		return err
 	}
 	return fmt.Errorf("%w\n--- %s log tail ---\n%s", err, p.Name, p.LogTail())
+}
+
+// DefaultTargets are the targets a run measures unless told otherwise: all
+// of them, except that a quick run leaves out edge-online so the smoke run
+// of the test suite keeps its length (the online target's harness has its
+// own tests).
+func DefaultTargets(quick bool) []target.Name {
+	if quick {
+		return slices.DeleteFunc(target.All(), func(n target.Name) bool { return n == target.EdgeOnline })
+	}
+	return target.All()
 }
 
 // Preset returns the workload sizes of a full run (about four minutes for

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -151,6 +152,9 @@ func TestApplies(t *testing.T) {
 	if Applies(target.EdgeTraced, Bulk) || Applies(target.EdgeTraced, Idle) || !Applies(target.EdgeTraced, Logins) || !Applies(target.EdgeTraced, Status) {
 		t.Error("edge-traced compares connection setup only")
 	}
+	if Applies(target.EdgeOnline, Status) || !Applies(target.EdgeOnline, Bulk) || !Applies(target.EdgeOnline, Logins) || !Applies(target.EdgeOnline, Idle) {
+		t.Error("edge-online runs everything but status (answered before authentication, as edge does)")
+	}
 }
 
 // TestRunEdgeTraced: edge-traced gets an OTLP endpoint (rgload's own
@@ -192,6 +196,50 @@ func tiny(targets ...target.Name) Config {
 	cfg.Proxy.HAProxyMaxConn = 200
 	cfg.Proxy.HAProxySplice = "force"
 	return cfg
+}
+
+// TestRunEdgeOnline runs every workload through the real edge in online
+// mode: the double starts and stops with the run, players authenticate
+// (the note counts joins and hasJoined), status is skipped, and every edge
+// stops cleanly (a failed stop is a failure of its workload).
+func TestRunEdgeOnline(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "rustguard-edge")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/rustguard/rustguard/edge/cmd/rustguard-edge").CombinedOutput(); err != nil {
+		t.Fatalf("go build rustguard-edge: %v\n%s", err, out)
+	}
+	cfg := tiny(target.EdgeOnline)
+	cfg.Proxy.EdgeBin = bin
+	cfg.Proxy.EdgeMaxConns = 100
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%v\n%v", err, res.Failures)
+	}
+	for _, w := range []string{Bulk, RTT, Logins, Idle} {
+		if !res.Has(target.EdgeOnline, w) {
+			t.Errorf("no %s result for edge-online", w)
+		}
+	}
+	if res.Has(target.EdgeOnline, Status) {
+		t.Error("edge-online ran status pings")
+	}
+	var note string
+	for _, n := range res.Notes {
+		if strings.HasPrefix(n, "edge-online:") {
+			note = n
+		}
+	}
+	var joins, hasJoined, accts int
+	if _, err := fmt.Sscanf(note, "edge-online: the session-server double (in rgload) accepted %d joins and answered %d hasJoined requests, for %d accounts.", &joins, &hasJoined, &accts); err != nil {
+		t.Fatalf("note %q: %v", note, err)
+	}
+	// Bulk's and rtt's players, idle's, and at least one login. Logins cut
+	// off when the window closes may have joined without the edge asking
+	// yet, so hasJoined may trail joins.
+	if min := cfg.Bulk.Conns + cfg.RTT.Conns + cfg.Idle.Conns + 1; hasJoined < min || hasJoined > joins {
+		t.Errorf("%d joins and %d hasJoined, want at least %d hasJoined and no more than joins", joins, hasJoined, min)
+	}
 }
 
 func TestRunDirectAndHAProxy(t *testing.T) {
@@ -330,5 +378,15 @@ func TestRoundsKeepMedianAndSkipFailedPairs(t *testing.T) {
 	}
 	if out.Has(target.HAProxy, Bulk) {
 		t.Error("a pair that failed in one round still has a result")
+	}
+}
+
+func TestDefaultTargets(t *testing.T) {
+	if !slices.Contains(DefaultTargets(false), target.EdgeOnline) {
+		t.Error("a full run leaves edge-online out")
+	}
+	quick := DefaultTargets(true)
+	if slices.Contains(quick, target.EdgeOnline) || len(quick) != len(target.All())-1 {
+		t.Errorf("quick targets %v: want all but edge-online", quick)
 	}
 }

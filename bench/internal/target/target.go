@@ -1,6 +1,7 @@
 // Package target starts and stops the things the load tool measures: the
 // synthetic backend reached directly, rustguard-edge in its two modes (and
-// with tracing on) and HAProxy in its two modes. Each proxy runs as a child process on free
+// with tracing on, and as an online-mode server) and HAProxy in its two
+// modes. Each proxy runs as a child process on free
 // 127.0.0.1 ports, is waited for through its health endpoint and is stopped
 // by PID, so its CPU time and memory can be read from /proc.
 package target
@@ -36,10 +37,18 @@ const (
 	// OTLP endpoint (Options.OTLPEndpoint): edge and edge-traced side by
 	// side are the tracing overhead.
 	EdgeTraced Name = "edge-traced"
+	// EdgeOnline is edge as the players' online-mode server
+	// (RUSTGUARD_AUTH_MODE=online): it authenticates every login with the
+	// session server at Options.SessionServer and encrypts the client leg;
+	// the backend leg stays offline with forwarding none, since the
+	// synthetic backend is an offline server that reads no forwarding.
+	EdgeOnline Name = "edge-online"
 )
 
 // All returns every target in report order.
-func All() []Name { return []Name{Direct, Edge, EdgeSplice, HAProxy, HAProxySplice, EdgeTraced} }
+func All() []Name {
+	return []Name{Direct, Edge, EdgeSplice, HAProxy, HAProxySplice, EdgeTraced, EdgeOnline}
+}
 
 // Parse checks a target name.
 func Parse(s string) (Name, error) {
@@ -48,11 +57,13 @@ func Parse(s string) (Name, error) {
 			return n, nil
 		}
 	}
-	return "", fmt.Errorf("unknown target %q (want one of direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced): %w", s, ErrUnknown)
+	return "", fmt.Errorf("unknown target %q (want one of direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced, edge-online): %w", s, ErrUnknown)
 }
 
 // IsEdge reports whether n runs rustguard-edge.
-func (n Name) IsEdge() bool { return n == Edge || n == EdgeSplice || n == EdgeTraced }
+func (n Name) IsEdge() bool {
+	return n == Edge || n == EdgeSplice || n == EdgeTraced || n == EdgeOnline
+}
 
 // IsHAProxy reports whether n runs HAProxy.
 func (n Name) IsHAProxy() bool { return n == HAProxy || n == HAProxySplice }
@@ -117,6 +128,10 @@ type Options struct {
 	OTLPEndpoint string
 	OTLPProtocol string
 	OTLPEnv      []string
+	// SessionServer is the base URL edge-online asks hasJoined
+	// (RUSTGUARD_SESSION_SERVER): the double the tool runs
+	// (bench/internal/accounts).
+	SessionServer string
 }
 
 // Proxy is a running target. For Direct it is just the backend address.
@@ -216,6 +231,10 @@ func edgeEnv(base []string, n Name, o Options, listen string, admin int) []strin
 		"RUSTGUARD_TIMEOUT="+strconv.Itoa(proxyIdleTimeout),
 	)
 	env = append(env, gateOff...)
+	if n == EdgeOnline {
+		env = append(env, onlineEnv...)
+		env = append(env, "RUSTGUARD_SESSION_SERVER="+o.SessionServer)
+	}
 	env = append(env, o.EdgeEnv...)
 	if n == EdgeTraced {
 		env = append(env, "OTEL_EXPORTER_OTLP_ENDPOINT="+o.OTLPEndpoint, "OTEL_EXPORTER_OTLP_PROTOCOL="+o.OTLPProtocol)
@@ -239,6 +258,14 @@ var gateOff = []string{
 	"RUSTGUARD_GATE_MAX_LOGINS_IN_FLIGHT=0",
 	"RUSTGUARD_GATE_MAX_ACCOUNTS_PER_ADDR=0",
 	"RUSTGUARD_ATTACK_MODE=off",
+}
+
+// onlineEnv makes the edge the players' online-mode server (docs/CONFIG.md,
+// auth). Forwarding is none because the synthetic backend is offline and
+// reads no forwarding; the edge logs that as a warning at start, once.
+var onlineEnv = []string{
+	"RUSTGUARD_AUTH_MODE=online",
+	"RUSTGUARD_FORWARDING=none",
 }
 
 // haproxyConfig is a plain TCP relay: no health checks on the backend (the

@@ -22,6 +22,23 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestEdgeOnlineEnv(t *testing.T) {
+	o := Options{Backend: "127.0.0.1:1", SessionServer: "http://127.0.0.1:9"}
+	env := strings.Join(edgeEnv(nil, EdgeOnline, o, "127.0.0.1:2", 3), "\n")
+	for _, s := range []string{"RUSTGUARD_AUTH_MODE=online", "RUSTGUARD_FORWARDING=none",
+		"RUSTGUARD_SESSION_SERVER=http://127.0.0.1:9", "RUSTGUARD_INSPECT_PLAY=true"} {
+		if !strings.Contains(env, s) {
+			t.Errorf("edge-online env lacks %q", s)
+		}
+	}
+	if env := strings.Join(edgeEnv(nil, Edge, o, "127.0.0.1:2", 3), "\n"); strings.Contains(env, "AUTH_MODE") || strings.Contains(env, "SESSION_SERVER") {
+		t.Errorf("plain edge gets online settings:\n%s", env)
+	}
+	if !EdgeOnline.IsEdge() {
+		t.Error("edge-online is not an edge")
+	}
+}
+
 func TestHAProxyConfig(t *testing.T) {
 	o := Options{Backend: "127.0.0.1:2000", HAProxyMaxConn: 500}
 	tests := []struct {

@@ -6,8 +6,19 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+)
 
-	"github.com/rustguard/rustguard/bench/internal/player"
+const (
+	// maxLoginNames keeps names within String(16) ("login" + 5 digits).
+	maxLoginNames = 100000
+	// onlineNamesPerWorker: against an online target every name is an
+	// account of the session-server double, and making one costs the tool
+	// about a millisecond of CPU (an RSA signature) that would compete
+	// with the edge inside the window. Each worker cycles through this many
+	// names instead; since worker w only takes i ≡ w mod Workers, no two
+	// workers share a name, so no two logins of one account overlap (the
+	// double keeps one join per name).
+	onlineNamesPerWorker = 16
 )
 
 // LoginsConfig sizes the login-rate workload.
@@ -40,7 +51,11 @@ func (r LoginsResult) CPUPerLogin() float64 {
 func Logins(ctx context.Context, e *Env, cfg LoginsConfig) (LoginsResult, error) {
 	before := e.Backend.Stats()
 	w, err := e.repeat(ctx, cfg.Workers, cfg.Warmup, cfg.Duration, loginTimeout, func(ctx context.Context, i int, _ *rand.Rand) error {
-		s, err := player.Login(ctx, e.dialer(i), e.Addr, "login"+strconv.Itoa(i%100000))
+		n := i % maxLoginNames
+		if e.Join != nil {
+			n = i % (cfg.Workers * onlineNamesPerWorker)
+		}
+		s, err := e.login(ctx, i, "login"+strconv.Itoa(n))
 		if err != nil {
 			return err
 		}

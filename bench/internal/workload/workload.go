@@ -58,7 +58,16 @@ type Env struct {
 	// Sources are the loopback addresses players dial from, in turn.
 	// Empty means the kernel's choice (127.0.0.1).
 	Sources []net.IP
-	Log     *slog.Logger
+	// Join is the session server players join through when the target is
+	// an online-mode server (edge-online); nil for every other target.
+	Join player.Joiner
+	Log  *slog.Logger
+}
+
+// login logs player name in through the target, as player i: online
+// (answering the Encryption Request) when the target needs it.
+func (e *Env) login(ctx context.Context, i int, name string) (*player.Session, error) {
+	return player.LoginOnline(ctx, e.dialer(i), e.Addr, name, e.Join)
 }
 
 // dialer returns the dialer for player number i.
@@ -118,7 +127,7 @@ func loginAll(ctx context.Context, e *Env, n, par int, prefix string) ([]*player
 			defer wg.Done()
 			for i := range next {
 				lctx, lcancel := context.WithTimeout(ctx, loginTimeout)
-				s, err := player.Login(lctx, e.dialer(i), e.Addr, fmt.Sprintf("%s%05d", prefix, i))
+				s, err := e.login(lctx, i, fmt.Sprintf("%s%05d", prefix, i))
 				lcancel()
 				if err != nil {
 					mu.Lock()

@@ -4,15 +4,14 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/big"
 
+	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
@@ -150,27 +149,5 @@ func (h *Handshake) checkSigned(resp packets.EncryptionResponse, ls packets.Logi
 // shared secret and the public key, printed like Java's
 // BigInteger.toString(16) (docs/PROTOCOL.md).
 func (h *Handshake) ServerID(secret [SecretLen]byte) string {
-	return ServerIDHash("", secret[:], h.key.der)
-}
-
-// ServerIDHash is SHA-1(serverID ‖ secret ‖ publicKeyDER) as a signed
-// two's-complement number in lower-case hex without leading zeros, with a
-// minus sign when negative: Java's new BigInteger(digest).toString(16).
-func ServerIDHash(serverID string, secret, publicKeyDER []byte) string {
-	d := sha1.New()
-	d.Write([]byte(serverID))
-	d.Write(secret)
-	d.Write(publicKeyDER)
-	return javaHex(d.Sum(nil))
-}
-
-// javaHex prints a big-endian two's-complement number as Java's
-// BigInteger.toString(16) does.
-func javaHex(b []byte) string {
-	n := new(big.Int).SetBytes(b)
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		// Negative: the value is n − 2^(8·len).
-		n.Sub(n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
-	}
-	return n.Text(16)
+	return mcproto.ServerIDHash("", secret[:], h.key.der)
 }

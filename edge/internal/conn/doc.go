@@ -10,4 +10,13 @@
 // is left to inspect (the leg became end-to-end encrypted, or play inspection
 // is off) a leg switches to a plain socket copy, which Linux turns into
 // splice(2).
+//
+// One goroutine (the listener's) runs a connection from accept through the
+// login; when the relay starts, each direction gets a goroutine of its own
+// and the first one returns. The pump that ends last finishes the
+// connection (session.finish), running what the login's steps registered
+// with session.later. A direction with nothing to read for a moment parks
+// its leg in the handler's poller and gives its goroutine back
+// (poller_linux.go): an idle player costs no goroutine at all, and a new
+// one starts when bytes arrive (SHARP_EDGES.md, "Frames and memory").
 package conn

@@ -23,7 +23,13 @@ type step struct {
 	setupErr bool      // cb: the backend is not set up for the route
 	sbState  mcproto.State
 	sbThresh int
+	// cbThresh, when set, is the clientbound threshold the next backend
+	// frame is read with, checked after a cb step.
+	cbThresh *int
 }
+
+// thr is a cbThresh.
+func thr(n int) *int { return &n }
 
 func varint(v int32) []byte { return mcproto.AppendVarInt(nil, v) }
 
@@ -253,6 +259,72 @@ func TestFlow(t *testing.T) {
 			},
 		},
 		{
+			// SHARP_EDGES.md, "Compression switches per direction": the
+			// backend compresses from the frame after Set Compression on;
+			// Set Compression itself and what came before are not.
+			name: "clientbound compresses from the frame after Set Compression", protocol: 340, inspectPlay: true,
+			steps: []step{
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(1), cbThresh: thr(off)},
+				{cb: k(packets.KindSetCompression), data: varint(256), cbThresh: thr(256)},
+				// The answer to the earlier request is still uncompressed;
+				// the clientbound leg does not wait for it.
+				{sb: packets.KindUnknown, sbState: login, sbThresh: off},
+				{cb: k(packets.KindLoginSuccess), cbThresh: thr(256)},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(1), want: sbForward, sbState: login, sbThresh: off},
+				{sb: packets.KindUnknown, sbState: play, sbThresh: 256},
+			},
+		},
+		{
+			name: "a threshold of zero compresses everything, in both directions", protocol: 340, inspectPlay: true,
+			steps: []step{
+				{cb: k(packets.KindSetCompression), data: varint(0), cbThresh: thr(0)},
+				{cb: k(packets.KindLoginSuccess), cbThresh: thr(0)},
+				{sb: packets.KindUnknown, sbState: play, sbThresh: 0},
+			},
+		},
+		{
+			// 1.20.2+: the threshold set in login holds through
+			// configuration into play, both directions.
+			name: "compression carries through configuration into play (1.20.2+)", protocol: 769, inspectPlay: true,
+			steps: []step{
+				{cb: k(packets.KindSetCompression), data: varint(256), cbThresh: thr(256)},
+				{cb: k(packets.KindLoginSuccess), cbThresh: thr(256)},
+				{sb: k(packets.KindLoginAcknowledged), want: sbForward, sbState: login, sbThresh: 256},
+				{cb: k(packets.KindFinishConfiguration), cbThresh: thr(256)},
+				{sb: k(packets.KindFinishConfiguration), want: sbForward, sbState: config, sbThresh: 256},
+				{sb: packets.KindUnknown, sbState: play, sbThresh: 256},
+			},
+		},
+		{
+			// A pre-1.20.2 client that skips an answer due from before
+			// Set Compression is in play, and it processed Set Compression
+			// on the way: its play packets are compressed.
+			name: "a client that skips an uncompressed answer plays compressed (pre-1.20.2)", protocol: 763, inspectPlay: true,
+			steps: []step{
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(1)},
+				{cb: k(packets.KindSetCompression), data: varint(64), cbThresh: thr(64)},
+				{cb: k(packets.KindLoginSuccess)},
+				{sb: k(packets.KindChat), want: sbReparse, sbState: login, sbThresh: off},
+				{sb: k(packets.KindChat), want: sbForward, sbState: play, sbThresh: 64},
+			},
+		},
+		{
+			// Once every request from before Set Compression is answered,
+			// the client's next frame is compressed even while answers to
+			// later requests are still due.
+			name: "serverbound switches when the last uncompressed answer is in", protocol: 763, inspectPlay: true,
+			steps: []step{
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(1)},
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(2)},
+				{cb: k(packets.KindSetCompression), data: varint(128), cbThresh: thr(128)},
+				{cb: k(packets.KindLoginPluginRequest), data: otherReq(3)},
+				// Answered out of order: 2 first, 1 is still uncompressed.
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(2), want: sbForward, sbState: login, sbThresh: off},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(1), want: sbForward, sbState: login, sbThresh: off},
+				{sb: k(packets.KindLoginPluginResponse), data: pluginResp(3), want: sbForward, sbState: login, sbThresh: 128},
+			},
+		},
+		{
 			name: "a 1.8 backend changing compression in play is refused", protocol: 47, inspectPlay: true,
 			steps: []step{
 				{cb: k(packets.KindLoginSuccess)},
@@ -279,6 +351,9 @@ func TestFlow(t *testing.T) {
 					}
 					if v != want {
 						t.Fatalf("step %d: clientbound %s: %v, want %v", i, st.cb, v, want)
+					}
+					if st.cbThresh != nil && f.threshold[mcproto.Clientbound] != *st.cbThresh {
+						t.Fatalf("step %d: clientbound threshold after %s: %d, want %d", i, st.cb, f.threshold[mcproto.Clientbound], *st.cbThresh)
 					}
 					continue
 				}

@@ -149,6 +149,30 @@ type Handler struct {
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	draining bool
+
+	// pl holds idle relayed legs without goroutines (poller_linux.go),
+	// made when the first leg parks and closed by Shutdown; nil where it
+	// cannot be made, and then legs wait on goroutines as before.
+	plOnce   sync.Once
+	pl       atomic.Pointer[poller]
+	plClosed atomic.Bool
+}
+
+// poller returns the handler's poller, making it on first use; nil when
+// there is none (not Linux, it failed, or the handler shut down).
+func (h *Handler) poller() *poller {
+	if !pollerAvailable || h.plClosed.Load() {
+		return nil
+	}
+	h.plOnce.Do(func() {
+		pl, err := newPoller(h.o.IdleTimeout)
+		if err != nil {
+			h.o.Log.Warn("idle connections keep a goroutine each: no poller", "err", err)
+			return
+		}
+		h.pl.Store(pl)
+	})
+	return h.pl.Load()
 }
 
 // NewHandler returns a Handler.
@@ -186,21 +210,50 @@ type Accepted struct {
 	// OverCapacity is set when max_connections was reached: logins are told
 	// the server is full, pings are still answered from the cache.
 	OverCapacity bool
+	// Done, when set, is called once when the connection has ended and
+	// its sockets are closed. Serve may return before that: a relayed
+	// connection ends on its relay's goroutines (relay.go).
+	Done func()
 }
 
-// Serve runs one connection to its end. It closes a.Conn.
+// Serve runs one connection until it ends or its relay starts, and returns.
+// A relayed connection is carried on by its two pumps' goroutines, and
+// whichever ends last finishes it (session.finish): no goroutine waits,
+// parked deep in the login's stack, for the player to leave. a.Done is
+// called once the connection has ended; a.Conn is closed by then.
 func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	s := &session{
 		h:      h,
 		id:     h.nextID.Add(1),
 		client: a.Conn,
 		addr:   a.Client,
+		done:   a.Done,
 	}
 	s.threshold[mcproto.Serverbound].Store(mcproto.CompressionOff)
 	s.threshold[mcproto.Clientbound].Store(mcproto.CompressionOff)
-	defer s.closeAll()
 
 	r, err := s.run(ctx, a)
+	if errors.Is(err, errRelaying) {
+		return
+	}
+	s.finish(r, err)
+}
+
+// finish ends a connection: what its steps left to do at the end (later),
+// the metric and the log line for how it ended, the drain after a kick,
+// closing both legs and telling the listener.
+func (s *session) finish(r reason.Reason, err error) {
+	h := s.h
+	for i := len(s.atEnd) - 1; i >= 0; i-- {
+		s.atEnd[i]()
+	}
+	s.atEnd = nil
+	defer func() {
+		s.closeAll()
+		if s.done != nil {
+			s.done()
+		}
+	}()
 	if r != reason.None {
 		h.o.Metrics.Reject(r)
 	}
@@ -218,9 +271,6 @@ func (h *Handler) Serve(ctx context.Context, a Accepted) {
 	}
 	if s.drainAfter {
 		s.drainClient()
-	}
-	if s.backendDrained != nil {
-		<-s.backendDrained // before closeAll closes the backend leg under it
 	}
 }
 
@@ -245,6 +295,13 @@ func (h *Handler) Shutdown() {
 		}()
 	}
 	wg.Wait()
+	// Every leg still parked goes back to a goroutine, so that whatever
+	// closes it from now on (the listener's drain) ends its relay.
+	h.plClosed.Store(true)
+	h.plOnce.Do(func() {}) // none made from here on
+	if pl := h.pl.Load(); pl != nil {
+		pl.close()
+	}
 }
 
 // KickWhere kicks every player in login or play for whom match returns a

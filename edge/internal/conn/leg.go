@@ -15,8 +15,9 @@ import (
 // On a TCP socket it waits for readability through syscall.RawConn before it
 // takes a buffer from the pool, so a connection that is idle (the common
 // case: thousands of players standing still between packets) holds no read
-// buffer at all, only its goroutine. Memory per connection then follows the
-// bytes in flight, not the number of connections.
+// buffer at all, and once relayed no goroutine either (the pump parks it,
+// poller_linux.go). Memory per connection then follows the bytes in
+// flight, not the number of connections.
 type leg struct {
 	c  net.Conn
 	rc syscall.RawConn // nil when c is not a plain socket (tests use net.Pipe)
@@ -31,6 +32,10 @@ type leg struct {
 	readFn func(fd uintptr) bool
 	n      int
 	rerr   error
+	// tryFn is readFn that never waits (tryFill); wouldBlock says it
+	// found nothing to read.
+	tryFn      func(fd uintptr) bool
+	wouldBlock bool
 
 	// peekFn and peekBuf serve the spliced copy (splice_linux.go), which
 	// waits for bytes without reading them.
@@ -44,6 +49,7 @@ func newLeg(c net.Conn, f *mcproto.Framer) *leg {
 		if rc, err := sc.SyscallConn(); err == nil {
 			l.rc = rc
 			l.readFn = l.readFD
+			l.tryFn = l.tryFD
 		}
 	}
 	return l
@@ -63,6 +69,39 @@ func (l *leg) readFD(fd uintptr) bool {
 		}
 		return true
 	}
+}
+
+// tryFD is readFD without the wait: on EAGAIN it gives the buffer back,
+// notes wouldBlock and returns.
+func (l *leg) tryFD(fd uintptr) bool {
+	if l.readFD(fd) {
+		return true
+	}
+	l.wouldBlock = true
+	return true
+}
+
+// tryFill reads once into the framer if bytes are there, without waiting:
+// got is false when there were none. Only for a socket (rc set).
+func (l *leg) tryFill() (got bool, err error) {
+	l.wouldBlock = false
+	err = l.rc.Read(l.tryFn)
+	n, rerr := l.n, l.rerr
+	l.rerr = nil
+	if err != nil {
+		return false, err // deadline exceeded or closed
+	}
+	if l.wouldBlock {
+		return false, nil
+	}
+	if rerr != nil {
+		return false, &net.OpError{Op: "read", Net: "tcp", Source: l.c.LocalAddr(), Addr: l.c.RemoteAddr(), Err: rerr}
+	}
+	if n <= 0 {
+		return false, io.EOF
+	}
+	l.commit(n)
+	return true, nil
 }
 
 // fill reads once into the framer. It returns io.EOF when the peer closed.

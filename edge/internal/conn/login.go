@@ -75,7 +75,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 	d, ticket := s.admit(ctx, req)
 	if ticket != nil {
 		s.ticket = ticket
-		defer ticket.Release()
+		s.later(ticket.Release)
 	}
 	if s.route.Online && (d.Allowed() || d.Outcome == gate.Verify) {
 		if r, err := s.authenticate(ctx, l, ls, d); err != nil {
@@ -87,11 +87,11 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		}
 	}
 	if s.identify(ls) {
-		defer func() {
+		s.later(func() {
 			s.detMu.Lock()
 			_ = s.det.Close() // ends a recording, if one runs
 			s.detMu.Unlock()
-		}()
+		})
 	}
 
 	switch {
@@ -112,7 +112,7 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		s.disconnect(mcproto.StateLogin, reason.ShuttingDown.PlayerMessage(s.h.messages()))
 		return reason.ShuttingDown, fmt.Errorf("edge is shutting down")
 	}
-	defer s.h.unregister(s)
+	s.later(func() { s.h.unregister(s) })
 
 	candidates, r, err := s.chooseBackend(ctx, host)
 	if err != nil {
@@ -127,9 +127,10 @@ func (s *session) login(ctx context.Context, l *leg, handshake []byte, overCapac
 		return r, err
 	}
 	o.Backends.Acquire(addr)
-	defer o.Backends.Release(addr)
+	s.later(func() { o.Backends.Release(addr) })
 	s.endConnect(outcomeRelayed, reason.None, nil)
-	return s.relay(l, down)
+	s.relay(l, down)
+	return reason.None, errRelaying
 }
 
 // msgVelocityNeeds113 tells a pre-1.13 client on a Velocity-forwarding

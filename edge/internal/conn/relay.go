@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/detect"
@@ -24,10 +25,29 @@ const (
 	forwardRaw           // forward, then copy the rest of this leg without framing
 	dropFrame            // leave this frame out; keep the connection
 	kickFrame            // leave this frame out and kick the player
-	rewriteFrame         // relay pump.rewrite (the engine's corrected packet) in its place
+	rewriteFrame         // relay decision.rewrite (the engine's corrected packet) in its place
 	holdFrame            // keep this frame unread until the backend's answer tells what it is
 	reparseFrame         // the leg changed state under this frame: read it again (inspect only)
 )
+
+// decision is what inspect decides for one frame, with what run needs to
+// carry it out. It is returned by value: nothing about one frame outlives
+// the frame in the pump. The zero decision relays the frame as it is.
+type decision struct {
+	verdict verdict
+	// kickFrame: the player's message and the reason (a detection, or a
+	// backend set up wrong).
+	kickMsg string
+	kickWhy reason.Reason
+	// rewriteFrame: the engine's corrected packet (id + data).
+	rewrite []byte
+	// holdFrame: the flow's wake-up channel as it was when the frame was
+	// held, taken under the flow's lock so that no wake-up is missed.
+	learned chan struct{}
+}
+
+// only is a decision that needs nothing but its verdict.
+func only(v verdict) decision { return decision{verdict: v} }
 
 // pump relays one direction frame by frame.
 type pump struct {
@@ -41,20 +61,15 @@ type pump struct {
 	// its own direction there, so the copy is never stale.
 	state     mcproto.State
 	threshold int
-	// learned is the flow's wake-up channel at the moment this pump's
-	// frame was held.
-	learned  chan struct{}
-	inflater mcproto.Inflater
-	peek     [32]byte
-	scratch  []byte // serverbound: reused buffer for full inflates
-	idle     time.Duration
-	raw      bool
+	inflater  mcproto.Inflater
+	peek      [32]byte
+	scratch   []byte // serverbound: reused buffer for full inflates
+	idle      time.Duration
+	raw       bool
 
-	now        time.Time     // read once per batch
-	kickMsg    string        // the player's message when inspect says kickFrame
-	kickWhy    reason.Reason // and the reason (a detection, or a backend set up wrong)
-	rewrite    []byte        // the corrected packet when inspect says rewriteFrame
-	rwFrame    []byte        // rewrite framed for this leg
+	now        time.Time // read once per batch
+	deadline   time.Time // the read deadline of this leg in play and configuration
+	rwFrame    []byte    // a rewritten packet framed for this leg
 	rwComp     mcproto.Compressor
 	cbScratch  []byte // clientbound: reused buffer for packets the engine reads whole
 	probe      []byte // the engine's probe packet (id + data)
@@ -64,99 +79,162 @@ type pump struct {
 	// local: WriteTo's pointer receiver would move a local to the heap,
 	// an allocation per probe.
 	sending net.Buffers
+
+	// An idle pump parks its leg in the handler's poller and gives its
+	// goroutine back (poller_linux.go). parked is true while it is there;
+	// whoever turns it false (wake) owns the pump and carries it on.
+	parked   atomic.Bool
+	pk       parking
+	resumeFn func()          // carry(true), made once
+	onEnd    func(err error) // what the relay does when this direction ends
 }
 
-// relay runs both directions until one ends, then closes both.
-func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
+// errParked ends a pump's goroutine, not the pump: its leg waits in the
+// poller, and a new goroutine carries on when it is readable.
+var errParked = errors.New("parked")
+
+// start runs the pump on a new goroutine.
+func (p *pump) start() {
+	p.resumeFn = func() { p.carry(true) }
+	go p.carry(false)
+}
+
+// carry runs the pump until it parks or ends.
+func (p *pump) carry(resumed bool) {
+	err := p.run(resumed)
+	if err == errParked {
+		return
+	}
+	p.unpark()
+	p.onEnd(err)
+}
+
+// wake carries a parked pump on in a new goroutine: its leg is readable,
+// its deadline passed, or the session closed a leg under it.
+func (p *pump) wake() {
+	if p.parked.CompareAndSwap(true, false) {
+		go p.resumeFn()
+	}
+}
+
+// relay starts both directions on goroutines of their own and returns, so
+// no goroutine stays parked under the login's whole call chain; an idle
+// direction then gives its goroutine back too (fillOrPark). When one
+// direction ends both legs are closed, and the pump that ends last
+// finishes the connection (session.finish).
+func (s *session) relay(cl *leg, bl *leg) {
 	o := &s.h.o
 	f := newFlow(s.hs.Protocol, o.InspectPlay)
 	f.online = s.authenticated
 	f.velocity = s.authenticated && s.route.Forwarding == forwarding.Velocity
-	fl := newSharedFlow(f)
-	defer fl.close()
-	up := &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: fl,
+	r := &relayRun{s: s, fl: newSharedFlow(f)}
+	r.up = &pump{s: s, dir: mcproto.Serverbound, src: cl, dst: s.backend, flow: r.fl,
 		state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
-	down := &pump{s: s, dir: mcproto.Clientbound, src: bl,
-		dst: s.client, flow: fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	r.down = &pump{s: s, dir: mcproto.Clientbound, src: bl,
+		dst: s.client, flow: r.fl, state: mcproto.StateLogin, threshold: mcproto.CompressionOff, idle: o.IdleTimeout}
+	s.later(r.fl.close)
+	s.later(bl.f.Release)
+	r.running.Store(2)
+	r.down.onEnd = r.downEnded
+	r.up.onEnd = r.upEnded
+	s.pumps.Store(r)
+	r.down.start()
+	r.up.start()
+}
 
-	var once sync.Once
-	var first error
-	var firstDir mcproto.Direction
-	end := func(d mcproto.Direction, err error) {
-		once.Do(func() { first, firstDir = err, d })
-		fl.close() // a held serverbound frame waits no longer
-		if s.lingering.Load() {
-			s.closeBackend() // the client leg drains; Serve closes it
-			return
-		}
-		if s.backendLingering.Load() {
-			_ = s.client.Close() // the backend leg drains; it closes itself
-			return
-		}
+// relayRun is one relay's shared end: which direction ended first and why.
+type relayRun struct {
+	s        *session
+	fl       *sharedFlow
+	up, down *pump
+	running  atomic.Int32 // pumps still running; the last one finishes
+
+	once     sync.Once
+	first    error
+	firstDir mcproto.Direction
+	broke    error // the client's protocol error, when it was told so
+}
+
+// end records how direction d ended (the first one counts) and closes
+// both legs, so the other pump ends too.
+func (r *relayRun) end(d mcproto.Direction, err error) {
+	s := r.s
+	r.once.Do(func() { r.first, r.firstDir = err, d })
+	r.fl.close() // a held serverbound frame waits no longer
+	switch {
+	case s.lingering.Load():
+		s.closeBackend() // the client leg drains; finish closes it
+	case s.backendLingering.Load():
+		_ = s.client.Close() // the backend leg drains; drainBackend closes it
+		s.wake()
+	default:
 		s.closeAll()
 	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer down.src.f.Release()
-		err := down.run()
-		if errors.Is(err, io.EOF) && !s.kicked.Load() {
-			s.lingerClient() // the backend hung up: its last bytes reach the player
-		}
-		s.drainBackend(down.src) // a kick half-closed the backend leg
-		fl.clientboundEnded()
-		end(mcproto.Clientbound, err)
-	}()
-	upErr := up.run()
+	if r.running.Add(-1) == 0 {
+		// Both pumps are done with the session: what they wrote is read
+		// here after the counter's synchronisation.
+		s.finish(r.result())
+	}
+}
+
+func (r *relayRun) downEnded(err error) {
+	s := r.s
+	if errors.Is(err, io.EOF) && !s.kicked.Load() {
+		s.lingerClient() // the backend hung up: its last bytes reach the player
+	}
+	s.drainBackend(r.down.src) // a kick or the player's hang-up half-closed it
+	r.fl.clientboundEnded()
+	r.end(mcproto.Clientbound, err)
+}
+
+func (r *relayRun) upEnded(upErr error) {
+	s := r.s
 	if s.lingering.Load() && !errors.Is(upErr, io.EOF) && !isTimeout(upErr) {
 		// The client leg lingers (a kick, the backend's hang-up) but this
 		// side stopped reading it first (its write to the backend failed):
-		// Serve drains it, or the close would be a reset.
+		// finish drains it, or the close would be a reset.
 		s.drainAfter = true
 	}
-	var broke error // the client's protocol error, when it was told so
 	if upErr != nil && !isClosed(upErr) && !s.kicked.Load() {
 		// The client broke the protocol: say so where the client can read it.
-		r := classify(upErr)
-		if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-			r = reason.IdleTimeout
+		rs := classify(upErr)
+		if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+			rs = reason.IdleTimeout
 		}
-		once.Do(func() { first, firstDir = &errReason{r: r, err: upErr}, mcproto.Serverbound })
-		if r != reason.IdleTimeout && r != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
+		r.once.Do(func() { r.first, r.firstDir = &errReason{r: rs, err: upErr}, mcproto.Serverbound })
+		if rs != reason.IdleTimeout && rs != reason.HandshakeTimeout && !s.raw[mcproto.Clientbound].Load() {
 			// A kick like any other (the message framed for what the
 			// client has received, the backend leg closed), except that
-			// nothing reads the client leg any more: Serve drains it after
-			// counting the rejection, so the close is not a reset.
-			s.kickWith(r, r.PlayerMessage(s.h.messages()))
+			// nothing reads the client leg any more: finish drains it
+			// after counting the rejection, so the close is not a reset.
+			s.kickWith(rs, rs.PlayerMessage(s.h.messages()))
 			s.drainAfter = true
-			broke = upErr
+			r.broke = upErr
 		}
 	}
 	if errors.Is(upErr, io.EOF) && !s.kicked.Load() {
 		// The player hung up: its last packets are written to the backend
 		// but maybe not yet delivered, and the backend leg holds unread
 		// bytes, so it ends as after a kick (FIN, drain, close), not with
-		// a reset that would discard them.
+		// a reset that would discard them. The hang-up is how the relay
+		// ended, whatever the drained leg reports afterwards.
+		r.once.Do(func() { r.first, r.firstDir = upErr, mcproto.Serverbound })
 		s.lingerBackend(time.Now().Add(kickLinger))
 		s.shutBackend()
 	}
-	end(mcproto.Serverbound, upErr)
-	if s.backendLingering.Load() {
-		// A kick or a hang-up: the clientbound side drains the backend leg
-		// for up to kickLinger. The outcome is known now; Serve counts it
-		// and then waits for the drain (backendDrained) before it closes
-		// anything.
-		s.backendDrained = done
-	} else {
-		<-done
-	}
+	r.end(mcproto.Serverbound, upErr)
+}
 
+// result is how the relayed connection ended, once both pumps have.
+func (r *relayRun) result() (reason.Reason, error) {
+	s := r.s
+	first := r.first
 	switch {
 	case s.kicked.Load():
-		return reason.Reason(s.kickReason.Load()), broke
+		return reason.Reason(s.kickReason.Load()), r.broke
 	case first == nil || isClosed(first):
 		return reason.None, nil
-	case firstDir == mcproto.Clientbound:
+	case r.firstDir == mcproto.Clientbound:
 		if isTimeout(first) {
 			return reason.IdleTimeout, fmt.Errorf("backend leg: %w", first)
 		}
@@ -165,15 +243,16 @@ func (s *session) relay(cl *leg, bl *leg) (reason.Reason, error) {
 		s.logger().Warn("backend leg failed", "err", first)
 		return reason.None, nil
 	}
-	r := classify(first)
-	if r == reason.HandshakeTimeout && up.state == mcproto.StatePlay {
-		r = reason.IdleTimeout
+	rs := classify(first)
+	if rs == reason.HandshakeTimeout && r.up.state == mcproto.StatePlay {
+		rs = reason.IdleTimeout
 	}
-	return r, first
+	return rs, first
 }
 
-// run relays until the leg ends.
-func (p *pump) run() error {
+// run relays until the leg ends, or parks it (errParked) when it is idle.
+// resumed: the pump had parked, and its read deadline stands.
+func (p *pump) run(resumed bool) error {
 	f := p.src.f
 	m := p.s.h.o.Metrics
 	// Bytes may already be buffered (the backend's first answer, read while
@@ -190,8 +269,11 @@ func (p *pump) run() error {
 			}
 			continue
 		}
-		if p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration {
-			_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
+		steady := p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration
+		var now time.Time
+		if steady && !resumed {
+			now = time.Now()
+			p.deadline = now.Add(p.idle) // set on the socket before the next read
 		}
 		if p.backendShut() {
 			return errKicked
@@ -201,14 +283,28 @@ func (p *pump) run() error {
 		}
 		if primed {
 			primed = false
-		} else if err := p.src.fill(); err != nil {
-			return err
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+		} else if pl := p.parkable(); pl != nil {
+			if err := p.fillOrPark(pl, steady, resumed, now); err != nil {
+				return err
+			}
+		} else {
+			if steady {
+				_ = p.src.c.SetReadDeadline(p.deadline)
+			}
+			if err := p.src.fill(); err != nil {
+				return err
+			}
 		}
+		resumed = false
 		p.now = time.Now() // one clock read per batch, not per packet
 		mark := f.Mark()
 		var frames int
 		var ferr error
-		toRaw, held := false, false
+		toRaw := false
+		var held chan struct{} // a frame is held until this is closed
 	frames:
 		for {
 			if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
@@ -227,11 +323,11 @@ func (p *pump) run() error {
 				break
 			}
 			frames++
-			v, err := p.inspect(body)
+			d, err := p.inspect(body)
 			if err != nil {
-				v, ferr = dropFrame, err
+				d, ferr = only(dropFrame), err
 			}
-			switch v {
+			switch v := d.verdict; v {
 			case forwardRaw:
 				toRaw = true
 				break frames
@@ -245,7 +341,7 @@ func (p *pump) run() error {
 				f.Unread(len(raw))
 				mark = f.Mark()
 				frames--
-				held = true
+				held = d.learned
 				break frames
 			case dropFrame, kickFrame, rewriteFrame:
 				// Forward what came before, leave this frame out.
@@ -257,14 +353,14 @@ func (p *pump) run() error {
 				if v == rewriteFrame {
 					// The corrected packet in its place, framed (and
 					// compressed when it reaches the threshold) for this leg.
-					p.rwFrame = p.rwComp.AppendFrame(p.rwFrame[:0], p.rewrite, p.threshold)
+					p.rwFrame = p.rwComp.AppendFrame(p.rwFrame[:0], d.rewrite, p.threshold)
 					if err := p.write(p.rwFrame, false); err != nil {
 						return err
 					}
 					continue
 				}
 				if v == kickFrame {
-					p.s.kickWith(p.kickWhy, p.kickMsg)
+					p.s.kickWith(d.kickWhy, d.kickMsg)
 					if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
 						// Keep reading (and discarding) until the linger
 						// deadline, so the close is not a reset.
@@ -293,8 +389,8 @@ func (p *pump) run() error {
 		if ferr != nil {
 			return fmt.Errorf("%s %s frame: %w", p.dir, p.state, ferr)
 		}
-		if held {
-			if err := p.awaitBackend(); err != nil {
+		if held != nil {
+			if err := p.awaitBackend(held); err != nil {
 				return err
 			}
 			primed = true // classify the held frame again before reading more
@@ -304,10 +400,70 @@ func (p *pump) run() error {
 	}
 }
 
+// parkAfter is how long a leg waits for bytes on its goroutine before it
+// parks in the poller: two game ticks. A player who plays sends a packet
+// every tick (50 ms) and the server sends every tick, so an active leg
+// does not park and pays no extra wake-up (a woken leg's first packet
+// takes one more scheduling hop, about 0.1 ms in rgload's echo); a leg
+// quiet for longer is idle, and gives its goroutine back. Longer would
+// keep more goroutines alive through a burst of logins, and their stacks
+// count in the edge's memory until the runtime returns them.
+const parkAfter = 100 * time.Millisecond
+
+// parkable returns the poller when this leg can park: a socket, a poller,
+// no kick under way.
+func (p *pump) parkable() *poller {
+	if p.src.rc == nil || p.ending() {
+		return nil
+	}
+	return p.s.h.poller()
+}
+
+// fillOrPark reads the next bytes: on this goroutine for up to parkAfter,
+// then, still with nothing, by parking the leg (errParked). The read
+// deadline it honours is the idle one run set (steady), or in login the
+// login's, which both legs read under until Login Success
+// (setLoginDeadline, tryBackend); the poller resumes the pump when it
+// passes. resumed: the pump was just woken, so it does not wait again.
+func (p *pump) fillOrPark(pl *poller, steady, resumed bool, now time.Time) error {
+	deadline := p.deadline
+	if !steady {
+		deadline = p.s.loginDeadline
+	}
+	if deadline.IsZero() {
+		return p.src.fill()
+	}
+	if !resumed {
+		if now.IsZero() {
+			now = time.Now()
+		}
+		wait := now.Add(parkAfter)
+		if !wait.Before(deadline) {
+			// The leg's own deadline comes first.
+			_ = p.src.c.SetReadDeadline(deadline)
+			return p.src.fill()
+		}
+		_ = p.src.c.SetReadDeadline(wait)
+		err := p.src.fill()
+		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || p.ending() {
+			return err
+		}
+		_ = p.src.c.SetReadDeadline(deadline)
+	}
+	got, err := p.src.tryFill()
+	if err != nil || got {
+		return err
+	}
+	if p.park(pl, deadline) {
+		return errParked
+	}
+	return p.src.fill()
+}
+
 // awaitBackend waits, for a held serverbound login frame, until the
-// clientbound leg has learned more, the relay ends, or the login deadline
-// passes (a hold never extends the deadline).
-func (p *pump) awaitBackend() error {
+// clientbound leg has learned more (learned is closed), the relay ends, or
+// the login deadline passes (a hold never extends the deadline).
+func (p *pump) awaitBackend(learned chan struct{}) error {
 	wait := time.Until(p.s.loginDeadline)
 	if wait <= 0 {
 		return fmt.Errorf("serverbound login frame held: %w", os.ErrDeadlineExceeded)
@@ -315,7 +471,7 @@ func (p *pump) awaitBackend() error {
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case <-p.learned:
+	case <-learned:
 		return nil
 	case <-p.flow.stop:
 		return net.ErrClosed
@@ -325,11 +481,16 @@ func (p *pump) awaitBackend() error {
 }
 
 // backendShut reports, for the clientbound pump, that a kick (or the
-// player's hang-up) half-closed the backend leg: nothing more is relayed to the player, and the relay
-// drains the leg (drainBackend). Checked after the pump sets its read
-// deadline: a kick that is not seen yet sets its own deadline after.
+// player's hang-up) half-closed the backend leg: nothing more is relayed
+// to the player, and the relay drains the leg (drainBackend).
 func (p *pump) backendShut() bool {
 	return p.dir == mcproto.Clientbound && p.s.backendLingering.Load()
+}
+
+// ending reports that this pump's leg is on its way out (a kick, a
+// drain): it must not park, since the drain is read on a goroutine.
+func (p *pump) ending() bool {
+	return p.s.kicked.Load() || p.backendShut() || (p.dir == mcproto.Serverbound && p.s.lingering.Load())
 }
 
 // errKicked ends a pump after the engine kicked the player.
@@ -465,9 +626,9 @@ func (p *pump) copyCipher() error {
 // inspect follows the protocol state through one frame and says what to do
 // with it. It decodes only the packet id (inflating a few bytes at most for a
 // compressed frame) and the fields that change the connection's state.
-func (p *pump) inspect(body []byte) (verdict, error) {
+func (p *pump) inspect(body []byte) (decision, error) {
 	if len(body) == 0 {
-		return forward, nil // empty frames carry nothing; the framer caps runs
+		return decision{}, nil // empty frames carry nothing; the framer caps runs
 	}
 	if p.dir == mcproto.Serverbound && p.state == mcproto.StateLogin {
 		p.flow.mu.Lock()
@@ -475,7 +636,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		p.flow.mu.Unlock()
 		p.leftLogin()
 		if p.state == mcproto.StatePlay && !p.s.h.o.InspectPlay {
-			return forwardRaw, nil
+			return only(forwardRaw), nil
 		}
 	}
 	pkt := body
@@ -486,7 +647,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 		var err error
 		dataLen, payload, err = mcproto.SplitCompressed(body, p.threshold, mcproto.MaxInflate(p.dir), p.dir == mcproto.Serverbound)
 		if err != nil {
-			return forward, err
+			return decision{}, err
 		}
 		pkt = payload
 		inflated = dataLen
@@ -498,7 +659,7 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 			// never reaches the backend. Vanilla clients compress only the
 			// rare packets at or above the threshold, so this is cheap.
 			if p.scratch, err = p.inflater.Inflate(p.scratch[:0], payload, dataLen); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 			pkt = p.scratch
 			if cap(p.scratch) > maxKeptScratch {
@@ -508,49 +669,49 @@ func (p *pump) inspect(body []byte) (verdict, error) {
 			// Backend frames (chunks, up to 8 MiB inflated) are relayed as
 			// they are: a few inflated bytes reveal the id.
 			if pkt, err = p.inflater.Peek(p.peek[:], payload, dataLen); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 		}
 	}
 	id, n, err := mcproto.ReadVarInt(pkt)
 	if err != nil {
-		return forward, fmt.Errorf("packet id: %w", err)
+		return decision{}, fmt.Errorf("packet id: %w", err)
 	}
 	kind := p.s.table.Kind(p.state, p.dir, id)
 	if det := p.s.det; det != nil && (p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration) {
-		if v, err := p.detect(kind, pkt, n, payload, inflated); v != forward || err != nil {
-			return v, err
+		if d, err := p.detect(kind, pkt, n, payload, inflated); d.verdict != forward || err != nil {
+			return d, err
 		}
 	}
 	if p.dir == mcproto.Clientbound {
 		return p.clientbound(kind, pkt[n:])
 	}
-	v, err := p.serverbound(kind, pkt[n:])
-	if v == reparseFrame {
+	d, err := p.serverbound(kind, pkt[n:])
+	if d.verdict == reparseFrame {
 		// The leg left login (a pre-1.20.2 client in play): the same
 		// bytes read again in the new state, detection included.
 		return p.inspect(body)
 	}
-	return v, err
+	return d, err
 }
 
 // detect hands one packet to the detection engine. pkt is the packet as far
 // as it was decoded (whole, except for peeked clientbound frames), n the
 // length of its id, payload/inflated the compressed form when it had one.
-func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, inflated int) (verdict, error) {
+func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, inflated int) (decision, error) {
 	det := p.s.det
 	if p.dir == mcproto.Clientbound {
 		p.s.detMu.Lock()
 		want := det.WantClientbound(p.state, kind)
 		p.s.detMu.Unlock()
 		if !want {
-			return forward, nil
+			return decision{}, nil
 		}
 		if inflated > 0 {
 			// Only peeked so far: the engine needs the whole packet.
 			var err error
 			if p.cbScratch, err = p.inflater.Inflate(p.cbScratch[:0], payload, inflated); err != nil {
-				return forward, err
+				return decision{}, err
 			}
 			pkt = p.cbScratch
 			if cap(p.cbScratch) > maxKeptScratch {
@@ -561,10 +722,9 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 		v := det.Clientbound(p.state, kind, pkt[n:], p.now)
 		p.s.detMu.Unlock()
 		if v.Outcome == detect.Kick {
-			p.kickMsg, p.kickWhy = v.Reason, reason.Detection
-			return kickFrame, nil
+			return decision{verdict: kickFrame, kickMsg: v.Reason, kickWhy: reason.Detection}, nil
 		}
-		return forward, nil
+		return decision{}, nil
 	}
 	p.s.detMu.Lock()
 	v := det.Serverbound(p.state, kind, pkt[n:], inflated, p.now)
@@ -572,24 +732,22 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 	switch v.Outcome {
 	case detect.Rewrite:
 		if v.Packet == nil {
-			return forward, nil
+			return decision{}, nil
 		}
-		p.rewrite = v.Packet
-		return rewriteFrame, nil
+		return decision{verdict: rewriteFrame, rewrite: v.Packet}, nil
 	case detect.Drop:
-		return dropFrame, nil
+		return only(dropFrame), nil
 	case detect.Kick:
-		p.kickMsg, p.kickWhy = v.Reason, reason.Detection
-		return kickFrame, nil
+		return decision{verdict: kickFrame, kickMsg: v.Reason, kickWhy: reason.Detection}, nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // clientbound follows the protocol state through a backend packet the edge
 // is about to relay to the client.
-func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
+func (p *pump) clientbound(kind packets.Kind, data []byte) (decision, error) {
 	if !clientboundMatters(p.state, kind) {
-		return forward, nil
+		return decision{}, nil
 	}
 	fl := p.flow
 	fl.mu.Lock()
@@ -604,27 +762,27 @@ func (p *pump) clientbound(kind packets.Kind, data []byte) (verdict, error) {
 		// The backend's operator's mistake, not the player's: said where
 		// operators look, and the player hears the server is unavailable.
 		p.s.logger().Warn("backend refused for this route", "route_forwarding", p.s.route.Forwarding.String(), "err", err)
-		p.kickMsg, p.kickWhy = reason.BackendUnavailable.PlayerMessage(p.s.h.messages()), reason.BackendUnavailable
-		return kickFrame, nil
+		return decision{verdict: kickFrame, kickMsg: reason.BackendUnavailable.PlayerMessage(p.s.h.messages()),
+			kickWhy: reason.BackendUnavailable}, nil
 	}
 	if err != nil {
-		return forward, err
+		return decision{}, err
 	}
 	if kind == packets.KindLoginSuccess && login && p.s.ticket != nil {
 		p.s.ticket.LoggedIn() // frees the login-in-flight slot
 	}
 	switch v {
 	case cbOpaque:
-		return forwardRaw, nil
+		return only(forwardRaw), nil
 	case cbAnswer:
 		// The edge's own answer goes to the backend; the request never
 		// reaches the client, which could not answer it truthfully.
 		if err := p.answerVelocity(data); err != nil {
-			return forward, err
+			return decision{}, err
 		}
-		return dropFrame, nil
+		return only(dropFrame), nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // answerVelocity answers the backend's velocity:player_info request (data:
@@ -654,31 +812,29 @@ func (p *pump) answerVelocity(data []byte) error {
 
 // serverbound follows the protocol state through a client packet; a packet
 // that moves the client's leg is checked against what the edge relayed.
-func (p *pump) serverbound(kind packets.Kind, data []byte) (verdict, error) {
+func (p *pump) serverbound(kind packets.Kind, data []byte) (decision, error) {
 	if !serverboundMatters(p.state, kind) {
-		return forward, nil
+		return decision{}, nil
 	}
 	fl := p.flow
 	fl.mu.Lock()
 	v, err := fl.f.serverbound(kind, data)
 	p.state, p.threshold = fl.f.state[p.dir], fl.f.threshold[p.dir]
-	if v == sbHold {
-		p.learned = fl.learned // taken under the lock: no wake-up is missed
-	}
+	learned := fl.learned // under the lock: a wake-up after it closes this one
 	fl.mu.Unlock()
 	p.leftLogin()
 	if err != nil {
-		return forward, err
+		return decision{}, err
 	}
 	switch v {
 	case sbOpaque:
-		return forwardRaw, nil
+		return only(forwardRaw), nil
 	case sbHold:
-		return holdFrame, nil
+		return decision{verdict: holdFrame, learned: learned}, nil
 	case sbReparse:
-		return reparseFrame, nil
+		return only(reparseFrame), nil
 	}
-	return forward, nil
+	return decision{}, nil
 }
 
 // leftLogin lifts the serverbound frame cap once the client's leg is out of

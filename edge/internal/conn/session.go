@@ -98,9 +98,20 @@ type session struct {
 	det   *detect.Player
 	detMu sync.Mutex
 
+	// atEnd is what the login's steps leave to do when the connection
+	// ends (later), run by finish in reverse order: on the goroutine that
+	// ends the connection, which after the relay started is not the one
+	// that ran the login.
+	atEnd []func()
+	// done is the listener's Accepted.Done, called last.
+	done func()
+	// pumps is the relay once it started: closing a leg wakes its parked
+	// pumps (wake).
+	pumps atomic.Pointer[relayRun]
+
 	closeOnce sync.Once
 	// drainAfter: the relay kicked the client for a malformed packet after
-	// its reader had stopped; Serve drains the client leg after counting
+	// its reader had stopped; finish drains the client leg after counting
 	// the rejection.
 	drainAfter bool
 	kicked     atomic.Bool
@@ -114,10 +125,7 @@ type session struct {
 	// backendLingerUntil (unix nanoseconds), then closes it (drainBackend).
 	backendLingering   atomic.Bool
 	backendLingerUntil atomic.Int64
-	// backendDrained, when not nil, closes once drainBackend is done:
-	// Serve waits for it after counting the session's outcome.
-	backendDrained <-chan struct{}
-	kickReason     atomic.Uint32 // reason.Reason of the kick, for the metric
+	kickReason         atomic.Uint32 // reason.Reason of the kick, for the metric
 }
 
 // run drives the connection from the first byte; the returned reason is
@@ -129,7 +137,7 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 	_ = s.client.SetDeadline(s.stageDeadline)
 
 	f := mcproto.NewFramer(o.Pool, handshakeCap)
-	defer f.Release()
+	s.later(f.Release) // the relay reads the client leg with this framer
 	f.Load(a.Pending)
 	l := newLeg(s.client, f)
 
@@ -182,7 +190,10 @@ func (s *session) run(ctx context.Context, a Accepted) (reason.Reason, error) {
 		}
 		ctx = s.startConnect(ctx, accepted)
 		r, err := s.login(ctx, l, raw, a.OverCapacity)
-		s.endConnect(s.outcome, r, err) // a no-op once relaying started
+		if errors.Is(err, errRelaying) {
+			return r, err // the span ended when the relay started
+		}
+		s.endConnect(s.outcome, r, err)
 		return r, err
 	}
 	return reason.BadIntent, fmt.Errorf("handshake intent %d", hs.Intent)
@@ -242,6 +253,16 @@ func (s *session) readWithin(d time.Duration) {
 	_ = s.client.SetReadDeadline(t)
 }
 
+// later registers fn to run when the connection ends (finish), like a
+// defer that outlives the function: a login step's clean-up must wait for
+// the relay, which runs on goroutines of its own. Only the goroutine
+// running the login calls it, before the relay starts.
+func (s *session) later(fn func()) { s.atEnd = append(s.atEnd, fn) }
+
+// errRelaying is what the login's steps return once the relay has started:
+// the connection goes on without them and its pumps finish it.
+var errRelaying = errors.New("relaying")
+
 // closeAll closes both legs once.
 func (s *session) closeAll() {
 	s.closeOnce.Do(func() {
@@ -253,7 +274,18 @@ func (s *session) closeAll() {
 		if b != nil {
 			_ = b.Close()
 		}
+		s.wake()
 	})
+}
+
+// wake resumes the relay's parked pumps after a leg was closed or the
+// player kicked: a socket closed while parked leaves the poller's set
+// without an event, so nothing else would.
+func (s *session) wake() {
+	if r := s.pumps.Load(); r != nil {
+		r.up.wake()
+		r.down.wake()
+	}
 }
 
 // setBackend attaches the backend leg; false (and the leg closed) when the
@@ -379,10 +411,13 @@ func (s *session) shutBackend() {
 	}
 	if !s.backendLingering.Load() {
 		_ = b.Close()
-		return
+	} else {
+		_ = b.(interface{ CloseWrite() error }).CloseWrite()
+		_ = b.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
 	}
-	_ = b.(interface{ CloseWrite() error }).CloseWrite()
-	_ = b.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
+	// A parked clientbound pump must see backendShut now, not at its idle
+	// deadline: it is the drain's only reader.
+	s.wake()
 }
 
 // drainBackend reads and discards the backend leg l after shutBackend,
@@ -428,7 +463,7 @@ func (s *session) lingerDeadline() {
 // does but without a message of the edge's: the backend's last packets
 // (often its own disconnect) are written, the player nearly always has
 // bytes in flight, and closing now would be a reset that can make the
-// client drop them. FIN, then the relay's serverbound side (or Serve,
+// client drop them. FIN, then the relay's serverbound side (or finish,
 // drainClient) discards what the player still sends until it hangs up or
 // kickLinger passes.
 func (s *session) lingerClient() {
@@ -443,6 +478,10 @@ func (s *session) lingerClient() {
 	_ = tc.CloseWrite()
 	s.clientMu.Unlock()
 	_ = tc.SetReadDeadline(until)
+	// A parked serverbound pump drains the leg from now on (run's
+	// lingering branch); without the wake it would wait for its idle
+	// deadline.
+	s.wake()
 }
 
 // kickWriteWait bounds how long a kick waits for a clientbound write in
@@ -466,6 +505,7 @@ func (s *session) closeBackend() {
 	if b != nil && !s.backendLingering.Load() {
 		_ = b.Close()
 	}
+	s.wake()
 }
 
 // disconnect sends a Disconnect for the current clientbound state.

@@ -20,8 +20,7 @@ const (
 )
 
 // Limiter is a local rate limit per address and prefix. It must not touch
-// the network: Accept runs it for every socket. limits.Local fits behind a
-// LimiterFunc.
+// the network: Accept runs it for every socket.
 type Limiter interface {
 	// Allow takes one token for addr at now. When refused, scope names the
 	// bucket that ran dry and retryAfter says when it has a token again

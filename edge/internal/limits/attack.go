@@ -28,8 +28,8 @@ type AttackConfig struct {
 }
 
 // AttackDefaults: Window 5 s smooths a single busy second without hiding
-// a wave that lasts; Flush 1 s is the sync interval the handbook suggests
-// for shared counters (0.5–1 s, docs/FLEET.md, Rate limits in three tiers), so the signal
+// a wave that lasts; Flush 1 s is the sync interval for shared counters
+// (0.5–1 s, docs/FLEET.md, "Rate limits in three tiers"), so the signal
 // lags an attack by about a second; Timeout 500 ms keeps a slow Redis from
 // delaying the next flush.
 func AttackDefaults() AttackConfig {

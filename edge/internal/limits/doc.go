@@ -1,9 +1,9 @@
-// Package limits rate-limits connections and logins in three tiers
-// (docs/FLEET.md, Rate limits in three tiers):
+// Package limits holds the rate limits the edges of a fleet share through
+// Redis (docs/FLEET.md, Rate limits in three tiers). The first tier, token
+// buckets per client address and prefix checked on every accept and login
+// with no I/O, is the gate's own (edge/internal/gate, limiter.go): it is
+// what remains when Redis is unreachable.
 //
-//   - Local: token buckets per client address and per prefix, checked on
-//     every accept with no I/O. The first line against floods, and what
-//     remains when Redis is unreachable.
 //   - Fleet: per-address, per-prefix and per-username-and-prefix login
 //     limits shared by every edge, checked once per login with a GCRA
 //     script in Redis. A refusal is cached on the edge until its

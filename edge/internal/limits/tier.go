@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/netip"
@@ -17,7 +18,7 @@ const (
 	TierNone        Tier = iota // nothing refused
 	TierAddress                 // one IPv4 address, or one IPv6 /64 (what one subscriber gets)
 	TierPrefix                  // an IPv4 /24, or an IPv6 /48 (one site or provider block)
-	TierName                    // one player name from one source prefix (fleet tier only)
+	TierName                    // one player name from one source prefix
 	TierUnavailable             // Redis unreachable and the policy is fail-closed
 	numTiers
 )
@@ -68,35 +69,29 @@ func (r Rate) validate(what string) error {
 }
 
 // addrKey and prefixKey turn a client address into the 64-bit key of its
-// tier: the scopes of package netscope (an IPv4 address or IPv6 /64, and an
-// IPv4 /24 or IPv6 /48), shared with the gate's local rules and the bans.
-// Only the first 64 bits of an IPv6 address matter to either tier.
-// IPv4 keys live in ff00::/8 (multicast), which is never the source of a
-// TCP connection, so the two families cannot collide.
-func addrKey(a netip.Addr) (uint64, bool) {
-	return tierKey(a, netscope.AddressBits4, netscope.AddressBits6)
-}
+// scope, as package netscope defines them (an IPv4 address or IPv6 /64,
+// and an IPv4 /24 or IPv6 /48), the scopes of the gate's local rules and
+// the bans too: the masking is netscope's, only the packing is here. Both
+// scopes of an IPv6 address fit in its first 64 bits. IPv4 keys live in
+// ff00::/8 (multicast), which is never the source of a TCP connection, so
+// the two families cannot collide.
+func addrKey(a netip.Addr) (uint64, bool) { return scopeKey(netscope.Address(a)) }
 
-func prefixKey(a netip.Addr) (uint64, bool) {
-	return tierKey(a, netscope.PrefixBits4, netscope.PrefixBits6)
-}
+func prefixKey(a netip.Addr) (uint64, bool) { return scopeKey(netscope.Prefix(a)) }
 
 const v4KeyTag = 0xff00_0000_0000_0000
 
-func tierKey(a netip.Addr, bits4, bits6 int) (uint64, bool) {
-	if !a.IsValid() {
+// scopeKey packs a masked scope; false for the zero Prefix netscope
+// returns for an invalid address.
+func scopeKey(p netip.Prefix) (uint64, bool) {
+	if !p.IsValid() {
 		return 0, false
 	}
-	a = a.Unmap()
+	a := p.Addr()
 	if a.Is4() {
 		b := a.As4()
-		v := uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
-		return v4KeyTag | v&^(math.MaxUint32>>bits4), true
+		return v4KeyTag | uint64(binary.BigEndian.Uint32(b[:])), true
 	}
 	b := a.As16()
-	var v uint64
-	for _, c := range b[:8] {
-		v = v<<8 | uint64(c)
-	}
-	return v &^ (math.MaxUint64 >> bits6), true
+	return binary.BigEndian.Uint64(b[:8]), true
 }

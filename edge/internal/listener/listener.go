@@ -141,14 +141,23 @@ func (l *Listener) Serve(ctx context.Context) error {
 }
 
 func (l *Listener) serve(ctx context.Context, c net.Conn, over bool) {
-	defer func() {
+	// The handler calls done when the connection has ended, which for a
+	// relayed player is long after Serve returned (conn.Accepted.Done);
+	// before the handler has it, this goroutine does.
+	done := func() {
 		l.track(c, false)
 		_ = c.Close()
 		l.active.Add(-1)
 		l.o.Metrics.ActiveConnections.Dec()
 		l.wg.Done()
+	}
+	handed := false
+	defer func() {
+		if !handed {
+			done()
+		}
 	}()
-	a := conn.Accepted{Conn: c, OverCapacity: over}
+	a := conn.Accepted{Conn: c, OverCapacity: over, Done: done}
 	var peer netip.AddrPort
 	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		peer = ta.AddrPort()
@@ -179,6 +188,7 @@ func (l *Listener) serve(ctx context.Context, c net.Conn, over bool) {
 			return
 		}
 	}
+	handed = true
 	l.o.Handler.Serve(ctx, a)
 }
 

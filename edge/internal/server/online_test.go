@@ -459,11 +459,13 @@ func TestOnlineModeRefusals(t *testing.T) {
 		c, req := start(t)
 		_ = authtest.Join(context.Background(), ss.URL(), alice, authtest.ServerID(req, secret[:15]))
 		resp, _ := authtest.Respond(req, secret[:15])
+		// Counted before the response is sent: the edge may refuse it
+		// before this goroutine reads the counters again.
+		before, calls := rejected(e, reason.AuthFailed), ss.HasJoinedCalls()
 		c.WritePacket(resp.AppendTo(nil, 769))
 		// The edge cannot tell (no padding oracle): it keys the cipher with
 		// a random secret and the session server denies the join. The
 		// refusal is encrypted with a key the client does not have.
-		before, calls := rejected(e, reason.AuthFailed), ss.HasJoinedCalls()
 		c.Encrypt(secret)
 		refusal(t, c)
 		waitFor(t, func() bool { return rejected(e, reason.AuthFailed) == before+1 })

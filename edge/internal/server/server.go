@@ -103,7 +103,8 @@ func (e *Edge) setKnownHosts(allowed []string) {
 }
 
 // New binds the player and admin listeners and prepares everything else.
-func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
+// When it fails, whatever it had started is stopped again (abandon).
+func New(cfg config.Edge, version string, log *slog.Logger) (_ *Edge, err error) {
 	p := cfg.Proxy
 	e := &Edge{cfg: cfg, log: log, Metrics: telemetry.New(cfg.Region, version), served: make(chan error, 1),
 		version: version, instance: cfg.Discovery.InstanceID}
@@ -111,10 +112,14 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		e.instance = instanceID()
 	}
 	e.bg, e.cancelBg = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			e.abandon()
+		}
+	}()
 	tr, err := tracing.New(e.bg, tracing.Options{Region: cfg.Region, Instance: e.instance, Version: version,
 		Registry: e.Metrics.Registry, Log: log})
 	if err != nil {
-		e.cancelBg()
 		return nil, err
 	}
 	e.Tracing = tr
@@ -124,7 +129,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	if discovery.ConsulConfigured() {
 		client, err := discovery.NewConsulClient()
 		if err != nil {
-			e.cancelBg()
 			return nil, fmt.Errorf("consul client: %w", err)
 		}
 		// One client for discovery, registration and the fleet
@@ -137,7 +141,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			NoFailover: cfg.Discovery.FailoverNearest == 0, Metrics: e.Metrics, Log: log,
 		})
 		if err != nil {
-			e.cancelBg()
 			return nil, fmt.Errorf("consul discovery: %w", err)
 		}
 		e.backends = e.consul
@@ -178,13 +181,11 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		// covers in the background.
 		OnAdd: func(b bans.Ban) { go e.kickBanned(e.localBans.Table(), b) }})
 	if err != nil {
-		e.cancelBg()
 		return nil, err
 	}
 	e.localBans = local
 	if cfg.Redis.URL != "" {
 		if err := e.startRedis(cfg, log); err != nil {
-			e.cancelBg()
 			return nil, err
 		}
 		gdeps.Fleet = fleetLimiter{e.fleet}
@@ -201,7 +202,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			TotalMaxBytes: cfg.Detection.RecordTotalMaxBytes},
 			record.Options{EdgeVersion: version, Instance: e.instance, Region: cfg.Region, Log: log, Registry: e.Metrics.Registry})
 		if err != nil {
-			e.cancelBg()
 			return nil, fmt.Errorf("detection.record_dir: %w", err)
 		}
 		e.recs = recs
@@ -209,7 +209,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	if cfg.Detection.Enabled {
 		dcfg, err := detect.ConfigFrom(cfg.Detection)
 		if err != nil {
-			e.cancelBg()
 			return nil, err
 		}
 		sinks := []detect.Sink{detect.NewLogSink(log)}
@@ -224,7 +223,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 			Recorders: e.recs.Factory(),
 		})
 		if err != nil {
-			e.cancelBg()
 			return nil, err
 		}
 	}
@@ -232,7 +230,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	gdeps.Metrics, gdeps.Log = e.Metrics.Registry, log
 	g, err := gate.New(gateConfig(cfg.Gate), gdeps)
 	if err != nil {
-		e.cancelBg()
 		return nil, fmt.Errorf("gate: %w", err)
 	}
 	e.Gate = g
@@ -243,7 +240,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	pool := mcproto.NewBufferPool(p.BufferSize)
 	lim, err := limbo.New(limbo.Options{Pool: pool})
 	if err != nil {
-		e.cancelBg()
 		return nil, fmt.Errorf("verification limbo: %w", err)
 	}
 	var transferHost string
@@ -252,7 +248,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		h, pstr, err := net.SplitHostPort(a)
 		port, perr := strconv.Atoi(pstr)
 		if err != nil || perr != nil || port < 1 || port > 65535 {
-			e.cancelBg()
 			return nil, fmt.Errorf("gate.public_address %q: want host:port", a)
 		}
 		transferHost, transferPort = h, port
@@ -262,7 +257,6 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 	}
 	om, err := newOnlineMode(cfg.Auth, e.Metrics.Registry, log)
 	if err != nil {
-		e.cancelBg()
 		return nil, err
 	}
 	e.handler = conn.NewHandler(conn.Options{
@@ -304,25 +298,40 @@ func New(cfg config.Edge, version string, log *slog.Logger) (*Edge, error) {
 		Log:                log,
 	})
 	if err != nil {
-		e.cancelBg()
 		return nil, err
 	}
 	e.ln = ln
 	e.statusCache = statusCache
 	if e.client != nil && cfg.Discovery.FleetConfig {
 		if err := e.newFleetConfig(); err != nil {
-			_ = ln.Close()
-			e.cancelBg()
 			return nil, err
 		}
 	}
 	e.adm, err = admin.New(cfg.Admin.ListenAddress, e.Metrics.Registry, e.Health, e.Metrics.Ready, log)
 	if err != nil {
-		_ = ln.Close()
-		e.cancelBg()
 		return nil, err
 	}
 	return e, nil
+}
+
+// abandon stops what a failed New had started, in the reverse order of
+// Shutdown's dependencies: nothing here has served a player yet.
+func (e *Edge) abandon() {
+	if e.ln != nil {
+		_ = e.ln.Close()
+	}
+	if e.consul != nil {
+		_ = e.consul.Close() // its watchers run from NewConsul on
+	}
+	if e.Tracing != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), traceFlushTimeout)
+		_ = e.Tracing.Shutdown(ctx)
+		cancel()
+	}
+	e.cancelBg()
+	if e.redis != nil {
+		_ = e.redis.Close()
+	}
 }
 
 // Health is the readiness report served on /readyz.

@@ -7,41 +7,24 @@
 package authtest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 
-	"github.com/rustguard/rustguard/edge/internal/auth"
+	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 	"github.com/rustguard/rustguard/shared/testservers"
+	"github.com/rustguard/rustguard/shared/testservers/sessionserver"
 )
 
 // Join tells the session server that account a is joining the server whose
 // id hash is serverID, as a client does before it answers Encryption
 // Request.
 func Join(ctx context.Context, sessionURL string, a *testservers.SessionAccount, serverID string) error {
-	body, _ := json.Marshal(map[string]string{"accessToken": a.AccessToken, "selectedProfile": a.IDHex(), "serverId": serverID})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sessionURL+"/session/minecraft/join", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-		return fmt.Errorf("join: HTTP %d %s", resp.StatusCode, msg)
-	}
-	return nil
+	return sessionserver.Join(ctx, http.DefaultClient, sessionURL, a, serverID)
 }
 
 // Respond encrypts secret and the request's verify token with the server's
@@ -77,5 +60,5 @@ func PublicKey(req packets.EncryptionRequest) (*rsa.PublicKey, error) {
 
 // ServerID is the hash a client joins with for this request and secret.
 func ServerID(req packets.EncryptionRequest, secret []byte) string {
-	return auth.ServerIDHash(req.ServerID, secret, req.PublicKey)
+	return mcproto.ServerIDHash(req.ServerID, secret, req.PublicKey)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/rustguard/rustguard/shared/mcdata"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -349,7 +350,7 @@ type protocolDoc map[string]map[string]struct {
 // top-level "types" entry has another shape and is skipped).
 func readProtocolDoc(path string) (protocolDoc, error) {
 	var raw map[string]json.RawMessage
-	if err := readJSON(path, &raw); err != nil {
+	if err := mcdata.ReadJSON(path, &raw); err != nil {
 		return nil, err
 	}
 	doc := protocolDoc{}

@@ -24,11 +24,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/rustguard/rustguard/shared/mcdata"
 	"go/format"
 	"log"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -42,11 +42,6 @@ const firstProtocol = 47
 // It is not a framed packet (0xFE replaces the frame length, docs/PROTOCOL.md, Status and the legacy ping),
 // so it has no place in an id table; packets.ParseLegacyPing handles it.
 const legacyPingName = "legacy_server_list_ping"
-
-// releaseName matches plain release names (1.8.9, 1.21.11, 26.1). Old
-// entries of protocolVersions.json carry no releaseType, so the name is the
-// only way to tell a release from a snapshot, pre-release or candidate.
-var releaseName = regexp.MustCompile(`^[0-9]+\.[0-9]+(\.[0-9]+)?$`)
 
 // states maps minecraft-data's state keys to mcproto identifiers, in the
 // order of mcproto.State.
@@ -63,32 +58,6 @@ var directions = []struct{ data, goName, ident string }{
 	{"toServer", "mcproto.Serverbound", "Serverbound"},
 	{"toClient", "mcproto.Clientbound", "Clientbound"},
 }
-
-// mitText is the standard MIT licence body. The npm package declares
-// "license": "MIT" but ships no LICENSE file; when a future version ships
-// one, that file is used verbatim instead.
-const mitText = `MIT License
-
-Copyright (c) PrismarineJS and the minecraft-data contributors
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
-AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
-LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
-OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
-SOFTWARE.
-`
 
 func main() {
 	data := flag.String("data", "", "minecraft-data data folder (…/node_modules/minecraft-data/minecraft-data/data)")
@@ -127,24 +96,9 @@ type protocolEntry struct {
 	tables   names
 }
 
-// versionEntry is one row of protocolVersions.json.
-type versionEntry struct {
-	MinecraftVersion string `json:"minecraftVersion"`
-	Version          int32  `json:"version"`
-	UsesNetty        bool   `json:"usesNetty"`
-	MajorVersion     string `json:"majorVersion"`
-	ReleaseType      string `json:"releaseType"`
-}
-
-// packageInfo is the part of the npm package.json we record.
-type packageInfo struct {
-	Name    string `json:"name"`
-	Version string `json:"version"`
-	License string `json:"license"`
-}
-
+// mcdata.Package is the part of the npm package.json we record.
 func generate(dataDir string) ([]byte, error) {
-	pkg, licence, err := readPackage(dataDir)
+	pkg, licence, err := mcdata.Open(dataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -240,40 +194,13 @@ func resolve(dataDir string) ([]protocolEntry, error) {
 // releases lists the release protocols ≥ firstProtocol, ascending, each with
 // its release names oldest first.
 func releases(dataDir string) ([]protocolEntry, error) {
-	var rows []versionEntry
-	if err := readJSON(filepath.Join(dataDir, "pc", "common", "protocolVersions.json"), &rows); err != nil {
+	rs, err := mcdata.Releases(dataDir, firstProtocol)
+	if err != nil {
 		return nil, err
 	}
-	byProtocol := map[int32]*protocolEntry{}
-	var order []int32
-	// The file lists the newest version first; walk it backwards so
-	// release names come out oldest first.
-	for i := len(rows) - 1; i >= 0; i-- {
-		r := rows[i]
-		isRelease := r.ReleaseType == "release" || r.ReleaseType == "" && releaseName.MatchString(r.MinecraftVersion)
-		if !isRelease || !r.UsesNetty || r.Version < firstProtocol {
-			continue
-		}
-		e := byProtocol[r.Version]
-		if e == nil {
-			e = &protocolEntry{protocol: r.Version, major: r.MajorVersion}
-			byProtocol[r.Version] = e
-			order = append(order, r.Version)
-		}
-		if e.major != r.MajorVersion {
-			return nil, fmt.Errorf("protocol %d spans major versions %s and %s", r.Version, e.major, r.MajorVersion)
-		}
-		if !slices.Contains(e.releases, r.MinecraftVersion) {
-			e.releases = append(e.releases, r.MinecraftVersion)
-		}
-	}
-	slices.Sort(order)
-	out := make([]protocolEntry, 0, len(order))
-	for _, p := range order {
-		out = append(out, *byProtocol[p])
-	}
-	if len(out) == 0 || out[0].protocol != firstProtocol {
-		return nil, fmt.Errorf("protocolVersions.json: no release with protocol %d", firstProtocol)
+	out := make([]protocolEntry, len(rs))
+	for i, r := range rs {
+		out[i] = protocolEntry{protocol: r.Protocol, major: r.Major, releases: r.Names}
 	}
 	return out, nil
 }
@@ -283,7 +210,7 @@ func readDataPaths(dataDir string) (map[string]string, error) {
 	var dp struct {
 		PC map[string]map[string]string `json:"pc"`
 	}
-	if err := readJSON(filepath.Join(dataDir, "dataPaths.json"), &dp); err != nil {
+	if err := mcdata.ReadJSON(filepath.Join(dataDir, "dataPaths.json"), &dp); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
@@ -299,7 +226,7 @@ func readDataPaths(dataDir string) (map[string]string, error) {
 func readProtocol(path string) (names, error) {
 	var t names
 	var doc map[string]json.RawMessage
-	if err := readJSON(path, &doc); err != nil {
+	if err := mcdata.ReadJSON(path, &doc); err != nil {
 		return t, err
 	}
 	for si, st := range states {
@@ -395,44 +322,10 @@ func sameNames(a, b names) bool {
 	return true
 }
 
-// readPackage returns the npm package.json fields and the licence text.
-func readPackage(dataDir string) (packageInfo, string, error) {
-	var pkg packageInfo
-	// dataDir is <pkg>/minecraft-data/data: the package root is two up.
-	root := filepath.Dir(filepath.Dir(dataDir))
-	if err := readJSON(filepath.Join(root, "package.json"), &pkg); err != nil {
-		return pkg, "", err
-	}
-	if pkg.Name != "minecraft-data" || pkg.License != "MIT" {
-		return pkg, "", fmt.Errorf("package.json: name %q licence %q, want minecraft-data under MIT; check the licence before regenerating",
-			pkg.Name, pkg.License)
-	}
-	for _, dir := range []string{root, filepath.Dir(dataDir)} {
-		for _, name := range []string{"LICENSE", "LICENSE.md", "LICENSE.txt", "license"} {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err == nil {
-				return pkg, string(b), nil
-			}
-		}
-	}
-	return pkg, mitText, nil
-}
-
-func readJSON(path string, v any) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
-}
-
 // namesPerLine keeps the generated lists compact yet readable.
 const namesPerLine = 4
 
-func render(pkg packageInfo, licence string, entries []protocolEntry) ([]byte, error) {
+func render(pkg mcdata.Package, licence string, entries []protocolEntry) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "// Code generated by internal/gen from %s %s; DO NOT EDIT.\n\n", pkg.Name, pkg.Version)
 	b.WriteString("// The packet names below come from minecraft-data (PrismarineJS), used under\n")
