@@ -334,15 +334,31 @@ func rejectedTotal(e *Edge) float64 {
 	return sum
 }
 
+// rejections lists the rejection counters that are not zero.
+func rejections(e *Edge) string {
+	var b strings.Builder
+	for _, r := range reason.All() {
+		if v := rejected(e, r); v > 0 {
+			fmt.Fprintf(&b, "%s=%v ", r, v)
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
 // pollUntil polls cond until it holds or within passes. Polling is the
 // only way to wait for a counter another goroutine bumps after the close
 // the test already saw.
-func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool) {
+// state, when given, describes what was seen instead, for the failure.
+func pollUntil(t *testing.T, within time.Duration, what string, cond func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", within, what)
+			var seen []string
+			for _, s := range state {
+				seen = append(seen, s())
+			}
+			t.Fatalf("not within %v: %s %s", within, what, strings.Join(seen, "; "))
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
