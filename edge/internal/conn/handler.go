@@ -272,6 +272,7 @@ func (s *session) finish(r reason.Reason, err error) {
 	if s.drainAfter {
 		s.drainClient()
 	}
+	s.drainBackend() // when a kick or the player's hang-up half-closed it
 }
 
 // Shutdown tells every player in login or play why the edge is going away

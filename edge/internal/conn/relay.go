@@ -182,7 +182,6 @@ func (r *relayRun) downEnded(err error) {
 	if errors.Is(err, io.EOF) && !s.kicked.Load() {
 		s.lingerClient() // the backend hung up: its last bytes reach the player
 	}
-	s.drainBackend(r.down.src) // a kick or the player's hang-up half-closed it
 	r.fl.clientboundEnded()
 	r.end(mcproto.Clientbound, err)
 }

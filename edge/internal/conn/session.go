@@ -413,28 +413,36 @@ func (s *session) shutBackend() {
 		_ = b.Close()
 	} else {
 		_ = b.(interface{ CloseWrite() error }).CloseWrite()
-		_ = b.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
+		// A deadline already passed: the clientbound pump's read returns
+		// now, not when the backend next speaks; drainBackend sets the
+		// linger deadline when it starts reading.
+		_ = b.SetReadDeadline(time.Now())
 	}
 	// A parked clientbound pump must see backendShut now, not at its idle
 	// deadline: it is the drain's only reader.
 	s.wake()
 }
 
-// drainBackend reads and discards the backend leg l after shutBackend,
-// until the backend hangs up or the linger deadline passes, then closes
-// it. Nothing read here reaches the kicked player. Only the relay's
-// clientbound goroutine calls it, after its pump ended: one reader per leg.
-func (s *session) drainBackend(l *leg) {
+// drainBackend reads and discards the backend leg after shutBackend, until
+// the backend hangs up or the linger deadline passes. Nothing read here
+// reaches the player. finish calls it once both pumps have ended (one
+// reader per leg) and the outcome is counted, so a kick's metric and log
+// line do not wait for a backend that is slow to hang up; the caller
+// closes the socket afterwards.
+func (s *session) drainBackend() {
 	if !s.backendLingering.Load() {
 		return
 	}
+	s.backendMu.Lock()
+	b := s.backend
+	s.backendMu.Unlock()
 	// The pump may have moved the deadline after shutBackend set it.
-	_ = l.c.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
-	l.f.TakeBuffered()
-	l.f.Release()
+	_ = b.SetReadDeadline(time.Unix(0, s.backendLingerUntil.Load()))
+	// A leg of its own: it waits without holding a buffer, like every leg.
+	l := newLeg(b, mcproto.NewFramer(s.h.o.Pool, mcproto.MaxFrameLength))
 	for l.discard() == nil {
 	}
-	_ = l.c.Close()
+	l.f.Release()
 }
 
 // drainClient reads and discards what a kicked client still sends until it
