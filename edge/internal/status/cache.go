@@ -161,6 +161,15 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 		return c.fallback(pol, hs.Protocol)
 	}
 	v, err, _ := c.sf.Do(backend+"|"+host+"|"+strconv.Itoa(int(proto)), func() (any, error) {
+		// A ping that missed above may get here just after another fetch
+		// of this entry stored its answer and left the group: without a
+		// second look it would fetch again.
+		c.mu.Lock()
+		e, ok := c.entries[k]
+		c.mu.Unlock()
+		if ok && c.o.Now().Sub(e.fetched) < pol.TTL {
+			return answer{json: e.json, cached: true}, nil
+		}
 		fetchProto := proto
 		if fetchProto < 0 {
 			fetchProto = packets.MaxProtocol
@@ -176,11 +185,17 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 			return nil, err
 		}
 		c.store(k, entry{json: js, fetched: c.o.Now()})
-		return js, nil
+		return answer{json: js}, nil
 	})
 	if err == nil {
-		c.o.Metrics.StatusRequests.WithLabelValues("fetch").Inc()
-		return v.([]byte)
+		a := v.(answer)
+		if a.cached {
+			c.o.Metrics.StatusCacheHits.Inc()
+			c.o.Metrics.StatusRequests.WithLabelValues("cache").Inc()
+		} else {
+			c.o.Metrics.StatusRequests.WithLabelValues("fetch").Inc()
+		}
+		return a.json
 	}
 	c.o.Log.Debug("status fetch failed", "backend", backend, "err", err)
 	if ok && now.Sub(e.fetched) < staleFor {
@@ -188,6 +203,13 @@ func (c *Cache) Status(ctx context.Context, backend string, hs packets.Handshake
 		return e.json
 	}
 	return c.fallback(pol, hs.Protocol)
+}
+
+// answer is what one fetch's callers share: the status, and whether it
+// came from the cache after all (for the metrics).
+type answer struct {
+	json   []byte
+	cached bool
 }
 
 // fetchHandshake is what the edge sends a backend to ask for its status:

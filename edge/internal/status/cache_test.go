@@ -229,3 +229,29 @@ func TestStatusCacheBounded(t *testing.T) {
 		t.Fatalf("after a replace: %d entries, want %d", n, maxEntries)
 	}
 }
+
+// TestStatusBurstCostsOneFetch: however a burst of pings for one entry
+// interleaves with the fetch it starts, the backend is asked once. A ping
+// that missed the cache just before the fetch stored its answer, and then
+// reached the fetch just after it ended, used to start a second one.
+func TestStatusBurstCostsOneFetch(t *testing.T) {
+	b := startStatusBackend(t)
+	c := newTestCache()
+	const burst = 64
+	// Each round another protocol: another entry, so another miss.
+	for round, proto := range packets.Protocols() {
+		before := len(b.requests())
+		var wg sync.WaitGroup
+		for i := 0; i < burst; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c.Status(context.Background(), b.addr(), packets.Handshake{Protocol: proto, Host: "x", Port: 25565, Intent: mcproto.IntentStatus})
+			}()
+		}
+		wg.Wait()
+		if n := len(b.requests()) - before; n != 1 {
+			t.Fatalf("round %d (protocol %d): a burst of %d pings cost %d fetches, want 1", round, proto, burst, n)
+		}
+	}
+}
