@@ -60,24 +60,33 @@ func TestNoFalsePositives(t *testing.T) {
 			ed := suite.startEdge(t, be.addr, "/readyz", "RUSTGUARD_LOG_LEVEL=info")
 
 			prefix := usernameFor("h", v.name) + "_"
-			res, run := suite.runHonest(t, ed.addr, v.name, prefix)
-			if neverJoined(res) {
-				// Seen once under heavy load: flying-squid took longer than
-				// the edge's 30 s login timeout to admit the first player.
-				// One retry with new names; detections of both runs count,
-				// the edge and its metrics are the same.
-				t.Logf("the first player never got into the game (%s); retrying once", res.Error)
-				prefix += "r"
+			// Runs with new names until one gets both players into the game
+			// and every activity has succeeded in some run. Seen on a loaded
+			// machine: flying-squid taking longer than the edge's 30 s login
+			// timeout to admit the first player; mineflayer's pathing keeping
+			// the two fighters out of reach, or a bot slow up a ladder. The
+			// edge and its metrics are the same for every run, so the
+			// detections of all of them count.
+			var res honestResult
+			var run scriptRun
+			var acts []honestActivity // of every run, by player slot ("a", "b")
+			for attempt := 1; ; attempt++ {
 				res, run = suite.runHonest(t, ed.addr, v.name, prefix)
-			}
-			if res.Event == "result" && run.exitCode == 0 && missedActivity(v.name, []string{prefix + "a", prefix + "b"}, res.Activities) != "" {
-				// mineflayer's pathing sometimes keeps the two fighters out
-				// of reach for the whole fight on a loaded machine. One more
-				// run with new names: the activities must all succeed in
-				// that one, and detections of both runs count (same edge).
-				t.Logf("an activity failed without any detection (%s); running the players once more", missedActivity(v.name, []string{prefix + "a", prefix + "b"}, res.Activities))
+				acts = append(acts, bySlot(prefix, res.Activities)...)
+				var why string
+				switch {
+				case neverJoined(res):
+					why = "the first player never got into the game: " + res.Error
+				case res.Event == "result" && run.exitCode == 0:
+					if m := missedActivity(v.name, honestSlots, acts); m != "" {
+						why = "an activity failed without any detection: " + m
+					}
+				}
+				if why == "" || attempt == honestAttempts {
+					break
+				}
+				t.Logf("run %d: %s; running the players once more", attempt, why)
 				prefix += "r"
-				res, run = suite.runHonest(t, ed.addr, v.name, prefix)
 			}
 			t.Logf("honest.js: exit %d after %v (its own clock: %d ms)", run.exitCode, run.elapsed.Round(time.Millisecond), res.ElapsedMS)
 
@@ -100,7 +109,7 @@ func TestNoFalsePositives(t *testing.T) {
 			if len(res.Kicked) > 0 {
 				t.Errorf("honest players were kicked: %v", res.Kicked)
 			}
-			checkActivities(t, v.name, []string{prefix + "a", prefix + "b"}, res.Activities)
+			checkActivities(t, v.name, honestSlots, acts)
 			t.Logf("%s done in %v", v.name, time.Since(start).Round(time.Millisecond))
 		})
 	}
@@ -112,15 +121,46 @@ func neverJoined(res honestResult) bool {
 	return res.Event == "error" && res.Stage == "connect" && len(res.Activities) == 0 && len(res.Kicked) == 0
 }
 
-// checkActivities requires every activity of honestActivities from every
-// player, done, or impossible on this version as honestImpossible says.
-func checkActivities(t *testing.T, version string, players []string, acts []honestActivity) {
-	t.Helper()
+// honestAttempts bounds the runs of the honest players per version; a run
+// costs about a minute, and only a failed activity or login repeats it.
+const honestAttempts = 3
+
+// honestSlots are the two honest players of every run, by the last letter
+// of their names.
+var honestSlots = []string{"a", "b"}
+
+// bySlot names each activity's player by its slot, without the run's prefix.
+func bySlot(prefix string, acts []honestActivity) []honestActivity {
+	out := make([]honestActivity, len(acts))
+	for i, a := range acts {
+		a.Player = strings.TrimPrefix(a.Player, prefix)
+		out[i] = a
+	}
+	return out
+}
+
+// bestRuns keeps, per player and activity, a successful report when any run
+// had one, else the last.
+func bestRuns(acts []honestActivity) map[string]honestActivity {
 	seen := map[string]honestActivity{}
 	for _, a := range acts {
-		seen[a.Player+"/"+a.Activity] = a
-		t.Logf("%6d ms %-10s %-9s ok=%-5v %s", a.AtMS, a.Player, a.Activity, a.OK, a.Detail)
+		k := a.Player + "/" + a.Activity
+		if prev, ok := seen[k]; !ok || !prev.OK {
+			seen[k] = a
+		}
 	}
+	return seen
+}
+
+// checkActivities requires every activity of honestActivities from every
+// player, done in some run, or impossible on this version as
+// honestImpossible says.
+func checkActivities(t *testing.T, version string, players []string, acts []honestActivity) {
+	t.Helper()
+	for _, a := range acts {
+		t.Logf("%6d ms %-2s %-10s ok=%-5v %s", a.AtMS, a.Player, a.Activity, a.OK, a.Detail)
+	}
+	seen := bestRuns(acts)
 	for _, p := range players {
 		for _, name := range honestActivities {
 			a, ok := seen[p+"/"+name]
@@ -137,12 +177,9 @@ func checkActivities(t *testing.T, version string, players []string, acts []hone
 }
 
 // missedActivity names the first activity of honestActivities that a player
-// did not do (and that is possible on version), or "".
+// did not do in any run (and that is possible on version), or "".
 func missedActivity(version string, players []string, acts []honestActivity) string {
-	seen := map[string]honestActivity{}
-	for _, a := range acts {
-		seen[a.Player+"/"+a.Activity] = a
-	}
+	seen := bestRuns(acts)
 	for _, p := range players {
 		for _, name := range honestActivities {
 			a, ok := seen[p+"/"+name]
@@ -609,4 +646,31 @@ func TestDetectHelpers(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestHonestRunsCombine: an activity counts as done when any run did it,
+// per player slot, and a run's prefix does not split a slot in two.
+func TestHonestRunsCombine(t *testing.T) {
+	// run reports every activity done by both players but the fight, which
+	// only the player in slot fighter did.
+	run := func(prefix, fighter string) []honestActivity {
+		var acts []honestActivity
+		for _, slot := range honestSlots {
+			for _, name := range honestActivities {
+				ok := name != "fight" || slot == fighter
+				if contains(honestImpossible[name], "1.16.5") {
+					ok = true
+				}
+				acts = append(acts, honestActivity{Player: prefix + slot, Activity: name, OK: ok})
+			}
+		}
+		return bySlot(prefix, acts)
+	}
+	first, second := run("h1_16_5_", "a"), run("h1_16_5_r", "b")
+	if m := missedActivity("1.16.5", honestSlots, first); m != "b/fight" {
+		t.Fatalf("after one run missed %q, want b/fight", m)
+	}
+	if m := missedActivity("1.16.5", honestSlots, append(first, second...)); m != "" {
+		t.Fatalf("after both runs missed %q, want none", m)
+	}
 }
