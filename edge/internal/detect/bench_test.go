@@ -231,3 +231,68 @@ func BenchmarkFamilyHooks(b *testing.B) {
 		p.movement.serverbound(p, &act)
 	}
 }
+
+// BenchmarkNewPlayer measures what a connection costs the engine in memory:
+// B/op of "fresh" is a player's state at login, before any packet; of
+// "playing" the state once it has joined, sent its settings and brand, been
+// probed and answered, and seen one entity: what an idle player holds.
+func BenchmarkNewPlayer(b *testing.B) {
+	e, err := New(Config{}, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const protocol = 769
+	info := PlayerInfo{Protocol: protocol, Name: "Steve", Session: "bench"}
+	join := joinPacket(protocol, packets.GameModeSurvival)
+	spawn := packets.SpawnEntity{EntityID: 100, Type: 1, Y: 64}.AppendData(nil, protocol)
+	settings := packets.ClientSettings{Locale: []byte("en_us"), ViewDistance: 10, ChatColors: true, SkinParts: 0x7f, MainHand: 1}.AppendData(nil, protocol)
+	brand := packets.PluginMessage{Channel: []byte(packets.BrandChannel(protocol)), Data: mcproto.AppendString(nil, "vanilla")}.AppendData(nil, protocol)
+	var keep *Player
+	b.Run("fresh", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			keep = e.NewPlayer(info)
+		}
+	})
+	b.Run("playing", func(b *testing.B) {
+		var probe, answer []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			p := e.NewPlayer(info)
+			p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, join, t0)
+			p.Serverbound(mcproto.StatePlay, packets.KindClientSettings, settings, 0, t0)
+			p.Serverbound(mcproto.StatePlay, packets.KindPluginMessage, brand, 0, t0)
+			p.Clientbound(mcproto.StatePlay, packets.KindSpawnEntity, spawn, t0)
+			if probe = p.Probe(t0, probe[:0]); len(probe) > 0 {
+				answer = answerProbe(p, protocol, probe, answer[:0], t0.Add(30*time.Millisecond))
+			}
+			keep = p
+		}
+		if keep.combat.ents.len() != 1 || keep.clock.acked == 0 {
+			b.Fatalf("the player tracks %d entities and answered probe %d: the stream did not play", keep.combat.ents.len(), keep.clock.acked)
+		}
+	})
+}
+
+// TestPlayerTablesOnDemand: the tables BenchmarkNewPlayer would see grow
+// a fresh player's state are made when they are first needed: the entity
+// table with the first entity, the probe ring with the first probe.
+func TestPlayerTablesOnDemand(t *testing.T) {
+	const protocol = 769
+	p, _ := newTestPlayer(t, protocol, Config{})
+	if p.combat.ents.m != nil || p.clock.ring != nil {
+		t.Fatalf("a fresh player holds an entity table (%v) or a probe ring (%d)", p.combat.ents.m != nil, len(p.clock.ring))
+	}
+	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(protocol, packets.GameModeSurvival), t0)
+	p.Serverbound(mcproto.StatePlay, packets.KindPlayerOnGround, packets.PlayerOnGround{Flags: packets.MoveOnGround}.AppendData(nil, protocol), 0, t0)
+	if p.combat.ents.m != nil || p.clock.ring != nil {
+		t.Fatalf("after join: entity table %v, probe ring %d", p.combat.ents.m != nil, len(p.clock.ring))
+	}
+	if len(p.Probe(t0, nil)) == 0 || len(p.clock.ring) != minProbeRing {
+		t.Fatalf("first probe: ring of %d, want %d", len(p.clock.ring), minProbeRing)
+	}
+	p.Clientbound(mcproto.StatePlay, packets.KindSpawnEntity, packets.SpawnEntity{EntityID: 100, Type: 1, Y: 64}.AppendData(nil, protocol), t0)
+	if p.combat.ents.len() != 1 {
+		t.Fatalf("%d entities after the first spawn", p.combat.ents.len())
+	}
+}

@@ -22,6 +22,12 @@ const (
 	// maxOutstanding caps unanswered probes. A client that lets 64 pile up
 	// (6.4 s of traffic) is not answering; the timeout check handles it.
 	maxOutstanding = 64
+	// minProbeRing is the probe ring's first size: a client answers a
+	// probe within its ping, so at one probe per probeInterval it has 1
+	// to 3 outstanding below 300 ms. The ring doubles when a slower one
+	// fills it, up to maxOutstanding, and keeps that size: 64 bytes for an
+	// honest player instead of 1 KiB for every player.
+	minProbeRing = 4
 	// Ping ids (1.17+) carry "RG" in the high bytes: positive and outside
 	// the short range, where a backend anticheat such as Grim puts its own.
 	pingIDBase = 0x52470000
@@ -33,17 +39,27 @@ const (
 	txnIDRange = 8192
 )
 
+// The ring indexes with a mask, so its sizes (minProbeRing doubled up to
+// maxOutstanding) must be powers of two: a constant that is not makes one
+// of these negative, which does not compile.
+const (
+	_ uint = -(minProbeRing & (minProbeRing - 1))
+	_ uint = -(maxOutstanding & (maxOutstanding - 1))
+)
+
 type probe struct {
 	id   int32
 	seq  uint32
 	sent time.Duration // since ackClock.base: 16 bytes a probe, not 32
 }
 
-// ackClock tracks our outstanding probes in a fixed ring: no allocation.
+// ackClock tracks our outstanding probes in a ring that is allocated with
+// the first probe and grows only while more are in flight than ever
+// before: nothing in the steady state.
 type ackClock struct {
-	usePing    bool  // 1.17+: Ping/Pong; before: window confirmation
-	pingID     int32 // clientbound packet id of the probe
-	ring       [maxOutstanding]probe
+	usePing    bool      // 1.17+: Ping/Pong; before: window confirmation
+	pingID     int32     // clientbound packet id of the probe
+	ring       []probe   // nil until the first probe; a power of two long
 	base       time.Time // the first probe's send time; ring times count from it
 	head, n    int
 	nextSeq    uint32 // sequence number the next probe gets
@@ -90,10 +106,27 @@ func (c *ackClock) probe(now time.Time, dst []byte) []byte {
 	if c.base.IsZero() {
 		c.base = now
 	}
-	c.ring[(c.head+c.n)%maxOutstanding] = probe{id: id, seq: seq, sent: now.Sub(c.base)}
+	if c.n == len(c.ring) {
+		c.grow()
+	}
+	*c.at(c.n) = probe{id: id, seq: seq, sent: now.Sub(c.base)}
 	c.n++
 	c.lastSent = now
 	return dst
+}
+
+// at is the i-th outstanding probe, oldest first.
+func (c *ackClock) at(i int) *probe { return &c.ring[(c.head+i)&(len(c.ring)-1)] }
+
+// grow doubles the ring (or allocates its first one), keeping the
+// outstanding probes in order. probe never lets n pass maxOutstanding, so
+// the ring never outgrows it.
+func (c *ackClock) grow() {
+	ring := make([]probe, max(minProbeRing, 2*len(c.ring)))
+	for i := range c.n {
+		ring[i] = *c.at(i)
+	}
+	c.ring, c.head = ring, 0
 }
 
 // isOurs reports whether an answer id is in our probe id space.
@@ -109,11 +142,11 @@ func (c *ackClock) isOurs(id int32) bool {
 // skip means it dropped or reordered our probes) and whether id was ours.
 func (c *ackClock) answer(id int32, now time.Time) (skipped int, known bool) {
 	for i := 0; i < c.n; i++ {
-		pr := c.ring[(c.head+i)%maxOutstanding]
+		pr := *c.at(i)
 		if pr.id != id {
 			continue
 		}
-		c.head = (c.head + i + 1) % maxOutstanding
+		c.head = (c.head + i + 1) & (len(c.ring) - 1)
 		c.n -= i + 1
 		c.acked = pr.seq
 		c.clock = c.base.Add(pr.sent)
@@ -130,7 +163,7 @@ func (c *ackClock) oldestOutstanding() (time.Time, bool) {
 	if c.n == 0 {
 		return time.Time{}, false
 	}
-	return c.base.Add(c.ring[c.head].sent), true
+	return c.base.Add(c.at(0).sent), true
 }
 
 // serverbound swallows answers to our probes. It reports whether the packet

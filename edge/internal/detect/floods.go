@@ -35,7 +35,12 @@ func floodSpecs() []Spec {
 }
 
 // bucket is a token bucket holding rate×window tokens, refilled at rate per
-// second: the average over the window may not exceed rate.
+// second: the average over the window may not exceed rate. It is not a
+// rate.Limiter on purpose: it runs on every packet (floods, chat, digging),
+// where a limiter's mutex and its 80 bytes per budget would be paid for
+// nothing (a Player is used by one goroutine at a time), and its rate and
+// window are the policy's parameters, read at each call so a reload applies
+// at once. LogSink, which runs per event, uses rate.Limiter.
 type bucket struct {
 	tokens float64
 	last   time.Time
@@ -55,23 +60,6 @@ func (b *bucket) take(n, rate, window float64, now time.Time) bool {
 	}
 	b.tokens -= n
 	return true
-}
-
-// refill brings b up to now under rate and window and returns its tokens,
-// without spending any (a zero bucket starts full, as in take). LogSink
-// uses it to check two budgets before spending from either; take stays as
-// it is because it runs on every packet.
-func (b *bucket) refill(rate, window float64, now time.Time) float64 {
-	capacity := rate * window
-	if b.last.IsZero() {
-		b.tokens = capacity
-	} else if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(capacity, b.tokens+dt*rate)
-	}
-	if now.After(b.last) {
-		b.last = now
-	}
-	return b.tokens
 }
 
 // floodChecks counts every client packet against the rate budgets.

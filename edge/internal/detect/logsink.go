@@ -8,11 +8,15 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"golang.org/x/time/rate"
+
 	"github.com/rustguard/rustguard/shared/detection"
 )
 
-// Log budgets of LogSink; a line costs one token. Metrics count every event
-// whatever these allow, so they bound only what reaches the log.
+// Log budgets of LogSink; a line costs one token of a rate.Limiter (this
+// runs once per detection event, not per packet, so a limiter's lock is no
+// cost here; the per-packet budgets are floods.go's bucket). Metrics count
+// every event whatever these allow, so they bound only what reaches the log.
 const (
 	// logPlayerPerSecond and logPlayerBurst are one player's (one
 	// session's) budget: the burst shows the start of a session's flags in
@@ -34,8 +38,8 @@ const (
 	// players that flagged in the last logPlayerBurst/logPlayerPerSecond
 	// seconds are held; more than this many at once is a flood, whose lines
 	// the ceiling holds back anyway. Past the cap, new players share one
-	// budget. At about 150 bytes per budget (map slot, key, name) the
-	// table stays under 1 MiB.
+	// budget. At about 200 bytes per budget (map slot, key, name, an
+	// 80-byte rate.Limiter) the table stays under 1 MiB.
 	maxLogPlayers = 4096
 	// logSweepInterval is how often, at most, a full table is swept for
 	// refilled budgets: a sweep walks the whole table.
@@ -46,13 +50,6 @@ const (
 	// completion, up to 32,500 characters) and would make the line budget
 	// meaningless in bytes. Metrics, recordings and other sinks keep it whole.
 	maxLogDetailBytes = 256
-)
-
-// logWindow and logPlayerWindow express the bursts as the windows bucket
-// takes: capacity = rate × window.
-const (
-	logWindow       = float64(logBurst) / logPerSecond
-	logPlayerWindow = float64(logPlayerBurst) / logPlayerPerSecond
 )
 
 // LogSink logs detection events: alerts at info (operators watch them),
@@ -70,8 +67,10 @@ type LogSink struct {
 	now       func() time.Time
 	afterFunc func(time.Duration, func())
 
+	// mu guards everything below; the limiters have locks of their own,
+	// but a line needs both budgets checked before either is spent.
 	mu        sync.Mutex
-	global    bucket
+	global    *rate.Limiter
 	players   map[string]*logBudget // by session
 	overflow  logBudget             // shared by players past maxLogPlayers
 	lastSweep time.Time
@@ -84,7 +83,7 @@ type LogSink struct {
 
 // logBudget is one session's log budget.
 type logBudget struct {
-	bucket
+	lim    *rate.Limiter
 	player string // the player's name, for the summary
 	// sinceLine counts lines held back since the player's last line;
 	// inInterval since the last summary.
@@ -94,7 +93,14 @@ type logBudget struct {
 // NewLogSink returns a rate-limited logging sink.
 func NewLogSink(log *slog.Logger) *LogSink {
 	return &LogSink{Log: log, now: time.Now, players: make(map[string]*logBudget),
+		global:    rate.NewLimiter(logPerSecond, logBurst),
+		overflow:  newLogBudget(""),
 		afterFunc: func(d time.Duration, f func()) { time.AfterFunc(d, f) }}
+}
+
+// newLogBudget is a full per-player budget.
+func newLogBudget(player string) logBudget {
+	return logBudget{lim: rate.NewLimiter(logPlayerPerSecond, logPlayerBurst), player: player}
 }
 
 // Detect implements Sink.
@@ -103,19 +109,20 @@ func (s *LogSink) Detect(e *detection.Event) {
 	now := s.now()
 	b := s.budget(e, now)
 	switch {
-	case b.refill(logPlayerPerSecond, logPlayerWindow, now) < 1:
+	case b.lim.TokensAt(now) < 1:
 		s.holdBack(b, false)
 		s.mu.Unlock()
 		return
-	case s.global.refill(logPerSecond, logWindow, now) < 1:
+	case s.global.TokensAt(now) < 1:
 		// The player's token is not spent: its line was held back by
 		// the others.
 		s.holdBack(b, true)
 		s.mu.Unlock()
 		return
 	}
-	b.tokens--
-	s.global.tokens--
+	// Both have a token (checked under mu, the only place that spends).
+	b.lim.AllowN(now, 1)
+	s.global.AllowN(now, 1)
 	held := b.sinceLine
 	b.sinceLine = 0
 	s.mu.Unlock()
@@ -148,7 +155,8 @@ func (s *LogSink) budget(e *detection.Event, now time.Time) *logBudget {
 	if len(s.players) >= maxLogPlayers {
 		return &s.overflow
 	}
-	b := &logBudget{player: e.Player}
+	b := new(logBudget)
+	*b = newLogBudget(e.Player)
 	s.players[e.Session] = b
 	return b
 }
@@ -174,7 +182,7 @@ func (s *LogSink) holdBack(b *logBudget, byCeiling bool) {
 // with mu held.
 func (s *LogSink) sweep(now time.Time) {
 	for k, b := range s.players {
-		if b.inInterval == 0 && b.refill(logPlayerPerSecond, logPlayerWindow, now) >= logPlayerBurst {
+		if b.inInterval == 0 && b.lim.TokensAt(now) >= logPlayerBurst {
 			delete(s.players, k)
 		}
 	}

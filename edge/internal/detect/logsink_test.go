@@ -176,9 +176,12 @@ func TestLogSinkTableIsCapped(t *testing.T) {
 			t.Fatalf("%d budgets held, want %d", n, maxLogPlayers)
 		}
 		ts.flag("new", "Alex") // the table is full: the refilled budgets go
-		quiet := int(logPlayerWindow) * logPerSecond
+		// Seconds for a budget to refill: the players that flagged
+		// longer ago than that have been swept.
+		refill := logPlayerBurst / logPlayerPerSecond
+		quiet := refill * logPerSecond
 		if n := ts.tracked(); n > quiet+1 {
-			t.Errorf("%d budgets held after the sweep; only the last %d players flagged within %vs", n, quiet, logPlayerWindow)
+			t.Errorf("%d budgets held after the sweep; only the last %d players flagged within %ds", n, quiet, refill)
 		}
 		if ts.lines("player=Alex") != 1 {
 			t.Error("the newcomer's flag was not logged")
@@ -191,7 +194,7 @@ func TestLogSinkTableIsCapped(t *testing.T) {
 				ts.flag("s"+strconv.Itoa(i), "bot")
 			}
 		}
-		ts.clock = ts.clock.Add(time.Duration(logWindow * float64(time.Second))) // the ceiling refills
+		ts.clock = ts.clock.Add(time.Duration(logBurst) * time.Second / logPerSecond) // the ceiling refills
 		before := ts.lines("msg=detection ")
 		for i := range 1000 {
 			ts.flag("u"+strconv.Itoa(i), "late")

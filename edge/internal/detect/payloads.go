@@ -2,7 +2,6 @@ package detect
 
 import (
 	"bytes"
-	"unicode/utf8"
 
 	"github.com/rustguard/rustguard/shared/detection"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -48,9 +47,6 @@ const (
 	maxNBTDepth = 512
 	// offhandBookSlot is the slot an off-hand book edit names (1.17.1+).
 	offhandBookSlot = 40
-	// minViewDistance is the smallest render distance the options screen
-	// offers; below it is Grim's CrashE.
-	minViewDistance = 2
 )
 
 // Plugin channels this file reads.
@@ -74,7 +70,7 @@ func payloadSpecs() []Spec {
 			Description: "a plugin message with data over max_bytes, or on 1.13+ a channel that is not a valid identifier (vanilla fails to decode it)",
 			Params:      map[string]float64{"max_bytes": packets.MaxPluginDataServerbound}},
 		{ID: chkBrand, Key: "client.brand", Layer: 2, Severity: detection.SeverityLow, Action: detection.ActionAlert,
-			Description: "a client brand that is empty, longer than 64 bytes or not one well-formed string"},
+			Description: "a client brand on the version's brand channel (MC|Brand before 1.13, minecraft:brand since) that is not one string of 1 to 64 bytes of printable ASCII, space or §: the verification limbo's brand rule"},
 		{ID: chkViewDistance, Key: "crash.view_distance", Layer: 2, Severity: detection.SeverityMedium, Action: detection.ActionRewrite, Rewrites: true,
 			Description: "client settings with a view distance below 2: relayed with the view distance clamped to 2, every other field unchanged (Grim CrashE)"},
 	}
@@ -101,7 +97,7 @@ func (l *payloadChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 // settings clamps a view distance below vanilla's lowest (Grim CrashE).
 func (l *payloadChecks) settings(p *Player, pk *serverPacket) Verdict {
 	vd := pk.settings.ViewDistance
-	if vd >= minViewDistance {
+	if vd >= packets.MinViewDistance {
 		return pass
 	}
 	v := p.flag(chkViewDistance, 1, pk.now, "view_distance", itoa(int64(vd)))
@@ -110,7 +106,7 @@ func (l *payloadChecks) settings(p *Player, pk *serverPacket) Verdict {
 		// divides by the view distance stays up and the player keeps the
 		// settings it chose.
 		s := pk.settings
-		s.ViewDistance = minViewDistance
+		s.ViewDistance = packets.MinViewDistance
 		p.rewrite = mcproto.AppendVarInt(p.rewrite[:0], p.table.ID(pk.state, mcproto.Serverbound, packets.KindClientSettings))
 		p.rewrite = s.AppendData(p.rewrite, p.info.Protocol)
 		v.Packet = p.rewrite
@@ -363,10 +359,8 @@ func (l *payloadChecks) plugin(p *Player, pk *serverPacket) Verdict {
 	ch, data := pk.plugin.Channel, pk.plugin.Data
 	proto := p.info.Protocol
 	v := pass
-	if isBrandChannel(ch) {
-		r := mcproto.NewReader(data)
-		b := r.StringBytes(packets.MaxPluginDataServerbound)
-		if err := r.Finish(); err != nil || len(b) == 0 || len(b) > maxBrandLen {
+	if packets.IsBrandChannel(ch, proto) {
+		if _, err := packets.DecodeBrand(data); err != nil {
 			v = p.flag(chkBrand, 1, pk.now, "bytes", itoa(int64(len(data))))
 		}
 	}
@@ -442,28 +436,4 @@ func validIdentifier(b []byte) bool {
 		}
 	}
 	return true
-}
-
-// isBrandChannel reports the brand channel's name across versions.
-func isBrandChannel(ch []byte) bool {
-	return string(ch) == "minecraft:brand" || string(ch) == "MC|Brand"
-}
-
-// maxBrandLen bounds the brand kept for events (Sonar: < 64 bytes).
-const maxBrandLen = 64
-
-// brandString decodes the brand payload: a VarInt-prefixed string since 1.8.
-func brandString(data []byte) string {
-	if len(data) == 0 {
-		return ""
-	}
-	n := int(data[0]) // brands are short: a one-byte VarInt
-	if n >= 0x80 || n > len(data)-1 {
-		return ""
-	}
-	b := data[1 : 1+n]
-	if len(b) > maxBrandLen || !utf8.Valid(b) {
-		return ""
-	}
-	return string(b)
 }

@@ -35,6 +35,13 @@ func TestClientBrand(t *testing.T) {
 		{"no payload", nil, true},
 		{"no length prefix", []byte("vanilla"), true},
 		{"trailing bytes", append(mcproto.AppendString(nil, "vanilla"), 0), true},
+		// The limbo's character rule (packets.DecodeBrand), which the
+		// engine did not apply before the two shared one.
+		{"space", mcproto.AppendString(nil, "Feather Fabric"), false},
+		{"section sign", mcproto.AppendString(nil, "§6gold"), false},
+		{"control character", mcproto.AppendString(nil, "vani\x01lla"), true},
+		{"newline", mcproto.AppendString(nil, "vanilla\nfake log line"), true},
+		{"non-ASCII letter", mcproto.AppendString(nil, "vanillä"), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
@@ -56,6 +63,53 @@ func TestClientBrand(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestBrandOtherChannel: the brand channel of the other protocol
+// generation is not the brand. A 1.12 client's minecraft:brand is a mod's
+// channel like any other, and a 1.13+ client's MC|Brand is channel.payload's
+// (not an identifier), neither client.brand's nor the player's brand.
+func TestBrandOtherChannel(t *testing.T) {
+	for _, tc := range []struct {
+		proto   int32
+		channel string
+		want    []string
+	}{
+		{mcproto.Protocol1_12_2, "minecraft:brand", nil},
+		{mcproto.Protocol1_13, "MC|Brand", []string{"channel.payload"}},
+		{765, "MC|Brand", []string{"channel.payload"}},
+	} {
+		for _, data := range [][]byte{mcproto.AppendString(nil, ""), mcproto.AppendString(nil, "fabric")} {
+			s := newPlaying(t, tc.proto, packets.GameModeSurvival, Config{Checks: map[string]CheckConfig{"channel.payload": {Mode: ModeAlert}}})
+			s.sb(packets.KindPluginMessage, packets.PluginMessage{Channel: []byte(tc.channel), Data: data})
+			if got := s.flagged(); !slices.Equal(got, tc.want) {
+				t.Errorf("%s with %q on %d: flagged %v, want %v", tc.channel, data, tc.proto, got, tc.want)
+			}
+			if b := s.p.Brand(); b != "" {
+				t.Errorf("%s on %d: brand %q, want none", tc.channel, tc.proto, b)
+			}
+		}
+	}
+}
+
+// TestBrandRecorded: the first brand that passes the rule names the client
+// in events; one that fails names nothing, and a later good one still does.
+func TestBrandRecorded(t *testing.T) {
+	for _, proto := range []int32{mcproto.Protocol1_8, mcproto.Protocol1_12_2, 765} {
+		s := newPlaying(t, proto, packets.GameModeSurvival, Config{})
+		send := func(brand string) {
+			s.sb(packets.KindPluginMessage, packets.PluginMessage{Channel: brandChannel(proto), Data: mcproto.AppendString(nil, brand)})
+		}
+		send("vani\x01lla")
+		if b := s.p.Brand(); b != "" {
+			t.Errorf("%d: brand %q after a control character, want none", proto, b)
+		}
+		send("fabric")
+		send("vanilla")
+		if b := s.p.Brand(); b != "fabric" {
+			t.Errorf("%d: brand %q, want the first good one, fabric", proto, b)
+		}
 	}
 }
 

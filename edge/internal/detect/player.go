@@ -345,8 +345,12 @@ func (p *Player) apply(pk *serverPacket) {
 	case packets.KindHeldItemSlot:
 		p.self.heldSlot = pk.slot.Slot
 	case packets.KindPluginMessage:
-		if isBrandChannel(pk.plugin.Channel) && p.brand == "" {
-			p.brand = brandString(pk.plugin.Data)
+		// The first brand that passes the brand rule names the client in
+		// events; one that fails is client.brand's evidence, not a name.
+		if p.brand == "" && packets.IsBrandChannel(pk.plugin.Channel, p.info.Protocol) {
+			if b, err := packets.DecodeBrand(pk.plugin.Data); err == nil {
+				p.brand = string(b)
+			}
 		}
 	}
 }

@@ -26,8 +26,10 @@
 //     platform's top after at least MinFallTicks ticks, with a landing step
 //     no longer than gravity allows, and stay above the platform.
 //   - verify.brand, verify.settings: the client brand (MC|Brand before 1.13,
-//     minecraft:brand since; printable, 1–63 bytes, once) and client
-//     settings (view distance ≥ 2) must arrive before the verdict.
+//     minecraft:brand since; printable, 1–64 bytes, once) and client
+//     settings (view distance ≥ 2) must arrive before the verdict. Both
+//     rules are packets.DecodeBrand and packets.MinViewDistance, the ones
+//     the detection engine's client.brand and crash.view_distance use.
 //   - verify.budget: at most MaxPackets packets (Sonar's 325).
 //   - verify.timeout: everything within Timeout (10 s). When time runs out
 //     after the landing, the reason names what never came instead.

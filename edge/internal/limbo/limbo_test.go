@@ -27,6 +27,7 @@ type behaviour struct {
 	noBrand        bool    // never sends its brand
 	brandTwice     bool    // sends its brand twice
 	badBrand       bool    // sends a brand with a control character
+	brand          string  // the brand it sends ("": vanilla's)
 	noSettings     bool    // never sends client settings
 	noStillTick    bool    // skips vanilla's Δy = 0 packet (as mineflayer does)
 	gravity        float64 // per-tick gravity its physics uses (0: vanilla)
@@ -107,11 +108,11 @@ func (c *client) sendInfo(b behaviour) {
 	if !b.noSettings {
 		c.send(packets.KindClientSettings, packets.ClientSettings{Locale: []byte("en_us"), ViewDistance: 10, ChatColors: true, SkinParts: 0x7f, MainHand: 1}.AppendData(nil, c.protocol))
 	}
-	channel := brandChannel
-	if c.protocol < mcproto.Protocol1_13 {
-		channel = brandChannelLegacy
-	}
+	channel := packets.BrandChannel(c.protocol)
 	brand := "vanilla"
+	if b.brand != "" {
+		brand = b.brand
+	}
 	if b.badBrand {
 		brand = "vani\x01lla"
 	}
@@ -346,6 +347,24 @@ func TestPassEveryProtocol(t *testing.T) {
 	}
 }
 
+// TestPassBrands: the brands real clients send pass, up to the 64 bytes
+// the detection engine's client.brand allows too (packets.DecodeBrand, the
+// one rule both apply; the limbo stopped at 63 before they shared it).
+func TestPassBrands(t *testing.T) {
+	l := newTestLimbo(t, Options{})
+	for _, p := range []int32{47, 765} {
+		for _, brand := range []string{"fabric", "fml,forge", "Feather Fabric", "§6gold", strings.Repeat("b", 64)} {
+			t.Run(fmt.Sprintf("%d/%s", p, brand), func(t *testing.T) {
+				t.Parallel()
+				res, err, _ := verify(t, l, p, behaviour{brand: brand}, nil)
+				if err != nil || !res.Passed {
+					t.Fatalf("Run = %+v, %v; want passed", res, err)
+				}
+			})
+		}
+	}
+}
+
 // TestFailures: each way of failing is caught and named, on versions on
 // both sides of the configuration state and the 1.21.2 teleport order.
 func TestFailures(t *testing.T) {
@@ -360,6 +379,8 @@ func TestFailures(t *testing.T) {
 		{"no brand", behaviour{noBrand: true}, Brand},
 		{"brand twice", behaviour{brandTwice: true}, Brand},
 		{"bad brand", behaviour{badBrand: true}, Brand},
+		{"brand over 64 bytes", behaviour{brand: strings.Repeat("b", 65)}, Brand},
+		{"brand with a non-ASCII letter", behaviour{brand: "vanillä"}, Brand},
 		{"no settings", behaviour{noSettings: true}, Settings},
 		{"hovering", behaviour{hover: true}, Gravity},
 		{"falling too fast", behaviour{gravity: 0.1}, Gravity},

@@ -29,20 +29,6 @@ const (
 	minFallMargin = 0.1
 )
 
-// Client brand rules (docs/DETECTIONS.md, admit.brand_settings).
-const (
-	// maxBrandLen is the longest brand accepted, in bytes (Sonar's
-	// max-length default, 64, exclusive).
-	maxBrandLen = 63
-	// brandChannelLegacy and brandChannel carry the brand before and from
-	// 1.13, when channels became namespaced identifiers.
-	brandChannelLegacy = "MC|Brand"
-	brandChannel       = "minecraft:brand"
-	// minViewDistance is vanilla's smallest view distance; less is a
-	// crafted packet (Grim CrashE, Sonar).
-	minViewDistance = 2
-)
-
 // session is one verification, owned by the goroutine running Run. It holds
 // a few hundred bytes plus the framer's buffer.
 type session struct {
@@ -279,7 +265,7 @@ func (s *session) onSettings(body []byte) error {
 	if err != nil {
 		return fail(Settings, "%v", err)
 	}
-	if cs.ViewDistance < minViewDistance {
+	if cs.ViewDistance < packets.MinViewDistance { // vanilla's smallest; less is a crafted packet
 		return fail(Settings, "view distance %d", cs.ViewDistance)
 	}
 	s.settings = true // vanilla may send them again (configuration, then play): fine
@@ -291,40 +277,16 @@ func (s *session) onPluginMessage(body []byte) error {
 	if err != nil {
 		return fail(Protocol, "%v", err)
 	}
-	want := brandChannel
-	if s.protocol < mcproto.Protocol1_13 {
-		want = brandChannelLegacy
-	}
-	if string(m.Channel) != want {
+	if !packets.IsBrandChannel(m.Channel, s.protocol) {
 		return nil // channel registrations and mod handshakes: not ours to judge
 	}
 	if s.brand {
 		return fail(Brand, "sent twice")
 	}
-	if err := checkBrand(m.Data); err != nil {
+	if _, err := packets.DecodeBrand(m.Data); err != nil {
 		return fail(Brand, "%v", err)
 	}
 	s.brand = true
-	return nil
-}
-
-// checkBrand accepts a brand payload: one VarInt-prefixed string of 1 to
-// maxBrandLen bytes of printable ASCII, space or § (docs/DETECTIONS.md,
-// admit.brand_settings).
-func checkBrand(data []byte) error {
-	r := mcproto.NewReader(data)
-	b := r.StringBytes(maxBrandLen)
-	if err := r.Finish(); err != nil {
-		return err
-	}
-	if len(b) == 0 || len(b) > maxBrandLen {
-		return fmt.Errorf("brand of %d bytes", len(b))
-	}
-	for _, c := range string(b) {
-		if (c < '!' || c > '~') && c != ' ' && c != '§' {
-			return fmt.Errorf("brand character %U", c)
-		}
-	}
 	return nil
 }
 

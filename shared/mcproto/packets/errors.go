@@ -19,4 +19,8 @@ var (
 	// ErrBadJSON is a status response that is not the JSON object vanilla
 	// sends.
 	ErrBadJSON = errors.New("packets: malformed status json")
+	// ErrBadBrand is a client brand no known client sends: empty, longer
+	// than MaxBrandBytes, or with a character outside the brand alphabet
+	// (DecodeBrand).
+	ErrBadBrand = errors.New("packets: implausible client brand")
 )

@@ -128,3 +128,65 @@ func (m PluginMessage) AppendData(dst []byte, _ int32) []byte {
 	dst = mcproto.AppendByteArray(dst, m.Channel)
 	return append(dst, m.Data...)
 }
+
+// What a client that is a real game sends in these packets. The
+// verification limbo (edge/internal/limbo) refuses anything else and the
+// detection engine (edge/internal/detect, client.brand and
+// crash.view_distance) flags it, by this one rule, so that a player the limbo
+// let in is never flagged for the same field and the other way round
+// (docs/DETECTIONS.md, "Admission").
+const (
+	// MinViewDistance is the smallest view distance the vanilla options
+	// screen offers (2 chunks); a lower one is a crafted packet (Grim
+	// CrashE) meant to make a server divide by it.
+	MinViewDistance = 2
+	// MaxBrandBytes is the longest client brand accepted, in bytes.
+	// Vanilla reads up to 32767 characters, but the brands clients send
+	// are a word or two: "vanilla", "fabric", "forge" ("fml,forge" before
+	// 1.13), "quilt", a launcher's name with its version. 64 is Sonar's
+	// default cap.
+	MaxBrandBytes = 64
+	// brandChannelLegacy and brandChannel carry the brand before and from
+	// 1.13, when channels became namespaced identifiers.
+	brandChannelLegacy = "MC|Brand"
+	brandChannel       = "minecraft:brand"
+)
+
+// BrandChannel is the plugin channel the client brand travels on in
+// protocol.
+func BrandChannel(protocol int32) string {
+	if protocol < mcproto.Protocol1_13 {
+		return brandChannelLegacy
+	}
+	return brandChannel
+}
+
+// IsBrandChannel reports whether channel is the brand's in protocol. The
+// other version's name is just another channel: a 1.13+ client cannot send
+// MC|Brand as an identifier, and a 1.12 client's minecraft:brand is no brand.
+func IsBrandChannel(channel []byte, protocol int32) bool {
+	return string(channel) == BrandChannel(protocol)
+}
+
+// DecodeBrand decodes the data of a brand plugin message, one
+// VarInt-prefixed string, and applies the brand rule: 1 to MaxBrandBytes
+// bytes of printable ASCII, space or § (a formatting code: harmless, and
+// the limbo has always let it through). Any other brand is an error wrapping ErrBadBrand, or an mcproto
+// sentinel when the data is not one string. The brand aliases data. It
+// allocates only for an error.
+func DecodeBrand(data []byte) ([]byte, error) {
+	r := mcproto.NewReader(data)
+	b := r.StringBytes(MaxBrandBytes)
+	if err := r.Finish(); err != nil {
+		return nil, fmt.Errorf("decode client brand: %w", err)
+	}
+	if len(b) == 0 || len(b) > MaxBrandBytes {
+		return nil, fmt.Errorf("client brand of %d bytes: %w", len(b), ErrBadBrand)
+	}
+	for _, c := range string(b) { // StringBytes checked the UTF-8
+		if (c < '!' || c > '~') && c != ' ' && c != '§' {
+			return nil, fmt.Errorf("client brand character %U: %w", c, ErrBadBrand)
+		}
+	}
+	return b, nil
+}
