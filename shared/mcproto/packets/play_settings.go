@@ -143,8 +143,8 @@ const (
 	// MaxBrandBytes is the longest client brand accepted, in bytes.
 	// Vanilla reads up to 32767 characters, but the brands clients send
 	// are a word or two: "vanilla", "fabric", "forge" ("fml,forge" before
-	// 1.13), "quilt", a launcher's name with its version. 64 is Sonar's
-	// default cap.
+	// 1.13), "quilt", a launcher's name with its version: 64 leaves room
+	// for those, and bounds what a detection event records.
 	MaxBrandBytes = 64
 	// brandChannelLegacy and brandChannel carry the brand before and from
 	// 1.13, when channels became namespaced identifiers.
@@ -171,8 +171,9 @@ func IsBrandChannel(channel []byte, protocol int32) bool {
 // DecodeBrand decodes the data of a brand plugin message, one
 // VarInt-prefixed string, and applies the brand rule: 1 to MaxBrandBytes
 // bytes of printable ASCII, space or § (a formatting code: harmless, and
-// the limbo has always let it through). Any other brand is an error wrapping ErrBadBrand, or an mcproto
-// sentinel when the data is not one string. The brand aliases data. It
+// the limbo has always let it through). Any other brand is an error
+// wrapping ErrBadBrand, or an mcproto sentinel when the data is not one
+// string. The brand aliases data. It
 // allocates only for an error.
 func DecodeBrand(data []byte) ([]byte, error) {
 	r := mcproto.NewReader(data)
