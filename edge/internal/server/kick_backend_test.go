@@ -35,49 +35,21 @@ func TestKickKeepsWhatTheBackendWasSent(t *testing.T) {
 	c := dial(t, e.Addr().String())
 	c.login(t, protocol, "Flooder")
 	bc := b.nextLogin(t)
-	table := packets.Lookup(protocol)
-	play := func(dir mcproto.Direction, k packets.Kind) int32 { return table.ID(mcproto.StatePlay, dir, k) }
-	frame := func(id int32, data []byte) []byte {
-		return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, id), data...))
-	}
+	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
 
-	// The backend streams to the player for as long as the edge takes it,
-	// like a server sending chunks and entity moves.
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		chunk := make([]byte, 0, 64<<10)
-		for len(chunk) < 60<<10 {
-			chunk = append(chunk, frame(play(mcproto.Clientbound, packets.KindPluginMessage),
-				packets.PluginMessage{Channel: []byte("RGTest"), Data: make([]byte, 1000)}.AppendData(nil, protocol))...)
-		}
-		_ = bc.SetWriteDeadline(time.Now().Add(20 * time.Second))
-		for {
-			if _, err := bc.Write(chunk); err != nil {
-				return
-			}
-		}
-	}()
+	// The backend streams to the player for as long as the edge takes it,
+	// like a server sending chunks and entity moves.
+	pf.stream(&wg, bc.Conn, mcproto.Clientbound)
 	// The player reads what it is sent, as a client does.
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(io.Discard, c.Conn)
-	}()
+	discard(&wg, c.Conn)
 
 	// One write: accepted packets, the chat lines the flood check lets
 	// through, and the one it kicks for.
-	var burst []byte
-	for i := range payloads {
-		data := make([]byte, payload)
-		data[0] = byte(i)
-		burst = append(burst, frame(play(mcproto.Serverbound, packets.KindPluginMessage),
-			packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, protocol))...)
-	}
+	burst := pf.numbered(mcproto.Serverbound, payloads, payload)
 	for i := range chats + 1 {
-		burst = append(burst, frame(play(mcproto.Serverbound, packets.KindChat),
+		burst = append(burst, pf.frame(mcproto.Serverbound, packets.KindChat,
 			packets.Chat{Message: fmt.Appendf(nil, "line %d", i+1)}.AppendData(nil, protocol))...)
 	}
 	if _, err := c.Write(burst); err != nil {
@@ -97,9 +69,9 @@ func TestKickKeepsWhatTheBackendWasSent(t *testing.T) {
 		}
 		id, _, _ := mcproto.ReadVarInt(body)
 		switch id {
-		case play(mcproto.Serverbound, packets.KindPluginMessage):
+		case pf.id(mcproto.Serverbound, packets.KindPluginMessage):
 			gotPayloads++
-		case play(mcproto.Serverbound, packets.KindChat):
+		case pf.id(mcproto.Serverbound, packets.KindChat):
 			gotChats++
 		}
 	}
@@ -140,40 +112,12 @@ func TestHangUpKeepsWhatTheBackendWasSent(t *testing.T) {
 	c := dial(t, e.Addr().String())
 	c.login(t, protocol, "Leaver")
 	bc := b.nextLogin(t)
-	table := packets.Lookup(protocol)
-	play := func(dir mcproto.Direction, k packets.Kind) int32 { return table.ID(mcproto.StatePlay, dir, k) }
-	frame := func(id int32, data []byte) []byte {
-		return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, id), data...))
-	}
+	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		chunk := make([]byte, 0, 64<<10)
-		for len(chunk) < 60<<10 {
-			chunk = append(chunk, frame(play(mcproto.Clientbound, packets.KindPluginMessage),
-				packets.PluginMessage{Channel: []byte("RGTest"), Data: make([]byte, 1000)}.AppendData(nil, protocol))...)
-		}
-		_ = bc.SetWriteDeadline(time.Now().Add(20 * time.Second))
-		for {
-			if _, err := bc.Write(chunk); err != nil {
-				return
-			}
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(io.Discard, c.Conn)
-	}()
-	var burst []byte
-	for i := range payloads {
-		data := make([]byte, payload)
-		data[0] = byte(i)
-		burst = append(burst, frame(play(mcproto.Serverbound, packets.KindPluginMessage),
-			packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, protocol))...)
-	}
-	if _, err := c.Write(burst); err != nil {
+	pf.stream(&wg, bc.Conn, mcproto.Clientbound)
+	discard(&wg, c.Conn)
+	if _, err := c.Write(pf.numbered(mcproto.Serverbound, payloads, payload)); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.Conn.(*net.TCPConn).CloseWrite()
@@ -211,41 +155,14 @@ func TestBackendHangUpReachesThePlayer(t *testing.T) {
 	c := dial(t, e.Addr().String())
 	c.login(t, protocol, "Stayer")
 	bc := b.nextLogin(t)
-	table := packets.Lookup(protocol)
-	play := func(dir mcproto.Direction, k packets.Kind) int32 { return table.ID(mcproto.StatePlay, dir, k) }
-	frame := func(id int32, data []byte) []byte {
-		return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, id), data...))
-	}
+	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	wg.Add(2)
 	// The player keeps sending, as a client does (movement).
-	go func() {
-		defer wg.Done()
-		chunk := make([]byte, 0, 64<<10)
-		for len(chunk) < 60<<10 {
-			chunk = append(chunk, frame(play(mcproto.Serverbound, packets.KindPluginMessage),
-				packets.PluginMessage{Channel: []byte("RGTest"), Data: make([]byte, 1000)}.AppendData(nil, protocol))...)
-		}
-		_ = c.SetWriteDeadline(time.Now().Add(20 * time.Second))
-		for {
-			if _, err := c.Write(chunk); err != nil {
-				return
-			}
-		}
-	}()
+	pf.stream(&wg, c.Conn, mcproto.Serverbound)
 	// The backend reads what it is sent until the edge ends the stream.
-	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(io.Discard, bc.Conn)
-	}()
-	var burst []byte
-	for i := range payloads {
-		data := make([]byte, payload)
-		data[0] = byte(i)
-		burst = append(burst, frame(play(mcproto.Clientbound, packets.KindPluginMessage),
-			packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, protocol))...)
-	}
+	discard(&wg, bc.Conn)
+	burst := pf.numbered(mcproto.Clientbound, payloads, payload)
 	burst = append(burst, mcproto.AppendFrame(nil, packets.AppendDisconnect(nil, mcproto.StatePlay, protocol, "server closed"))...)
 	if _, err := bc.Write(burst); err != nil {
 		t.Fatal(err)
@@ -266,7 +183,68 @@ func TestBackendHangUpReachesThePlayer(t *testing.T) {
 		got++
 	}
 	_ = c.Close()
-	if got != payloads+1 || last != play(mcproto.Clientbound, packets.KindDisconnect) {
+	if got != payloads+1 || last != pf.id(mcproto.Clientbound, packets.KindDisconnect) {
 		t.Errorf("player received %d of %d packets, the last %#x, before the stream ended (%v)", got, payloads+1, last, err)
 	}
+}
+
+// playFrames builds the play packets these tests send, for one protocol.
+type playFrames struct {
+	protocol int32
+	table    *packets.Table
+}
+
+func (pf playFrames) id(dir mcproto.Direction, k packets.Kind) int32 {
+	return pf.table.ID(mcproto.StatePlay, dir, k)
+}
+
+// frame is one uncompressed frame of packet k with data.
+func (pf playFrames) frame(dir mcproto.Direction, k packets.Kind, data []byte) []byte {
+	return mcproto.AppendFrame(nil, append(mcproto.AppendVarInt(nil, pf.id(dir, k)), data...))
+}
+
+// plugin is one plugin message frame on a channel nothing inspects.
+func (pf playFrames) plugin(dir mcproto.Direction, data []byte) []byte {
+	return pf.frame(dir, packets.KindPluginMessage, packets.PluginMessage{Channel: []byte("RGTest"), Data: data}.AppendData(nil, pf.protocol))
+}
+
+// numbered is n plugin messages of size bytes each, the first byte of
+// each its number, in one buffer.
+func (pf playFrames) numbered(dir mcproto.Direction, n, size int) []byte {
+	var burst []byte
+	for i := range n {
+		data := make([]byte, size)
+		data[0] = byte(i)
+		burst = append(burst, pf.plugin(dir, data)...)
+	}
+	return burst
+}
+
+// stream writes 1,000-byte plugin messages to w, as a peer that never
+// stops sending, until a write fails (the edge ended the stream, or 20 s).
+func (pf playFrames) stream(wg *sync.WaitGroup, w net.Conn, dir mcproto.Direction) {
+	chunk := make([]byte, 0, 64<<10)
+	for len(chunk) < 60<<10 {
+		chunk = append(chunk, pf.plugin(dir, make([]byte, 1000))...)
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = w.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// discard reads and drops what r is sent until it ends, as a peer that
+// reads everything.
+func discard(wg *sync.WaitGroup, r net.Conn) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(io.Discard, r)
+	}()
 }
