@@ -191,11 +191,15 @@ func (s *Server) mix(c *mcconn.Conn, wmu *sync.Mutex, ents []int32, done <-chan 
 	t := time.NewTicker(TickInterval)
 	defer t.Stop()
 	m := s.cfg.Mix
+	// Players start at different points of the second, so that the chunk
+	// frames and chat lines of players who logged in together do not all
+	// land in the same tick.
+	phase := int(ents[0]) % ticksPerSecond
 	var (
-		batch, pkt                      []byte
-		moveCredit, chunkCredit, chatCr int
-		moves                           int
+		batch, pkt []byte
+		moves      int
 	)
+	moveCredit, chunkCredit, chatCr := phase, phase, phase
 	for {
 		select {
 		case <-done:
