@@ -218,6 +218,10 @@ func Players(ctx context.Context, e *Env, cfg PlayersConfig) (PlayersResult, err
 		err = book.drain(rctx, drainTimeout)
 	}
 	detections, derr := e.detections(ctx)
+	if err != nil && detections > 0 {
+		// Movements a detection dropped never reach the backend: say so.
+		err = fmt.Errorf("%w (the edge raised %.0f detection flags)", err, detections)
+	}
 	stopRecv()
 	recvWG.Wait()
 	if ferr := failed.get(); ferr != nil {
