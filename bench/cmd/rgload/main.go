@@ -1,7 +1,8 @@
 // Command rgload is RustGuard's benchmark: in one run, against one
 // synthetic Minecraft 1.8 backend, it measures bulk throughput, echo
-// latency under load, status pings and logins per second and memory per
-// idle connection directly and through rustguard-edge (inspecting,
+// latency under load, status pings and logins per second, memory per
+// idle connection and the cost of moving players (movement every tick, a
+// mixed stream back) directly and through rustguard-edge (inspecting,
 // splicing, with tracing on, and as the players' online-mode server) and
 // HAProxy (plain and splicing), prints a markdown table and, with -out,
 // writes docs/BENCHMARKS.md.
@@ -55,7 +56,7 @@ func realMain(args []string) int {
 	full := run.Preset(false)
 	var (
 		targets     = fs.String("targets", joinTargets(run.DefaultTargets(false)), "comma-separated targets: direct, edge, edge-splice, haproxy, haproxy-splice, edge-traced, edge-online (-quick leaves edge-online out unless named)")
-		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: bulk, rtt, status, logins, idle")
+		workloads   = fs.String("workloads", strings.Join(run.Workloads(), ","), "comma-separated workloads: "+strings.Join(run.Workloads(), ", "))
 		quick       = fs.Bool("quick", false, "smoke-test sizes (~30 s); asserts function, not speed")
 		out         = fs.String("out", "", "write the full report (docs/BENCHMARKS.md) to this file")
 		edgeBin     = fs.String("edge-bin", "bin/rustguard-edge", "rustguard-edge binary")
@@ -78,6 +79,12 @@ func realMain(args []string) int {
 		otlpProto   = fs.String("otlp-protocol", "grpc", "OTLP protocol for -otlp-endpoint: grpc, http/protobuf or http/json")
 		idleConns   = fs.Int("idle-conns", full.Idle.Conns, "idle players (capped by RLIMIT_NOFILE)")
 		idleSettle  = fs.Duration("idle-settle", full.Idle.Settle, "pause before reading RSS with all idle players in")
+		players     = fs.Int("players", full.Players.Players, "moving players in the players workload (capped by RLIMIT_NOFILE)")
+		playersDur  = fs.Duration("players-duration", full.Players.Duration, "players measurement window")
+		playersWarm = fs.Duration("players-warmup", full.Players.Warmup, "players moving before the window opens")
+		entityMoves = fs.Int("players-entity-moves", full.Players.Mix.EntityMoves, "entity moves per second each moving player receives")
+		chunks      = fs.Int("players-chunks", full.Players.Mix.Chunks, "chunk frames (-bulk-packet bytes) per second each moving player receives")
+		chat        = fs.Int("players-chat", full.Players.Mix.Chat, "chat lines per second each moving player receives")
 		rounds      = fs.Int("rounds", full.Rounds, "rounds of the timed workloads; each cell is the median round (quick: 1)")
 		sources     = fs.Int("sources", 1, "loopback source addresses to spread players over (127.0.k.1)")
 		verbose     = fs.Bool("v", false, "debug logging of the tool itself")
@@ -137,6 +144,19 @@ func realMain(args []string) int {
 			cfg.Idle.Conns = *idleConns
 		case "idle-settle":
 			cfg.Idle.Settle = *idleSettle
+		case "players":
+			cfg.Players.Players = *players
+			cfg.Players.LoginPar = max(min(cfg.Players.LoginPar, *players), 1)
+		case "players-duration":
+			cfg.Players.Duration = *playersDur
+		case "players-warmup":
+			cfg.Players.Warmup = *playersWarm
+		case "players-entity-moves":
+			cfg.Players.Mix.EntityMoves = *entityMoves
+		case "players-chunks":
+			cfg.Players.Mix.Chunks = *chunks
+		case "players-chat":
+			cfg.Players.Mix.Chat = *chat
 		case "rounds":
 			cfg.Rounds = *rounds
 		}
@@ -158,6 +178,11 @@ func realMain(args []string) int {
 		notes = append(notes, fmt.Sprintf("Idle players capped at %d (asked for %d): RLIMIT_NOFILE is %d here and a proxy needs two descriptors per player.",
 			limit, cfg.Idle.Conns, nofile.Soft))
 		cfg.Idle.Conns = limit
+	}
+	if limit := run.MaxIdleConns(nofile); cfg.Players.Players > limit {
+		notes = append(notes, fmt.Sprintf("Moving players capped at %d (asked for %d): RLIMIT_NOFILE is %d here and a proxy needs two descriptors per player.",
+			limit, cfg.Players.Players, nofile.Soft))
+		cfg.Players.Players = limit
 	}
 	cfg.Proxy = target.Options{
 		EdgeBin:        *edgeBin,

@@ -16,6 +16,9 @@ func TestUsageErrors(t *testing.T) {
 		{"-haproxy-splice", "sometimes"},
 		{"-targets", "edge", "-edge-bin", "/nonexistent/rustguard-edge"},
 		{"-no-such-flag"},
+		{"-players", "0"},
+		{"-players-chunks", "-1"},
+		{"-players-entity-moves", "100000"},
 	}
 	for _, args := range tests {
 		if code := realMain(args); code != 2 {

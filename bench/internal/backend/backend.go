@@ -6,7 +6,9 @@
 // What a connection does in play is chosen by the player's name, because the
 // name is the only thing a login-forwarding proxy passes through unchanged:
 // names starting with BulkPrefix receive an endless stream of chunk-sized
-// frames; every connection echoes serverbound keep-alives and plugin
+// frames; names starting with PlayersPrefix are moving players, who get a
+// mixed stream (entity moves, chunks, chat) every tick and whose movements
+// are checked (players.go); every connection echoes serverbound keep-alives and plugin
 // messages straight back (the latency workload); anything else sits idle.
 //
 // The bulk frames are built and compressed once in New and the same bytes
@@ -76,6 +78,8 @@ type Config struct {
 	Threshold int
 	// BulkPacket is the uncompressed size of one bulk chunk packet.
 	BulkPacket int
+	// Mix is the stream moving players (PlayersPrefix) receive.
+	Mix Mix
 	// Logger receives per-connection failures at debug level; nil discards.
 	Logger *slog.Logger
 }
@@ -87,6 +91,7 @@ type Stats struct {
 	Logins         int64
 	StatusPings    int64
 	Echoes         int64
+	Moves          int64 // movements of moving players, checked against Walk
 	ProtocolErrors int64
 	LastError      string
 }
@@ -109,13 +114,20 @@ type Server struct {
 	statusPings atomic.Int64
 	echoes      atomic.Int64
 	protoErrs   atomic.Int64
+	moves       atomic.Int64
 	nextEntity  atomic.Int32
+	moveObs     atomic.Pointer[moveHook]
 }
 
 // New builds a Server and its bulk frames.
 func New(cfg Config) (*Server, error) {
 	if cfg.BulkPacket <= 0 || cfg.BulkPacket > MaxBulkPacket {
 		return nil, fmt.Errorf("bulk packet size %d outside 1..%d", cfg.BulkPacket, MaxBulkPacket)
+	}
+	for name, v := range map[string]int{"entity moves": cfg.Mix.EntityMoves, "chunks": cfg.Mix.Chunks, "chat": cfg.Mix.Chat} {
+		if v < 0 || v > MaxMixRate {
+			return nil, fmt.Errorf("%s per second %d outside 0..%d", name, v, MaxMixRate)
+		}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -241,6 +253,7 @@ func (s *Server) Stats() Stats {
 		Logins:         s.logins.Load(),
 		StatusPings:    s.statusPings.Load(),
 		Echoes:         s.echoes.Load(),
+		Moves:          s.moves.Load(),
 		ProtocolErrors: s.protoErrs.Load(),
 		LastError:      last,
 	}
@@ -350,12 +363,23 @@ func (s *Server) login(c *mcconn.Conn, h mc18.Handshake) error {
 	}
 	_ = c.SetDeadline(time.Time{})
 
-	var wmu sync.Mutex // the bulk writer and the echo share the socket
-	if strings.HasPrefix(name, BulkPrefix) {
+	var wmu sync.Mutex // the bulk or mix writer and the echo share the socket
+	var w *walker
+	switch {
+	case strings.HasPrefix(name, BulkPrefix):
 		go s.stream(c, &wmu)
+	case strings.HasPrefix(name, PlayersPrefix):
+		ents, err := s.spawnAround(c)
+		if err != nil {
+			return err
+		}
+		done := make(chan struct{})
+		defer close(done)
+		go s.mix(c, &wmu, ents, done)
+		w = &walker{name: name}
 	}
 	c.ReleaseBuffers()
-	return s.play(c, &wmu)
+	return s.play(c, &wmu, w)
 }
 
 // stream writes the bulk batch until the connection fails; the reader in
@@ -373,8 +397,9 @@ func (s *Server) stream(c *mcconn.Conn, wmu *sync.Mutex) {
 }
 
 // play reads serverbound packets until the player leaves, echoing
-// keep-alives and echo-channel plugin messages at once.
-func (s *Server) play(c *mcconn.Conn, wmu *sync.Mutex) error {
+// keep-alives and echo-channel plugin messages at once and, for a moving
+// player (w not nil), checking its movements.
+func (s *Server) play(c *mcconn.Conn, wmu *sync.Mutex, w *walker) error {
 	var out []byte
 	for {
 		id, data, err := c.ReadPacket()
@@ -398,6 +423,14 @@ func (s *Server) play(c *mcconn.Conn, wmu *sync.Mutex) error {
 				continue
 			}
 			out = mc18.AppendPluginMessage(out, mc18.PluginMessageClientboundID, ch, payload)
+		case mc18.PlayerPositionLookID:
+			if w == nil {
+				continue
+			}
+			if err := s.move(w, data); err != nil {
+				return err
+			}
+			continue
 		default:
 			continue
 		}

@@ -60,12 +60,30 @@ const (
 
 	KeepAliveClientboundID     = 0x00
 	JoinGameID                 = 0x01 // clientbound
+	ChatClientboundID          = 0x02
+	SpawnPlayerID              = 0x0C // clientbound
+	EntityRelMoveID            = 0x15 // clientbound
+	EntityMoveLookID           = 0x17 // clientbound
 	ChunkDataID                = 0x21 // clientbound
+	TransactionClientboundID   = 0x32
 	PluginMessageClientboundID = 0x3F
 	PlayDisconnectID           = 0x40 // clientbound
 
 	KeepAliveServerboundID     = 0x00
+	PlayerPositionLookID       = 0x06 // serverbound
+	TransactionServerboundID   = 0x0F
 	PluginMessageServerboundID = 0x17
+)
+
+// More field limits of protocol 47.
+const (
+	// MaxChatChars is a clientbound chat message (JSON text), String(32767).
+	MaxChatChars = 32767
+	// FixedPointScale is 1.8's absolute entity position unit: 1/32 block
+	// (an Int32 of x × 32); relative moves use the same unit in a byte.
+	FixedPointScale = 32
+	// metadataEnd terminates 1.8 entity metadata (index 127).
+	metadataEnd = 0x7F
 )
 
 // AppendHandshake appends a Handshake packet.
@@ -310,4 +328,113 @@ func ParseDisconnect(data []byte) (string, error) {
 		return "", fmt.Errorf("disconnect: %w", err)
 	}
 	return s, nil
+}
+
+// AppendChat appends a 1.8 clientbound Chat Message: the JSON text and its
+// position (0 chat box, 1 system message, 2 above the hotbar).
+func AppendChat(b []byte, json string, position byte) []byte {
+	b = mcproto.AppendVarInt(b, ChatClientboundID)
+	b = mcproto.AppendString(b, json)
+	return append(b, position)
+}
+
+// ParseChat decodes 1.8 clientbound Chat Message data.
+func ParseChat(data []byte) (json string, position byte, err error) {
+	r := mcproto.NewReader(data)
+	json = r.String(MaxChatChars)
+	position = r.Byte()
+	if err := r.Finish(); err != nil {
+		return "", 0, fmt.Errorf("chat: %w", err)
+	}
+	return json, position, nil
+}
+
+// AppendSpawnPlayer appends a 1.8 Spawn Player for another player standing
+// at (x, y, z) in blocks, holding nothing, with empty metadata.
+func AppendSpawnPlayer(b []byte, entityID int32, id mcproto.UUID, x, y, z float64) []byte {
+	b = mcproto.AppendVarInt(b, SpawnPlayerID)
+	b = mcproto.AppendVarInt(b, entityID)
+	b = mcproto.AppendUUID(b, id)
+	for _, v := range [3]float64{x, y, z} {
+		b = mcproto.AppendInt32(b, int32(v*FixedPointScale))
+	}
+	b = append(b, 0, 0)            // yaw, pitch (angles in 1/256 turns)
+	b = mcproto.AppendUint16(b, 0) // current item: none
+	return append(b, metadataEnd)  // no metadata
+}
+
+// AppendEntityRelMove appends a 1.8 Entity Relative Move of (dx, dy, dz)
+// in 1/32 block.
+func AppendEntityRelMove(b []byte, entityID int32, dx, dy, dz int8, onGround bool) []byte {
+	b = mcproto.AppendVarInt(b, EntityRelMoveID)
+	b = mcproto.AppendVarInt(b, entityID)
+	b = append(b, byte(dx), byte(dy), byte(dz))
+	return mcproto.AppendBool(b, onGround)
+}
+
+// AppendEntityMoveLook appends a 1.8 Entity Look And Relative Move: a move
+// in 1/32 block and a rotation in 1/256 turns.
+func AppendEntityMoveLook(b []byte, entityID int32, dx, dy, dz int8, yaw, pitch byte, onGround bool) []byte {
+	b = mcproto.AppendVarInt(b, EntityMoveLookID)
+	b = mcproto.AppendVarInt(b, entityID)
+	b = append(b, byte(dx), byte(dy), byte(dz), yaw, pitch)
+	return mcproto.AppendBool(b, onGround)
+}
+
+// Transaction is a 1.8 Confirm Transaction, the same layout both ways. A
+// server that sends accepted = false makes the client answer with the same
+// window and action and accepted = true; the edge's probes are such
+// transactions (docs/DETECTIONS.md, "Probe design").
+type Transaction struct {
+	Window   int8
+	Action   int16
+	Accepted bool
+}
+
+// AppendTransaction appends a Confirm Transaction with the given packet ID
+// (TransactionClientboundID or TransactionServerboundID).
+func AppendTransaction(b []byte, packetID int32, t Transaction) []byte {
+	b = mcproto.AppendVarInt(b, packetID)
+	b = append(b, byte(t.Window))
+	b = mcproto.AppendUint16(b, uint16(t.Action))
+	return mcproto.AppendBool(b, t.Accepted)
+}
+
+// ParseTransaction decodes Confirm Transaction data.
+func ParseTransaction(data []byte) (Transaction, error) {
+	r := mcproto.NewReader(data)
+	t := Transaction{Window: r.Int8(), Action: r.Int16(), Accepted: r.Bool()}
+	if err := r.Finish(); err != nil {
+		return Transaction{}, fmt.Errorf("transaction: %w", err)
+	}
+	return t, nil
+}
+
+// PositionLook is a 1.8 Player Position And Look (serverbound): feet
+// position in blocks, rotation in degrees, ground flag.
+type PositionLook struct {
+	X, Y, Z    float64
+	Yaw, Pitch float32
+	OnGround   bool
+}
+
+// AppendPositionLook appends a serverbound Player Position And Look.
+func AppendPositionLook(b []byte, p PositionLook) []byte {
+	b = mcproto.AppendVarInt(b, PlayerPositionLookID)
+	b = mcproto.AppendFloat64(b, p.X)
+	b = mcproto.AppendFloat64(b, p.Y)
+	b = mcproto.AppendFloat64(b, p.Z)
+	b = mcproto.AppendFloat32(b, p.Yaw)
+	b = mcproto.AppendFloat32(b, p.Pitch)
+	return mcproto.AppendBool(b, p.OnGround)
+}
+
+// ParsePositionLook decodes serverbound Player Position And Look data.
+func ParsePositionLook(data []byte) (PositionLook, error) {
+	r := mcproto.NewReader(data)
+	p := PositionLook{X: r.Float64(), Y: r.Float64(), Z: r.Float64(), Yaw: r.Float32(), Pitch: r.Float32(), OnGround: r.Bool()}
+	if err := r.Finish(); err != nil {
+		return PositionLook{}, fmt.Errorf("position and look: %w", err)
+	}
+	return p, nil
 }

@@ -174,3 +174,70 @@ func TestEncryptionPacketsMatchTheEdgesCodec(t *testing.T) {
 		t.Fatalf("leftover byte: err = %v", err)
 	}
 }
+
+// TestPlayPacketsMatchTheEdgesCodec: the packets of the players workload
+// carry the ids of the edge's protocol-47 table and decode with the edge's
+// own codec (shared/mcproto/packets) to what the tool meant, so the
+// detection engine sees real entity moves, probes and movements.
+func TestPlayPacketsMatchTheEdgesCodec(t *testing.T) {
+	tab := packets.Lookup(Protocol)
+	if tab == nil {
+		t.Fatal("no packet table for protocol 47")
+	}
+	ids := []struct {
+		dir  mcproto.Direction
+		kind packets.Kind
+		id   int32
+	}{
+		{mcproto.Clientbound, packets.KindSpawnPlayer, SpawnPlayerID},
+		{mcproto.Clientbound, packets.KindEntityRelMove, EntityRelMoveID},
+		{mcproto.Clientbound, packets.KindEntityMoveLook, EntityMoveLookID},
+		{mcproto.Clientbound, packets.KindTransaction, TransactionClientboundID},
+		{mcproto.Serverbound, packets.KindTransaction, TransactionServerboundID},
+		{mcproto.Serverbound, packets.KindPlayerPositionLook, PlayerPositionLookID},
+	}
+	for _, x := range ids {
+		if got := tab.ID(mcproto.StatePlay, x.dir, x.kind); got != x.id {
+			t.Errorf("%v %v: edge's id %#x, tool's %#x", x.dir, x.kind, got, x.id)
+		}
+	}
+
+	u := OfflineUUID("other")
+	sp, err := packets.DecodeSpawnPlayer(splitID(t, AppendSpawnPlayer(nil, 7, u, 1.5, 64, -2.25), SpawnPlayerID), Protocol)
+	if err != nil || sp.EntityID != 7 || sp.UUID != u || sp.X != 1.5 || sp.Y != 64 || sp.Z != -2.25 || sp.CurrentItem != 0 {
+		t.Errorf("spawn player = %+v, %v", sp, err)
+	}
+	rm, err := packets.DecodeEntityRelMove(splitID(t, AppendEntityRelMove(nil, 7, 4, 0, -4, true), EntityRelMoveID), Protocol)
+	if err != nil || rm.EntityID != 7 || rm.DX != 0.125 || rm.DY != 0 || rm.DZ != -0.125 || !rm.OnGround {
+		t.Errorf("relative move = %+v, %v", rm, err)
+	}
+	ml, err := packets.DecodeEntityMoveLook(splitID(t, AppendEntityMoveLook(nil, 8, -2, 1, 0, 64, 0, false), EntityMoveLookID), Protocol)
+	if err != nil || ml.EntityID != 8 || ml.DX != -0.0625 || ml.DY != 0.03125 || ml.Yaw != 90 || ml.OnGround {
+		t.Errorf("move and look = %+v, %v", ml, err)
+	}
+	probe := Transaction{Window: 0, Action: -32000, Accepted: false}
+	tr, err := packets.DecodeTransaction(splitID(t, AppendTransaction(nil, TransactionClientboundID, probe), TransactionClientboundID), Protocol)
+	if err != nil || tr.WindowID != 0 || tr.Action != -32000 || tr.Accepted {
+		t.Errorf("transaction = %+v, %v", tr, err)
+	}
+	answer := packets.Transaction{WindowID: 0, Action: -32000, Accepted: true}
+	back, err := ParseTransaction(answer.AppendData(nil, Protocol))
+	if err != nil || back != (Transaction{Window: 0, Action: -32000, Accepted: true}) {
+		t.Errorf("parsed answer = %+v, %v", back, err)
+	}
+	move := PositionLook{X: 10.5, Y: 64, Z: -3.25, Yaw: -90, Pitch: 12.5, OnGround: true}
+	pl, err := packets.DecodePlayerPositionLook(splitID(t, AppendPositionLook(nil, move), PlayerPositionLookID), Protocol)
+	if err != nil || pl.X != move.X || pl.Y != move.Y || pl.Z != move.Z || pl.Yaw != move.Yaw || pl.Pitch != move.Pitch || !pl.OnGround() {
+		t.Errorf("position and look = %+v, %v", pl, err)
+	}
+	if got, err := ParsePositionLook(splitID(t, AppendPositionLook(nil, move), PlayerPositionLookID)); err != nil || got != move {
+		t.Errorf("round trip = %+v, %v", got, err)
+	}
+	json, pos, err := ParseChat(splitID(t, AppendChat(nil, `{"text":"hi"}`, 1), ChatClientboundID))
+	if err != nil || json != `{"text":"hi"}` || pos != 1 {
+		t.Errorf("chat = %q %d, %v", json, pos, err)
+	}
+	if _, err := ParseTransaction([]byte{0, 1}); !errors.Is(err, mcproto.ErrShort) {
+		t.Errorf("short transaction: %v", err)
+	}
+}

@@ -32,6 +32,9 @@ const (
 	// goalTracingOverhead: logins and status pings per second with tracing
 	// on (every span exported) within 5 % of tracing off.
 	goalTracingOverhead = 0.05
+	// goalPlayersCPUVsHAProxy: the edge's CPU per moving player, detection
+	// on, within 1.5× HAProxy's (which parses nothing).
+	goalPlayersCPUVsHAProxy = 1.5
 )
 
 // Input is what a report is made of.
@@ -242,6 +245,74 @@ func (m metrics) idleKiB(t target.Name) cell {
 	return m.missing(t, run.Idle)
 }
 
+func (m metrics) playersCPU(t target.Name) cell {
+	if t == target.Direct {
+		return cell{}
+	}
+	if r, ok := m.in.Results.Players[t]; ok {
+		return value(r.CoresPer1000())
+	}
+	return m.missing(t, run.Players)
+}
+
+// playersLatency returns a players latency (get) in µs, or its excess
+// over direct's when added is set.
+func (m metrics) playersLatency(get func(workload.PlayersResult) time.Duration, added bool) func(target.Name) cell {
+	return func(t target.Name) cell {
+		var base time.Duration
+		if added {
+			d, ok := m.in.Results.Players[target.Direct]
+			if !ok || t == target.Direct {
+				return cell{}
+			}
+			base = get(d)
+		}
+		if r, ok := m.in.Results.Players[t]; ok {
+			return value(micros(get(r) - base))
+		}
+		return m.missing(t, run.Players)
+	}
+}
+
+func moveP50(r workload.PlayersResult) time.Duration { return r.MoveP50 }
+func moveP99(r workload.PlayersResult) time.Duration { return r.MoveP99 }
+func chatP99(r workload.PlayersResult) time.Duration { return r.ChatP99 }
+
+func (m metrics) playersKiB(t target.Name) cell {
+	if t == target.Direct {
+		return cell{}
+	}
+	if r, ok := m.in.Results.Players[t]; ok {
+		return value(r.KiBPerPlayer())
+	}
+	return m.missing(t, run.Players)
+}
+
+func (m metrics) playersAllocs(t target.Name) cell {
+	r, ok := m.in.Results.Players[t]
+	return m.allocs(t, run.Players, r.Allocs, ok)
+}
+
+// playersDetections is the edge's detection flags on honest players.
+func (m metrics) playersDetections(t target.Name) cell {
+	if !t.IsEdge() {
+		return cell{}
+	}
+	if r, ok := m.in.Results.Players[t]; ok {
+		return value(r.Detections)
+	}
+	return m.missing(t, run.Players)
+}
+
+// playersProbes is how many of the edge's probes each player answered
+// per second: the detection engine's own traffic.
+func (m metrics) playersProbes(t target.Name) cell {
+	if r, ok := m.in.Results.Players[t]; ok && r.Players > 0 && r.Elapsed > 0 {
+		return value(float64(r.Received.Probes) / float64(r.Players) / r.Elapsed.Seconds())
+	}
+	return m.missing(t, run.Players)
+}
+
 func (m metrics) rows() []row {
 	c := m.in.Config
 	return []row{
@@ -260,6 +331,16 @@ func (m metrics) rows() []row {
 		{"Logins: spans exported per login", "%.2f", m.spansPerLogin, false, false},
 		{"Spans dropped (status and login windows)", "%.0f", m.spansDropped, false, false},
 		{"RSS per idle connection (KiB)", "%.1f", m.idleKiB, true, false},
+		{fmt.Sprintf("Players, %d moving: proxy CPU per 1,000 players (cores)", c.Players.Players), "%.3f", m.playersCPU, true, false},
+		{"Players: movement p50, player → backend (µs)", "%.0f", m.playersLatency(moveP50, false), false, false},
+		{"Players: movement p99, player → backend (µs)", "%.0f", m.playersLatency(moveP99, false), false, false},
+		{"Players: movement p99 added vs direct (µs)", "%.0f", m.playersLatency(moveP99, true), true, false},
+		{"Players: chat p99, backend → player (µs)", "%.0f", m.playersLatency(chatP99, false), false, false},
+		{"Players: chat p99 added vs direct (µs)", "%.0f", m.playersLatency(chatP99, true), true, false},
+		{"Players: RSS per moving player (KiB)", "%.1f", m.playersKiB, true, false},
+		{"Players: edge probes answered per player per second", "%.1f", m.playersProbes, false, false},
+		{"Players: edge allocations per forwarded packet", "%.2f", m.playersAllocs, false, false},
+		{"Players: edge detection flags (honest players)", "%.0f", m.playersDetections, false, false},
 	}
 }
 
@@ -433,6 +514,25 @@ func goals(in Input) []goal {
 		gs = append(gs, goal{text, measured, verdict(in, r >= 1-goalTracingOverhead)})
 	}
 
+	text = fmt.Sprintf("edge CPU per 1,000 moving players ≤ %.1f× HAProxy's (the cheaper HAProxy mode)", goalPlayersCPUVsHAProxy)
+	e = m.playersCPU(target.Edge)
+	ref, refT = cell{}, target.Name("")
+	for _, t := range []target.Name{target.HAProxy, target.HAProxySplice} {
+		if c := m.playersCPU(t); c.ok && c.v > 0 && (!ref.ok || c.v < ref.v) {
+			ref, refT = c, t
+		}
+	}
+	if e.ok && ref.ok {
+		measured := fmt.Sprintf("%.2f× (%.3f vs %.3f cores per 1,000 players, %s)", e.v/ref.v, e.v, ref.v, refT)
+		added := m.playersLatency(moveP99, true)
+		if a, ra := added(target.Edge), added(refT); a.ok && ra.ok {
+			measured += fmt.Sprintf("; movement p99 added %.0f vs %.0f µs", a.v, ra.v)
+		}
+		gs = append(gs, goal{text, measured, verdict(in, e.v <= goalPlayersCPUVsHAProxy*ref.v)})
+	} else {
+		gs = append(gs, notMeasured(text))
+	}
+
 	text = fmt.Sprintf("edge RSS per idle connection ≤ %d KiB", goalKiBPerIdleConn)
 	if c := m.idleKiB(target.Edge); c.ok {
 		gs = append(gs, goal{text, fmt.Sprintf("%.1f KiB", c.v), verdict(in, c.v <= goalKiBPerIdleConn)})
@@ -512,7 +612,9 @@ func Document(in Input) string {
 		c.RTT.Conns, c.RTT.Kind, c.RTT.Interval, c.RTT.Warmup, c.RTT.Duration,
 		c.Status.Workers, c.Status.Duration, c.Status.Warmup,
 		c.Logins.Workers, c.Logins.Duration, c.Logins.Warmup,
-		c.Idle.Conns, c.Idle.Settle, c.Idle.Probe, c.Proxy.HAProxySplice)
+		c.Idle.Conns, c.Idle.Settle, c.Idle.Probe,
+		c.Players.Players, c.Players.Mix.EntityMoves, c.Players.Mix.Chunks, c.BulkPacket>>10, c.Players.Mix.Chat,
+		c.Players.Warmup, c.Players.Duration, c.Proxy.HAProxySplice)
 	return b.String()
 }
 
@@ -593,6 +695,27 @@ every cell is the median round; the idle workload runs once.
   divided by the player count. Then %d of them echo once to prove they were
   alive. Not applicable to direct. Both proxies get a 600 s idle timeout so
   nothing is closed under the measurement.
+- **Players**: %d players log in and each sends a Player Position And Look
+  every 50 ms (one tick; phases spread over the tick): a slow walk on flat
+  ground, on ground all along, that an honest client could send and the
+  edge's movement checks accept. Per player and second the backend sends,
+  batched per tick as a server flushes, %d entity moves (relative moves and
+  move-and-looks of eight players it spawned around the player), %d chunk
+  frames (the bulk packet, %d KiB before compression) and %d chat lines
+  stamped with their send time; players answer the edge's probes (window
+  confirmations) and keep-alives as vanilla clients do. After %s of
+  warm-up, over %s: the proxy's CPU time per second of the window per
+  1,000 players (cores); movement latency one way, from the player's write
+  to the backend's read (both in rgload, one clock), for movements sent in
+  the window; chat latency from the backend's stamp to the player's read,
+  behind the chunks of the same tick; "added" is a target's p99 minus
+  direct's. RSS per moving player is the proxy's VmRSS growth from before
+  the first login to the end of the window. The backend checks every
+  movement against the walk, so one a proxy dropped, reordered or altered
+  fails the workload, as do a kick, a disconnect, or a movement that has
+  not reached the backend 10 s after the last was sent. The edge's
+  detection flags over the workload are shown (honest players raise
+  none). The target compares the edge with the cheaper HAProxy mode.
 
 Every step is checked: a login that does not complete, a corrupted bulk
 frame, a lost or wrong echo, a wrong pong, a protocol error seen by the

@@ -29,6 +29,14 @@ func sampleInput(quick bool) Input {
 	spliceBulk.Allocs = workload.Allocs{Mallocs: 5000} // play traffic spliced: no frames counted
 	edgeRTT := rtt(500 * time.Microsecond)
 	edgeRTT.Allocs = workload.Allocs{Mallocs: 200, Packets: 20000}
+	// 500 moving players over 10 s; RSS grows by 40 KiB each.
+	players := func(cpu, p99 time.Duration, flags float64) workload.PlayersResult {
+		return workload.PlayersResult{Players: 500, Elapsed: 10 * sec, ProxyCPU: cpu, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 500*40<<10,
+			Moves: 100000, MoveP50: p99 / 2, MoveP99: p99, MoveMax: p99, ChatP50: p99, ChatP99: 2 * p99,
+			Received:   workload.Stream{Probes: 50000},
+			Allocs:     workload.Allocs{Mallocs: 1000, Packets: 200000},
+			Detections: flags}
+	}
 	res := &run.Results{
 		Bulk: map[target.Name]workload.BulkResult{
 			target.Direct:        bulk(2000, 0),
@@ -59,8 +67,16 @@ func sampleInput(quick bool) Input {
 		Idle: map[target.Name]workload.IdleResult{
 			target.Edge: {Conns: 1000, RSSBefore: 10 << 20, RSSAfter: 10<<20 + 8000<<10},
 		},
-		Failures: map[string]string{"edge-splice/rtt": "login rtt00001: disconnected by server"},
-		Notes:    []string{"Idle players capped at 9700."},
+		Players: map[target.Name]workload.PlayersResult{
+			target.Direct: players(0, 300*time.Microsecond, 0),
+			// 0.240 cores per 1,000 players, 1.60× haproxy-splice's 0.150.
+			target.Edge:          players(1200*time.Millisecond, 800*time.Microsecond, 3),
+			target.HAProxy:       players(1000*time.Millisecond, 600*time.Microsecond, 0),
+			target.HAProxySplice: players(750*time.Millisecond, 500*time.Microsecond, 0),
+		},
+		Failures: map[string]string{"edge-splice/rtt": "login rtt00001: disconnected by server",
+			"edge-splice/players": "players: mixed stream of players00003: disconnected by server"},
+		Notes: []string{"Idle players capped at 9700."},
 	}
 	return Input{
 		Command: "rgload -out docs/BENCHMARKS.md",
@@ -105,6 +121,14 @@ func TestTable(t *testing.T) {
 		{"Logins: spans exported per login", "| — | — | — | — | — | 5.00 | — | — | — | — | — |"},
 		{"Spans dropped", "| — | — | — | — | — | 3 | — | — | — | — | — |"},
 		{"RSS per idle", "| — | 8.0 | — | — | — | — | — | — | — | — | — |"},
+		{"Players, 500 moving: proxy CPU", "| — | 0.240 | FAIL | 0.200 | 0.150 | — | — | 1.60× | — | — | — |"},
+		{"Players: movement p99, player", "| 300 | 800 | FAIL | 600 | 500 | — | — |"},
+		{"Players: movement p99 added", "| — | 500 | FAIL | 300 | 200 | — | — | 2.50× |"},
+		{"Players: chat p99 added", "| — | 1000 | FAIL | 600 | 400 | — | — | 2.50× |"},
+		{"Players: RSS per moving player", "| — | 40.0 | FAIL | 40.0 | 40.0 | — | — | 1.00× |"},
+		{"Players: edge probes answered", "| 10.0 | 10.0 | FAIL | 10.0 | 10.0 | — | — |"},
+		{"Players: edge allocations", "| — | 0.01 | FAIL | — | — | — | — |"},
+		{"Players: edge detection flags", "| — | 3 | FAIL | — | — | — | — |"},
 	}
 	for _, tt := range tests {
 		var line string
@@ -139,6 +163,7 @@ func TestGoals(t *testing.T) {
 		{"edge allocations per forwarded packet", "| 0.01 (200 allocations, 20000 packets, echo window) | met |"},
 		{"edge-traced logins/s within 5 %", "| 0.940× (1880 vs 2000 /s); CPU per login 250.0 vs 200.0 µs | **missed** |"},
 		{"edge-traced status pings/s within 5 %", "| 0.990× (8910 vs 9000 /s); CPU per ping 50.5 vs 50.0 µs | met |"},
+		{"edge CPU per 1,000 moving players", "| 1.60× (0.240 vs 0.150 cores per 1,000 players, haproxy-splice); movement p99 added 500 vs 200 µs | **missed** |"},
 	}
 	for _, tt := range tests {
 		if line := rowOf(t, gs, tt.prefix); !strings.Contains(line, tt.want) {
@@ -212,6 +237,7 @@ func TestDocument(t *testing.T) {
 		"## Failures", "### edge-splice / rtt", "disconnected by server",
 		"Idle players capped at 9700.",
 		"## Method", "option splice-request",
+		"500 players log in and each sends a Player Position And Look", "100 entity moves", "3 chunk", "1 chat lines",
 	} {
 		if !strings.Contains(doc, s) {
 			t.Errorf("document lacks %q", s)

@@ -28,15 +28,16 @@ import (
 
 // Workload names, in report order.
 const (
-	Bulk   = "bulk"
-	RTT    = "rtt"
-	Status = "status"
-	Logins = "logins"
-	Idle   = "idle"
+	Bulk    = "bulk"
+	RTT     = "rtt"
+	Status  = "status"
+	Logins  = "logins"
+	Idle    = "idle"
+	Players = "players"
 )
 
 // Workloads returns every workload name in report order.
-func Workloads() []string { return []string{Bulk, RTT, Status, Logins, Idle} }
+func Workloads() []string { return []string{Bulk, RTT, Status, Logins, Idle, Players} }
 
 // ErrFailed means at least one workload failed functionally.
 var ErrFailed = errors.New("run: workloads failed")
@@ -66,6 +67,9 @@ type Config struct {
 	Status     workload.StatusConfig
 	Logins     workload.LoginsConfig
 	Idle       workload.IdleConfig
+	// Players sizes the players workload; its Mix is also what the
+	// backend streams at moving players.
+	Players workload.PlayersConfig
 	// Sources is how many loopback source addresses players spread over
 	// (127.0.0.1, 127.0.1.1, …), for proxies that limit per address.
 	Sources int
@@ -78,11 +82,12 @@ type Config struct {
 
 // Results holds every measurement of a run.
 type Results struct {
-	Bulk   map[target.Name]workload.BulkResult
-	RTT    map[target.Name]workload.RTTResult
-	Status map[target.Name]workload.StatusResult
-	Logins map[target.Name]workload.LoginsResult
-	Idle   map[target.Name]workload.IdleResult
+	Bulk    map[target.Name]workload.BulkResult
+	RTT     map[target.Name]workload.RTTResult
+	Status  map[target.Name]workload.StatusResult
+	Logins  map[target.Name]workload.LoginsResult
+	Idle    map[target.Name]workload.IdleResult
+	Players map[target.Name]workload.PlayersResult
 	// Failures maps "target/workload" to what went wrong.
 	Failures map[string]string
 	// Notes are facts about the run a reader needs (limits applied).
@@ -108,7 +113,7 @@ func ParseWorkloads(s string) ([]string, error) {
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
 		if !slices.Contains(Workloads(), f) {
-			return nil, fmt.Errorf("unknown workload %q (want bulk, rtt, status, logins, idle)", f)
+			return nil, fmt.Errorf("unknown workload %q (want %s)", f, strings.Join(Workloads(), ", "))
 		}
 		ws = append(ws, f)
 	}
@@ -125,15 +130,23 @@ func (c *Config) Validate() error {
 	}
 	for name, v := range map[string]int{"bulk conns": c.Bulk.Conns, "rtt conns": c.RTT.Conns,
 		"rtt login parallelism": c.RTT.LoginPar, "status workers": c.Status.Workers, "login workers": c.Logins.Workers,
-		"idle conns": c.Idle.Conns, "idle login parallelism": c.Idle.LoginPar} {
+		"idle conns": c.Idle.Conns, "idle login parallelism": c.Idle.LoginPar,
+		"players": c.Players.Players, "players login parallelism": c.Players.LoginPar} {
 		if v < 1 {
 			return fmt.Errorf("%s %d: want at least 1", name, v)
 		}
 	}
 	for name, d := range map[string]time.Duration{"bulk duration": c.Bulk.Duration, "rtt interval": c.RTT.Interval,
-		"rtt duration": c.RTT.Duration, "status duration": c.Status.Duration, "logins duration": c.Logins.Duration} {
+		"rtt duration": c.RTT.Duration, "status duration": c.Status.Duration, "logins duration": c.Logins.Duration,
+		"players duration": c.Players.Duration} {
 		if d <= 0 {
 			return fmt.Errorf("%s %s: want > 0", name, d)
+		}
+	}
+	m := c.Players.Mix
+	for name, v := range map[string]int{"players entity moves": m.EntityMoves, "players chunks": m.Chunks, "players chat": m.Chat} {
+		if v < 0 || v > backend.MaxMixRate {
+			return fmt.Errorf("%s per second %d: want 0..%d", name, v, backend.MaxMixRate)
 		}
 	}
 	if c.Rounds < 1 {
@@ -165,6 +178,8 @@ func (r *Results) Has(t target.Name, w string) bool {
 		_, ok = r.Logins[t]
 	case Idle:
 		_, ok = r.Idle[t]
+	case Players:
+		_, ok = r.Players[t]
 	}
 	return ok
 }
@@ -252,6 +267,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		Status:   map[target.Name]workload.StatusResult{},
 		Logins:   map[target.Name]workload.LoginsResult{},
 		Idle:     map[target.Name]workload.IdleResult{},
+		Players:  map[target.Name]workload.PlayersResult{},
 		Failures: map[string]string{},
 	}
 	work, err := os.MkdirTemp("", "rgload-")
@@ -260,7 +276,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	defer os.RemoveAll(work)
 
-	srv, err := backend.New(backend.Config{Threshold: cfg.Threshold, BulkPacket: cfg.BulkPacket, Logger: log})
+	srv, err := backend.New(backend.Config{Threshold: cfg.Threshold, BulkPacket: cfg.BulkPacket, Mix: cfg.Players.Mix, Logger: log})
 	if err != nil {
 		return nil, err
 	}
@@ -359,11 +375,12 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 
 // rounds collects every round's results before the medians are taken.
 type rounds struct {
-	bulk   map[target.Name][]workload.BulkResult
-	rtt    map[target.Name][]workload.RTTResult
-	status map[target.Name][]workload.StatusResult
-	logins map[target.Name][]workload.LoginsResult
-	idle   map[target.Name][]workload.IdleResult
+	bulk    map[target.Name][]workload.BulkResult
+	rtt     map[target.Name][]workload.RTTResult
+	status  map[target.Name][]workload.StatusResult
+	logins  map[target.Name][]workload.LoginsResult
+	idle    map[target.Name][]workload.IdleResult
+	players map[target.Name][]workload.PlayersResult
 }
 
 func add[T any](m *map[target.Name][]T, t target.Name, v T) {
@@ -403,6 +420,22 @@ func (r *rounds) fill(res *Results) {
 			res.Idle[t] = median(v, workload.IdleResult.KiBPerConn)
 		}
 	}
+	for t, v := range r.players {
+		if pick(t, Players) {
+			res.Players[t] = median(v, playersKey)
+		}
+	}
+}
+
+// playersKey ranks players rounds by the proxy's CPU per player, the
+// number the target judges; direct has no proxy, so its rounds are
+// ranked by movement p99, the baseline the others' latency is set
+// against.
+func playersKey(r workload.PlayersResult) float64 {
+	if r.ProxyCPU == 0 {
+		return float64(r.MoveP99)
+	}
+	return r.CoresPer1000()
 }
 
 // median returns the element whose key is the median (the lower middle for
@@ -457,6 +490,12 @@ func runOne(ctx context.Context, cfg Config, popts target.Options, env workload.
 			return withLog(err, p)
 		}
 		add(&rs.idle, t, r)
+	case Players:
+		r, err := workload.Players(ctx, &env, cfg.Players)
+		if err != nil {
+			return withLog(err, p)
+		}
+		add(&rs.players, t, r)
 	default:
 		return fmt.Errorf("unknown workload %q", w)
 	}
@@ -484,8 +523,9 @@ func DefaultTargets(quick bool) []target.Name {
 }
 
 // Preset returns the workload sizes of a full run (about four minutes for
-// all five targets: three rounds of the timed workloads, one of idle) or of
-// a quick smoke run (about half a minute, one round).
+// five targets: three rounds of the timed workloads, one of idle, plus
+// about a minute per round for 500 moving players through each target)
+// or of a quick smoke run (about half a minute, one round).
 func Preset(quick bool) Config {
 	if quick {
 		return Config{
@@ -498,6 +538,8 @@ func Preset(quick bool) Config {
 			Status: workload.StatusConfig{Workers: 4, Warmup: 200 * time.Millisecond, Duration: time.Second},
 			Logins: workload.LoginsConfig{Workers: 4, Warmup: 200 * time.Millisecond, Duration: time.Second},
 			Idle:   workload.IdleConfig{Conns: 200, LoginPar: 32, Settle: 500 * time.Millisecond, Probe: 10, Kind: player.EchoKeepAlive},
+			Players: workload.PlayersConfig{Players: 20, LoginPar: 20, Warmup: 300 * time.Millisecond, Duration: time.Second,
+				Mix: DefaultMix()},
 		}
 	}
 	return Config{
@@ -510,5 +552,14 @@ func Preset(quick bool) Config {
 		Status: workload.StatusConfig{Workers: 32, Warmup: 500 * time.Millisecond, Duration: 3 * time.Second},
 		Logins: workload.LoginsConfig{Workers: 16, Warmup: 500 * time.Millisecond, Duration: 3 * time.Second},
 		Idle:   workload.IdleConfig{Conns: 10000, LoginPar: 64, Settle: 3 * time.Second, Probe: 100, Kind: player.EchoKeepAlive},
+		Players: workload.PlayersConfig{Players: 500, LoginPar: 50, Warmup: 2 * time.Second, Duration: 5 * time.Second,
+			Mix: DefaultMix()},
 	}
+}
+
+// DefaultMix is the stream each moving player receives unless the flags
+// say otherwise (backend.Default*: five players in sight moving every
+// tick, three chunk columns and one chat line a second).
+func DefaultMix() backend.Mix {
+	return backend.Mix{EntityMoves: backend.DefaultEntityMoves, Chunks: backend.DefaultChunks, Chat: backend.DefaultChat}
 }

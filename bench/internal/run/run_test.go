@@ -149,7 +149,10 @@ func TestApplies(t *testing.T) {
 	if Applies(target.Direct, Idle) || !Applies(target.Edge, Idle) || !Applies(target.Direct, Bulk) || !Applies(target.HAProxy, Logins) {
 		t.Error("idle memory needs a proxy, everything else applies to every target")
 	}
-	if Applies(target.EdgeTraced, Bulk) || Applies(target.EdgeTraced, Idle) || !Applies(target.EdgeTraced, Logins) || !Applies(target.EdgeTraced, Status) {
+	if !Applies(target.Direct, Players) || !Applies(target.Edge, Players) || !Applies(target.HAProxySplice, Players) {
+		t.Error("moving players run through every target but edge-traced; direct is the latency baseline")
+	}
+	if Applies(target.EdgeTraced, Bulk) || Applies(target.EdgeTraced, Idle) || Applies(target.EdgeTraced, Players) || !Applies(target.EdgeTraced, Logins) || !Applies(target.EdgeTraced, Status) {
 		t.Error("edge-traced compares connection setup only")
 	}
 	if Applies(target.EdgeOnline, Status) || !Applies(target.EdgeOnline, Bulk) || !Applies(target.EdgeOnline, Logins) || !Applies(target.EdgeOnline, Idle) {
@@ -193,6 +196,10 @@ func tiny(targets ...target.Name) Config {
 	cfg.Status.Warmup, cfg.Status.Duration = 20*time.Millisecond, 200*time.Millisecond
 	cfg.Logins.Warmup, cfg.Logins.Duration = 20*time.Millisecond, 200*time.Millisecond
 	cfg.Idle.Conns, cfg.Idle.Settle, cfg.Idle.Probe = 20, 10*time.Millisecond, 2
+	cfg.Players.Players, cfg.Players.LoginPar, cfg.Players.Warmup, cfg.Players.Duration = 5, 5, 100*time.Millisecond, 400*time.Millisecond
+	// A chunk and a chat line every tick: each kind surely arrives in a
+	// window this short.
+	cfg.Players.Mix.Chunks, cfg.Players.Mix.Chat = 20, 20
 	cfg.Proxy.HAProxyMaxConn = 200
 	cfg.Proxy.HAProxySplice = "force"
 	return cfg
@@ -216,10 +223,16 @@ func TestRunEdgeOnline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%v", err, res.Failures)
 	}
-	for _, w := range []string{Bulk, RTT, Logins, Idle} {
+	for _, w := range []string{Bulk, RTT, Logins, Idle, Players} {
 		if !res.Has(target.EdgeOnline, w) {
 			t.Errorf("no %s result for edge-online", w)
 		}
+	}
+	// Moving players through the detection engine: honest, so never
+	// flagged, and answering the edge's probes.
+	if p := res.Players[target.EdgeOnline]; p.Detections != 0 || p.Received.Probes == 0 || p.Moves == 0 {
+		t.Errorf("players through edge-online: %d movements timed, %v detection flags, %d probes answered",
+			p.Moves, p.Detections, p.Received.Probes)
 	}
 	if res.Has(target.EdgeOnline, Status) {
 		t.Error("edge-online ran status pings")
@@ -237,7 +250,7 @@ func TestRunEdgeOnline(t *testing.T) {
 	// Bulk's and rtt's players, idle's, and at least one login. Logins cut
 	// off when the window closes may have joined without the edge asking
 	// yet, so hasJoined may trail joins.
-	if min := cfg.Bulk.Conns + cfg.RTT.Conns + cfg.Idle.Conns + 1; hasJoined < min || hasJoined > joins {
+	if min := cfg.Bulk.Conns + cfg.RTT.Conns + cfg.Idle.Conns + cfg.Players.Players + 1; hasJoined < min || hasJoined > joins {
 		t.Errorf("%d joins and %d hasJoined, want at least %d hasJoined and no more than joins", joins, hasJoined, min)
 	}
 }
@@ -316,6 +329,10 @@ func TestValidate(t *testing.T) {
 		{"too many sources", func(c *Config) { c.Sources = 300 }, false},
 		{"zero rounds", func(c *Config) { c.Rounds = 0 }, false},
 		{"bad splice mode", func(c *Config) { c.Proxy.HAProxySplice = "sometimes" }, false},
+		{"zero players", func(c *Config) { c.Players.Players = 0 }, false},
+		{"zero players window", func(c *Config) { c.Players.Duration = 0 }, false},
+		{"negative chunk rate", func(c *Config) { c.Players.Mix.Chunks = -1 }, false},
+		{"no chat", func(c *Config) { c.Players.Mix.Chat = 0 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

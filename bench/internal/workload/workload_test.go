@@ -49,7 +49,8 @@ func TestPercentile(t *testing.T) {
 // directEnv runs a backend and points the workloads straight at it.
 func directEnv(t *testing.T) *Env {
 	t.Helper()
-	srv, err := backend.New(backend.Config{Threshold: backend.DefaultThreshold, BulkPacket: backend.DefaultBulkPacket})
+	srv, err := backend.New(backend.Config{Threshold: backend.DefaultThreshold, BulkPacket: backend.DefaultBulkPacket,
+		Mix: defaultMix})
 	if err != nil {
 		t.Fatal(err)
 	}
