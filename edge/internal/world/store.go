@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
 )
 
@@ -81,6 +82,11 @@ type Store struct {
 	columns map[columnKey]*column
 	packer  chunk.Packer                // under mu
 	scratch [chunk.SectionBlocks]uint16 // under mu
+
+	// tables are the block tables of the protocols seen so far, built
+	// once each (blocks.ForProtocol inflates; one byte per state is kept).
+	tablesMu sync.Mutex
+	tables   map[int32]*blocks.Table
 }
 
 // NewStore returns a store that never holds more than budget bytes
@@ -95,6 +101,37 @@ func NewStore(budget int64, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{budget: budget, seed: maphash.MakeSeed(), now: now, columns: map[columnKey]*column{}}
+}
+
+// Table returns the block table of protocol, building it on first use:
+// one per protocol per edge, shared by every connection's decoder.
+// blocks.ErrNoTable means that protocol gets no replica.
+func (s *Store) Table(protocol int32) (*blocks.Table, error) {
+	s.tablesMu.Lock()
+	defer s.tablesMu.Unlock()
+	if t := s.tables[protocol]; t != nil {
+		return t, nil
+	}
+	t, err := blocks.ForProtocol(protocol)
+	if err != nil {
+		return nil, err
+	}
+	if s.tables == nil {
+		s.tables = map[int32]*blocks.Table{}
+	}
+	s.tables[protocol] = t
+	return t, nil
+}
+
+// Block returns the shared state at a position of a world, as every
+// player of that world holds it (their own unconfirmed edits aside);
+// ok is false when nobody holds that column. Read-only and safe from any
+// goroutine: for tests and operators' debugging, not for prediction
+// (View.Block and View.Box answer for one player).
+func (s *Store) Block(dim Dim, x, y, z int32) (state uint16, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.blockLocked(dim, x, y, z)
 }
 
 // Stats is the store's size.
