@@ -83,10 +83,11 @@ type Store struct {
 	packer  chunk.Packer                // under mu
 	scratch [chunk.SectionBlocks]uint16 // under mu
 
-	// tables are the block tables of the protocols seen so far, built
-	// once each (blocks.ForProtocol inflates; one byte per state is kept).
+	// decoders lend the decoders of the protocols seen so far; each
+	// holds its protocol's block table, built once (blocks.ForProtocol
+	// inflates; one byte per state is kept).
 	tablesMu sync.Mutex
-	tables   map[int32]*blocks.Table
+	decoders map[int32]*Decoders
 }
 
 // NewStore returns a store that never holds more than budget bytes
@@ -103,24 +104,40 @@ func NewStore(budget int64, now func() time.Time) *Store {
 	return &Store{budget: budget, seed: maphash.MakeSeed(), now: now, columns: map[columnKey]*column{}}
 }
 
-// Table returns the block table of protocol, building it on first use:
-// one per protocol per edge, shared by every connection's decoder.
-// blocks.ErrNoTable means that protocol gets no replica.
-func (s *Store) Table(protocol int32) (*blocks.Table, error) {
+// Decoders lends the chunk decoders of one protocol. A decoder is about
+// 40 KiB of scratch space (chunk.Decoder, chunk.Packer) used only while a
+// packet is decoded: kept per connection it would cost every player that
+// much outside the budget, so connections borrow one per packet.
+type Decoders struct {
+	pool sync.Pool
+}
+
+// Get borrows a decoder; Put gives it back.
+func (d *Decoders) Get() *chunk.Decoder { return d.pool.Get().(*chunk.Decoder) }
+
+// Put gives a decoder back for the next packet of any connection.
+func (d *Decoders) Put(dec *chunk.Decoder) { d.pool.Put(dec) }
+
+// Decoders returns the decoders of protocol, building its block table on
+// first use (one per protocol per edge). blocks.ErrNoTable means that
+// protocol gets no replica.
+func (s *Store) Decoders(protocol int32) (*Decoders, error) {
 	s.tablesMu.Lock()
 	defer s.tablesMu.Unlock()
-	if t := s.tables[protocol]; t != nil {
-		return t, nil
+	if d := s.decoders[protocol]; d != nil {
+		return d, nil
 	}
 	t, err := blocks.ForProtocol(protocol)
 	if err != nil {
 		return nil, err
 	}
-	if s.tables == nil {
-		s.tables = map[int32]*blocks.Table{}
+	if s.decoders == nil {
+		s.decoders = map[int32]*Decoders{}
 	}
-	s.tables[protocol] = t
-	return t, nil
+	d := &Decoders{}
+	d.pool.New = func() any { return chunk.NewDecoder(t) }
+	s.decoders[protocol] = d
+	return d, nil
 }
 
 // Block returns the shared state at a position of a world, as every
