@@ -3,6 +3,7 @@ package server
 import (
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -249,6 +250,58 @@ func TestWorldReplicaOff(t *testing.T) {
 	c := dial(t, e.Addr().String())
 	c.login(t, 765, "Builder")
 	squidPlay(t, c, b.nextLogin(t), 765, rec, 256)
+}
+
+// TestWorldBudgetRefusesNewPlayers: once the replica is within its join
+// reserve, a new player gets no view (counted) and plays on: every packet
+// still reaches them, and the replica does not grow for them.
+func TestWorldBudgetRefusesNewPlayers(t *testing.T) {
+	rec := loadSquid(t, "1.20.4")
+	const protocol, threshold = 765, 256
+	b := startBackend(t, threshold, false)
+	cfg := testConfig(b.addr())
+	cfg.World.BudgetBytes = config.MinWorldBudget
+	e := startEdge(t, cfg)
+	c := dial(t, e.Addr().String())
+	c.login(t, protocol, "First")
+	bc := b.nextLogin(t)
+	squidPlay(t, c, bc, protocol, rec, threshold)
+
+	// The first player walks far: the recorded columns again, further
+	// east each time, until the replica is within an eighth of its budget.
+	var chunks [][]byte
+	for _, pk := range rec.Packets {
+		if pk.Name == "map_chunk" {
+			raw, _ := base64.StdEncoding.DecodeString(pk.Data)
+			chunks = append(chunks, raw)
+		}
+	}
+	var comp mcproto.Compressor
+	for shift := int32(1); e.world.Stats().Bytes <= config.MinWorldBudget-config.MinWorldBudget/8; shift++ {
+		if shift > 1000 {
+			t.Fatalf("the replica never filled: %+v", e.world.Stats())
+		}
+		for _, raw := range chunks {
+			moved := append([]byte(nil), raw...)
+			_, n, _ := mcproto.ReadVarInt(moved)
+			x := int32(binary.BigEndian.Uint32(moved[n:])) + 64*shift
+			binary.BigEndian.PutUint32(moved[n:], uint32(x))
+			bc.Write(comp.AppendFrame(nil, moved, threshold))
+			c.packet(t)
+		}
+	}
+	full := e.world.Stats()
+
+	// The second player is refused a view and plays on.
+	c2 := dial(t, e.Addr().String())
+	c2.login(t, protocol, "Second")
+	squidPlay(t, c2, b.nextLogin(t), protocol, rec, threshold)
+	if got := testutil.ToFloat64(e.Metrics.WorldRefused); got != 1 {
+		t.Errorf("rustguard_edge_world_refused_total = %v, want 1", got)
+	}
+	if st := e.world.Stats(); st.Bytes > full.Bytes || st.Bytes > st.Budget {
+		t.Errorf("the replica grew for a refused player: %+v, was %+v", st, full)
+	}
 }
 
 // TestWorldBudgetDefault keeps the configuration's default budget equal to
