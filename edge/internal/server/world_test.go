@@ -60,6 +60,23 @@ func loadSquid(t *testing.T, version string) squidRecording {
 // leg says. It returns the recording's world as the edge names it.
 func squidPlay(t *testing.T, c *client, bc *backendConn, protocol int32, rec squidRecording, threshold int) world.Dim {
 	t.Helper()
+	return squidPlayWith(t, playPeer{
+		read:  func() int32 { id, _ := c.packet(t); return id },
+		write: func(id int32) { c.Write(frameRaw(id, nil)) },
+	}, bc, protocol, rec, threshold)
+}
+
+// playPeer is the player's end for squidPlayWith: a plain client or an
+// online-mode one (encrypted by the edge).
+type playPeer struct {
+	read  func() int32   // the next packet's id
+	write func(id int32) // a packet without data
+	// loggedIn: the client sent Login Acknowledged itself (1.20.2+).
+	loggedIn bool
+}
+
+func squidPlayWith(t *testing.T, c playPeer, bc *backendConn, protocol int32, rec squidRecording, threshold int) world.Dim {
+	t.Helper()
 	table := packets.Lookup(protocol)
 	var comp mcproto.Compressor
 	send := func(state mcproto.State, raw []byte) {
@@ -67,13 +84,15 @@ func squidPlay(t *testing.T, c *client, bc *backendConn, protocol int32, rec squ
 		if _, err := bc.Write(comp.AppendFrame(nil, raw, threshold)); err != nil {
 			t.Fatal(err)
 		}
-		id, _ := c.packet(t)
+		id := c.read()
 		if want, _, _ := mcproto.ReadVarInt(raw); id != want {
 			t.Fatalf("client got %#x, want %#x (%s)", id, want, table.Name(state, mcproto.Clientbound, want))
 		}
 	}
 	if protocol >= 764 {
-		c.Write(frameRaw(0x03, nil)) // Login Acknowledged
+		if !c.loggedIn {
+			c.write(0x03) // Login Acknowledged
+		}
 		bc.fr.Next()
 	}
 	var joinBody []byte
@@ -89,7 +108,7 @@ func squidPlay(t *testing.T, c *client, bc *backendConn, protocol int32, rec squ
 		} else if protocol >= 764 && !configured {
 			finish := table.ID(mcproto.StateConfiguration, mcproto.Clientbound, packets.KindFinishConfiguration)
 			send(mcproto.StateConfiguration, mcproto.AppendVarInt(nil, finish))
-			c.Write(frameRaw(table.ID(mcproto.StateConfiguration, mcproto.Serverbound, packets.KindFinishConfiguration), nil))
+			c.write(table.ID(mcproto.StateConfiguration, mcproto.Serverbound, packets.KindFinishConfiguration))
 			bc.fr.Next()
 			configured = true
 		}
