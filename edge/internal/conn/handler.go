@@ -150,6 +150,11 @@ type Handler struct {
 	// SetMessages replaces them (the fleet document's messages section).
 	msgs atomic.Pointer[reason.Messages]
 
+	// worldScratch lends the buffers a relay needs while it feeds one
+	// world packet to the replica (world.go): pooled per edge, so an idle
+	// player keeps none.
+	worldScratch sync.Pool
+
 	mu       sync.Mutex
 	sessions map[*session]struct{}
 	draining bool

@@ -28,6 +28,7 @@ type worldFeed struct {
 	decoders *world.Decoders
 	protocol int32
 	dec      *chunk.Decoder // borrowed from decoders while a packet is fed
+	sc       *worldScratch  // borrowed from the handler while a packet is fed
 	backend  string         // the backend's address: columns are shared per backend
 	types    chunk.DimensionTypes
 	// view is nil until join game, and for the whole session when the
@@ -38,9 +39,25 @@ type worldFeed struct {
 	// described it (the player then gets no world there).
 	dim     chunk.Dimension
 	inWorld bool
-	changes []chunk.Change // reused for block changes
-	buf     []byte         // reused for inflated world packets
 }
+
+// worldScratch is what feeding one packet needs besides the decoder: the
+// inflated packet and the decoded block changes. Borrowed per packet from
+// the handler's pool (Handler.worldScratch), like the decoder, so an idle
+// player keeps none of it: a 1.21 chunk packet inflates to over 40 KiB.
+type worldScratch struct {
+	buf     []byte
+	changes []chunk.Change
+}
+
+// Past these a borrowed buffer is dropped rather than pooled: the largest
+// packets a vanilla server sends often (a full 1.18+ chunk with light,
+// ≈ 45 KiB inflated, and a 1.16.2+ section's 4096 changes, 64 KiB) stay
+// pooled; a 2 MiB chunk or an explosion's list is not kept for the next.
+const (
+	maxPooledWorldBuf     = 256 << 10
+	maxPooledWorldChanges = chunk.SectionBlocks
+)
 
 // newWorldFeed returns the world feed of a relayed session, or nil when the
 // edge keeps no replica or has no block table for the protocol.
@@ -96,10 +113,22 @@ func (p *pump) feedWorld(kind packets.Kind, pkt []byte, n int, payload []byte, i
 	if w.view != nil && !w.inWorld && kind != packets.KindJoinGame && kind != packets.KindRespawn && kind != packets.KindRegistryData {
 		return decision{}, nil // nobody described this dimension: no world here
 	}
+	h := p.s.h
 	w.dec = w.decoders.Get()
+	w.sc, _ = h.worldScratch.Get().(*worldScratch)
+	if w.sc == nil {
+		w.sc = &worldScratch{}
+	}
 	d, err := p.feedWorldWith(kind, pkt, n, payload, inflated)
 	w.decoders.Put(w.dec)
-	w.dec = nil
+	if cap(w.sc.buf) > maxPooledWorldBuf {
+		w.sc.buf = nil
+	}
+	if cap(w.sc.changes) > maxPooledWorldChanges {
+		w.sc.changes = nil
+	}
+	h.worldScratch.Put(w.sc)
+	w.dec, w.sc = nil, nil
 	return d, err
 }
 
@@ -145,17 +174,14 @@ func (p *pump) feedWorldWith(kind packets.Kind, pkt []byte, n int, payload []byt
 		kickWhy: reason.BackendUnavailable}, nil
 }
 
-// inflateWorld inflates a world packet whole into the feed's buffer.
+// inflateWorld inflates a world packet whole into the borrowed buffer.
 func (p *pump) inflateWorld(payload []byte, inflated int) ([]byte, error) {
-	w := p.wf
-	out, err := p.inflater.Inflate(w.buf[:0], payload, inflated)
+	sc := p.wf.sc
+	out, err := p.inflater.Inflate(sc.buf[:0], payload, inflated)
 	if err != nil {
 		return nil, fmt.Errorf("world packet: %w", err)
 	}
-	w.buf = out
-	if cap(w.buf) > maxKeptScratch {
-		w.buf = nil // do not pin a large chunk's buffer for the session
-	}
+	sc.buf = out
 	return out, nil
 }
 
@@ -199,33 +225,26 @@ func (w *worldFeed) apply(kind packets.Kind, body []byte) error {
 		if err != nil {
 			return err
 		}
-		w.changes = append(w.changes[:0], c)
-		w.view.Apply(w.changes, w.protocol < proto1_19)
+		sc := w.sc
+		sc.changes = append(sc.changes[:0], c)
+		w.view.Apply(sc.changes, w.protocol < proto1_19)
 	case packets.KindMultiBlockChange, packets.KindExplosion:
+		sc := w.sc
 		var err error
 		if kind == packets.KindExplosion {
-			w.changes, err = d.Explosion(body, w.changes[:0])
+			sc.changes, err = d.Explosion(body, sc.changes[:0])
 		} else {
-			w.changes, err = d.MultiBlockChange(body, w.changes[:0])
+			sc.changes, err = d.MultiBlockChange(body, sc.changes[:0])
 		}
 		if err != nil {
 			return err
 		}
-		w.view.Apply(w.changes, w.protocol < proto1_19)
-		if cap(w.changes) > maxKeptChanges {
-			w.changes = nil
-		}
+		w.view.Apply(sc.changes, w.protocol < proto1_19)
 	default:
 		return w.view.WorldBorder(d, borderPacket(kind), body)
 	}
 	return nil
 }
-
-// maxKeptChanges is the largest change buffer a feed keeps between
-// packets: a section's worth (4096 changes, 64 KiB), the most a 1.16.2+
-// multi block change holds; an explosion's or an older whole-column change
-// gets a fresh one each time.
-const maxKeptChanges = chunk.SectionBlocks
 
 func borderPacket(k packets.Kind) chunk.BorderPacket {
 	switch k {
