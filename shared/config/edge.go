@@ -25,6 +25,9 @@ type Edge struct {
 	Log      Log      `yaml:"log"`
 	// Detection configures the detection engine (docs/DETECTIONS.md).
 	Detection Detection `yaml:"detection"`
+	// World configures the world replica movement checks read
+	// (docs/WORLD.md).
+	World World `yaml:"world"`
 	// Gate configures admission (layer 1): rates, names, hosts, protocols,
 	// accounts per address, attack mode and verification.
 	Gate Gate `yaml:"gate"`
@@ -66,6 +69,15 @@ type Discovery struct {
 	// InstanceID names this edge in Consul and in detection events (empty:
 	// host name and process id).
 	InstanceID string `yaml:"instance_id" env:"RUSTGUARD_INSTANCE_ID" fleet:"local"`
+}
+
+// World configures the edge's replica of the blocks each player sees
+// (docs/WORLD.md).
+type World struct {
+	// BudgetBytes caps the replica's memory on this edge; past it new
+	// players get no replica and are checked by the world-free bounds
+	// only. 0 turns the replica off.
+	BudgetBytes int64 `yaml:"budget_bytes" env:"RUSTGUARD_WORLD_BUDGET_BYTES"`
 }
 
 // Detection configures the detection engine.
@@ -254,6 +266,9 @@ func DefaultEdge() Edge {
 		// test keeps the two equal).
 		Detection: Detection{Enabled: true, BanDuration: Duration(30 * time.Minute),
 			RecordMaxBytes: 64 << 20, RecordTotalMaxBytes: 1 << 30},
+		// edge/internal/world.DefaultBudget says where 256 MiB comes from
+		// (a test keeps the two equal).
+		World: World{BudgetBytes: 256 << 20},
 		// Consul is used only when CONSUL_HTTP_ADDR is set; these are its
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3, FleetConfig: true},

@@ -46,6 +46,7 @@ func TestEnvNames(t *testing.T) {
 		{"detection.record_on_detection", "RUSTGUARD_RECORD_ON_DETECTION"},
 		{"detection.record_max_bytes", "RUSTGUARD_RECORD_MAX_BYTES"},
 		{"detection.record_total_max_bytes", "RUSTGUARD_RECORD_TOTAL_MAX_BYTES"},
+		{"world.budget_bytes", "RUSTGUARD_WORLD_BUDGET_BYTES"},
 		{"gate.conn_addr_rate", "RUSTGUARD_GATE_CONN_ADDR_RATE"},
 		{"gate.conn_addr_burst", "RUSTGUARD_GATE_CONN_ADDR_BURST"},
 		{"gate.conn_prefix_rate", "RUSTGUARD_GATE_CONN_PREFIX_RATE"},

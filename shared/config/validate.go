@@ -40,6 +40,10 @@ const (
 	// MinRecordMaxBytes is the smallest useful recording file: the header
 	// and a few seconds of play (edge/internal/record has the same floor).
 	MinRecordMaxBytes = 64 << 10
+	// MinWorldBudget is the smallest world replica budget other than 0
+	// (off): a few hundred columns, so that a budget given in the wrong
+	// unit (256 meant as MiB) is refused rather than admitting nobody.
+	MinWorldBudget = 1 << 20
 )
 
 // Upper bounds on durations. Past these a value is a typo (a unit
@@ -134,6 +138,9 @@ func (e Edge) Validate() error {
 			fmt.Sprintf("must be at least detection.record_max_bytes (%d): the directory must hold one whole recording", d.RecordMaxBytes))
 	}
 	checkDetectionChecks(&p, e.Detection.Checks)
+	if b := e.World.BudgetBytes; b != 0 && b < MinWorldBudget {
+		p.add("world.budget_bytes", b, fmt.Sprintf("must be 0 (replica off) or at least %d", MinWorldBudget))
+	}
 	checkGate(&p, e.Gate)
 
 	if e.Discovery.BackendService == "" && len(e.Discovery.Routes) == 0 {

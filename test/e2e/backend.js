@@ -5,7 +5,7 @@
 //   node backend.js --host 127.0.0.1 --port P --version V
 //                   [--op-all] [--no-moves] [--log-packets name1,name2 [--packet-fd N]]
 //                   [--forwarding velocity|bungeecord|bungeeguard]
-//                   [--online-mode --session-server URL]
+//                   [--online-mode --session-server URL] [--sample-blocks]
 //
 // --port 0 lets the OS pick a free port; the ready line reports it, so the
 // harness never races another process for a port it guessed.
@@ -46,10 +46,12 @@
 //   {"event":"chat","username":U,"message":M}              chat received from U
 //   {"event":"move","username":U,"x":..,"y":..,"z":..}   throttled per player
 //   {"event":"leave","username":U}                         a player disconnected
+//   {"event":"blocks","username":U,"samples":[[x,y,z,state],...]}  --sample-blocks
 //   {"event":"error","stage":S,"error":E}                  fatal, exit non-zero
 // Everything else (library logs) goes to stderr.
 
 const fs = require('fs')
+const { Vec3 } = require('vec3')
 const lib = require('./lib')
 
 lib.divertStdout()
@@ -81,7 +83,8 @@ const opts = lib.args({
   'packet-fd': { type: 'string', default: '' },
   forwarding: { type: 'string', default: '' },
   'online-mode': { type: 'boolean', default: false },
-  'session-server': { type: 'string', default: '' }
+  'session-server': { type: 'string', default: '' },
+  'sample-blocks': { type: 'boolean', default: false }
 }, ['port', 'version'])
 if (opts['online-mode'] && opts['session-server'] === '') lib.fail('usage', '--online-mode needs --session-server', 2)
 const port = lib.port(opts.port, 'port', true)
@@ -172,6 +175,32 @@ function logPackets (player) {
   }
 }
 
+// Sample positions around a player's spawn for --sample-blocks: every
+// SAMPLE_STEP blocks within SAMPLE_RADIUS horizontally, from SAMPLE_BELOW
+// blocks under the feet to one above (the superflat ground and the air on it).
+const SAMPLE_RADIUS = 12
+const SAMPLE_STEP = 4
+const SAMPLE_BELOW = 6
+
+// sampleBlocks prints the block states flying-squid holds around p, so a
+// test can compare them with what the proxy's world replica holds:
+//   {"event":"blocks","username":U,"samples":[[x,y,z,state],...]}
+async function sampleBlocks (player, p) {
+  const samples = []
+  const x0 = Math.floor(p.x)
+  const y0 = Math.floor(p.y)
+  const z0 = Math.floor(p.z)
+  for (let dx = -SAMPLE_RADIUS; dx <= SAMPLE_RADIUS; dx += SAMPLE_STEP) {
+    for (let dz = -SAMPLE_RADIUS; dz <= SAMPLE_RADIUS; dz += SAMPLE_STEP) {
+      for (let y = y0 - SAMPLE_BELOW; y <= y0 + 1; y++) {
+        const at = new Vec3(x0 + dx, y, z0 + dz)
+        samples.push([at.x, at.y, at.z, await player.world.getBlockStateId(at)])
+      }
+    }
+  }
+  lib.emit({ event: 'blocks', username: player.username, samples })
+}
+
 function watchPlayer (player) {
   logPackets(player)
   let lastEmit = 0
@@ -188,6 +217,7 @@ function watchPlayer (player) {
   player.on('spawned', () => {
     const p = player.position
     lib.emit({ event: 'join', username: player.username, x: round(p.x), y: round(p.y), z: round(p.z) })
+    if (opts['sample-blocks']) sampleBlocks(player, p)
   })
 
   // 'chat' is flying-squid's behavior event, emitted for accepted chat lines

@@ -90,6 +90,9 @@ type event struct {
 		Name   string `json:"name"`
 		Signed bool   `json:"signed"`
 	} `json:"properties"`
+	// blocks (backend.js --sample-blocks): x, y, z and the state
+	// flying-squid holds there.
+	Samples [][4]int32 `json:"samples"`
 }
 
 // tailBuffer keeps the last stderrTailBytes written to it.

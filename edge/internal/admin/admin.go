@@ -44,6 +44,7 @@ func (h Health) Ready() bool { return h.Listening && h.ServerReachable && !h.Dra
 // Server is the admin HTTP server.
 type Server struct {
 	srv *http.Server
+	mux *http.ServeMux
 	ln  net.Listener
 	log *slog.Logger
 }
@@ -73,10 +74,15 @@ func New(addr string, reg *prometheus.Registry, health func() Health, ready prom
 	})
 	return &Server{
 		srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second},
+		mux: mux,
 		ln:  ln,
 		log: log,
 	}, nil
 }
+
+// Handle adds an operator endpoint (a debugging view of another part of
+// the edge); call it before Serve.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
 
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }

@@ -20,6 +20,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/limbo"
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
+	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -120,6 +121,9 @@ type Options struct {
 	OnJoin func()
 	// Detect is the detection engine; nil turns detection off.
 	Detect *detect.Engine
+	// World is the edge's world replica, fed from every relayed player's
+	// clientbound world packets when InspectPlay is on; nil: no replica.
+	World *world.Store
 	// TuneBackend sets socket options (TCP_NODELAY, keepalive) on a
 	// freshly dialled backend connection.
 	TuneBackend func(net.Conn)
@@ -145,6 +149,11 @@ type Handler struct {
 	// msgs are the player-facing texts: Options.Messages until
 	// SetMessages replaces them (the fleet document's messages section).
 	msgs atomic.Pointer[reason.Messages]
+
+	// worldScratch lends the buffers a relay needs while it feeds one
+	// world packet to the replica (world.go): pooled per edge, so an idle
+	// player keeps none.
+	worldScratch sync.Pool
 
 	mu       sync.Mutex
 	sessions map[*session]struct{}

@@ -67,6 +67,9 @@ type pump struct {
 	idle      time.Duration
 	raw       bool
 
+	// wf feeds the player's world replica (clientbound only; nil when off).
+	wf *worldFeed
+
 	now        time.Time // read once per batch
 	deadline   time.Time // the read deadline of this leg in play and configuration
 	rwFrame    []byte    // a rewritten packet framed for this leg
@@ -135,6 +138,10 @@ func (s *session) relay(cl *leg, bl *leg) {
 	s.later(r.fl.close)
 	s.later(bl.f.Release)
 	r.running.Store(2)
+	if wf := newWorldFeed(s); wf != nil {
+		r.down.wf = wf
+		s.later(wf.close)
+	}
 	r.down.onEnd = r.downEnded
 	r.up.onEnd = r.upEnded
 	s.pumps.Store(r)
@@ -679,6 +686,11 @@ func (p *pump) inspect(body []byte) (decision, error) {
 	kind := p.s.table.Kind(p.state, p.dir, id)
 	if det := p.s.det; det != nil && (p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration) {
 		if d, err := p.detect(kind, pkt, n, payload, inflated); d.verdict != forward || err != nil {
+			return d, err
+		}
+	}
+	if p.wf != nil && isWorldKind(kind) && (p.state == mcproto.StatePlay || p.state == mcproto.StateConfiguration) {
+		if d, err := p.feedWorld(kind, pkt, n, payload, inflated); d.verdict != forward || err != nil {
 			return d, err
 		}
 	}

@@ -355,6 +355,53 @@ func TestOnlineModeBungee(t *testing.T) {
 	}
 }
 
+// TestOnlineModeWorldReplica: behind an online-mode edge (the client leg
+// encrypted by the edge) the replica is fed as for any player: the
+// recorded flying-squid world reaches the client and the edge holds it.
+func TestOnlineModeWorldReplica(t *testing.T) {
+	for _, tc := range []struct {
+		version  string
+		protocol int32
+	}{{"1.8.8", 47}, {"1.21.4", 769}} {
+		t.Run(tc.version, func(t *testing.T) {
+			rec := loadSquid(t, tc.version)
+			ss := testservers.StartSessionServer(t)
+			alice := ss.AddAccount(t, "Alice")
+			b := startBackend(t, 256, false)
+			e := startEdge(t, onlineConfig(b.addr(), ss, config.ForwardBungeeCord))
+			c, _ := onlineLogin(t, e.Addr().String(), tc.protocol, ss, alice)
+			bc := b.nextLogin(t)
+			dim := squidPlayWith(t, playPeer{
+				read: func() int32 {
+					id, _, err := c.ReadPacket()
+					if err != nil {
+						t.Fatal(err)
+					}
+					return id
+				},
+				write: func(id int32) {
+					if err := c.WritePacket(mcproto.AppendVarInt(nil, id)); err != nil {
+						t.Fatal(err)
+					}
+				},
+				loggedIn: true, // authtest's Login sends Login Acknowledged
+			}, bc, tc.protocol, rec, 256)
+			checked := 0
+			for _, s := range rec.Samples {
+				if got, ok := e.world.Block(dim, s[0], s[1], s[2]); ok {
+					checked++
+					if int32(got) != s[3] {
+						t.Errorf("%d,%d,%d: the replica holds %d, flying-squid %d", s[0], s[1], s[2], got, s[3])
+					}
+				}
+			}
+			if checked < len(rec.Samples)/2 {
+				t.Fatalf("only %d of %d samples in the replica", checked, len(rec.Samples))
+			}
+		})
+	}
+}
+
 // TestOnlineModeNoForwarding: forwarding none tells the backend the
 // address only (PROXY v2) and the account's name in Login Start; the
 // client's own host parts never reach it.

@@ -34,6 +34,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/status"
 	"github.com/rustguard/rustguard/edge/internal/telemetry"
 	"github.com/rustguard/rustguard/edge/internal/tracing"
+	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/shared/bans"
 	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -70,6 +71,9 @@ type Edge struct {
 	version       string
 	instance      string
 	fleetState    // the fleet configuration (fleetconfig.go)
+	// world is the world replica (nil when world.budget_bytes is 0 or
+	// play is not inspected).
+	world *world.Store
 }
 
 // backendSet is what the edge needs from discovery beyond the handler's view.
@@ -227,6 +231,13 @@ func New(cfg config.Edge, version string, log *slog.Logger) (_ *Edge, err error)
 		}
 	}
 	e.Engine = engine
+	if b := cfg.World.BudgetBytes; b > 0 && p.InspectPlay {
+		// One replica per edge: players of one backend and world share
+		// its columns (docs/WORLD.md, "Memory").
+		ws := world.NewStore(b, nil)
+		e.world = ws
+		e.Metrics.WatchWorld(func() (int64, int) { st := ws.Stats(); return st.Bytes, st.Columns })
+	}
 	gdeps.Metrics, gdeps.Log = e.Metrics.Registry, log
 	g, err := gate.New(gateConfig(cfg.Gate), gdeps)
 	if err != nil {
@@ -267,6 +278,7 @@ func New(cfg config.Edge, version string, log *slog.Logger) (_ *Edge, err error)
 		TransferHost:     transferHost,
 		TransferPort:     transferPort,
 		Detect:           engine,
+		World:            e.world,
 		Gate:             connGate,
 		Tracer:           tr.Tracer(),
 		OnJoin:           e.onJoin,
@@ -310,6 +322,9 @@ func New(cfg config.Edge, version string, log *slog.Logger) (_ *Edge, err error)
 	e.adm, err = admin.New(cfg.Admin.ListenAddress, e.Metrics.Registry, e.Health, e.Metrics.Ready, log)
 	if err != nil {
 		return nil, err
+	}
+	if e.world != nil {
+		e.adm.Handle("GET /debug/world", worldDebug(e.world))
 	}
 	return e, nil
 }

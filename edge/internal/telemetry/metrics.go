@@ -28,6 +28,12 @@ type Metrics struct {
 	BackendReachable  prometheus.Gauge
 	SplicedConns      prometheus.Counter
 	Ready             prometheus.Gauge
+	// WorldRefused counts players the world replica refused for its
+	// budget (they play on with the world-free checks); WorldMalformed
+	// the backend connections closed for a malformed world packet.
+	WorldRefused   prometheus.Counter
+	WorldMalformed prometheus.Counter
+	region         string
 }
 
 // New builds the instrument set on a fresh registry, with Go runtime and
@@ -38,7 +44,7 @@ func New(region, version string) *Metrics {
 	f := func(c prometheus.Collector) { reg.MustRegister(c) }
 	constLabels := prometheus.Labels{"region": region}
 
-	m := &Metrics{Registry: reg}
+	m := &Metrics{Registry: reg, region: region}
 	info := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "rustguard_edge_info", Help: "Build and placement of this edge (always 1).",
 		ConstLabels: prometheus.Labels{"region": region, "version": version},
@@ -80,8 +86,13 @@ func New(region, version string) *Metrics {
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "rustguard_edge_ready", Help: "1 when /readyz answers 200.", ConstLabels: constLabels})
 
+	m.WorldRefused = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rustguard_edge_world_refused_total", Help: "Players given no world replica because it was near its budget (world.budget_bytes); they are checked by the world-free bounds only.", ConstLabels: constLabels})
+	m.WorldMalformed = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rustguard_edge_world_malformed_total", Help: "Backend connections closed for a malformed world packet (chunk, block change, dimension, border).", ConstLabels: constLabels})
+
 	for _, c := range []prometheus.Collector{m.ActiveConnections, m.Connections, m.Rejected, m.AcceptErrors, bytes, packets,
-		m.StatusCacheHits, m.StatusRequests, m.BackendDial, m.BackendReachable, m.SplicedConns, m.Ready} {
+		m.StatusCacheHits, m.StatusRequests, m.BackendDial, m.BackendReachable, m.SplicedConns, m.Ready, m.WorldRefused, m.WorldMalformed} {
 		f(c)
 	}
 	for _, r := range reason.All() {
@@ -94,6 +105,20 @@ func New(region, version string) *Metrics {
 		m.StatusRequests.WithLabelValues(r)
 	}
 	return m
+}
+
+// WatchWorld exports the world replica's size, read at each scrape:
+// stats returns the bytes it holds and its column count. Called once, by
+// the edge that made the replica.
+func (m *Metrics) WatchWorld(stats func() (bytes int64, columns int)) {
+	constLabels := prometheus.Labels{"region": m.region}
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rustguard_edge_world_bytes", Help: "Bytes the world replica holds (shared columns and player views), within world.budget_bytes.", ConstLabels: constLabels},
+			func() float64 { b, _ := stats(); return float64(b) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "rustguard_edge_world_columns", Help: "Chunk columns the world replica holds (each shared by the players of its backend and world).", ConstLabels: constLabels},
+			func() float64 { _, c := stats(); return float64(c) }))
 }
 
 // Reject counts a refusal.

@@ -9,6 +9,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
 )
 
@@ -81,6 +82,12 @@ type Store struct {
 	columns map[columnKey]*column
 	packer  chunk.Packer                // under mu
 	scratch [chunk.SectionBlocks]uint16 // under mu
+
+	// decoders lend the decoders of the protocols seen so far; each
+	// holds its protocol's block table, built once (blocks.ForProtocol
+	// inflates; one byte per state is kept).
+	tablesMu sync.Mutex
+	decoders map[int32]*Decoders
 }
 
 // NewStore returns a store that never holds more than budget bytes
@@ -95,6 +102,53 @@ func NewStore(budget int64, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{budget: budget, seed: maphash.MakeSeed(), now: now, columns: map[columnKey]*column{}}
+}
+
+// Decoders lends the chunk decoders of one protocol. A decoder is about
+// 40 KiB of scratch space (chunk.Decoder, chunk.Packer) used only while a
+// packet is decoded: kept per connection it would cost every player that
+// much outside the budget, so connections borrow one per packet.
+type Decoders struct {
+	pool sync.Pool
+}
+
+// Get borrows a decoder; Put gives it back.
+func (d *Decoders) Get() *chunk.Decoder { return d.pool.Get().(*chunk.Decoder) }
+
+// Put gives a decoder back for the next packet of any connection.
+func (d *Decoders) Put(dec *chunk.Decoder) { d.pool.Put(dec) }
+
+// Decoders returns the decoders of protocol, building its block table on
+// first use (one per protocol per edge). blocks.ErrNoTable means that
+// protocol gets no replica.
+func (s *Store) Decoders(protocol int32) (*Decoders, error) {
+	s.tablesMu.Lock()
+	defer s.tablesMu.Unlock()
+	if d := s.decoders[protocol]; d != nil {
+		return d, nil
+	}
+	t, err := blocks.ForProtocol(protocol)
+	if err != nil {
+		return nil, err
+	}
+	if s.decoders == nil {
+		s.decoders = map[int32]*Decoders{}
+	}
+	d := &Decoders{}
+	d.pool.New = func() any { return chunk.NewDecoder(t) }
+	s.decoders[protocol] = d
+	return d, nil
+}
+
+// Block returns the shared state at a position of a world, as every
+// player of that world holds it (their own unconfirmed edits aside);
+// ok is false when nobody holds that column. Read-only and safe from any
+// goroutine: for tests and operators' debugging, not for prediction
+// (View.Block and View.Box answer for one player).
+func (s *Store) Block(dim Dim, x, y, z int32) (state uint16, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.blockLocked(dim, x, y, z)
 }
 
 // Stats is the store's size.

@@ -116,6 +116,18 @@ const (
 	KindOpenWindow         // clientbound: the server opened a container screen
 	KindOpenHorseWindow    // clientbound, 1.14+ (before, horses use KindOpenWindow)
 
+	// Play, clientbound: the world (edge/internal/world, docs/WORLD.md).
+	KindMapChunk              // chunk data (level_chunk_with_light)
+	KindMapChunkBulk          // 1.8 only
+	KindUnloadChunk           // 1.9+
+	KindBlockChange           // one block
+	KindMultiBlockChange      // a column's (section's from 1.16.2) blocks
+	KindWorldBorder           // 1.8–1.16.5: one packet with an action
+	KindInitializeWorldBorder // 1.17+: one packet per action from here on
+	KindWorldBorderCenter
+	KindWorldBorderLerpSize
+	KindWorldBorderSize
+
 	numKinds
 )
 
@@ -211,6 +223,16 @@ var kindNames = [numKinds]string{
 	KindEntityAttributes:           "EntityAttributes",
 	KindOpenWindow:                 "OpenWindow",
 	KindOpenHorseWindow:            "OpenHorseWindow",
+	KindMapChunk:                   "MapChunk",
+	KindMapChunkBulk:               "MapChunkBulk",
+	KindUnloadChunk:                "UnloadChunk",
+	KindBlockChange:                "BlockChange",
+	KindMultiBlockChange:           "MultiBlockChange",
+	KindWorldBorder:                "WorldBorder",
+	KindInitializeWorldBorder:      "InitializeWorldBorder",
+	KindWorldBorderCenter:          "WorldBorderCenter",
+	KindWorldBorderLerpSize:        "WorldBorderLerpSize",
+	KindWorldBorderSize:            "WorldBorderSize",
 }
 
 // String returns the Go name of k without the Kind prefix.
@@ -376,5 +398,15 @@ func kindMapping() []kindName {
 		{pl, toCl, "update_attributes", KindEntityAttributes},
 		{pl, toCl, "open_window", KindOpenWindow},
 		{pl, toCl, "open_horse_window", KindOpenHorseWindow},
+		{pl, toCl, "map_chunk", KindMapChunk},
+		{pl, toCl, "map_chunk_bulk", KindMapChunkBulk},
+		{pl, toCl, "unload_chunk", KindUnloadChunk},
+		{pl, toCl, "block_change", KindBlockChange},
+		{pl, toCl, "multi_block_change", KindMultiBlockChange},
+		{pl, toCl, "world_border", KindWorldBorder},
+		{pl, toCl, "initialize_world_border", KindInitializeWorldBorder},
+		{pl, toCl, "world_border_center", KindWorldBorderCenter},
+		{pl, toCl, "world_border_lerp_size", KindWorldBorderLerpSize},
+		{pl, toCl, "world_border_size", KindWorldBorderSize},
 	}
 }

@@ -192,6 +192,9 @@ func (d *Decoder) JoinGame(body []byte, t *DimensionTypes) (Respawn, error) {
 		default:
 			out.Dimension, out.Known = d.dimensionNBT(&r)
 		}
+		if r.Err() == nil && r.Len() > 0 {
+			out.World = r.String(maxIdentifier)
+		}
 	default:
 		r.Bool() // hardcore
 		skipStrings(&r)
@@ -205,6 +208,9 @@ func (d *Decoder) JoinGame(body []byte, t *DimensionTypes) (Respawn, error) {
 			out.ID = r.VarInt()
 		} else {
 			out.Name = r.String(maxIdentifier)
+		}
+		if r.Err() == nil && r.Len() > 0 {
+			out.World = r.String(maxIdentifier)
 		}
 	}
 	if err := r.Err(); err != nil {

@@ -143,6 +143,11 @@ type Respawn struct {
 	// (before 1.19); otherwise Decoder.Resolve looks the name or id up.
 	Dimension Dimension
 	Known     bool
+	// World is the world's own name (1.16+; "minecraft:overworld", or a
+	// plugin's world): two worlds of one dimension type are different
+	// worlds, and must not share columns. Empty when the packet ends
+	// before it (the dimension type then names the world).
+	World string
 }
 
 // maxIdentifier is vanilla's identifier length limit (ResourceLocation read with 32767).
@@ -165,6 +170,9 @@ func (d *Decoder) Respawn(body []byte) (Respawn, error) {
 		out.Name = r.String(maxIdentifier)
 	default:
 		out.ID = r.VarInt()
+	}
+	if d.protocol >= proto1_16 && r.Err() == nil && r.Len() > 0 {
+		out.World = r.String(maxIdentifier)
 	}
 	if err := r.Err(); err != nil {
 		return Respawn{}, malformed("respawn", err)

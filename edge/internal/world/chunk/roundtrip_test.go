@@ -332,9 +332,13 @@ func TestRespawnDimension(t *testing.T) {
 	} {
 		table, _ := blocks.ForProtocol(c.p)
 		d := NewDecoder(table)
-		got, err := d.Respawn(append(c.body, 9, 9, 9)) // later fields are not read
+		// From 1.16 the world's name follows the type; later fields are not read.
+		got, err := d.Respawn(append(append(c.body, str("plugin:arena")...), 9, 9, 9))
 		if err != nil {
 			t.Fatalf("protocol %d: %v", c.p, err)
+		}
+		if wantWorld := c.p >= proto1_16; (got.World == "plugin:arena") != wantWorld {
+			t.Errorf("protocol %d: world %q", c.p, got.World)
 		}
 		dim, ok := d.Resolve(nil, got)
 		if ok != c.known || ok && dim != c.want {
