@@ -160,10 +160,13 @@ func TestParkedRawPlayerTimesOut(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			e, join := kind.start(t, func(cfg *config.Edge) { cfg.Proxy.Timeout = config.Duration(idle) })
 			p := join(t, 0)
-			lastRead := time.Now() // the exchange's last bytes reached the player
+			// Each leg's last bytes reach the edge after this: neither
+			// may time out before idle has passed since.
+			sent := time.Now()
+			p.exchange(t, 1, false)
 			waitFor(t, noPumpRunning)
 			readUntilClosed(t, p.client, 10*time.Second)
-			if waited := time.Since(lastRead); waited < idle {
+			if waited := time.Since(sent); waited < idle {
 				t.Fatalf("closed after %v, before the idle timeout of %v", waited, idle)
 			}
 			waitFor(t, func() bool { return rejected(e, reason.IdleTimeout) == 1 && e.ln.Active() == 0 })
