@@ -37,10 +37,13 @@ type leg struct {
 	tryFn      func(fd uintptr) bool
 	wouldBlock bool
 
-	// peekFn and peekBuf serve the spliced copy (splice_linux.go), which
-	// waits for bytes without reading them.
-	peekFn  func(fd uintptr) bool
-	peekBuf [1]byte
+	// peekFn, tryPeekFn, peekBuf and lr serve the spliced copy
+	// (splice_linux.go), which waits for bytes without reading them and
+	// then splices exactly that many.
+	peekFn    func(fd uintptr) bool
+	tryPeekFn func(fd uintptr) bool
+	peekBuf   [1]byte
+	lr        io.LimitedReader
 }
 
 func newLeg(c net.Conn, f *mcproto.Framer) *leg {
@@ -102,6 +105,25 @@ func (l *leg) tryFill() (got bool, err error) {
 	}
 	l.commit(n)
 	return true, nil
+}
+
+// wait reads once into the framer (fill), or with peek waits for bytes
+// without reading them and leaves their count in l.n (waitBytes: a spliced
+// leg). Either returns io.EOF when the peer closed.
+func (l *leg) wait(peek bool) error {
+	if peek {
+		return l.waitBytes()
+	}
+	return l.fill()
+}
+
+// try is wait without the wait: got is false when nothing has arrived.
+// Only for a socket (rc set).
+func (l *leg) try(peek bool) (got bool, err error) {
+	if peek {
+		return l.tryBytes()
+	}
+	return l.tryFill()
 }
 
 // fill reads once into the framer. It returns io.EOF when the peer closed.

@@ -15,8 +15,9 @@ import (
 )
 
 // poller holds the legs of idle players without a goroutine each: an epoll
-// set of its own over their sockets. A pump in play or configuration that
-// finds nothing to read parks its leg here and its goroutine returns; when
+// set of its own over their sockets. A relay's pump that finds nothing to
+// read parks its leg here and its goroutine returns, whether the leg is
+// framed or copied raw (spliced, or through the client's cipher); when
 // the socket becomes readable (or closes), or the pump's read deadline
 // passes, the poller starts a goroutine that carries on where the pump
 // stopped. Go's own poller cannot do this: it wakes a parked goroutine, so

@@ -65,7 +65,10 @@ type pump struct {
 	peek      [32]byte
 	scratch   []byte // serverbound: reused buffer for full inflates
 	idle      time.Duration
-	raw       bool
+	// raw: the leg is copied without framing from here on (spliced, or
+	// through the cipher: copyRaw); a pump resumed from the poller
+	// carries on there.
+	raw bool
 
 	// wf feeds the player's world replica (clientbound only; nil when off).
 	wf *worldFeed
@@ -259,6 +262,9 @@ func (r *relayRun) result() (reason.Reason, error) {
 // run relays until the leg ends, or parks it (errParked) when it is idle.
 // resumed: the pump had parked, and its read deadline stands.
 func (p *pump) run(resumed bool) error {
+	if p.raw {
+		return p.copyRest(resumed)
+	}
 	f := p.src.f
 	m := p.s.h.o.Metrics
 	// Bytes may already be buffered (the backend's first answer, read while
@@ -293,7 +299,14 @@ func (p *pump) run(resumed bool) error {
 				_ = p.src.c.SetReadDeadline(p.deadline)
 			}
 		} else if pl := p.parkable(); pl != nil {
-			if err := p.fillOrPark(pl, steady, resumed, now); err != nil {
+			// The idle deadline run set (steady), or in login the
+			// login's, which both legs read under until Login Success
+			// (setLoginDeadline, tryBackend).
+			deadline := p.deadline
+			if !steady {
+				deadline = p.s.loginDeadline
+			}
+			if err := p.fillOrPark(pl, deadline, resumed, now, false); err != nil {
 				return err
 			}
 		} else {
@@ -426,18 +439,13 @@ func (p *pump) parkable() *poller {
 }
 
 // fillOrPark reads the next bytes: on this goroutine for up to parkAfter,
-// then, still with nothing, by parking the leg (errParked). The read
-// deadline it honours is the idle one run set (steady), or in login the
-// login's, which both legs read under until Login Success
-// (setLoginDeadline, tryBackend); the poller resumes the pump when it
+// then, still with nothing, by parking the leg (errParked). It honours the
+// leg's read deadline (deadline), and the poller resumes the pump when it
 // passes. resumed: the pump was just woken, so it does not wait again.
-func (p *pump) fillOrPark(pl *poller, steady, resumed bool, now time.Time) error {
-	deadline := p.deadline
-	if !steady {
-		deadline = p.s.loginDeadline
-	}
+// peek: a spliced leg, whose bytes are waited for but not read (leg.wait).
+func (p *pump) fillOrPark(pl *poller, deadline time.Time, resumed bool, now time.Time, peek bool) error {
 	if deadline.IsZero() {
-		return p.src.fill()
+		return p.src.wait(peek)
 	}
 	if !resumed {
 		if now.IsZero() {
@@ -447,23 +455,32 @@ func (p *pump) fillOrPark(pl *poller, steady, resumed bool, now time.Time) error
 		if !wait.Before(deadline) {
 			// The leg's own deadline comes first.
 			_ = p.src.c.SetReadDeadline(deadline)
-			return p.src.fill()
+			return p.src.wait(peek)
 		}
 		_ = p.src.c.SetReadDeadline(wait)
-		err := p.src.fill()
+		err := p.src.wait(peek)
 		if err == nil || !errors.Is(err, os.ErrDeadlineExceeded) || p.ending() {
 			return err
 		}
 		_ = p.src.c.SetReadDeadline(deadline)
 	}
-	got, err := p.src.tryFill()
+	got, err := p.src.try(peek)
 	if err != nil || got {
 		return err
 	}
 	if p.park(pl, deadline) {
 		return errParked
 	}
-	return p.src.fill()
+	// Not parked. When a kick or a drain is why, a deadline set above may
+	// have replaced the one it set: the backend leg ends now (drainBackend
+	// reads it), the client leg is read until its linger deadline.
+	if p.backendShut() {
+		return errKicked
+	}
+	if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
+		p.s.lingerDeadline()
+	}
+	return p.src.wait(peek)
 }
 
 // awaitBackend waits, for a held serverbound login frame, until the
@@ -574,8 +591,8 @@ func (p *pump) publish() {
 }
 
 // copyRaw writes the last framed batch and everything already buffered, then
-// copies the rest of the leg unframed. Between two TCP sockets io.Copy uses
-// splice(2): the bytes never enter user space.
+// copies the rest of the leg unframed (copyRest). Between two TCP sockets
+// that is splice(2): the bytes never enter user space.
 func (p *pump) copyRaw(batch []byte) error {
 	f := p.src.f
 	if p.dir == mcproto.Clientbound {
@@ -593,13 +610,26 @@ func (p *pump) copyRaw(batch []byte) error {
 		return err
 	}
 	f.Release()
+	p.raw = true
+	if p.s.enc == nil {
+		p.s.h.o.Metrics.SplicedConns.Inc()
+	}
+	return p.copyRest(false)
+}
+
+// copyRest copies the rest of a raw leg until it ends, or parks it
+// (errParked) when it is idle, like a framed one. resumed: the pump had
+// parked, and its read deadline stands.
+func (p *pump) copyRest(resumed bool) error {
 	if p.s.enc != nil {
 		// The edge encrypts the client leg: splicing would pass
 		// ciphertext to the backend and plaintext to the client.
-		return p.copyCipher()
+		return p.copyCipher(resumed)
 	}
-	p.s.h.o.Metrics.SplicedConns.Inc()
-	if _, err := p.spliceCopy(); err != nil {
+	switch err := p.spliceCopy(resumed); {
+	case err == errParked:
+		return err
+	case err != nil:
 		return fmt.Errorf("copy %s: %w", p.dir, err)
 	}
 	return io.EOF
@@ -609,23 +639,66 @@ func (p *pump) copyRaw(batch []byte) error {
 // client's bytes decrypted as they are read (the client leg decrypts in
 // fill), the backend's encrypted as they are written (write), with the
 // idle deadline as on any leg.
-func (p *pump) copyCipher() error {
+func (p *pump) copyCipher(resumed bool) error {
 	f := p.src.f
 	for {
-		_ = p.src.c.SetReadDeadline(time.Now().Add(p.idle))
-		if p.backendShut() {
-			return errKicked
-		}
-		if err := p.src.fill(); err != nil {
-			if isClosed(err) {
+		if err := p.awaitRaw(resumed, false); err != nil {
+			switch {
+			case err == errParked || err == errKicked:
+				return err
+			case isClosed(err):
 				return io.EOF
 			}
 			return fmt.Errorf("copy %s: %w", p.dir, err)
 		}
+		resumed = false
 		if err := p.write(f.TakeBuffered(), false); err != nil {
 			return err
 		}
 		f.Release()
+	}
+}
+
+// awaitRaw waits for the next bytes of a raw leg (copyRest): read into the
+// framer, or with peek (a spliced leg) only counted (leg.wait). Like a
+// framed leg it waits on its goroutine for parkAfter, then parks
+// (errParked), under the idle deadline, which each read moves. A leg on
+// its way out never parks: the backend leg after shutBackend ends here
+// (errKicked; finish drains it), and the client leg after a kick or the
+// backend's hang-up is read until its linger deadline, as before the
+// relay went raw. resumed: the pump had parked, and its deadline stands.
+func (p *pump) awaitRaw(resumed, peek bool) error {
+	for {
+		var now time.Time
+		if !resumed {
+			now = time.Now()
+			p.deadline = now.Add(p.idle)
+		}
+		if p.backendShut() {
+			return errKicked
+		}
+		if p.dir == mcproto.Serverbound && p.s.lingering.Load() {
+			p.s.lingerDeadline()
+			return p.src.wait(peek)
+		}
+		if pl := p.parkable(); pl != nil {
+			err := p.fillOrPark(pl, p.deadline, resumed, now, peek)
+			if !resumed && p.ending() && errors.Is(err, os.ErrDeadlineExceeded) {
+				// A kick came while the leg waited to park, and the
+				// wait's own deadline may have replaced the kick's: look
+				// again.
+				continue
+			}
+			return err
+		}
+		// No poller, or on its way out: wait here. The deadline first,
+		// then backendShut again: shutBackend's deadline, set after it
+		// marked the leg, is never overwritten.
+		_ = p.src.c.SetReadDeadline(p.deadline)
+		if p.backendShut() {
+			return errKicked
+		}
+		return p.src.wait(peek)
 	}
 }
 

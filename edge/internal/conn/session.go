@@ -486,9 +486,9 @@ func (s *session) lingerClient() {
 	_ = tc.CloseWrite()
 	s.clientMu.Unlock()
 	_ = tc.SetReadDeadline(until)
-	// A parked serverbound pump drains the leg from now on (run's
-	// lingering branch); without the wake it would wait for its idle
-	// deadline.
+	// A parked serverbound pump drains the leg from now on (the lingering
+	// branch of run, or of awaitRaw on a raw leg); without the wake it
+	// would wait for its idle deadline.
 	s.wake()
 }
 

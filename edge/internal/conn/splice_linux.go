@@ -12,62 +12,91 @@ import (
 )
 
 // spliceCopy copies the rest of the pump's leg to its destination with
-// splice(2), holding Go's splice pipe only while bytes move.
+// splice(2), holding Go's splice pipe only while bytes move, until the
+// peer closes (nil) or the leg fails; an idle leg parks (errParked) and a
+// resumed pump carries on here (resumed: its read deadline stands).
 //
 // io.Copy between two TCP sockets splices too, but it takes a pipe (two
 // descriptors) before it waits for the first byte and keeps it for the
 // whole connection, so every idle spliced player cost four descriptors
 // instead of two and an edge ran out of them at half the players. Here the
-// wait happens on the socket alone (through the poller, with the idle
-// deadline, like an inspected leg), and each splice moves exactly the
-// bytes that are already there, so it never blocks holding the pipe.
-func (p *pump) spliceCopy() (int64, error) {
+// wait happens on the socket alone, like an inspected leg's: on the
+// goroutine for parkAfter, then in the poller with no goroutine at all
+// (awaitRaw), under the idle deadline; and each splice moves exactly the
+// bytes that are already there, so it never blocks holding the pipe, and
+// gives it back (to Go's pipe pool) before the leg waits again.
+func (p *pump) spliceCopy(resumed bool) error {
 	src, ok := p.src.c.(*net.TCPConn)
 	dst, ok2 := p.dst.(*net.TCPConn)
 	if !ok || !ok2 || p.src.rc == nil {
 		n, err := io.Copy(p.dst, p.src.c)
 		p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(n))
-		return n, err
+		return err
 	}
 	if p.src.peekFn == nil {
 		p.src.peekFn = p.src.peekFD
+		p.src.tryPeekFn = p.src.tryPeekFD
 	}
-	lr := io.LimitedReader{R: src}
-	var total int64
+	// A field, not a local: ReadFrom takes an io.Reader, and a local's
+	// address handed to it would move to the heap on every resume.
+	lr := &p.src.lr
+	lr.R = src
 	for {
-		_ = src.SetReadDeadline(time.Now().Add(p.idle))
-		if p.backendShut() {
-			return total, errKicked
+		err := p.awaitRaw(resumed, true)
+		if err == io.EOF {
+			return nil // the peer closed
 		}
-		n, err := p.src.available()
-		if err != nil || n == 0 {
-			return total, err // n == 0: the peer closed
+		if err != nil {
+			return err
 		}
-		lr.N = int64(n)
+		resumed = false
+		lr.N = int64(p.src.n)
 		_ = dst.SetWriteDeadline(time.Now().Add(p.idle))
-		w, err := dst.ReadFrom(&lr)
-		total += w
+		w, err := dst.ReadFrom(lr)
 		p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(w))
 		if err != nil {
-			return total, err
+			return err
 		}
 	}
 }
 
-// available waits until the socket is readable and returns how many bytes
-// it holds, 0 when the peer closed. It reads nothing.
-func (l *leg) available() (int, error) {
+// waitBytes waits until the socket is readable and leaves how many bytes it
+// holds in l.n; io.EOF when the peer closed. It reads nothing.
+func (l *leg) waitBytes() error {
 	l.n, l.rerr = 0, nil
 	if err := l.rc.Read(l.peekFn); err != nil {
-		return 0, err // deadline exceeded or closed
+		return err // deadline exceeded or closed
 	}
-	if l.rerr != nil {
-		return 0, &net.OpError{Op: "read", Net: "tcp", Source: l.c.LocalAddr(), Addr: l.c.RemoteAddr(), Err: l.rerr}
-	}
-	return l.n, nil
+	return l.peeked()
 }
 
-// peekFD is available's poller callback: false (wait) while nothing has
+// tryBytes is waitBytes without the wait: got is false when nothing has
+// arrived.
+func (l *leg) tryBytes() (got bool, err error) {
+	l.n, l.rerr, l.wouldBlock = 0, nil, false
+	if err := l.rc.Read(l.tryPeekFn); err != nil {
+		return false, err // deadline exceeded or closed
+	}
+	if l.wouldBlock {
+		return false, nil
+	}
+	return true, l.peeked()
+}
+
+// peeked is the outcome of a peek: its error, or io.EOF at end of stream.
+func (l *leg) peeked() error {
+	rerr := l.rerr
+	l.rerr = nil
+	if rerr != nil {
+		return &net.OpError{Op: "read", Net: "tcp", Source: l.c.LocalAddr(), Addr: l.c.RemoteAddr(), Err: rerr}
+	}
+	if l.n == 0 {
+		return io.EOF
+	}
+	return nil
+}
+
+// peekFD is waitBytes's poller callback: false (wait) while nothing has
 // arrived; otherwise the byte count in l.n (0 at end of stream).
 func (l *leg) peekFD(fd uintptr) bool {
 	for {
@@ -91,4 +120,12 @@ func (l *leg) peekFD(fd uintptr) bool {
 		l.n = max(avail, 1)
 		return true
 	}
+}
+
+// tryPeekFD is peekFD that never waits: wouldBlock when nothing arrived.
+func (l *leg) tryPeekFD(fd uintptr) bool {
+	if !l.peekFD(fd) {
+		l.wouldBlock = true
+	}
+	return true
 }

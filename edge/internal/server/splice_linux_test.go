@@ -37,41 +37,12 @@ func TestSplicedIdlePlayersHoldNoPipes(t *testing.T) {
 	cfg := testConfig(b.addr())
 	cfg.Proxy.InspectPlay = false
 	e := startEdge(t, cfg)
-	table := packets.Lookup(protocol)
-	keepAlive := table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindKeepAlive)
-	var comp mcproto.Compressor
-
 	type pair struct {
 		c  *client
 		bc *backendConn
 	}
-	// exchange sends a frame each way and checks both arrive unchanged.
 	exchange := func(p pair, token int64, downSize int) error {
-		up := comp.AppendFrame(nil, mcproto.AppendInt64(mcproto.AppendVarInt(nil, keepAlive), token), 256)
-		p.bc.raw.Reset()
-		if _, err := p.c.Write(up); err != nil {
-			return err
-		}
-		_ = p.bc.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := p.bc.fr.Next(); err != nil {
-			return fmt.Errorf("backend read: %w", err)
-		}
-		if !bytes.Equal(p.bc.raw.Bytes(), up) {
-			return fmt.Errorf("backend got %x, client sent %x", p.bc.raw.Bytes(), up)
-		}
-		down := comp.AppendFrame(nil, append(mcproto.AppendVarInt(nil, 0x20), bytes.Repeat([]byte{byte(token), 1, 2}, downSize/3)...), 256)
-		if _, err := p.bc.Write(down); err != nil {
-			return err
-		}
-		got := make([]byte, len(down))
-		_ = p.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		if _, err := io.ReadFull(p.c.Conn, got); err != nil {
-			return fmt.Errorf("client read: %w", err)
-		}
-		if !bytes.Equal(got, down) {
-			return fmt.Errorf("client got different bytes than the backend sent (%d)", len(down))
-		}
-		return nil
+		return exchangeSpliced(p.c, p.bc, protocol, token, downSize)
 	}
 
 	before := openFDs(t)
@@ -87,7 +58,7 @@ func TestSplicedIdlePlayersHoldNoPipes(t *testing.T) {
 		all = append(all, p)
 	}
 	waitFor(t, func() bool { return testutil.ToFloat64(e.Metrics.SplicedConns) == 2*players })
-	time.Sleep(100 * time.Millisecond) // every pump is back waiting
+	waitFor(t, noPumpRunning) // every leg is back waiting, in the poller
 	// Per player: the test's client and backend sockets and the edge's two
 	// legs, nothing more.
 	perPlayer := float64(openFDs(t)-before) / players
@@ -105,4 +76,39 @@ func TestSplicedIdlePlayersHoldNoPipes(t *testing.T) {
 			t.Fatalf("player %d after idling: %v", i, err)
 		}
 	}
+}
+
+// exchangeSpliced sends a play frame each way between a spliced player's
+// client c and its backend leg bc (protocol, compression at 256), the
+// clientbound one of about downSize bytes, and checks both arrive
+// unchanged, byte for byte.
+func exchangeSpliced(c *client, bc *backendConn, protocol int32, token int64, downSize int) error {
+	table := packets.Lookup(protocol)
+	keepAlive := table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindKeepAlive)
+	var comp mcproto.Compressor
+	up := comp.AppendFrame(nil, mcproto.AppendInt64(mcproto.AppendVarInt(nil, keepAlive), token), 256)
+	bc.raw.Reset()
+	if _, err := c.Write(up); err != nil {
+		return err
+	}
+	_ = bc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := bc.fr.Next(); err != nil {
+		return fmt.Errorf("backend read: %w", err)
+	}
+	if !bytes.Equal(bc.raw.Bytes(), up) {
+		return fmt.Errorf("backend got %x, client sent %x", bc.raw.Bytes(), up)
+	}
+	down := comp.AppendFrame(nil, append(mcproto.AppendVarInt(nil, 0x20), bytes.Repeat([]byte{byte(token), 1, 2}, downSize/3)...), 256)
+	if _, err := bc.Write(down); err != nil {
+		return err
+	}
+	got := make([]byte, len(down))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(c.Conn, got); err != nil {
+		return fmt.Errorf("client read: %w", err)
+	}
+	if !bytes.Equal(got, down) {
+		return fmt.Errorf("client got different bytes than the backend sent (%d)", len(down))
+	}
+	return nil
 }
