@@ -50,9 +50,12 @@ const (
 	// DefaultThreshold is the compression threshold Velocity, gate and the
 	// edge default to (docs/PROTOCOL.md, Compression).
 	DefaultThreshold = 256
-	// DefaultBulkPacket is the uncompressed size of one bulk packet: a 1.8
-	// chunk with a few sections is 8–32 KiB.
+	// DefaultBulkPacket bounds the uncompressed size of one bulk packet:
+	// the chunk that fits is one section with its light and the biomes,
+	// 12,556 bytes (a 1.8 chunk of a few sections is 12–64 KiB).
 	DefaultBulkPacket = 16 << 10
+	// MinBulkPacket is the smallest bound a well-formed chunk fits in.
+	MinBulkPacket = chunkHeader + 3 + chunkSection + chunkBiomes
 	// MaxBulkPacket keeps a bulk packet under the 2 MiB frame limit
 	// even uncompressed.
 	MaxBulkPacket = 1 << 20
@@ -121,8 +124,8 @@ type Server struct {
 
 // New builds a Server and its bulk frames.
 func New(cfg Config) (*Server, error) {
-	if cfg.BulkPacket <= 0 || cfg.BulkPacket > MaxBulkPacket {
-		return nil, fmt.Errorf("bulk packet size %d outside 1..%d", cfg.BulkPacket, MaxBulkPacket)
+	if cfg.BulkPacket < MinBulkPacket || cfg.BulkPacket > MaxBulkPacket {
+		return nil, fmt.Errorf("bulk packet size %d outside %d..%d", cfg.BulkPacket, MinBulkPacket, MaxBulkPacket)
 	}
 	for name, v := range map[string]int{"entity moves": cfg.Mix.EntityMoves, "chunks": cfg.Mix.Chunks, "chat": cfg.Mix.Chat} {
 		if v < 0 || v > MaxMixRate {
@@ -142,25 +145,35 @@ func New(cfg Config) (*Server, error) {
 }
 
 // BulkFrame returns the bulk frame a Server with this threshold and packet
-// size streams, so a player can check what it receives byte for byte.
+// size bound streams, so a player can check what it receives byte for
+// byte. It is a well-formed 1.8 Chunk Data packet: the edge keeps a replica
+// of the world its players see (edge/internal/world) and closes a backend
+// that sends a malformed chunk, so a junk payload would measure a refusal.
+// It holds as many full sections (blocks, block light, sky light) as fit in
+// size, up to a column's 16, and the biomes.
 func BulkFrame(threshold, size int) []byte {
-	// id, x, z, continuous, bitmask; then the sections' VarInt length.
-	const chunkHeader = 1 + 4 + 4 + 1 + 2
-	n := max(size-chunkHeader-1, 0)
-	for n > 0 && chunkHeader+mcproto.VarIntLen(int32(n))+n > size {
-		n--
-	}
-	sections := make([]byte, n)
+	n := min(max((size-chunkHeader-3-chunkBiomes)/chunkSection, 1), 16)
+	data := make([]byte, n*chunkSection+chunkBiomes)
 	// Sixteen symbols: zlib shrinks them to a bit over half, so frames on
-	// a compressed leg are chunk-sized rather than trivially small.
+	// a compressed leg are chunk-sized rather than trivially small. As
+	// block states they are whatever blocks: the replica stores any id.
 	rng := rand.New(rand.NewPCG(bulkSeed, bulkSeed))
-	for i := range sections {
-		sections[i] = byte(rng.IntN(16))
+	for i := range data {
+		data[i] = byte(rng.IntN(16))
 	}
-	pkt := mc18.AppendChunkData(nil, 3, -7, 0x00ff, sections)
+	pkt := mc18.AppendChunkData(nil, 3, -7, uint16(1<<n-1), data)
 	var comp mcproto.Compressor
 	return comp.AppendFrame(nil, pkt, threshold)
 }
+
+// A 1.8 Chunk Data packet: id, x, z, ground-up, bitmask, then the data's
+// VarInt length (at most 3 bytes here); per section 4096 two-byte block
+// states, 2048 bytes of block light and 2048 of sky light; 256 biome bytes.
+const (
+	chunkHeader  = 1 + 4 + 4 + 1 + 2
+	chunkSection = 4096*2 + 2048 + 2048
+	chunkBiomes  = 256
+)
 
 // Serve accepts connections on ln until Close. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener) error {

@@ -2,6 +2,7 @@ package backend
 
 import (
 	"bytes"
+	"math/bits"
 	"net"
 	"testing"
 	"time"
@@ -12,7 +13,7 @@ import (
 )
 
 func TestNewRejectsBadSizes(t *testing.T) {
-	for _, size := range []int{0, -1, MaxBulkPacket + 1} {
+	for _, size := range []int{0, -1, MinBulkPacket - 1, MaxBulkPacket + 1} {
 		if _, err := New(Config{BulkPacket: size}); err == nil {
 			t.Errorf("bulk packet %d accepted", size)
 		}
@@ -25,9 +26,9 @@ func TestBulkFrame(t *testing.T) {
 		threshold int
 		size      int
 	}{
-		{"uncompressed", mcproto.CompressionOff, 8 << 10},
+		{"uncompressed", mcproto.CompressionOff, 40 << 10},
 		{"compressed", DefaultThreshold, DefaultBulkPacket},
-		{"tiny packet under threshold", DefaultThreshold, 100},
+		{"smallest", DefaultThreshold, MinBulkPacket},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,8 +45,18 @@ func TestBulkFrame(t *testing.T) {
 			if err != nil || id != mc18.ChunkDataID {
 				t.Fatalf("packet %#x, %v", id, err)
 			}
-			if got := 1 + len(data); got != tt.size {
-				t.Errorf("packet of %d bytes, want %d", got, tt.size)
+			if got := 1 + len(data); got > tt.size || got <= tt.size-chunkSection {
+				t.Errorf("packet of %d bytes, want the largest chunk up to %d", got, tt.size)
+			}
+			// The edge's replica decodes it: x, z, ground-up, a bitmask
+			// whose sections with light and the biomes are the data.
+			r := mcproto.NewReader(data)
+			r.Int32()
+			r.Int32()
+			full, mask := r.Bool(), r.Uint16()
+			sections := r.ByteArray(MaxBulkPacket)
+			if err := r.Finish(); err != nil || !full || len(sections) != bits.OnesCount16(mask)*chunkSection+chunkBiomes {
+				t.Errorf("not a well-formed chunk: ground-up %v, mask %#x, %d bytes of data (%v)", full, mask, len(sections), err)
 			}
 			if tt.threshold >= 0 && tt.size >= tt.threshold && len(f) > tt.size*3/4 {
 				t.Errorf("compressed frame of %d bytes for %d: the payload should compress", len(f), tt.size)

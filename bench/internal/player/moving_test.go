@@ -18,7 +18,7 @@ type moveCounter chan int64
 func (c moveCounter) Moved(_ string, seq int64, _ time.Time) { c <- seq }
 
 func TestMovingPlayerReadsTheMixAndWalks(t *testing.T) {
-	srv, err := backend.New(backend.Config{Threshold: backend.DefaultThreshold, BulkPacket: 8 << 10,
+	srv, err := backend.New(backend.Config{Threshold: backend.DefaultThreshold, BulkPacket: backend.MinBulkPacket,
 		Mix: backend.Mix{EntityMoves: 40, Chunks: 20, Chat: 20}})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestMovingPlayerReadsTheMixAndWalks(t *testing.T) {
 	chats := make(chan time.Duration, 100)
 	recvErr := make(chan error, 1)
 	go func() {
-		recvErr <- m.ReceiveMixed(ctx, backend.BulkFrame(backend.DefaultThreshold, 8<<10), func(d time.Duration) { chats <- d })
+		recvErr <- m.ReceiveMixed(ctx, backend.BulkFrame(backend.DefaultThreshold, backend.MinBulkPacket), func(d time.Duration) { chats <- d })
 	}()
 	for seq := range int64(5) {
 		if err := m.Move(backend.Walk(seq)); err != nil {

@@ -108,7 +108,7 @@ func TestLoginOnlineThroughTheEdge(t *testing.T) {
 	bctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var n atomic.Int64
-	err = b.ReceiveBulk(bctx, backend.BulkFrame(backend.DefaultThreshold, 8<<10), func(k int) {
+	err = b.ReceiveBulk(bctx, backend.BulkFrame(backend.DefaultThreshold, backend.MinBulkPacket), func(k int) {
 		if n.Add(int64(k)) >= 1<<20 {
 			cancel()
 		}

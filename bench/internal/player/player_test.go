@@ -20,7 +20,7 @@ const testTimeout = 10 * time.Second
 
 func startBackend(t *testing.T, threshold int) (*backend.Server, string) {
 	t.Helper()
-	srv, err := backend.New(backend.Config{Threshold: threshold, BulkPacket: 8 << 10})
+	srv, err := backend.New(backend.Config{Threshold: threshold, BulkPacket: backend.MinBulkPacket})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestReceiveBulkCountsVerifiedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	want := backend.BulkFrame(backend.DefaultThreshold, 8<<10)
+	want := backend.BulkFrame(backend.DefaultThreshold, backend.MinBulkPacket)
 	ctx, cancel := context.WithCancel(context.Background())
 	var n, frames atomic.Int64
 	add := func(k int) {
@@ -170,14 +170,16 @@ func TestFailures(t *testing.T) {
 		}, ErrMismatch},
 		{"corrupted bulk frame", func(c *mcconn.Conn) {
 			loginReply(c, "bulk1")
-			_, _ = c.Write(backend.BulkFrame(mcproto.CompressionOff, 4<<10))
+			f := backend.BulkFrame(mcproto.CompressionOff, backend.MinBulkPacket)
+			f[len(f)-1] ^= 0xff // one biome byte off
+			_, _ = c.Write(f)
 		}, func(ctx context.Context, addr string) error {
 			s, err := Login(ctx, &net.Dialer{}, addr, "bulk1")
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			return s.ReceiveBulk(ctx, backend.BulkFrame(mcproto.CompressionOff, 8<<10), func(int) {})
+			return s.ReceiveBulk(ctx, backend.BulkFrame(mcproto.CompressionOff, backend.MinBulkPacket), func(int) {})
 		}, ErrMismatch},
 		{"kicked during echo", func(c *mcconn.Conn) {
 			loginReply(c, "rtt1")
