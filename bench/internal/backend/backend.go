@@ -175,6 +175,22 @@ const (
 	chunkBiomes  = 256
 )
 
+// ListenLocal serves on a free port of 127.0.0.1 in the background. It
+// returns the address, and stop, which closes the server and returns once
+// Serve has, with what either reported.
+func (s *Server) ListenLocal() (addr string, stop func() error, err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("backend listen: %w", err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	return ln.Addr().String(), func() error {
+		cerr := s.Close()
+		return errors.Join(cerr, <-done)
+	}, nil
+}
+
 // Serve accepts connections on ln until Close. It returns nil after Close.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()

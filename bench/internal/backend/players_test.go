@@ -97,20 +97,15 @@ func TestMovingPlayerGetsTheMixAndIsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := srv.ListenLocal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
+	t.Cleanup(func() { _ = stop() })
 	rec := &recorder{seqs: map[string][]int64{}, got: make(chan struct{}, 16)}
 	srv.ObserveMoves(rec)
 
-	c := loginAs(t, ln.Addr().String(), "players00001")
+	c := loginAs(t, addr, "players00001")
 	// The mix: eight spawns first, then entity moves, chat and chunks
 	// (20 a second each of chat and chunks: one per tick).
 	counts := map[int32]int{}

@@ -23,20 +23,15 @@ func TestMovingPlayerReadsTheMixAndWalks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stopBackend, err := srv.ListenLocal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
+	t.Cleanup(func() { _ = stopBackend() })
 	moved := make(moveCounter, 8)
 	srv.ObserveMoves(moved)
 
-	s, err := Login(ctxT(t), &net.Dialer{}, ln.Addr().String(), backend.PlayersPrefix+"1")
+	s, err := Login(ctxT(t), &net.Dialer{}, addr, backend.PlayersPrefix+"1")
 	if err != nil {
 		t.Fatal(err)
 	}

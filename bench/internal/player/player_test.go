@@ -24,22 +24,19 @@ func startBackend(t *testing.T, threshold int) (*backend.Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := srv.ListenLocal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
 	t.Cleanup(func() {
-		srv.Close()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 		if st := srv.Stats(); st.ProtocolErrors != 0 {
 			t.Errorf("backend protocol errors: %d (%s)", st.ProtocolErrors, st.LastError)
 		}
 	})
-	return srv, ln.Addr().String()
+	return srv, addr
 }
 
 func ctxT(t *testing.T) context.Context {

@@ -280,19 +280,14 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	backendAddr, stopBackend, err := srv.ListenLocal()
 	if err != nil {
-		return nil, fmt.Errorf("backend listen: %w", err)
+		return nil, err
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	defer func() {
-		srv.Close()
-		<-serveErr
-	}()
+	defer func() { _ = stopBackend() }()
 
 	popts := cfg.Proxy
-	popts.Backend = ln.Addr().String()
+	popts.Backend = backendAddr
 	popts.WorkDir = work
 	if slices.Contains(cfg.Targets, target.EdgeTraced) {
 		note, stop, err := otlpEndpoint(&popts, log)

@@ -54,18 +54,13 @@ func directEnv(t *testing.T) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, stop, err := srv.ListenLocal()
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-	})
+	t.Cleanup(func() { _ = stop() })
 	return &Env{
-		Addr:      ln.Addr().String(),
+		Addr:      addr,
 		Backend:   srv,
 		BulkFrame: backend.BulkFrame(backend.DefaultThreshold, backend.DefaultBulkPacket),
 	}
