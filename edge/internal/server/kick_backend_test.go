@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -31,11 +32,7 @@ func TestKickKeepsWhatTheBackendWasSent(t *testing.T) {
 	b := startBackend(t, mcproto.CompressionOff, false)
 	cfg := testConfig(b.addr())
 	cfg.Detection.Enabled = true
-	e := startEdge(t, cfg)
-	c := dial(t, e.Addr().String())
-	c.login(t, protocol, "Flooder")
-	bc := b.nextLogin(t)
-	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
+	c, bc, pf := relayedPlayer(t, b, cfg, protocol, "Flooder")
 
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -58,16 +55,9 @@ func TestKickKeepsWhatTheBackendWasSent(t *testing.T) {
 
 	// The backend reads slowly: a small read at a time, each after a
 	// pause, as a busy server does.
-	_ = bc.SetReadDeadline(time.Now().Add(20 * time.Second))
-	slow := &slowReader{r: bc.fr}
+	ids, err := readSlowly(bc.Conn, bc.fr)
 	var gotPayloads, gotChats int
-	var err error
-	for {
-		var body []byte
-		if body, err = slow.next(); err != nil {
-			break
-		}
-		id, _, _ := mcproto.ReadVarInt(body)
+	for _, id := range ids {
 		switch id {
 		case pf.id(mcproto.Serverbound, packets.KindPluginMessage):
 			gotPayloads++
@@ -85,17 +75,36 @@ func TestKickKeepsWhatTheBackendWasSent(t *testing.T) {
 	}
 }
 
-// slowReader reads frames with a pause before each one.
-type slowReader struct{ r *mcproto.FrameReader }
-
 // slowReadPause is the backend's pause before each frame: the 24 frames of
 // 16 KiB take about a quarter of a second, long enough for the edge to
 // have queued them all and acted on the kick meanwhile.
 const slowReadPause = 10 * time.Millisecond
 
-func (s *slowReader) next() ([]byte, error) {
-	time.Sleep(slowReadPause)
-	return s.r.Next()
+// readSlowly reads frames from fr (c's) with a pause before each, as a busy
+// peer does, until the stream ends or 20 s pass. It returns the packet ids
+// read and how the stream ended.
+func readSlowly(c net.Conn, fr *mcproto.FrameReader) ([]int32, error) {
+	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	var ids []int32
+	for {
+		time.Sleep(slowReadPause)
+		body, err := fr.Next()
+		if err != nil {
+			return ids, err
+		}
+		id, _, _ := mcproto.ReadVarInt(body)
+		ids = append(ids, id)
+	}
+}
+
+// relayedPlayer logs name in through an edge with cfg (its backend b) and
+// returns the player's and the backend's ends, and the frame builder.
+func relayedPlayer(t *testing.T, b *fakeBackend, cfg config.Edge, protocol int32, name string) (*client, *backendConn, playFrames) {
+	t.Helper()
+	e := startEdge(t, cfg)
+	c := dial(t, e.Addr().String())
+	c.login(t, protocol, name)
+	return c, b.nextLogin(t), playFrames{protocol: protocol, table: packets.Lookup(protocol)}
 }
 
 // TestHangUpKeepsWhatTheBackendWasSent: a player that sends its last
@@ -108,11 +117,7 @@ func TestHangUpKeepsWhatTheBackendWasSent(t *testing.T) {
 		payload  = 16 << 10
 	)
 	b := startBackend(t, mcproto.CompressionOff, false)
-	e := startEdge(t, testConfig(b.addr()))
-	c := dial(t, e.Addr().String())
-	c.login(t, protocol, "Leaver")
-	bc := b.nextLogin(t)
-	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
+	c, bc, pf := relayedPlayer(t, b, testConfig(b.addr()), protocol, "Leaver")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	pf.stream(&wg, bc.Conn, mcproto.Clientbound)
@@ -122,18 +127,9 @@ func TestHangUpKeepsWhatTheBackendWasSent(t *testing.T) {
 	}
 	_ = c.Conn.(*net.TCPConn).CloseWrite()
 
-	_ = bc.SetReadDeadline(time.Now().Add(20 * time.Second))
-	slow := &slowReader{r: bc.fr}
-	var got int
-	var err error
-	for {
-		if _, err = slow.next(); err != nil {
-			break
-		}
-		got++
-	}
+	ids, err := readSlowly(bc.Conn, bc.fr)
 	_ = bc.Close()
-	if got != payloads {
+	if got := len(ids); got != payloads {
 		t.Errorf("backend received %d of %d plugin messages before the stream ended (%v)", got, payloads, err)
 	}
 	if !errors.Is(err, io.EOF) {
@@ -151,11 +147,7 @@ func TestBackendHangUpReachesThePlayer(t *testing.T) {
 		payload  = 16 << 10
 	)
 	b := startBackend(t, mcproto.CompressionOff, false)
-	e := startEdge(t, testConfig(b.addr()))
-	c := dial(t, e.Addr().String())
-	c.login(t, protocol, "Stayer")
-	bc := b.nextLogin(t)
-	pf := playFrames{protocol: protocol, table: packets.Lookup(protocol)}
+	c, bc, pf := relayedPlayer(t, b, testConfig(b.addr()), protocol, "Stayer")
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	// The player keeps sending, as a client does (movement).
@@ -169,20 +161,12 @@ func TestBackendHangUpReachesThePlayer(t *testing.T) {
 	}
 	_ = bc.Conn.(*net.TCPConn).CloseWrite()
 
-	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
-	slow := &slowReader{r: c.fr}
-	var got int
-	var last int32
-	var err error
-	for {
-		var body []byte
-		if body, err = slow.next(); err != nil {
-			break
-		}
-		last, _, _ = mcproto.ReadVarInt(body)
-		got++
-	}
+	ids, err := readSlowly(c.Conn, c.fr)
 	_ = c.Close()
+	got, last := len(ids), int32(-1)
+	if got > 0 {
+		last = ids[got-1]
+	}
 	if got != payloads+1 || last != pf.id(mcproto.Clientbound, packets.KindDisconnect) {
 		t.Errorf("player received %d of %d packets, the last %#x, before the stream ended (%v)", got, payloads+1, last, err)
 	}
