@@ -276,12 +276,13 @@ func BenchmarkNewPlayer(b *testing.B) {
 
 // TestPlayerTablesOnDemand: the tables BenchmarkNewPlayer would see grow
 // a fresh player's state are made when they are first needed: the entity
-// table with the first entity, the probe ring with the first probe.
+// table with the first entity, the probe ring with the first probe, the
+// hitbox check's pending hits with the first hit it keeps.
 func TestPlayerTablesOnDemand(t *testing.T) {
 	const protocol = 769
 	p, _ := newTestPlayer(t, protocol, Config{})
-	if p.combat.ents.m != nil || p.clock.ring != nil {
-		t.Fatalf("a fresh player holds an entity table (%v) or a probe ring (%d)", p.combat.ents.m != nil, len(p.clock.ring))
+	if p.combat.ents.m != nil || p.clock.ring != nil || p.combat.hits != nil {
+		t.Fatalf("a fresh player holds an entity table (%v), a probe ring (%d) or pending hits (%v)", p.combat.ents.m != nil, len(p.clock.ring), p.combat.hits != nil)
 	}
 	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(protocol, packets.GameModeSurvival), t0)
 	p.Serverbound(mcproto.StatePlay, packets.KindPlayerOnGround, packets.PlayerOnGround{Flags: packets.MoveOnGround}.AppendData(nil, protocol), 0, t0)

@@ -173,7 +173,9 @@ type combatChecks struct {
 	swingReady bool // 1.8: a swing the next attack may follow
 	swingHeld  bool // 1.8: the held-item change allowed between them was used
 
-	hits  [maxPendingHits]pendingHit
+	// hits is allocated on the first attack the hitbox check keeps: that
+	// check is off by default, and 448 bytes per idle player add up.
+	hits  *[maxPendingHits]pendingHit
 	nHits int
 
 	// Killaura: the first entity attacked since the last tick packet.
@@ -494,6 +496,9 @@ func (l *combatChecks) reach(p *Player, now time.Time, target int32) Verdict {
 	lo, hi := eyeRange(p.info.Protocol)
 	eye := [3]float64{p.self.x, p.self.y, p.self.z}
 	if p.on(chkHitbox) && l.nHits < maxPendingHits {
+		if l.hits == nil {
+			l.hits = new([maxPendingHits]pendingHit)
+		}
 		l.hits[l.nHits] = pendingHit{target: target, box: box, eye: eye, lo: lo, hi: hi, yaw: p.self.yaw, pitch: p.self.pitch}
 		l.nHits++
 	}

@@ -65,17 +65,73 @@ const (
 	maxTrackedWindow = 100
 )
 
-// windowState is what the edge knows of one window id.
-type windowState struct {
-	open     bool   // the server opened it and neither side closed it since
-	closeSeq uint32 // the server closed it before this probe: valid until it is answered
+// maxClosingWindows bounds the windows remembered as closing: closed by
+// the server (or by opening another) while the client may still click
+// them, until the next probe is answered. A vanilla server closes one
+// window at a time; a flurry beyond this widens instead (closingSpill).
+const maxClosingWindows = 4
+
+// closingWindow is a window the client may click until probe seq is
+// answered.
+type closingWindow struct {
+	id  int32
+	seq uint32
 }
 
 // inventoryChecks is the inventory family's bookkeeping: the windows the
-// server opened.
+// server opened. A client has at most one container open (opening one
+// closes the one before), so the edge keeps that one and the few still
+// closing, not a slot per possible id: this state is part of every idle
+// player's memory.
 type inventoryChecks struct {
-	windows   [maxTrackedWindow + 1]windowState
-	untracked bool // a window id beyond maxTrackedWindow was opened
+	open    int32 // the container the server opened and nobody closed since; 0: none
+	closing [maxClosingWindows]closingWindow
+	nClose  int
+	// closingSpill: a window pushed out of closing was valid until this
+	// probe is answered; until then any window passes (uncertainty
+	// widens, it never flags).
+	closingSpill uint32
+	untracked    bool // a window id beyond maxTrackedWindow was opened
+}
+
+// closeWindow remembers id as closing until probe seq is answered.
+func (l *inventoryChecks) closeWindow(id int32, seq uint32) {
+	if l.open == id {
+		l.open = 0
+	}
+	l.forget(id)
+	if l.nClose == maxClosingWindows {
+		l.closingSpill = max(l.closingSpill, l.closing[0].seq)
+		copy(l.closing[:], l.closing[1:])
+		l.nClose--
+	}
+	l.closing[l.nClose] = closingWindow{id: id, seq: seq}
+	l.nClose++
+}
+
+// forget drops id from the closing windows: the client closed it itself.
+func (l *inventoryChecks) forget(id int32) {
+	for i := 0; i < l.nClose; i++ {
+		if l.closing[i].id == id {
+			copy(l.closing[i:], l.closing[i+1:l.nClose])
+			l.nClose--
+			return
+		}
+	}
+}
+
+// mayClick reports whether the client may still act on window id, given
+// the last answered probe.
+func (l *inventoryChecks) mayClick(id int32, acked uint32) bool {
+	if id == l.open || acked < l.closingSpill {
+		return true
+	}
+	for i := 0; i < l.nClose; i++ {
+		if l.closing[i].id == id && acked < l.closing[i].seq {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *inventoryChecks) serverbound(p *Player, pk *serverPacket) Verdict {
@@ -90,7 +146,11 @@ func (l *inventoryChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 	case packets.KindCloseWindow:
 		v := l.window(p, pk, pk.closeWin.WindowID, "close")
 		if id := pk.closeWin.WindowID; id > playerWindow && id <= maxTrackedWindow {
-			l.windows[id] = windowState{} // the client clicks it no more
+			// The client clicks it no more.
+			if l.open == id {
+				l.open = 0
+			}
+			l.forget(id)
 		}
 		return v
 	case packets.KindTransaction:
@@ -120,11 +180,8 @@ func (l *inventoryChecks) window(p *Player, pk *serverPacket, id int32, packet s
 	if id == playerWindow || l.untracked || !p.on(chkUnknownWindow) {
 		return pass
 	}
-	if id > playerWindow && id <= maxTrackedWindow {
-		w := &l.windows[id]
-		if w.open || p.clock.acked < w.closeSeq {
-			return pass
-		}
+	if id > playerWindow && id <= maxTrackedWindow && l.mayClick(id, p.clock.acked) {
+		return pass
 	}
 	return p.flag(chkUnknownWindow, 1, pk.now, "packet", packet, "window", itoa(int64(id)))
 }
@@ -149,7 +206,7 @@ func (l *inventoryChecks) clientbound(p *Player, pk *clientPacket) {
 		c, err := packets.DecodeCloseWindow(pk.data, p.info.Protocol)
 		if err == nil && c.WindowID > playerWindow && c.WindowID <= maxTrackedWindow {
 			// The client may click until it has read the close.
-			l.windows[c.WindowID] = windowState{closeSeq: p.clock.nextSeq}
+			l.closeWindow(c.WindowID, p.clock.nextSeq)
 		}
 		return
 	default:
@@ -162,12 +219,11 @@ func (l *inventoryChecks) clientbound(p *Player, pk *clientPacket) {
 		// Opening a window closes the previous one on the client; a
 		// click for it may still be in flight, so it stays valid until
 		// this probe is answered.
-		for i := range l.windows {
-			if l.windows[i].open {
-				l.windows[i] = windowState{closeSeq: p.clock.nextSeq}
-			}
+		if l.open != 0 {
+			l.closeWindow(l.open, p.clock.nextSeq)
 		}
-		l.windows[id] = windowState{open: true}
+		l.forget(id)
+		l.open = id
 	}
 }
 

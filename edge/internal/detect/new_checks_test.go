@@ -51,6 +51,28 @@ func TestUnknownWindow(t *testing.T) {
 			s.ack()
 			return click(s, 7)
 		}, 1},
+		// More windows closing at once than the edge remembers one by
+		// one: the overflow widens (every window passes) until the
+		// probe sent after them is answered, then narrows again.
+		{"windows swapped faster than the probes", func(s *session) Verdict {
+			for id := int32(1); id <= 2*maxClosingWindows; id++ {
+				s.cbRaw(packets.KindOpenWindow, openWindowPacket(s.proto, id))
+			}
+			v := pass
+			for id := int32(1); id <= 2*maxClosingWindows; id++ {
+				v = worse(v, click(s, id))
+			}
+			return v
+		}, 0},
+		{"swapped windows after the client read the swaps", func(s *session) Verdict {
+			for id := int32(1); id <= 2*maxClosingWindows; id++ {
+				s.cbRaw(packets.KindOpenWindow, openWindowPacket(s.proto, id))
+			}
+			s.ack()
+			click(s, 2*maxClosingWindows) // the open one
+			click(s, 1)                   // spilled, then answered
+			return click(s, 2*maxClosingWindows-1)
+		}, 2},
 		{"a modded window id beyond 100", func(s *session) Verdict {
 			if s.proto < mcproto.Protocol1_14 {
 				return pass // the id is a byte: 101..255 are still tracked as unknown
