@@ -3,8 +3,11 @@
 package conn
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -128,4 +131,103 @@ func (l *leg) tryPeekFD(fd uintptr) bool {
 		l.wouldBlock = true
 	}
 	return true
+}
+
+// spliceFrames: large frames' bodies are spliced (largeframe.go).
+const spliceFrames = true
+
+// spliceFrame relays the large frame the framer holds the start of: the
+// buffered bytes written, then exactly rest more spliced from the backend
+// to the client, so the leg is at a frame boundary again afterwards. It
+// holds clientMu throughout: nothing else may write to the client in the
+// middle of a frame (a kick's disconnect waits for its end). It waits for
+// the backend's bytes on this goroutine, never parked: a frame in progress
+// is not an idle leg, and waiting with no buffer and no pipe costs only
+// the goroutine. A leg that fails in the middle of a frame is no longer
+// frame-aligned: it is marked raw, so a kick writes no disconnect into it.
+func (p *pump) spliceFrame(rest int) (err error) {
+	s, f, m := p.s, p.src.f, p.s.h.o.Metrics
+	src, dst := p.src.c.(*net.TCPConn), p.dst.(*net.TCPConn)
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	// As in write: the deadline first, then kicked, so a kick's shorter
+	// deadline set after it is never overwritten.
+	_ = dst.SetWriteDeadline(time.Now().Add(p.idle))
+	if s.kicked.Load() {
+		return net.ErrClosed
+	}
+	p.publish()
+	head := f.TakeBuffered()
+	n, err := dst.Write(head)
+	m.BytesForwarded[p.dir].Add(float64(n))
+	f.Release()
+	if err != nil {
+		if n > 0 {
+			s.raw[p.dir].Store(true)
+		}
+		return fmt.Errorf("write %s: %w", p.dir, err)
+	}
+	defer func() {
+		if err != nil {
+			s.raw[p.dir].Store(true) // cut in the middle of a frame
+		}
+	}()
+	if p.src.peekFn == nil {
+		p.src.peekFn = p.src.peekFD
+		p.src.tryPeekFn = p.src.tryPeekFD
+	}
+	lr := &p.src.lr
+	lr.R = src
+	for rest > 0 {
+		// The idle deadline moves with every read, as on the framed path
+		// (a pump resumed from the poller kept the one it parked with).
+		p.deadline = time.Now().Add(p.idle)
+		if err := p.awaitFrameBytes(); err != nil {
+			return err
+		}
+		lr.N = int64(min(p.src.n, rest))
+		w, err := dst.ReadFrom(lr)
+		m.BytesForwarded[p.dir].Add(float64(w))
+		rest -= int(w)
+		if err != nil {
+			return fmt.Errorf("splice %s: %w", p.dir, err)
+		}
+	}
+	m.SplicedFrames.Inc()
+	return nil
+}
+
+// spliceStallCheck is how often a splice waiting in the middle of a frame
+// looks for a kick or the backend's shutdown: their wake-up (a deadline
+// set on the backend leg) may have been overwritten by this wait's own.
+// The same second a kick waits for a write in progress (kickWriteWait).
+const spliceStallCheck = kickWriteWait
+
+// awaitFrameBytes waits until the backend leg holds bytes and leaves their
+// count in p.src.n, under the leg's idle deadline, in slices of
+// spliceStallCheck so that a kick (which waits for the frame's end on
+// clientMu) or the backend's shutdown ends the wait within that.
+func (p *pump) awaitFrameBytes() error {
+	for {
+		if p.backendShut() || p.s.kicked.Load() {
+			return errKicked
+		}
+		now := time.Now()
+		if !now.Before(p.deadline) {
+			return fmt.Errorf("frame body: %w", os.ErrDeadlineExceeded)
+		}
+		wait := now.Add(spliceStallCheck)
+		if p.deadline.Before(wait) {
+			wait = p.deadline
+		}
+		_ = p.src.c.SetReadDeadline(wait)
+		err := p.src.waitBytes()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		if err == io.EOF {
+			return io.EOF // the backend hung up in the middle of a frame
+		}
+		return err
+	}
 }
