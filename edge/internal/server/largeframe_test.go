@@ -205,3 +205,80 @@ func TestFrameAfterSplicedFrameIsInspected(t *testing.T) {
 		})
 	}
 }
+
+// TestStateChangeAfterSplicedFrame: a 1.20.4 backend sends, in one write,
+// a large play frame (spliced), Start Configuration and a Registry Data
+// that does not decode. The edge follows the leg into configuration
+// right after the spliced frame, so it reads the third frame as the
+// configuration packet it is: the world replica refuses it and the
+// backend is closed, the player told so in a configuration Disconnect.
+// Read as a play packet it would have been relayed.
+func TestStateChangeAfterSplicedFrame(t *testing.T) {
+	const protocol, threshold = 765, 256
+	table := packets.Lookup(protocol)
+	id := func(st mcproto.State, dir mcproto.Direction, k packets.Kind) int32 { return table.ID(st, dir, k) }
+	const (
+		cfg  = mcproto.StateConfiguration
+		play = mcproto.StatePlay
+		cb   = mcproto.Clientbound
+		sb   = mcproto.Serverbound
+	)
+	b := startBackend(t, threshold, false)
+	e := startEdge(t, testConfig(b.addr()))
+	c := dial(t, e.Addr().String())
+	c.login(t, protocol, "Config")
+	bc := b.nextLogin(t)
+	var comp mcproto.Compressor
+	send := func(pkts ...[]byte) []byte {
+		t.Helper()
+		var out []byte
+		for _, p := range pkts {
+			out = comp.AppendFrame(out, p, threshold)
+		}
+		if _, err := bc.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	next := func() {
+		t.Helper()
+		_ = bc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := bc.fr.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Into play: Login Acknowledged, then configuration's finish both ways.
+	c.Write(frameRaw(id(mcproto.StateLogin, sb, packets.KindLoginAcknowledged), nil))
+	next()
+	send(mcproto.AppendVarInt(nil, id(cfg, cb, packets.KindFinishConfiguration)))
+	if got, _ := c.packet(t); got != id(cfg, cb, packets.KindFinishConfiguration) {
+		t.Fatalf("player got %#x, want Finish Configuration", got)
+	}
+	c.Write(frameRaw(id(cfg, sb, packets.KindFinishConfiguration), nil))
+	next()
+
+	big := pluginFrame(6, 300<<10, -1) // the packet, framed below
+	_, h, _ := mcproto.ParseFrameHeader(big)
+	pkt := big[h:]
+	pkt[0] = byte(id(play, cb, packets.KindPluginMessage)) // the 1.8 id in pluginFrame
+	start := mcproto.AppendVarInt(nil, id(play, cb, packets.KindStartConfiguration))
+	registry := append(mcproto.AppendVarInt(nil, id(cfg, cb, packets.KindRegistryData)), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F)
+	out := send(pkt, start, registry)
+	relayed := comp.AppendFrame(comp.AppendFrame(nil, pkt, threshold), start, threshold)
+	expectBytes(t, c, relayed)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rest, _ := io.ReadAll(c.Conn)
+	if bytes.Contains(rest, out[len(relayed):]) {
+		t.Fatal("the player got the Registry Data: the edge read it as a play packet")
+	}
+	if n := testutil.ToFloat64(e.Metrics.SplicedFrames); n != 1 {
+		t.Errorf("%v frames spliced, want 1", n)
+	}
+	if n := testutil.ToFloat64(e.Metrics.WorldMalformed); n != 1 {
+		t.Errorf("%v malformed world packets counted, want 1", n)
+	}
+	c2 := &client{fr: mcproto.NewFrameReader(bytes.NewReader(rest), mcproto.MaxFrameLength), threshold: threshold}
+	if got, _ := c2.packet(t); got != id(cfg, cb, packets.KindDisconnect) {
+		t.Errorf("player got %#x after Start Configuration, want a configuration Disconnect %#x", got, id(cfg, cb, packets.KindDisconnect))
+	}
+}
