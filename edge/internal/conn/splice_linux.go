@@ -205,11 +205,14 @@ const spliceStallCheck = kickWriteWait
 
 // awaitFrameBytes waits until the backend leg holds bytes and leaves their
 // count in p.src.n, under the leg's idle deadline, in slices of
-// spliceStallCheck so that a kick (which waits for the frame's end on
-// clientMu) or the backend's shutdown ends the wait within that.
+// spliceStallCheck. A kick waits for the frame's end on clientMu, so that
+// its disconnect can follow the frame: while the backend keeps sending,
+// the splice carries on (the kick's write deadline on the client bounds
+// it); once the backend stalls inside the frame for a slice, the splice
+// gives up and the kick proceeds without a message.
 func (p *pump) awaitFrameBytes() error {
 	for {
-		if p.backendShut() || p.s.kicked.Load() {
+		if p.backendShut() {
 			return errKicked
 		}
 		now := time.Now()
@@ -223,11 +226,11 @@ func (p *pump) awaitFrameBytes() error {
 		_ = p.src.c.SetReadDeadline(wait)
 		err := p.src.waitBytes()
 		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if p.s.kicked.Load() {
+				return errKicked
+			}
 			continue
 		}
-		if err == io.EOF {
-			return io.EOF // the backend hung up in the middle of a frame
-		}
-		return err
+		return err // nil, io.EOF (the backend hung up inside the frame), or a failure
 	}
 }
