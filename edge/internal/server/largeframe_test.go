@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -280,5 +282,71 @@ func TestStateChangeAfterSplicedFrame(t *testing.T) {
 	c2 := &client{fr: mcproto.NewFrameReader(bytes.NewReader(rest), mcproto.MaxFrameLength), threshold: threshold}
 	if got, _ := c2.packet(t); got != id(cfg, cb, packets.KindDisconnect) {
 		t.Errorf("player got %#x after Start Configuration, want a configuration Disconnect %#x", got, id(cfg, cb, packets.KindDisconnect))
+	}
+}
+
+// readUntil reads the player's socket until what it got ends with want
+// (probes of the detection engine may come first) and returns it all.
+func readUntil(t *testing.T, c *client, want []byte) []byte {
+	t.Helper()
+	var got []byte
+	buf := make([]byte, 64<<10)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	for !bytes.HasSuffix(got, want) {
+		n, err := c.Conn.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			t.Fatalf("player read %d bytes, not ending with the %d expected: %v", len(got), len(want), err)
+		}
+	}
+	return got
+}
+
+// TestKickDuringSplicedFrame: a detection kick that comes while a frame's
+// body is being spliced waits for the frame: when the backend sends the
+// rest, the player gets the whole frame and then the kick's Disconnect;
+// when the backend stalls inside the frame, the kick goes ahead within
+// about a second, without a message (nothing can be framed into the
+// middle of a frame), and the player's connection ends.
+func TestKickDuringSplicedFrame(t *testing.T) {
+	const protocol = 47
+	table := packets.Lookup(protocol)
+	posID := table.ID(mcproto.StatePlay, mcproto.Serverbound, packets.KindPlayerPosition)
+	nan := packets.PlayerPosition{X: math.NaN(), Y: 64}.AppendData(mcproto.AppendVarInt(nil, posID), protocol)
+	for _, stall := range []bool{false, true} {
+		t.Run(fmt.Sprintf("backend stalls %v", stall), func(t *testing.T) {
+			b := startBackend(t, -1, false)
+			cfg := testConfig(b.addr())
+			cfg.Detection.Enabled = true
+			e := startEdge(t, cfg)
+			c := dial(t, e.Addr().String())
+			c.login(t, protocol, "Kicked")
+			bc := b.nextLogin(t)
+			big := pluginFrame(7, 300<<10, -1)
+			head := big[:100<<10]
+			if _, err := bc.Write(head); err != nil {
+				t.Fatal(err)
+			}
+			// The head reached the player: the rest is being spliced.
+			readUntil(t, c, head)
+			if _, err := c.Write(mcproto.AppendFrame(nil, nan)); err != nil {
+				t.Fatal(err)
+			}
+			if !stall {
+				if _, err := bc.Write(big[len(head):]); err != nil {
+					t.Fatal(err)
+				}
+				expectBytes(t, c, big[len(head):])
+				id, _ := c.packet(t)
+				if want := table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindDisconnect); id != want {
+					t.Errorf("player got %#x after the frame, want the Disconnect %#x", id, want)
+				}
+			}
+			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if rest, err := io.ReadAll(c.Conn); err != nil || len(rest) > 0 {
+				t.Errorf("player got %d more bytes (%v), want the end of the connection", len(rest), err)
+			}
+			waitFor(t, func() bool { return rejected(e, reason.Detection) == 1 })
+		})
 	}
 }
