@@ -210,9 +210,14 @@ const spliceStallCheck = kickWriteWait
 // the splice carries on (the kick's write deadline on the client bounds
 // it); once the backend stalls inside the frame for a slice, the splice
 // gives up and the kick proceeds without a message.
+//
+// It ends at once only when the backend leg was shut or closed: the
+// player hung up, or the relay ended. A kick marks the leg for its drain
+// (backendShut) before it waits for clientMu, but shuts it only after, so
+// backendShut, which stops the framed path, must not cut the frame here.
 func (p *pump) awaitFrameBytes() error {
 	for {
-		if p.backendShut() {
+		if p.backendClosed() {
 			return errKicked
 		}
 		now := time.Now()
@@ -233,4 +238,13 @@ func (p *pump) awaitFrameBytes() error {
 		}
 		return err // nil, io.EOF (the backend hung up inside the frame), or a failure
 	}
+}
+
+// backendClosed reports that the backend leg was shut (shutBackend) or
+// closed: no more of a frame in progress will come through it for the
+// player.
+func (p *pump) backendClosed() bool {
+	p.s.backendMu.Lock()
+	defer p.s.backendMu.Unlock()
+	return p.s.closed
 }
