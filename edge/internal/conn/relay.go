@@ -65,6 +65,9 @@ type pump struct {
 	peek      [32]byte
 	scratch   []byte // serverbound: reused buffer for full inflates
 	idle      time.Duration
+	// framed: the partial frame at the head of the framer was judged to
+	// go the framed way (largeFrame); false again once it is whole.
+	framed bool
 	// raw: the leg is copied without framing from here on (spliced, or
 	// through the cipher: copyRaw); a pump resumed from the poller
 	// carries on there.
@@ -341,6 +344,7 @@ func (p *pump) run(resumed bool) error {
 			if raw == nil {
 				break
 			}
+			p.framed = false // the frame largeFrame judged, if any, is whole now
 			frames++
 			d, err := p.inspect(body)
 			if err != nil {
@@ -414,6 +418,16 @@ func (p *pump) run(resumed bool) error {
 			}
 			primed = true // classify the held frame again before reading more
 			continue
+		}
+		if p.spliceable() {
+			// A large frame whose body nothing reads: only its head
+			// crossed user space (largeframe.go).
+			if rest := p.largeFrame(); rest > 0 {
+				if err := p.spliceFrame(rest); err != nil {
+					return err
+				}
+				m.PacketsProcessed[p.dir].Add(1)
+			}
 		}
 		f.Release()
 	}

@@ -3,8 +3,11 @@
 package conn
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -128,4 +131,120 @@ func (l *leg) tryPeekFD(fd uintptr) bool {
 		l.wouldBlock = true
 	}
 	return true
+}
+
+// spliceFrames: large frames' bodies are spliced (largeframe.go).
+const spliceFrames = true
+
+// spliceFrame relays the large frame the framer holds the start of: the
+// buffered bytes written, then exactly rest more spliced from the backend
+// to the client, so the leg is at a frame boundary again afterwards. It
+// holds clientMu throughout: nothing else may write to the client in the
+// middle of a frame (a kick's disconnect waits for its end). It waits for
+// the backend's bytes on this goroutine, never parked: a frame in progress
+// is not an idle leg, and waiting with no buffer and no pipe costs only
+// the goroutine. A leg that fails in the middle of a frame is no longer
+// frame-aligned: it is marked raw, so a kick writes no disconnect into it.
+func (p *pump) spliceFrame(rest int) (err error) {
+	s, f, m := p.s, p.src.f, p.s.h.o.Metrics
+	src, dst := p.src.c.(*net.TCPConn), p.dst.(*net.TCPConn)
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	// As in write: the deadline first, then kicked, so a kick's shorter
+	// deadline set after it is never overwritten.
+	_ = dst.SetWriteDeadline(time.Now().Add(p.idle))
+	if s.kicked.Load() {
+		return net.ErrClosed
+	}
+	p.publish()
+	head := f.TakeBuffered()
+	n, err := dst.Write(head)
+	m.BytesForwarded[p.dir].Add(float64(n))
+	f.Release()
+	if err != nil {
+		if n > 0 {
+			s.raw[p.dir].Store(true)
+		}
+		return fmt.Errorf("write %s: %w", p.dir, err)
+	}
+	defer func() {
+		if err != nil {
+			s.raw[p.dir].Store(true) // cut in the middle of a frame
+		}
+	}()
+	if p.src.peekFn == nil {
+		p.src.peekFn = p.src.peekFD
+		p.src.tryPeekFn = p.src.tryPeekFD
+	}
+	lr := &p.src.lr
+	lr.R = src
+	for rest > 0 {
+		// The idle deadline moves with every read, as on the framed path
+		// (a pump resumed from the poller kept the one it parked with).
+		p.deadline = time.Now().Add(p.idle)
+		if err := p.awaitFrameBytes(); err != nil {
+			return err
+		}
+		lr.N = int64(min(p.src.n, rest))
+		w, err := dst.ReadFrom(lr)
+		m.BytesForwarded[p.dir].Add(float64(w))
+		rest -= int(w)
+		if err != nil {
+			return fmt.Errorf("splice %s: %w", p.dir, err)
+		}
+	}
+	m.SplicedFrames.Inc()
+	return nil
+}
+
+// spliceStallCheck is how often a splice waiting in the middle of a frame
+// looks for a kick or the backend's shutdown: their wake-up (a deadline
+// set on the backend leg) may have been overwritten by this wait's own.
+// The same second a kick waits for a write in progress (kickWriteWait).
+const spliceStallCheck = kickWriteWait
+
+// awaitFrameBytes waits until the backend leg holds bytes and leaves their
+// count in p.src.n, under the leg's idle deadline, in slices of
+// spliceStallCheck. A kick waits for the frame's end on clientMu, so that
+// its disconnect can follow the frame: while the backend keeps sending,
+// the splice carries on (the kick's write deadline on the client bounds
+// it); once the backend stalls inside the frame for a slice, the splice
+// gives up and the kick proceeds without a message.
+//
+// It ends at once only when the backend leg was shut or closed: the
+// player hung up, or the relay ended. A kick marks the leg for its drain
+// (backendShut) before it waits for clientMu, but shuts it only after, so
+// backendShut, which stops the framed path, must not cut the frame here.
+func (p *pump) awaitFrameBytes() error {
+	for {
+		if p.backendClosed() {
+			return errKicked
+		}
+		now := time.Now()
+		if !now.Before(p.deadline) {
+			return fmt.Errorf("frame body: %w", os.ErrDeadlineExceeded)
+		}
+		wait := now.Add(spliceStallCheck)
+		if p.deadline.Before(wait) {
+			wait = p.deadline
+		}
+		_ = p.src.c.SetReadDeadline(wait)
+		err := p.src.waitBytes()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			if p.s.kicked.Load() {
+				return errKicked
+			}
+			continue
+		}
+		return err // nil, io.EOF (the backend hung up inside the frame), or a failure
+	}
+}
+
+// backendClosed reports that the backend leg was shut (shutBackend) or
+// closed: no more of a frame in progress will come through it for the
+// player.
+func (p *pump) backendClosed() bool {
+	p.s.backendMu.Lock()
+	defer p.s.backendMu.Unlock()
+	return p.s.closed
 }

@@ -22,3 +22,8 @@ var errNoPeek = errors.New("waiting without reading needs splice(2) (Linux)")
 func (l *leg) waitBytes() error { return errNoPeek }
 
 func (l *leg) tryBytes() (bool, error) { return false, errNoPeek }
+
+// spliceFrames: large frames are spliced only where splice(2) is.
+const spliceFrames = false
+
+func (p *pump) spliceFrame(int) error { return errNoPeek }

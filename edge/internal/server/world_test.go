@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -334,14 +336,17 @@ func TestWorldBudgetDefault(t *testing.T) {
 // TestMalformedChunkClosesTheBackend: a backend sending a chunk that does
 // not decode is a broken or hostile server. Its connection is closed (the
 // player told the server is unavailable), counted and logged; the edge
-// serves the next player.
+// serves the next player. A chunk frame large enough to be spliced were
+// its body not read is still read whole (conn/largeframe.go): the replica
+// needs it.
 func TestMalformedChunkClosesTheBackend(t *testing.T) {
 	for _, tc := range []struct {
 		version   string
 		protocol  int32
 		threshold int
-	}{{"1.8.8", 47, -1}, {"1.20.4", 765, 256}} {
-		t.Run(tc.version, func(t *testing.T) {
+		pad       int // bytes of data after the chunk's header
+	}{{"1.8.8", 47, -1, 600}, {"1.20.4", 765, 256, 600}, {"1.8.8", 47, -1, 300 << 10}, {"1.20.4", 765, 256, 300 << 10}} {
+		t.Run(fmt.Sprintf("%s/%d bytes", tc.version, tc.pad), func(t *testing.T) {
 			rec := loadSquid(t, tc.version)
 			b := startBackend(t, tc.threshold, false)
 			e := startEdge(t, testConfig(b.addr()))
@@ -351,8 +356,9 @@ func TestMalformedChunkClosesTheBackend(t *testing.T) {
 			squidPlay(t, c, bc, tc.protocol, rec, tc.threshold)
 
 			// A chunk at 5, 5 whose data buffer announces 3 MiB (vanilla
-			// refuses more than 2) and carries 600 bytes, enough to be
-			// compressed when the leg compresses.
+			// refuses more than 2) and carries pad bytes (600: enough to
+			// be compressed when the leg compresses; 300 KiB of noise: a
+			// frame that large on either leg).
 			id := packets.Lookup(tc.protocol).ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindMapChunk)
 			bad := mcproto.AppendVarInt(nil, id)
 			bad = append(bad, 0, 0, 0, 5, 0, 0, 0, 5)
@@ -362,7 +368,10 @@ func TestMalformedChunkClosesTheBackend(t *testing.T) {
 				bad = append(bad, 0x0A, 0) // heightmaps: an empty compound without a root name
 			}
 			bad = mcproto.AppendVarInt(bad, 3<<20)
-			bad = append(bad, make([]byte, 600)...)
+			rng := rand.New(rand.NewPCG(7, 7))
+			for range tc.pad {
+				bad = append(bad, byte(rng.Uint32()))
+			}
 			var comp mcproto.Compressor
 			bc.Write(comp.AppendFrame(nil, bad, tc.threshold))
 			msg := c.expectClosed(t)

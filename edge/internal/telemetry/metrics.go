@@ -27,6 +27,7 @@ type Metrics struct {
 	BackendDial       prometheus.Histogram
 	BackendReachable  prometheus.Gauge
 	SplicedConns      prometheus.Counter
+	SplicedFrames     prometheus.Counter
 	Ready             prometheus.Gauge
 	// WorldRefused counts players the world replica refused for its
 	// budget (they play on with the world-free checks); WorldMalformed
@@ -83,6 +84,8 @@ func New(region, version string) *Metrics {
 		Name: "rustguard_edge_backend_reachable", Help: "1 when the last health probe of the static backend succeeded (players' dials do not count).", ConstLabels: constLabels})
 	m.SplicedConns = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "rustguard_edge_spliced_connections_total", Help: "Connections switched to the zero-copy path (nothing left to inspect, or end-to-end encrypted).", ConstLabels: constLabels})
+	m.SplicedFrames = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "rustguard_edge_spliced_frames_total", Help: "Large backend frames whose body went socket to socket without entering user space (nothing reads their body; docs/PROTOCOL.md, \"Large frames\").", ConstLabels: constLabels})
 	m.Ready = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "rustguard_edge_ready", Help: "1 when /readyz answers 200.", ConstLabels: constLabels})
 
@@ -92,7 +95,7 @@ func New(region, version string) *Metrics {
 		Name: "rustguard_edge_world_malformed_total", Help: "Backend connections closed for a malformed world packet (chunk, block change, dimension, border).", ConstLabels: constLabels})
 
 	for _, c := range []prometheus.Collector{m.ActiveConnections, m.Connections, m.Rejected, m.AcceptErrors, bytes, packets,
-		m.StatusCacheHits, m.StatusRequests, m.BackendDial, m.BackendReachable, m.SplicedConns, m.Ready, m.WorldRefused, m.WorldMalformed} {
+		m.StatusCacheHits, m.StatusRequests, m.BackendDial, m.BackendReachable, m.SplicedConns, m.SplicedFrames, m.Ready, m.WorldRefused, m.WorldMalformed} {
 		f(c)
 	}
 	for _, r := range reason.All() {
