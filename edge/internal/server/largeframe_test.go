@@ -63,6 +63,20 @@ func smallFrames(n, threshold int) []byte {
 }
 
 // expectBytes reads exactly want from the player's socket.
+// expectSplicedThenRest reads want (one spliced frame and what was
+// relayed with it), checks that one frame was spliced, and returns what
+// the player read after it until the edge closed the connection.
+func expectSplicedThenRest(t *testing.T, c *client, e *Edge, want []byte) (rest []byte) {
+	t.Helper()
+	expectBytes(t, c, want)
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rest, _ = io.ReadAll(c.Conn)
+	if n := testutil.ToFloat64(e.Metrics.SplicedFrames); n != 1 {
+		t.Errorf("%v frames spliced, want 1", n)
+	}
+	return rest
+}
+
 func expectBytes(t *testing.T, c *client, want []byte) {
 	t.Helper()
 	got := make([]byte, len(want))
@@ -188,14 +202,8 @@ func TestFrameAfterSplicedFrameIsInspected(t *testing.T) {
 			if _, err := bc.Write(out); err != nil {
 				t.Fatal(err)
 			}
-			expectBytes(t, c, big)
-			_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			rest, _ := io.ReadAll(c.Conn)
-			if bytes.Contains(rest, out[len(big):]) {
+			if rest := expectSplicedThenRest(t, c, e, big); bytes.Contains(rest, out[len(big):]) {
 				t.Error("the player got the Set Compression")
-			}
-			if n := testutil.ToFloat64(e.Metrics.SplicedFrames); n != 1 {
-				t.Errorf("%v frames spliced, want 1", n)
 			}
 			// The backend's connection ends.
 			_ = bc.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -267,14 +275,9 @@ func TestStateChangeAfterSplicedFrame(t *testing.T) {
 	registry := append(mcproto.AppendVarInt(nil, id(cfg, cb, packets.KindRegistryData)), 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F)
 	out := send(pkt, start, registry)
 	relayed := comp.AppendFrame(comp.AppendFrame(nil, pkt, threshold), start, threshold)
-	expectBytes(t, c, relayed)
-	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	rest, _ := io.ReadAll(c.Conn)
+	rest := expectSplicedThenRest(t, c, e, relayed)
 	if bytes.Contains(rest, out[len(relayed):]) {
 		t.Fatal("the player got the Registry Data: the edge read it as a play packet")
-	}
-	if n := testutil.ToFloat64(e.Metrics.SplicedFrames); n != 1 {
-		t.Errorf("%v frames spliced, want 1", n)
 	}
 	if n := testutil.ToFloat64(e.Metrics.WorldMalformed); n != 1 {
 		t.Errorf("%v malformed world packets counted, want 1", n)
