@@ -282,6 +282,15 @@ func (w *worldFeed) enter(r chunk.Respawn) {
 		return
 	}
 	w.view = v
+	// Detection reads the view from the serverbound relay while this
+	// pump feeds it: the view has its own lock for that (docs/WORLD.md,
+	// "Readers"). Until this point the player's checks had no world, and
+	// the world-free bounds judged alone.
+	if det := w.s.det; det != nil {
+		w.s.detMu.Lock()
+		det.SetWorld(v, w.decoders.Table())
+		w.s.detMu.Unlock()
+	}
 }
 
 // worldName names a world among the backend's: its own name from 1.16,

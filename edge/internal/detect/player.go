@@ -96,7 +96,8 @@ type Player struct {
 	teleports      teleportQueue
 	riding         riding
 	ticks          ticks
-	kin            kinetics // kinetics.go: effects, attributes, pushes
+	kin            kinetics    // kinetics.go: effects, attributes, pushes
+	world          playerWorld // world.go: the player's world replica, when the edge keeps one
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused

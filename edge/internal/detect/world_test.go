@@ -1,0 +1,147 @@
+package detect
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rustguard/rustguard/edge/internal/world/blocks"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// Block states used in the tests: before the flattening (1.13) a state is
+// id<<4 | metadata; after, the global state id.
+func stoneState(proto int32) uint16 {
+	if proto < mcproto.Protocol1_13 {
+		return 1 << 4
+	}
+	return 1
+}
+
+// testWorld is a block map standing in for the player's world.View: the
+// columns the player holds, the blocks in them (absent: air) and the
+// sections changed, with when.
+type testWorld struct {
+	columns map[[2]int32]bool
+	blocks  map[[3]int32]uint16
+	changed map[[3]int32]time.Time // section (x>>4, y>>4, z>>4)
+	edits   []testEdit
+}
+
+type testEdit struct {
+	x, y, z int32
+	state   uint16
+	seq     int32
+}
+
+func newTestWorld() *testWorld {
+	return &testWorld{columns: map[[2]int32]bool{}, blocks: map[[3]int32]uint16{}, changed: map[[3]int32]time.Time{}}
+}
+
+// load marks the columns covering x0..x1, z0..z1 loaded.
+func (w *testWorld) load(x0, z0, x1, z1 int32) {
+	for cx := x0 >> 4; cx <= x1>>4; cx++ {
+		for cz := z0 >> 4; cz <= z1>>4; cz++ {
+			w.columns[[2]int32{cx, cz}] = true
+		}
+	}
+}
+
+func (w *testWorld) set(x, y, z int32, state uint16) { w.blocks[[3]int32{x, y, z}] = state }
+
+func (w *testWorld) Block(x, y, z int32) (uint16, bool) {
+	if !w.columns[[2]int32{x >> 4, z >> 4}] {
+		return 0, false
+	}
+	return w.blocks[[3]int32{x, y, z}], true
+}
+
+func (w *testWorld) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
+	if int((x1-x0+1)*(y1-y0+1)*(z1-z0+1)) > len(dst) {
+		return false
+	}
+	i := 0
+	for y := y0; y <= y1; y++ {
+		for z := z0; z <= z1; z++ {
+			for x := x0; x <= x1; x++ {
+				st, ok := w.Block(x, y, z)
+				if !ok {
+					return false
+				}
+				dst[i] = st
+				i++
+			}
+		}
+	}
+	return true
+}
+
+func (w *testWorld) ChangedAfter(x, y, z int32, t time.Time) bool {
+	c, ok := w.changed[[3]int32{x >> 4, y >> 4, z >> 4}]
+	return ok && c.After(t)
+}
+
+func (w *testWorld) Predict(x, y, z int32, state uint16, seq int32) {
+	w.edits = append(w.edits, testEdit{x, y, z, state, seq})
+}
+
+func mustTable(t testing.TB, proto int32) *blocks.Table {
+	t.Helper()
+	tb, err := blocks.ForProtocol(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tb
+}
+
+// A region is read only where everything in it is known: the player has a
+// world, every column is loaded, nothing there changed since the last
+// answered probe, and the player did not just edit a block.
+func TestReadRegionIsKnownOrNothing(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newPlaying(t, proto, packets.GameModeSurvival, Config{})
+		if _, ok := s.p.readRegion(0, 63, 0, 1, 64, 1, s.now); ok {
+			t.Fatal("a player without a world read a region")
+		}
+		w := newTestWorld()
+		s.p.SetWorld(w, mustTable(t, proto))
+		if _, ok := s.p.readRegion(0, 63, 0, 1, 64, 1, s.now); ok {
+			t.Fatal("a region in a column not loaded read as known (it must be unknown, not air)")
+		}
+		w.load(0, 0, 15, 15)
+		w.set(1, 63, 1, stoneState(proto))
+		r, ok := s.p.readRegion(0, 63, 0, 1, 64, 1, s.now)
+		if !ok {
+			t.Fatal("a loaded region did not read")
+		}
+		if got := r.at(1, 63, 1).Shape(); got != blocks.ShapeFull {
+			t.Fatalf("stone reads as %v", got)
+		}
+		if got := r.at(0, 64, 0).Shape(); got != blocks.ShapeEmpty {
+			t.Fatalf("air reads as %v", got)
+		}
+		// Spanning into a column the player lacks: unknown.
+		if _, ok := s.p.readRegion(15, 63, 0, 16, 64, 1, s.now); ok {
+			t.Fatal("a region reaching an unloaded column read as known")
+		}
+		// A section changed after the last answered probe: the client
+		// may still show the old state.
+		s.advance(time.Millisecond)
+		w.changed[[3]int32{0, 3, 0}] = s.now
+		if _, ok := s.p.readRegion(0, 63, 0, 1, 64, 1, s.now); ok {
+			t.Fatal("a section changed after the last answered probe read as known")
+		}
+		s.ack()
+		if _, ok := s.p.readRegion(0, 63, 0, 1, 64, 1, s.now); !ok {
+			t.Fatal("after the probe answer the change is settled, yet the region did not read")
+		}
+		// Too large for the scratch space: nothing, never a partial read.
+		if _, ok := s.p.readRegion(0, 0, 0, 15, 15, 15, s.now); ok {
+			t.Fatal("an oversized region read")
+		}
+		s.p.SetWorld(nil, nil)
+		if s.p.HasWorld() {
+			t.Fatal("SetWorld(nil) left a world")
+		}
+	})
+}
