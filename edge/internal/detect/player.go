@@ -345,6 +345,8 @@ func (p *Player) apply(pk *serverPacket) {
 		p.self.onGround = m.onGround
 	case packets.KindHeldItemSlot:
 		p.self.heldSlot = pk.slot.Slot
+	case packets.KindBlockDig, packets.KindBlockPlace:
+		p.recordEdit(pk)
 	case packets.KindPluginMessage:
 		// The first brand that passes the brand rule names the client in
 		// events; one that fails is client.brand's evidence, not a name.

@@ -4,6 +4,9 @@ import (
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
+	"github.com/rustguard/rustguard/edge/internal/world/chunk"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
 // What detection reads of the world replica (docs/WORLD.md). The relay
@@ -29,14 +32,10 @@ type World interface {
 	// ChangedAfter reports whether the block's section changed after t:
 	// the client may still show the old state there.
 	ChangedAfter(x, y, z int32, t time.Time) bool
-}
-
-// WorldEditor is the part of the replica the player's own edits go to
-// (world.View implements it): detection sees the dig and place packets
-// first, and records them as the client predicts them.
-type WorldEditor interface {
-	// Predict records an unconfirmed edit: state 0 is a break; seq is the
-	// 1.19+ sequence or -1.
+	// Predict records the player's own edit before the server settled
+	// it: state 0 is a break; seq is the 1.19+ sequence, or -1 (settled
+	// by the server's block change there). Detection sees the dig and
+	// place packets, so it records them.
 	Predict(x, y, z int32, state uint16, seq int32)
 }
 
@@ -136,4 +135,59 @@ func (p *Player) readRegion(x0, y0, z0, x1, y1, z1 int32, now time.Time) (region
 		}
 	}
 	return region{x0: x0, y0: y0, z0: z0, nx: int32(nx), nz: int32(nz), states: w.scratch[:nx*ny*nz], table: w.table}, true
+}
+
+// stateUncertain is what a prediction records where the edge does not
+// know the block: the placed block (the edge knows the held item only
+// roughly, and a click may open a container instead) and a dig start
+// (it breaks at once in creative or with an instant-mine tool, else not).
+// Every block table answers it as unknown, so no check is sure there.
+const stateUncertain = chunk.StateOutOfRange
+
+// blockFaceOffsets are the block faces of dig and place packets (0 down,
+// 1 up, 2 north, 3 south, 4 west, 5 east) as offsets to the neighbour.
+var blockFaceOffsets = [6][3]int32{{0, -1, 0}, {0, 1, 0}, {0, 0, -1}, {0, 0, 1}, {-1, 0, 0}, {1, 0, 0}}
+
+// recordEdit hands the player's own dig or place to the replica as the
+// client predicts it, and starts the edit grace (readRegion). It runs
+// whatever the checks decided: a dropped packet never reached the server,
+// but the client changed its own world all the same.
+func (p *Player) recordEdit(pk *serverPacket) {
+	w := &p.world
+	if w.w == nil {
+		return
+	}
+	seq := int32(-1)
+	switch pk.kind {
+	case packets.KindBlockDig:
+		d := &pk.dig
+		if p.info.Protocol >= mcproto.Protocol1_19 {
+			seq = d.Sequence
+		}
+		var state uint16
+		switch d.Status {
+		case digStart:
+			state = stateUncertain
+		case digFinish:
+			state = 0 // the client broke it
+		default:
+			return
+		}
+		w.lastEdit = pk.now
+		w.w.Predict(d.Location.X, d.Location.Y, d.Location.Z, state, seq)
+	case packets.KindBlockPlace:
+		b := &pk.place
+		if b.Face < 0 || b.Face > maxBlockFace {
+			return // 1.8's item use: nothing placed
+		}
+		if p.info.Protocol >= mcproto.Protocol1_19 {
+			seq = b.Sequence
+		}
+		w.lastEdit = pk.now
+		// The block goes next to the face clicked, or into the clicked
+		// block when that is replaceable (grass, snow): both uncertain.
+		loc, off := b.Location, blockFaceOffsets[b.Face]
+		w.w.Predict(loc.X, loc.Y, loc.Z, stateUncertain, seq)
+		w.w.Predict(loc.X+off[0], loc.Y+off[1], loc.Z+off[2], stateUncertain, seq)
+	}
 }

@@ -145,3 +145,65 @@ func TestReadRegionIsKnownOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// The player's own digs and places reach the replica as the client
+// predicts them: a dig finish is air, a dig start (instant in creative)
+// and a placement (the edge does not know the block) are unknown, and the
+// blocks near an edit are uncertain for a while whatever the replica says.
+func TestOwnEditsArePredicted(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newPlaying(t, proto, packets.GameModeSurvival, Config{})
+		w := newTestWorld()
+		w.load(-16, -16, 31, 31)
+		s.p.SetWorld(w, mustTable(t, proto))
+		s.ack()
+		seq := func(n int32) int32 {
+			if proto >= mcproto.Protocol1_19 {
+				return n
+			}
+			return -1
+		}
+		loc := mcproto.Position{X: 1, Y: 63, Z: 1}
+		s.sb(packets.KindBlockDig, packets.BlockDig{Status: digStart, Location: loc, Face: 1, Sequence: 1})
+		s.sb(packets.KindBlockDig, packets.BlockDig{Status: digAbort, Location: loc, Face: 1})
+		s.sb(packets.KindBlockDig, packets.BlockDig{Status: digFinish, Location: loc, Face: 1, Sequence: 2})
+		place := packets.BlockPlace{Location: loc, Face: 1, Sequence: 3}
+		if proto < mcproto.Protocol1_9 {
+			place.Item = itemStack(proto, true)
+		}
+		s.sb(packets.KindBlockPlace, place)
+		want := []testEdit{
+			{1, 63, 1, uint16(stateUncertain), seq(1)},
+			{1, 63, 1, 0, seq(2)},
+			{1, 63, 1, uint16(stateUncertain), seq(3)},
+			{1, 64, 1, uint16(stateUncertain), seq(3)},
+		}
+		if len(w.edits) != len(want) {
+			t.Fatalf("edits %+v, want %+v", w.edits, want)
+		}
+		for i := range want {
+			if w.edits[i] != want[i] {
+				t.Errorf("edit %d: %+v, want %+v", i, w.edits[i], want[i])
+			}
+		}
+		if got := s.p.world.table.Lookup(int32(stateUncertain)).Shape(); got != blocks.ShapeUnknown {
+			t.Fatalf("a predicted placement reads as %v, want unknown", got)
+		}
+		if _, ok := s.p.readRegion(0, 62, 0, 2, 64, 2, s.now); ok {
+			t.Fatal("the blocks next to a fresh edit read as certain")
+		}
+		s.advance(editGrace)
+		s.ack()
+		if _, ok := s.p.readRegion(0, 62, 0, 2, 64, 2, s.now); !ok {
+			t.Fatal("the edit grace never ends")
+		}
+		if proto < mcproto.Protocol1_9 {
+			// 1.8's use-item form (face 255) places nothing.
+			n := len(w.edits)
+			s.sb(packets.KindBlockPlace, packets.BlockPlace{Location: mcproto.Position{X: -1, Y: -1, Z: -1}, Face: useItemFace, Item: itemStack(proto, true)})
+			if len(w.edits) != n {
+				t.Fatal("1.8's item use was recorded as a placement")
+			}
+		}
+	})
+}
