@@ -123,7 +123,9 @@ func (l *movementChecks) world(p *Player, pk *serverPacket, wm *worldMove) Verdi
 
 	// Exact NoFall: on the ground with nothing under the feet.
 	if wm.onGround && !support && p.on(chkWorldNoFall) && !p.entityNear(wm.x, wm.y, wm.z) {
-		v = worse(v, p.flag(chkWorldNoFall, 1, pk.now, "y", ftoa(wm.y)))
+		below := blockFloor(wm.y - groundEps)
+		v = worse(v, p.flag(chkWorldNoFall, 1, pk.now, "x", ftoa(wm.x), "y", ftoa(wm.y), "z", ftoa(wm.z),
+			"below", itoa(int64(r.states[r.index(blockFloor(wm.x), below, blockFloor(wm.z))]))))
 	}
 
 	// Jesus: level above liquid, feet out of it, nothing to stand on.
