@@ -143,8 +143,9 @@ func (p *Player) readRegion(x0, y0, z0, x1, y1, z1 int32, now time.Time) (region
 
 // stateUncertain is what a prediction records where the edge does not
 // know the block: the placed block (the edge knows the held item only
-// roughly, and a click may open a container instead) and a dig start
-// (it breaks at once in creative or with an instant-mine tool, else not).
+// roughly, and a click may open a container instead), a dig start (it
+// breaks at once in creative or with an instant-mine tool, else not) and
+// a dig finish (the server may refuse it).
 // Every block table answers it as unknown, so no check is sure there.
 const stateUncertain = chunk.StateOutOfRange
 
@@ -168,17 +169,16 @@ func (p *Player) recordEdit(pk *serverPacket) {
 		if p.info.Protocol >= mcproto.Protocol1_19 {
 			seq = d.Sequence
 		}
-		var state uint16
-		switch d.Status {
-		case digStart:
-			state = stateUncertain
-		case digFinish:
-			state = 0 // the client broke it
-		default:
+		if d.Status != digStart && d.Status != digFinish {
 			return
 		}
+		// Even a finished dig is recorded as unknown, not air: the
+		// server may refuse it, and before 1.19 only a block change at
+		// the position settles the edit, which a server need not send
+		// to the digger (flying-squid sends it to the others only); a
+		// stale "air" would read as a hole under an honest player.
 		w.lastEdit = pk.now
-		w.w.Predict(d.Location.X, d.Location.Y, d.Location.Z, state, seq)
+		w.w.Predict(d.Location.X, d.Location.Y, d.Location.Z, stateUncertain, seq)
 	case packets.KindBlockPlace:
 		b := &pk.place
 		if b.Face < 0 || b.Face > maxBlockFace {
