@@ -54,3 +54,28 @@ func TestViewIsSafeForAFeederAndAReader(t *testing.T) {
 		t.Fatal("a closed view answered a block")
 	}
 }
+
+// A column the view lists but the store does not hold reads as not loaded
+// in a Box, as in Block: never as air.
+func TestBoxOfAMissingColumnIsUnknown(t *testing.T) {
+	bodies := recorded(t, "1.20.4")
+	s := NewStore(0, nil)
+	dec := decoder(t, 765)
+	v := mustJoin(t, s, overworld)
+	if err := v.LoadColumn(dec, at(bodies[0], 0, 0), dim1204); err != nil {
+		t.Fatal(err)
+	}
+	var dst [64]uint16
+	if !v.Box(0, 60, 0, 3, 63, 3, dst[:]) {
+		t.Fatal("a loaded box did not read")
+	}
+	s.mu.Lock()
+	delete(s.columns, columnKey{overworld, 0, 0})
+	s.mu.Unlock()
+	if v.Box(0, 60, 0, 3, 63, 3, dst[:]) {
+		t.Fatal("a box over a column the store lacks read as known")
+	}
+	if _, ok := v.Block(1, 61, 1); ok {
+		t.Fatal("a block of a column the store lacks read as known")
+	}
+}

@@ -397,7 +397,14 @@ func (v *View) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
 	}
 	for cz := range ncz {
 		for cx := range ncx {
-			cols = append(cols, s.columns[columnKey{v.dim, cx0 + int32(cx), cz0 + int32(cz)}])
+			c := s.columns[columnKey{v.dim, cx0 + int32(cx), cz0 + int32(cz)}]
+			if c == nil {
+				// The view lists it but the store has none: unknown,
+				// never air (Block answers the same).
+				s.mu.RUnlock()
+				return false
+			}
+			cols = append(cols, c)
 		}
 	}
 	i := 0
@@ -406,10 +413,9 @@ func (v *View) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
 			row := int(z>>4-cz0) * ncx
 			for x := x0; x <= x1; x++ {
 				var st uint16
-				if c := cols[row+int(x>>4-cx0)]; c != nil {
-					if idx := y>>4 - c.minSection; idx >= 0 && int(idx) < len(c.sections) {
-						st = c.sections[idx].At(int((y&15)<<8 | (z&15)<<4 | x&15))
-					}
+				c := cols[row+int(x>>4-cx0)]
+				if idx := y>>4 - c.minSection; idx >= 0 && int(idx) < len(c.sections) {
+					st = c.sections[idx].At(int((y&15)<<8 | (z&15)<<4 | x&15))
 				}
 				dst[i] = st
 				i++
