@@ -96,9 +96,9 @@ type Player struct {
 	teleports      teleportQueue
 	riding         riding
 	ticks          ticks
-	kin            kinetics     // kinetics.go: effects, attributes, pushes
-	setback        setbackState // setback.go: the edge\'s own teleport in flight
-	world          playerWorld  // world.go: the player's world replica, when the edge keeps one
+	kin            kinetics      // kinetics.go: effects, attributes, pushes
+	setback        *setbackState // setback.go: the edge\'s own teleport in flight
+	world          playerWorld   // world.go: the player's world replica, when the edge keeps one
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused

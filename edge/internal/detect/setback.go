@@ -57,7 +57,7 @@ func isSetbackID(id int32) bool { return id >= setbackIDBase && id < setbackIDBa
 // answering position, or a movement the backend must not see): it is
 // dropped and the checks do not judge it. v may carry a resent setback.
 func (p *Player) setbackServerbound(pk *serverPacket) (own bool, v Verdict) {
-	sb := &p.setback
+	sb := p.setback
 	switch pk.kind {
 	case packets.KindTeleportConfirm:
 		id := pk.teleport.TeleportID
@@ -65,7 +65,7 @@ func (p *Player) setbackServerbound(pk *serverPacket) (own bool, v Verdict) {
 			return false, pass
 		}
 		// Ours, pending or a late duplicate: the backend never sent it.
-		if sb.pending && id == sb.id {
+		if sb != nil && sb.pending && id == sb.id {
 			sb.confirmed = true
 		}
 		return true, drop
@@ -73,7 +73,7 @@ func (p *Player) setbackServerbound(pk *serverPacket) (own bool, v Verdict) {
 	default:
 		return false, pass
 	}
-	if !sb.pending {
+	if sb == nil || !sb.pending {
 		return false, pass
 	}
 	m := &pk.move
@@ -102,6 +102,10 @@ func (p *Player) setbackVerdict(v Verdict, now time.Time) Verdict {
 	if v.Outcome != Setback {
 		return v
 	}
+	if p.setback == nil {
+		// Made with the first setback: most players never get one.
+		p.setback = new(setbackState)
+	}
 	if p.setback.pending || !p.movement.motion.have {
 		return drop
 	}
@@ -115,7 +119,7 @@ func (p *Player) setbackVerdict(v Verdict, now time.Time) Verdict {
 // sendSetback builds the setback packet for the current target; resend
 // keeps its id.
 func (p *Player) sendSetback(now time.Time, resend bool) Verdict {
-	sb := &p.setback
+	sb := p.setback
 	pid := int32(-1)
 	if p.table != nil {
 		pid = p.table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindSyncPlayerPosition)
@@ -147,4 +151,4 @@ func (l *movementChecks) setbackAnswered(p *Player, m *move) {
 
 // SetbackPending reports whether the edge's own teleport waits for the
 // client's answer (movement is dropped until then).
-func (p *Player) SetbackPending() bool { return p.setback.pending }
+func (p *Player) SetbackPending() bool { return p.setback != nil && p.setback.pending }

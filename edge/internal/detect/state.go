@@ -379,7 +379,9 @@ func (p *Player) newWorld(now time.Time) {
 	p.self.dead = false
 	p.riding.reset()
 	p.teleports.clear()
-	p.setback.pending = false // the server places the player anew
+	if p.setback != nil {
+		p.setback.pending = false // the server places the player anew
+	}
 }
 
 func (p *Player) addTeleport(s packets.SyncPlayerPosition, now time.Time) {

@@ -42,8 +42,8 @@ type World interface {
 // maxRegionBlocks bounds the blocks one world read covers: a player's box
 // (0.6 × 1.8 × 0.6) with a block of margin on every side spans at most
 // 3 × 4 × 3 blocks, and the ground and head checks one more layer: 4 × 5 ×
-// 4 = 80 leaves room. The scratch array lives in the Player, so a read
-// allocates nothing.
+// 4 = 80 leaves room. The scratch array is the player's (made with its
+// first read), so a read allocates nothing after that.
 const maxRegionBlocks = 128
 
 // editGrace is how long after the player's own dig or place the blocks
@@ -59,7 +59,9 @@ type playerWorld struct {
 	// lastEdit is when the player last dug or placed: the world near them
 	// is uncertain until editGrace after it.
 	lastEdit time.Time
-	scratch  [maxRegionBlocks]uint16
+	// scratch is made with the first read: the world checks are off by
+	// default, and an idle player should not carry it.
+	scratch *[maxRegionBlocks]uint16
 }
 
 // SetWorld gives the player's detection the player's world replica and
@@ -113,6 +115,9 @@ func (p *Player) readRegion(x0, y0, z0, x1, y1, z1 int32, now time.Time) (region
 	}
 	if !w.lastEdit.IsZero() && now.Sub(w.lastEdit) < editGrace {
 		return region{}, false
+	}
+	if w.scratch == nil {
+		w.scratch = new([maxRegionBlocks]uint16)
 	}
 	if !w.w.Box(x0, y0, z0, x1, y1, z1, w.scratch[:]) {
 		return region{}, false
