@@ -65,7 +65,7 @@ func checkCatalog() map[string]checkSpec {
 		"movement.teleport_ignored": {rewrites: false, setbacks: false, params: []string{}},
 		"order.no_swing":            {rewrites: false, setbacks: false, params: []string{}},
 		"sign.text":                 {rewrites: false, setbacks: false, params: []string{}},
-		"spam.command":              {rewrites: false, setbacks: false, params: []string{"interval_ms"}},
+		"spam.command":              {rewrites: false, setbacks: false, params: []string{"burst", "interval_ms"}},
 		"spam.tab":                  {rewrites: false, setbacks: false, params: []string{"interval_ms", "rate", "window_seconds"}},
 		"spam.tab_length":           {rewrites: false, setbacks: false, params: []string{"max_length"}},
 		"timer.balance":             {rewrites: false, setbacks: false, params: []string{"drift_ms", "max_stall_ms", "stall_slack_ms"}},

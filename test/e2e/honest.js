@@ -116,7 +116,7 @@ const FALL_BLOCKS = 5
 const PLACE_OFFSET = 2
 
 // The builder's pace: /setblock commands of one player BUILD_GAP_MS apart
-// (spam.command allows one every 50 ms; commands do not count towards
+// (spam.command allows one every 50 ms after a burst of three; commands do not count towards
 // vanilla's chat spam counter). flying-squid 1.12.0 has /setblock but no
 // /fill.
 const BUILD_GAP_MS = 300

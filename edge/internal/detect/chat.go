@@ -48,8 +48,8 @@ func chatSpecs() []Spec {
 		{ID: chkBlankTab, Key: "chat.blank_tab", Layer: 5, Severity: detection.SeverityInfo, Action: detection.ActionAlert, Experimental: true,
 			Description: "a 1.13+ tab-complete request for / alone or blank text (Grim ChatA); experimental: mineflayer sends / after commands"},
 		{ID: chkSpamCommand, Key: "spam.command", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
-			Description: "commands faster than one per interval_ms (Velocity command-rate-limit); over the limit they are dropped; to kick, set action kick and kick_vl",
-			Params:      map[string]float64{"interval_ms": 50}},
+			Description: "commands faster than one per interval_ms (Velocity command-rate-limit) beyond a burst of burst: a lag spike delivers commands sent apart together; over the limit they are dropped; to kick, set action kick and kick_vl",
+			Params:      map[string]float64{"interval_ms": 50, "burst": 3}},
 		{ID: chkSpamTab, Key: "spam.tab", Layer: 5, Severity: detection.SeverityLow, Action: detection.ActionDrop, Decay: 0.5,
 			Description: "tab-complete requests faster than one per interval_ms (Velocity) or above rate per second averaged over window_seconds (Paper's limit of 500); to kick, set action kick and kick_vl",
 			Params:      map[string]float64{"interval_ms": 10, "rate": 20, "window_seconds": 25}},
@@ -66,7 +66,7 @@ func chatSpecs() []Spec {
 
 // chatChecks is the chat family's bookkeeping.
 type chatChecks struct {
-	lastCommand time.Time // last command relayed
+	commands    bucket    // one token per interval_ms, burst deep
 	lastTab     time.Time // last tab-complete relayed
 	tab         bucket
 	chat        bucket
@@ -171,10 +171,14 @@ func (l *chatChecks) command(p *Player, pk *serverPacket, cmd []byte) Verdict {
 		v = worse(v, p.flag(chkChatInvalid, 1, pk.now, "field", "command", "reason", "illegal_char"))
 	}
 	if v.Outcome == Pass && p.on(chkSpamCommand) {
-		if !l.lastCommand.IsZero() && pk.now.Sub(l.lastCommand) < paramDuration(p, chkSpamCommand, "interval_ms") {
-			return p.flag(chkSpamCommand, 1, pk.now, "since_ms", itoa(pk.now.Sub(l.lastCommand).Milliseconds()))
+		// A bucket, not a minimum gap: the edge stamps packets when it
+		// reads them, and commands a client sent 300 ms apart arrive a
+		// few milliseconds apart after a stall anywhere on the way.
+		interval := paramDuration(p, chkSpamCommand, "interval_ms").Seconds()
+		burst := max(1, p.param(chkSpamCommand, "burst"))
+		if interval > 0 && !l.commands.take(1, 1/interval, burst*interval, pk.now) {
+			return p.flag(chkSpamCommand, 1, pk.now, "tokens", ftoa(l.commands.tokens))
 		}
-		l.lastCommand = pk.now
 	}
 	return v
 }

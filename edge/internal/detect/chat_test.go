@@ -87,20 +87,35 @@ func TestCommandRate(t *testing.T) {
 			got, v := s.run([]step{commandStep(proto, "/home", d)})
 			return v.Outcome, got
 		}
-		if o, got := cmd(0); o != Pass || len(got) != 0 {
-			t.Fatalf("%d: first command %v %v", proto, o, got)
+		// A burst of three (commands sent apart that a stall delivered
+		// together) passes.
+		for i := 0; i < 3; i++ {
+			if o, got := cmd(time.Millisecond); o != Pass || len(got) != 0 {
+				t.Fatalf("%d: command %d of a burst: %v %v", proto, i+1, o, got)
+			}
 		}
 		if o, got := cmd(10 * time.Millisecond); o != Drop || !slices.Equal(got, []string{"spam.command"}) {
-			t.Errorf("%d: command 10 ms later: %v %v, want dropped", proto, o, got)
+			t.Errorf("%d: a fourth command 10 ms later: %v %v, want dropped", proto, o, got)
 		}
-		// The interval counts from the last command relayed.
+		// A refused command spends nothing: 45 ms later the bucket holds
+		// 1.1 commands' worth.
 		if o, got := cmd(45 * time.Millisecond); o != Pass || len(got) != 0 {
-			t.Errorf("%d: command 55 ms after the last relayed: %v %v", proto, o, got)
+			t.Errorf("%d: command 55 ms after the burst: %v %v", proto, o, got)
 		}
 		for i := 0; i < 20; i++ {
 			if o, got := cmd(time.Second); o != Pass || len(got) != 0 {
 				t.Fatalf("%d: a command a second: %v %v", proto, o, got)
 			}
+		}
+		// Sustained: one every 10 ms is dropped four times in five.
+		dropped := 0
+		for i := 0; i < 50; i++ {
+			if o, _ := cmd(10 * time.Millisecond); o == Drop {
+				dropped++
+			}
+		}
+		if dropped < 35 || dropped > 45 {
+			t.Errorf("%d: %d of 50 commands 10 ms apart dropped, want about 40", proto, dropped)
 		}
 		// Chat does not count as a command.
 		if o, got := s.run([]step{{kind: packets.KindChat, send: chatPacket(proto, "hi")}}); len(o) != 0 || got.Outcome != Pass {
@@ -119,7 +134,7 @@ func TestRateChecksKickOnlyWhenConfigured(t *testing.T) {
 	}{{"default", Config{}, Drop}, {"kick after 3", cfg, Kick}} {
 		s := newPlaying(t, 765, packets.GameModeSurvival, tc.cfg)
 		var v Verdict
-		for i := 0; i < 5; i++ { // four over the limit: VL 4 minus a little decay
+		for i := 0; i < 7; i++ { // the burst of three, then four over the limit: VL 4 minus a little decay
 			_, v = s.run([]step{commandStep(765, "/home", time.Millisecond)})
 		}
 		if v.Outcome != tc.want {
