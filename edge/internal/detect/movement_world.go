@@ -65,7 +65,7 @@ const (
 func worldMovementSpecs() []Spec {
 	return []Spec{
 		{ID: chkWorldNoFall, Key: "world.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet, no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); experimental; when enforced, the edge sets the player back"},
+			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet under the footprint swept from the last position (vanilla finds the ground before it moves sideways), no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); experimental; when enforced, the edge sets the player back"},
 		{ID: chkWorldJesus, Key: "world.jesus", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
 			Description: "10 position packets in a row level (within 0.001) with liquid under the feet, the feet out of it and nothing to stand on (walking on water or lava); experimental; when enforced, the edge sets the player back"},
 		{ID: chkWorldSpider, Key: "world.spider", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
