@@ -340,9 +340,10 @@ func enforce(key string) string {
 // without a row fails the coverage subtest until it gets a row or a reason
 // here; only experimental checks may be here.
 var notCovered = map[string]string{
-	// The world checks read the edge's world replica. They are off until
-	// TestNoFalsePositives has run with them on, on every version; their
-	// unit tests (edge/internal/detect TestWorldChecks) and the relay's
+	// The world checks read the edge's world replica. TestNoFalsePositives
+	// has run with them on in alert mode (E2E_EDGE_CONFIG) on every
+	// version without a detection; they stay off until each has a row
+	// here. Their unit tests (edge/internal/detect TestWorldChecks) and the relay's
 	// setback test (edge/internal/server TestSetbackInTheRelay) cover
 	// them meanwhile. A scripted cheater needs terrain built with
 	// /setblock (water for world.jesus, a wall for world.spider).

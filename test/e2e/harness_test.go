@@ -493,6 +493,14 @@ func (e *env) tryStartEdge(t *testing.T, backendAddr, probe string, extraEnv []s
 	// one address. Tests that exercise the gate pass their own values in
 	// extraEnv, which come later and win.
 	cmd.Env = append(cmd.Env, openGateEnv...)
+	// E2E_EDGE_CONFIG runs the suites with a configuration file (say,
+	// experimental checks turned on) where the test sets none of its own.
+	if c := os.Getenv("E2E_EDGE_CONFIG"); c != "" {
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(e.root, c)
+		}
+		cmd.Env = append(cmd.Env, "RUSTGUARD_CONFIG="+c)
+	}
 	cmd.Env = append(cmd.Env, extraEnv...)
 	ed.process = startProcess(t, "edge", cmd)
 	return ed, ed.waitHTTP(probe, edgeReadyTimeout, http.StatusOK)

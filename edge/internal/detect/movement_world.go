@@ -65,7 +65,7 @@ const (
 func worldMovementSpecs() []Spec {
 	return []Spec{
 		{ID: chkWorldNoFall, Key: "world.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet, no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); experimental; when enforced, the edge sets the player back"},
+			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet under the footprint swept from the last position (vanilla finds the ground before it moves sideways), no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); experimental; when enforced, the edge sets the player back"},
 		{ID: chkWorldJesus, Key: "world.jesus", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
 			Description: "10 position packets in a row level (within 0.001) with liquid under the feet, the feet out of it and nothing to stand on (walking on water or lava); experimental; when enforced, the edge sets the player back"},
 		{ID: chkWorldSpider, Key: "world.spider", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
@@ -101,6 +101,27 @@ type worldMove struct {
 	exemptRise bool    // flying, gliding, levitation, a push or a riptide: rises are not judged
 }
 
+// footprint is a horizontal area the player's box covers, edges included.
+type footprint struct{ x0, x1, z0, z1 float64 }
+
+// sweptFootprint is where the ground under this move may be: the box's
+// footprint (widened by footMargin) from the previous position to this
+// one. Vanilla's collision moves the box along y first, then along x and
+// z (Entity.move on every version), and the ground flag comes from the y
+// step: the tick a player walks or jumps off an edge, it reports the
+// ground at the edge's height from where its box was before the
+// horizontal move, already clear of the block it stood on. A check of the
+// final footprint alone flagged every honest player stepping off a slab or
+// a column (docs/DETECTIONS.md, "Movement in the world"). The leniency is
+// one tick's horizontal move, which the speed bounds keep small.
+func (wm *worldMove) sweptFootprint() footprint {
+	hw := wm.halfWidth + footMargin
+	return footprint{
+		x0: min(wm.x, wm.prevX) - hw, x1: max(wm.x, wm.prevX) + hw,
+		z0: min(wm.z, wm.prevZ) - hw, z1: max(wm.z, wm.prevZ) + hw,
+	}
+}
+
 // world judges one tick's move against the replica. It runs after the
 // bounds accepted the move, with the bounds' state still of the move
 // before.
@@ -110,15 +131,18 @@ func (l *movementChecks) world(p *Player, pk *serverPacket, wm *worldMove) Verdi
 		st.levelOnLiquid = 0
 		return pass
 	}
-	x0, x1 := blockFloor(wm.x-wm.halfWidth-worldMargin), blockFloor(wm.x+wm.halfWidth+worldMargin)
-	z0, z1 := blockFloor(wm.z-wm.halfWidth-worldMargin), blockFloor(wm.z+wm.halfWidth+worldMargin)
+	fp := wm.sweptFootprint()
+	x0 := min(blockFloor(wm.x-wm.halfWidth-worldMargin), blockFloor(fp.x0))
+	x1 := max(blockFloor(wm.x+wm.halfWidth+worldMargin), blockFloor(fp.x1))
+	z0 := min(blockFloor(wm.z-wm.halfWidth-worldMargin), blockFloor(fp.z0))
+	z1 := max(blockFloor(wm.z+wm.halfWidth+worldMargin), blockFloor(fp.z1))
 	y0, y1 := blockFloor(wm.y-fenceHeight-groundEps), blockFloor(wm.y+wm.height)
 	r, ok := p.readRegion(x0, y0, z0, x1, y1, z1, pk.now)
 	if !ok {
 		st.levelOnLiquid = 0
 		return pass
 	}
-	support, liquidBelow := r.support(wm.x, wm.y, wm.z, wm.halfWidth+footMargin)
+	support, liquidBelow := r.support(fp, wm.y)
 	v := pass
 
 	// Exact NoFall: on the ground with nothing under the feet.
@@ -197,17 +221,19 @@ func span(s blocks.Shape) (lo, hi float64, certain bool) {
 	return 0, 0, false
 }
 
-// support reports whether anything may hold up feet at (x, y, z) with the
-// footprint's half width hw: a block whose top may be at the feet (within
+// support reports whether anything may hold up feet at height y anywhere
+// in the footprint fp (sweptFootprint): a block whose top may be at the feet (within
 // groundEps), a block the player may be stuck inside (then vanilla's
 // collision is not what the edge can tell), or a block the edge cannot be
 // sure of. A block the player only touches from the side (a wall) holds
 // nothing up. liquidBelow reports liquid in the layer right under the
 // feet.
-func (r *region) support(x, y, z, hw float64) (support, liquidBelow bool) {
-	bx0, bx1 := blockFloor(x-hw), blockFloor(x+hw)
-	bz0, bz1 := blockFloor(z-hw), blockFloor(z+hw)
-	inner := hw - footMargin - phaseShrink // the footprint a stuck player overlaps for sure
+func (r *region) support(fp footprint, y float64) (support, liquidBelow bool) {
+	bx0, bx1 := blockFloor(fp.x0), blockFloor(fp.x1)
+	bz0, bz1 := blockFloor(fp.z0), blockFloor(fp.z1)
+	// The footprint a stuck player overlaps for sure.
+	const shrink = footMargin + phaseShrink
+	ix0, ix1, iz0, iz1 := fp.x0+shrink, fp.x1-shrink, fp.z0+shrink, fp.z1-shrink
 	under := blockFloor(y - groundEps)
 	for by := blockFloor(y - fenceHeight - groundEps); by <= blockFloor(y+groundEps); by++ {
 		for bz := bz0; bz <= bz1; bz++ {
@@ -229,7 +255,7 @@ func (r *region) support(x, y, z, hw float64) (support, liquidBelow bool) {
 					return true, liquidBelow // standing on it
 				}
 				if bottom < y+groundEps && top > y-groundEps &&
-					float64(bx) < x+inner && float64(bx)+1 > x-inner && float64(bz) < z+inner && float64(bz)+1 > z-inner {
+					float64(bx) < ix1 && float64(bx)+1 > ix0 && float64(bz) < iz1 && float64(bz)+1 > iz0 {
 					return true, liquidBelow // stuck inside it
 				}
 			}

@@ -132,6 +132,28 @@ func TestWorldChecks(t *testing.T) {
 				t.Errorf("flagged %v, want world.nofall", k)
 			}
 		})
+		t.Run("nofall_off_an_edge", func(t *testing.T) {
+			// Vanilla moves a box along y before x and z, and its ground
+			// flag comes from the y step: the tick a player walks off an
+			// edge, it reports the ground at the edge's height from a
+			// footprint that no longer overlaps the block. mineflayer does
+			// this walking off a /setblock column and sprint-jumping off a
+			// slab in the false-positive suite.
+			s, w := worldSession(t, proto)
+			w.set(0, 64, 0, w.stone) // a block on the floor: its top at 65
+			w.set(0, 64, 2, w.slab)  // a slab: its top at 64.5
+			s.teleportTo(0.5, 65, 0.5)
+			s.at(0.8, 65, 0.5, true)
+			s.at(1.1, 65, 0.5, true)   // the footprint 0.8–1.4 on the block by 0.2
+			s.at(1.316, 65, 0.5, true) // walked off: 1.016–1.616, nothing under it
+			s.at(1.5, 64.92, 0.5, false)
+			s.teleportTo(0.5, 64.5, 2.5)
+			s.at(0.9, 64.5, 2.5, true)  // 0.6–1.2 on the slab
+			s.at(1.45, 64.5, 2.5, true) // a sprint-jump's tick off it: 1.15–1.75
+			if k := s.flagged(); len(k) > 0 {
+				t.Errorf("walking off an edge flagged %v", k)
+			}
+		})
 		t.Run("unknown_column", func(t *testing.T) {
 			s, w := worldSession(t, proto)
 			s.at(0.5, 64, 0.5, true)

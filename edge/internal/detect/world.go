@@ -41,9 +41,13 @@ type World interface {
 
 // maxRegionBlocks bounds the blocks one world read covers: a player's box
 // (0.6 × 1.8 × 0.6) with a block of margin on every side spans at most
-// 3 × 4 × 3 blocks, and the ground and head checks one more layer: 4 × 5 ×
-// 4 = 80 leaves room. The scratch array is the player's (made with its
-// first read), so a read allocates nothing after that.
+// 4 × 4 × 4 blocks, the ground check one more layer, and the footprint
+// swept from the previous position (movement_world.go, sweptFootprint)
+// reaches past the margin only for a move of more than a block, one more
+// column each way up to 1.4 blocks (beyond a sprint-jump with speed II):
+// 5 × 5 × 5 = 125. A larger read is not judged. The scratch array is the
+// player's (made with its first read), so a read allocates nothing after
+// that.
 const maxRegionBlocks = 128
 
 // editGrace is how long after the player's own dig or place the blocks
