@@ -66,12 +66,12 @@ func chatSpecs() []Spec {
 
 // chatChecks is the chat family's bookkeeping.
 type chatChecks struct {
-	commands    bucket    // one token per interval_ms, burst deep
-	lastTab     time.Time // last tab-complete relayed
-	tab         bucket
-	chat        bucket
-	spam        float64   // vanilla's chat spam counter
-	spamAt      time.Time // when it was last brought up to date
+	commands bucket    // one token per interval_ms, burst deep
+	lastTab  time.Time // last tab-complete relayed
+	tab      bucket
+	chat     bucket
+	spam     float64   // vanilla's chat spam counter
+	spamAt   time.Time // when it was last brought up to date
 }
 
 func (l *chatChecks) serverbound(p *Player, pk *serverPacket) Verdict {
