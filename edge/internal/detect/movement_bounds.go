@@ -167,8 +167,10 @@ func (l *movementChecks) bounds(p *Player, pk *serverPacket) Verdict {
 	if dy > 0 && !m.onGround && mo.onGround {
 		// The first tick of a jump: a step or a collision can clip the
 		// move below the jump's velocity, which carries into the next
-		// tick all the same.
-		mo.vy = max(dy, p.attrHi(taJumpStrength)+jumpBoostPerLevel*p.effect(teJumpBoost))
+		// tick all the same. A rise beyond it was a step, after which
+		// vanilla zeroes the vertical motion: the jump's velocity is the
+		// most to carry either way.
+		mo.vy = p.attrHi(taJumpStrength) + jumpBoostPerLevel*p.effect(teJumpBoost)
 	}
 	l.ground(m.onGround)
 	return v
@@ -259,8 +261,12 @@ func (l *movementChecks) judge(p *Player, pk *serverPacket, dx, dy, dz float64) 
 			allowed = max(allowed, bubbleColumnRise)
 		}
 		if mo.onGround {
+			// A jump, or a step: a move that started on the ground
+			// steps up (to a slab's top, 0.5) even while it jumps, and
+			// the client then reports it in the air, because vanilla's
+			// ground flag needs a downward move.
 			jump := p.attrHi(taJumpStrength) + jumpBoostPerLevel*p.effect(teJumpBoost)
-			allowed = max(allowed, jump, mo.fallSpeed)
+			allowed = max(allowed, jump, mo.fallSpeed, p.attrHi(taStepHeight))
 		} else {
 			// Gravity only slows a rise: the last move continued.
 			allowed = max(allowed, (mo.vy-p.attrLo(taGravity))*gravityDrag)
@@ -304,7 +310,7 @@ func riseAllowed(p *Player, mo *motion, scale, thr, pushUp float64) float64 {
 	var allowed float64
 	if mo.onGround {
 		jump := p.attrHi(taJumpStrength) + jumpBoostPerLevel*p.effect(teJumpBoost)
-		allowed = max(jump, mo.fallSpeed)
+		allowed = max(jump, mo.fallSpeed, p.attrHi(taStepHeight)) // a step while jumping: see judge
 	} else {
 		allowed = (mo.vy - p.attrLo(taGravity)) * gravityDrag
 		if mo.vy < 0 {

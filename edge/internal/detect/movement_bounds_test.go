@@ -96,6 +96,11 @@ func TestMovementBounds(t *testing.T) {
 		// stairs): the jump's first tick rose less than its velocity (a
 		// step clipped it), the second rose what the velocity carried.
 		{"jump clipped by a stair", nil, concat([]mv{{dx: 0.3, ground: true}, {dx: 0.3, dy: 0.386}, {dx: 0.3, dy: 0.34}, {dx: 0.3, dy: 0.25}, {dx: 0.3, dy: 0.17}}, fall(4)), ""},
+		// A jump into a slab: the step lifts the jump's first tick to the
+		// slab's top, 0.5 above, while the client reports it in the air
+		// (vanilla's ground flag needs a downward move); the step zeroed
+		// the vertical motion, so the player lands or falls after it.
+		{"jump stepped onto a slab", nil, concat([]mv{{dx: 0.3, ground: true}, {dx: 0.3, dy: 0.5}, {dx: 0.3, ground: true}}, repeat(5, mv{dx: 0.2, ground: true})), ""},
 		{"climb a ladder", nil, concat([]mv{{dy: 0.42}}, repeat(40, mv{dy: 0.2})), ""},
 		{"swim up", nil, repeat(40, mv{dy: 0.2}), ""},
 		{"jump boost II", func(s *session) {
