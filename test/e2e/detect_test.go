@@ -27,7 +27,7 @@ const honestParallel = 2
 var honestActivities = []string{
 	"chat", "look", "walk", "sprint", "jump", "sneak", "command", "give", "place", "break",
 	"inventory", "chest", "fall", "sprintjump", "speed", "stairs", "climb", "swim",
-	"meet", "fight", "creative", "goodbye",
+	"ice", "cobweb", "meet", "fight", "creative", "goodbye",
 }
 
 // honestImpossible lists the activities honest.js cannot do on a version

@@ -32,6 +32,9 @@
 //               walking off the top (a three-block drop)
 //   swim        building a two-deep water column around the player,
 //               swimming up in it and out of it, removing it
+//   ice         turning the ground ahead into ice with /setblock,
+//               sprinting across it and walking back, restoring the ground
+//   cobweb      a cobweb at the feet ahead, walking through it, removing it
 //   fight       both players walk to 2-3 blocks of each other, face each
 //               other and hit each other about twice a second, walking
 //               back into range after knockback
@@ -129,6 +132,12 @@ const SPEED_SECONDS = 10
 const CLIMB_UNTIL = '1.13'
 // How long the swimmer holds jump in the water, then swims forward out.
 const SWIM_MS = 1500
+// ICE_BLOCKS is the length of the ice the player sprints across. There
+// is no slime activity: mineflayer 4 does not bounce as vanilla does
+// (on 1.8.8 it rose up to 1.9 blocks a tick off a slime block, on 1.20.4
+// it did not bounce at all), so slime is covered by the prediction's
+// recorded traces only.
+const ICE_BLOCKS = 4
 
 const opts = lib.args({
   host: { type: 'string', default: '127.0.0.1' },
@@ -448,6 +457,8 @@ async function activities1 (bot, heading, away) {
   await record(bot, 'stairs', () => stairs(bot, d))
   await record(bot, 'swim', () => swim(bot, d))
   await record(bot, 'climb', () => climb(bot, d))
+  await record(bot, 'ice', () => ice(bot, d))
+  await record(bot, 'cobweb', () => cobweb(bot, d))
 }
 
 // build runs /setblock for every [x, y, z, name, props] of blocks, at the
@@ -614,6 +625,67 @@ async function swim (bot, d) {
   await sleep(200)
   await build(bot, water.map(([x, y, z]) => [x, y, z, 'air']))
   return `swam ${(top - y0).toFixed(2)} blocks up and out of the water`
+}
+
+// blockName is the first of names this version has (blocks renamed by
+// the flattening).
+function blockName (bot, ...names) {
+  const name = names.find((n) => bot.registry.blocksByName[n])
+  if (!name) throw new Error(`none of ${names.join(', ')} on this version`)
+  return name
+}
+
+// groundUnder is the block under the player's feet block f, to put back.
+function groundUnder (bot, f) {
+  const b = bot.blockAt(f.offset(0, -1, 0))
+  if (!b || b.name === 'air') throw new Error(`no ground under ${f}`)
+  return b.name
+}
+
+// ice turns the ground of the ICE_BLOCKS blocks ahead (direction d) into
+// ice, sprints across it (the slide on ice carries a player further than
+// on the ground), walks back, and restores the ground.
+async function ice (bot, d) {
+  const f = await centre(bot)
+  const ground = groundUnder(bot, f)
+  const row = []
+  for (let k = 1; k <= ICE_BLOCKS; k++) row.push([f.x + k * d, f.y - 1, f.z])
+  await build(bot, row.map(([x, y, z]) => [x, y, z, 'ice']))
+  const x0 = bot.entity.position.x
+  let slid = 0
+  await lookSmooth(bot, yawTowards(d), 0)
+  await walkUntil(bot, ['forward', 'sprint'], () => Math.abs(bot.entity.position.x - x0) >= ICE_BLOCKS - 1, 'across the ice')
+  const stop = bot.entity.position.x
+  await sleep(500) // no key held: the player slides on
+  slid = Math.abs(bot.entity.position.x - stop)
+  await lookSmooth(bot, yawTowards(-d), 0)
+  await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - x0) < 1, 'back over the ice')
+  await sleep(300)
+  await build(bot, row.map(([x, y, z]) => [x, y, z, ground]))
+  return `sprinted over ${ICE_BLOCKS} blocks of ice, slid ${slid.toFixed(2)} blocks after letting go, walked back`
+}
+
+// cobweb puts a cobweb at the feet one block ahead (direction d), walks
+// through it (a cobweb slows a player to a quarter), and removes it.
+async function cobweb (bot, d) {
+  const f = await centre(bot)
+  const block = blockName(bot, 'cobweb', 'web')
+  await build(bot, [[f.x + d, f.y, f.z, block]])
+  let inWeb = 0
+  const onMove = () => {
+    if (bot.blockAt(bot.entity.position.floored())?.name === block) inWeb++
+  }
+  bot.on('move', onMove)
+  try {
+    await lookSmooth(bot, yawTowards(d), 0)
+    await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - (f.x + 0.5)) >= 2, 'through the cobweb')
+  } finally {
+    bot.removeListener('move', onMove)
+  }
+  await sleep(300)
+  await build(bot, [[f.x + d, f.y, f.z, 'air']])
+  if (inWeb === 0) throw new Error('walked past without entering the cobweb')
+  return `walked through a ${block}, ${inWeb} moves inside it`
 }
 
 // meet walks towards the other player until within FIGHT_MAX_GAP.
