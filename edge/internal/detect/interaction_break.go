@@ -103,9 +103,25 @@ type breakState struct {
 	// slotUnsure: the server moved the held slot and the client has not
 	// said it follows; the held item is unknown until it does.
 	slotUnsure bool
+	// haste is the level (amplifier+1) of Haste and Conduit Power the
+	// client may have; effectsKnown says the state has followed the
+	// player's effects since its join or respawn (else Haste II is
+	// assumed).
+	haste        [2]settling
+	effectsKnown bool
 }
 
-// breakChecks is the check's bookkeeping on interactionChecks.
+// Dig-speed effects (pre-1.20.5 ids; from 1.20.5 the registry ids are one
+// less).
+const (
+	effectHaste        = 3
+	effectConduitPower = 29
+)
+
+// breakChecks is the check's bookkeeping on interactionChecks. The state
+// exists only while the check is on (it is off by default): a player
+// whose check is off carries a nil pointer, and a check turned on later
+// starts from nothing known.
 type breakChecks struct {
 	st *breakState
 }
@@ -120,6 +136,10 @@ func (b *breakChecks) state() *breakState {
 // serverbound follows ticks and the packets that may change the hotbar
 // without the server saying so, and judges dig finishes.
 func (b *breakChecks) serverbound(p *Player, pk *serverPacket) Verdict {
+	if !p.on(chkBreakTime) {
+		b.st = nil
+		return pass
+	}
 	switch pk.kind {
 	case packets.KindBlockDig:
 		return b.dig(p, pk)
@@ -144,7 +164,7 @@ func (b *breakChecks) dig(p *Player, pk *serverPacket) Verdict {
 	d := &pk.dig
 	switch d.Status {
 	case digStart:
-		if p.world.w == nil || p.world.dig == nil || !p.on(chkBreakTime) {
+		if p.world.w == nil || p.world.dig == nil {
 			return pass
 		}
 		st := b.state()
@@ -231,8 +251,9 @@ func (b *breakChecks) fastestProgress(p *Player, pk *serverPacket) (float32, boo
 	if speed > 1 && eff > 0 {
 		speed += float32(eff*eff + 1)
 	}
-	haste := max(p.effect(teHaste), p.effect(teConduitPower))
-	if !p.self.haveEntityID {
+	st := b.st
+	haste := max(st.haste[0].max(p.clock.acked), st.haste[1].max(p.clock.acked))
+	if !st.effectsKnown || !p.self.haveEntityID {
 		haste = max(haste, assumedHaste)
 	}
 	speed *= 1 + float32(haste)*hastePerLevel
@@ -266,8 +287,34 @@ func breakTool(t *blocks.DigTable, d blocks.Dig, held heldItem) (speed float32, 
 
 // clientbound keeps the hotbar from the server's slot packets.
 func (b *breakChecks) clientbound(p *Player, pk *clientPacket) {
+	if !p.on(chkBreakTime) {
+		b.st = nil
+		return
+	}
 	proto := p.info.Protocol
 	switch pk.kind {
+	case packets.KindJoinGame, packets.KindRespawn:
+		// A new client player: the server sends its effects again, so
+		// from here the state follows all of them.
+		st := b.state()
+		seq, acked := p.clock.nextSeq, p.clock.acked
+		st.haste[0].set(0, seq, acked)
+		st.haste[1].set(0, seq, acked)
+		st.effectsKnown = true
+	case packets.KindEntityEffect:
+		e, err := packets.DecodeEntityEffect(pk.data, proto)
+		if err == nil && p.self.haveEntityID && e.EntityID == p.self.entityID {
+			if i, ok := hasteIndex(e.EffectID, proto); ok {
+				b.state().haste[i].set(float64(e.Amplifier)+1, p.clock.nextSeq, p.clock.acked)
+			}
+		}
+	case packets.KindRemoveEntityEffect:
+		e, err := packets.DecodeRemoveEntityEffect(pk.data, proto)
+		if err == nil && p.self.haveEntityID && e.EntityID == p.self.entityID {
+			if i, ok := hasteIndex(e.EffectID, proto); ok && b.st != nil {
+				b.st.haste[i].set(0, p.clock.nextSeq, p.clock.acked)
+			}
+		}
 	case packets.KindHeldItemSlot:
 		h, err := packets.DecodeHeldItemSlot(pk.data, proto)
 		if err == nil && h.Slot != p.self.heldSlot {
@@ -308,6 +355,20 @@ func (b *breakChecks) clientbound(p *Player, pk *clientPacket) {
 			b.st.hotbar = [hotbarSlots]heldItem{} // unreadable, or another window
 		}
 	}
+}
+
+// hasteIndex is where an effect goes in breakState.haste.
+func hasteIndex(id, protocol int32) (int, bool) {
+	if protocol >= mcproto.Protocol1_20_5 {
+		id++
+	}
+	switch id {
+	case effectHaste:
+		return 0, true
+	case effectConduitPower:
+		return 1, true
+	}
+	return 0, false
 }
 
 // itemOf is what the check keeps of an item.

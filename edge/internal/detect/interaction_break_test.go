@@ -173,8 +173,9 @@ func TestBreakTime(t *testing.T) {
 			{name: "torch_instant", block: ids.torch, item: -1, ticks: 0},
 			// Efficiency V (the item has NBT/components): (8+26)/1.5/30: 2 ticks.
 			{name: "stone_efficiency", block: ids.stone, item: ids.diamondPick, enchant: true, ticks: 1},
-			// Haste II: 8×1.4/1.5/30: 5 ticks.
-			{name: "stone_haste", block: ids.stone, item: ids.diamondPick, haste: 2, ticks: 4},
+			// Haste V (a command's): 8×2/50/30 on obsidian: 94 ticks;
+			// without the effect that is 54 % of a break.
+			{name: "obsidian_haste", block: ids.obsidian, item: ids.diamondPick, haste: 5, ticks: 93},
 			// Unknown item: the best pickaxe with Efficiency V; a
 			// netherite one with Efficiency V and Haste II takes 31
 			// ticks on obsidian.
@@ -274,5 +275,22 @@ func TestBreakTime(t *testing.T) {
 				t.Errorf("creative: %v", v.Outcome)
 			}
 		})
+	})
+}
+
+// TestBreakTimeOffHoldsNothing: with the check off (its default) a player
+// carries no break state, whatever slot packets and digs pass.
+func TestBreakTimeOffHoldsNothing(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s := newPlaying(t, proto, packets.GameModeSurvival, Config{})
+		s.p.SetWorld(newTerrain(t, proto), mustTable(t, proto))
+		dt, _ := blocks.DigForProtocol(proto)
+		s.p.SetDig(dt)
+		s.hold(breakIDs[proto].diamondPick, false)
+		s.cb(packets.KindEntityEffect, packets.EntityEffect{EntityID: selfID, EffectID: effectID(proto, effectHaste), Amplifier: 1})
+		s.digFor(mcproto.Position{X: 1, Y: 64, Z: 0}, 0)
+		if s.p.interaction.brk.st != nil {
+			t.Errorf("break state allocated with the check off")
+		}
 	})
 }

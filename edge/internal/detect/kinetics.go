@@ -24,8 +24,6 @@ import (
 // registry ids are one less).
 const (
 	effectSpeed         = 1
-	effectHaste         = 3
-	effectConduitPower  = 29
 	effectJumpBoost     = 8
 	effectLevitation    = 25
 	effectSlowFalling   = 28
@@ -41,8 +39,6 @@ const (
 	teLevitation
 	teSlowFalling
 	teDolphinsGrace
-	teHaste        // dig speed (interaction_break.go)
-	teConduitPower // dig speed like Haste (1.13+)
 	numTrackedEffects
 )
 
@@ -61,10 +57,6 @@ func trackEffect(id, protocol int32) (trackedEffect, bool) {
 		return teSlowFalling, true
 	case effectDolphinsGrace:
 		return teDolphinsGrace, true
-	case effectHaste:
-		return teHaste, true
-	case effectConduitPower:
-		return teConduitPower, true
 	}
 	return 0, false
 }
