@@ -109,6 +109,14 @@ type breakState struct {
 	// assumed).
 	haste        [2]settling
 	effectsKnown bool
+	// 1.20.5+ dig attributes: attrFast has a bit per attribute whose
+	// last value digs faster than the check assumes (digAttrIDs);
+	// attrUnknown an update the edge could not read; miningEff the last
+	// mining_efficiency (1.21+), which vanilla adds to an effective
+	// tool's speed in place of Efficiency's level² + 1.
+	attrFast    uint8
+	attrUnknown bool
+	miningEff   float32
 }
 
 // Dig-speed effects (pre-1.20.5 ids; from 1.20.5 the registry ids are one
@@ -226,7 +234,8 @@ func (b *breakChecks) fastestProgress(p *Player, pk *serverPacket) (float32, boo
 	if p.self.caps.possible&capCreative != 0 || p.self.gameMode() == packets.GameModeCreative {
 		return 0, false // instabuild breaks everything at once
 	}
-	if p.kin.digAttrs != 0 || (p.kin.unknownAttrs && p.info.Protocol >= mcproto.Protocol1_20_5) {
+	st := b.state()
+	if p.info.Protocol >= mcproto.Protocol1_20_5 && (st.attrFast != 0 || st.attrUnknown || !st.effectsKnown) {
 		return 0, false
 	}
 	loc := pk.dig.Location
@@ -243,15 +252,27 @@ func (b *breakChecks) fastestProgress(p *Player, pk *serverPacket) (float32, boo
 	if hard <= 0 {
 		return 1, true // instant
 	}
-	held := b.state().hotbar[b.heldIndex(p)]
-	if b.st.slotUnsure {
+	held := st.hotbar[b.heldIndex(p)]
+	if st.slotUnsure {
 		held = heldItem{}
 	}
 	speed, harvest, eff := breakTool(w.dig, dig, held)
-	if speed > 1 && eff > 0 {
-		speed += float32(eff*eff + 1)
+	bonus := float32(0)
+	if eff > 0 {
+		bonus = float32(eff*eff + 1)
 	}
-	st := b.st
+	if st.miningEff > 0 {
+		// 1.21+: the attribute is what vanilla adds. Up to the
+		// assumed Efficiency V it is covered where the item may be
+		// enchanted; on a plain item, or beyond, it comes from
+		// somewhere the edge does not follow.
+		if st.miningEff > bonus {
+			return 0, false
+		}
+	}
+	if speed > 1 {
+		speed += bonus
+	}
 	haste := max(st.haste[0].max(p.clock.acked), st.haste[1].max(p.clock.acked))
 	if !st.effectsKnown || !p.self.haveEntityID {
 		haste = max(haste, assumedHaste)
@@ -334,6 +355,8 @@ func (b *breakChecks) clientbound(p *Player, pk *clientPacket) {
 			// Another window shows the hotbar at other indices.
 			b.st.hotbar = [hotbarSlots]heldItem{}
 		}
+	case packets.KindEntityAttributes:
+		b.attributes(p, pk)
 	case packets.KindSetPlayerInventory:
 		s, err := packets.DecodeSetPlayerInventory(pk.data, proto)
 		if err == nil && s.Slot >= 0 && s.Slot < hotbarSlots {
@@ -355,6 +378,81 @@ func (b *breakChecks) clientbound(p *Player, pk *clientPacket) {
 			b.st.hotbar = [hotbarSlots]heldItem{} // unreadable, or another window
 		}
 	}
+}
+
+// attributes reads the 1.20.5+ dig attributes of the player's own entity.
+func (b *breakChecks) attributes(p *Player, pk *clientPacket) {
+	proto := p.info.Protocol
+	if proto < mcproto.Protocol1_20_5 {
+		return
+	}
+	r := packets.NewAttributeReader(pk.data, proto)
+	if r.Err() != nil || !p.self.haveEntityID || r.EntityID != p.self.entityID {
+		return
+	}
+	st := b.state()
+	ids, known := digAttrIDs(proto)
+	st.attrUnknown = !known
+	if !known {
+		return
+	}
+	for {
+		a, ok := r.Next()
+		if !ok {
+			break
+		}
+		v := a.Value
+		switch {
+		case a.ID == ids[0], a.ID == ids[2] && ids[2] >= 0:
+			bit := uint8(1)
+			if a.ID == ids[2] {
+				bit = 4
+			}
+			if v > 1 || math.IsNaN(v) {
+				st.attrFast |= bit
+			} else {
+				st.attrFast &^= bit
+			}
+		case a.ID == ids[1] && ids[1] >= 0:
+			switch {
+			case math.IsNaN(v) || v > maxMiningEfficiency:
+				st.miningEff = maxMiningEfficiency
+			case v <= 0:
+				st.miningEff = 0
+			default:
+				st.miningEff = float32(v)
+			}
+		}
+	}
+	if r.Err() != nil {
+		st.attrUnknown = true
+	}
+}
+
+// maxMiningEfficiency caps the stored mining_efficiency (vanilla's
+// attribute maximum is 1024); any value above Efficiency V's 26 makes the
+// check stand down anyway.
+const maxMiningEfficiency = 1024
+
+// digAttrIDs are the 1.20.5+ registry ids of block_break_speed (a
+// multiplier, default 1), mining_efficiency (added to an effective tool's
+// speed, default 0, 1.21+) and submerged_mining_speed (the factor in
+// water, default 0.2, 1.21+; the check never slows digging in water, so
+// only a factor above 1 matters); −1 where the version has none. The
+// registry is alphabetical (the same tables as kinetics' attrRegistryIDs);
+// known is false for a protocol newer than the table.
+func digAttrIDs(protocol int32) (ids [3]int32, known bool) {
+	switch {
+	case protocol < mcproto.Protocol1_20_5:
+		return [3]int32{-1, -1, -1}, false
+	case protocol < mcproto.Protocol1_21:
+		return [3]int32{5, -1, -1}, true
+	case protocol < mcproto.Protocol1_21_6:
+		return [3]int32{5, 19, 28}, true
+	case protocol <= mcproto.Protocol26_1:
+		return [3]int32{5, 20, 29}, true
+	}
+	return [3]int32{-1, -1, -1}, false
 }
 
 // hasteIndex is where an effect goes in breakState.haste.

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"encoding/binary"
+	"math"
 	"testing"
 
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
@@ -293,4 +295,54 @@ func TestBreakTimeOffHoldsNothing(t *testing.T) {
 			t.Errorf("break state allocated with the check off")
 		}
 	})
+}
+
+// attrBytes encodes a 1.20.5+ attribute update for the player: each
+// attribute by registry id with a base value and no modifiers.
+func attrBytes(attrs map[int32]float64) []byte {
+	b := mcproto.AppendVarInt(nil, selfID)
+	b = mcproto.AppendVarInt(b, int32(len(attrs)))
+	for id, v := range attrs {
+		b = mcproto.AppendVarInt(b, id)
+		b = binary.BigEndian.AppendUint64(b, math.Float64bits(v))
+		b = mcproto.AppendVarInt(b, 0)
+	}
+	return b
+}
+
+// TestBreakTimeAttributes: 1.21.4's dig attributes. A faster
+// block_break_speed or a mining_efficiency the check cannot account for
+// makes it stand down; Efficiency V's 26 on an enchanted tool is what it
+// assumes anyway.
+func TestBreakTimeAttributes(t *testing.T) {
+	const proto = 769
+	ids := breakIDs[proto]
+	at := mcproto.Position{X: 1, Y: 64, Z: 0}
+	cases := []struct {
+		name    string
+		attrs   map[int32]float64
+		enchant bool
+		want    Outcome
+	}{
+		{"default", map[int32]float64{5: 1, 19: 0, 28: 0.2}, false, Drop},
+		{"block_break_speed", map[int32]float64{5: 3}, false, Pass},
+		{"submerged_fast", map[int32]float64{28: 2}, false, Pass},
+		{"efficiency_v_enchanted", map[int32]float64{19: 26}, true, Drop},
+		{"mining_efficiency_plain_item", map[int32]float64{19: 5}, false, Pass},
+		{"back_to_default", map[int32]float64{5: 1}, false, Drop},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, w := breakSession(t, proto)
+			w.set(at.X, at.Y, at.Z, ids.obsidian)
+			s.hold(ids.diamondPick, c.enchant)
+			if c.name == "back_to_default" {
+				s.cbRaw(packets.KindEntityAttributes, attrBytes(map[int32]float64{5: 3}))
+			}
+			s.cbRaw(packets.KindEntityAttributes, attrBytes(c.attrs))
+			if v := s.digFor(at, 0); v.Outcome != c.want {
+				t.Errorf("obsidian at once: %v, want %v", v.Outcome, c.want)
+			}
+		})
+	}
 }

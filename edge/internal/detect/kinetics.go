@@ -201,10 +201,6 @@ type kinetics struct {
 	// could not read; the movement bounds stand down until the next one
 	// it can.
 	unknownAttrs bool
-	// digAttrs has a bit per 1.20.5+ dig attribute (digAttrIDs) whose
-	// last value makes digging faster than vanilla's default: the
-	// break-time check stands down while any is set.
-	digAttrs uint8
 }
 
 func (k *kinetics) reset() {
@@ -308,45 +304,8 @@ func (p *Player) attributes(pk *clientPacket, seq, acked uint32) {
 				p.kin.attrs[i].set(v, seq, acked)
 			}
 		}
-		p.kin.digAttr(proto, a.ID, a.Value)
 	}
 	if r.Err() != nil {
 		p.kin.unknownAttrs = true
 	}
-}
-
-// digAttr notes a 1.20.5+ attribute that makes digging faster than the
-// break-time check assumes: block_break_speed above its default 1 (a
-// multiplier, 1.20.5+), mining_efficiency above 0 (added to an effective
-// tool's speed, 1.21+) and submerged_mining_speed above 1 (the check never
-// slows digging in water, so only a factor beyond dry land matters). A
-// value back at or under those clears its bit.
-func (k *kinetics) digAttr(protocol, id int32, v float64) {
-	ids, limits := digAttrIDs(protocol)
-	for i, want := range ids {
-		if want < 0 || id != want {
-			continue
-		}
-		if v > limits[i] || math.IsNaN(v) {
-			k.digAttrs |= 1 << i
-		} else {
-			k.digAttrs &^= 1 << i
-		}
-	}
-}
-
-// digAttrIDs are the registry ids of block_break_speed,
-// mining_efficiency and submerged_mining_speed (−1: not in that
-// version), and the value each may have without speeding digging up.
-func digAttrIDs(protocol int32) ([3]int32, [3]float64) {
-	limits := [3]float64{1, 0, 1}
-	switch {
-	case protocol < mcproto.Protocol1_20_5:
-		return [3]int32{-1, -1, -1}, limits
-	case protocol < mcproto.Protocol1_21:
-		return [3]int32{5, -1, -1}, limits
-	case protocol < mcproto.Protocol1_21_6:
-		return [3]int32{5, 19, 28}, limits
-	}
-	return [3]int32{5, 20, 29}, limits
 }
