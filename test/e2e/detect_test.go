@@ -296,6 +296,7 @@ var cheatCases = []cheatCase{
 	{key: "interaction.place_face", versions: oldMid},
 	{key: "interaction.fast_break", versions: oldMid},
 	{key: "interaction.fast_place", versions: oldMid},
+	{key: "world.fast_break", versions: oldMid, config: enforce("world.fast_break")},
 
 	// Layer 5.
 	{key: "chat.lookup_string", versions: oldNew},
@@ -350,11 +351,6 @@ var notCovered = map[string]string{
 	"world.jesus":  "experimental: no scripted cheater yet (unit tests cover it)",
 	"world.spider": "experimental: no scripted cheater yet (unit tests cover it)",
 	"world.phase":  "experimental: no scripted cheater yet (unit tests cover it)",
-	// The break-time check judges dig finishes against the replica's
-	// block (edge/internal/detect TestBreakTime on five versions); a
-	// scripted fast breaker needs a block harder than mineflayer's test
-	// dirt and a finish sent without waiting.
-	"world.fast_break": "experimental: no scripted cheater yet (unit tests cover it)",
 }
 
 // cheatEdgeEnv is the cheat suite's edge environment on top of startEdge's
