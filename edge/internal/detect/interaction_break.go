@@ -90,8 +90,12 @@ const (
 	itemBigID                   // an id beyond uint16: treated as unknown
 )
 
-// breakState is the check's per-player state, made with the first slot
-// packet or dig: 27 bytes of hotbar and the dig in progress.
+// breakState is the check's per-player state (136 bytes), made while the
+// check is on at the join or the first packet it follows. It keeps the
+// nine hotbar slots' item ids, not only the held one: the server does not
+// resend a slot when the client selects it, so a held-slot change would
+// otherwise make the item unknown, and the fastest tool assumed, after
+// every scroll of the wheel.
 type breakState struct {
 	hotbar [hotbarSlots]heldItem
 	// The dig in progress: its position, the most progress per tick the
