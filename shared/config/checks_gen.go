@@ -69,6 +69,7 @@ func checkCatalog() map[string]checkSpec {
 		"spam.tab":                  {rewrites: false, setbacks: false, params: []string{"interval_ms", "rate", "window_seconds"}},
 		"spam.tab_length":           {rewrites: false, setbacks: false, params: []string{"max_length"}},
 		"timer.balance":             {rewrites: false, setbacks: false, params: []string{"drift_ms", "max_stall_ms", "stall_slack_ms"}},
+		"world.fast_break":          {rewrites: false, setbacks: false, params: []string{}},
 		"world.jesus":               {rewrites: false, setbacks: true, params: []string{}},
 		"world.nofall":              {rewrites: false, setbacks: true, params: []string{}},
 		"world.phase":               {rewrites: false, setbacks: true, params: []string{}},

@@ -153,6 +153,10 @@ const SPEED_FREE_HOPS = 3
 const REACH_BLOCKS = 20
 const INTERACT_GAP_MS = 60
 const INTERACT_MAX = 20
+// FAST_BREAK_SETTLE_MS is how long the fast-break row waits after its
+// /setblock: the server applies it, the edge relays the change, and the
+// edge's next probe (every 100 ms) is answered after it.
+const FAST_BREAK_SETTLE_MS = 1000
 const RATE_BURST = 45
 const RATE_FREE = 14
 
@@ -859,6 +863,24 @@ const cheats = {
     harmless(ctx)
     // Breaks of the air around the head, all at once: a nuker.
     await ctx.burst(RATE_BURST, RATE_FREE, (at, i) => ['block_dig', { status: 2, location: at, face: 1, sequence: i + 1 }, ['status', 'location']], 1)
+  },
+  // Layer 6: the world.
+  'world.fast_break': async (ctx) => {
+    harmless(ctx)
+    // Obsidian beside the feet, then a start and a finish at once: 188
+    // ticks with a diamond pickaxe in vanilla, more than the fastest tool
+    // the edge must assume (the hotbar is unknown) can do in the 20 ticks
+    // a 1.9+ client may stay silent.
+    const f = ctx.bot.entity.position.floored()
+    const at = { x: f.x + 1, y: f.y, z: f.z }
+    ctx.bot.chat(`/setblock ${at.x} ${at.y} ${at.z} obsidian`)
+    // The block change reaches the edge's replica, and a probe answered
+    // after it tells the edge the client has it.
+    await sleep(FAST_BREAK_SETTLE_MS)
+    ctx.control('block_dig', { status: 0, location: at, face: 1, sequence: 1 }, ['status', 'location'])
+    ctx.offend('block_dig', { status: 2, location: at, face: 1, sequence: 2 }, ['status', 'location'])
+    await sleep(INTERACT_GAP_MS)
+    harmless(ctx)
   },
   'interaction.fast_place': async (ctx) => {
     harmless(ctx)

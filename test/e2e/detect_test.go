@@ -296,6 +296,7 @@ var cheatCases = []cheatCase{
 	{key: "interaction.place_face", versions: oldMid},
 	{key: "interaction.fast_break", versions: oldMid},
 	{key: "interaction.fast_place", versions: oldMid},
+	{key: "world.fast_break", versions: oldMid, config: enforce("world.fast_break")},
 
 	// Layer 5.
 	{key: "chat.lookup_string", versions: oldNew},

@@ -302,6 +302,7 @@ func (w *worldFeed) enter(r chunk.Respawn) {
 	if det := w.s.det; det != nil {
 		w.s.detMu.Lock()
 		det.SetWorld(v, w.decoders.Table())
+		det.SetDig(w.decoders.Dig())
 		w.s.detMu.Unlock()
 	}
 }

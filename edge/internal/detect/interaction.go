@@ -77,9 +77,17 @@ type interactionChecks struct {
 	seqKnown  bool              // lastSeq holds the last 1.19+ prediction sequence in this world
 	lastSeq   int32             // 1.19+ block-prediction sequence
 	bounds    interactionBounds // interaction_bounds.go
+	brk       breakChecks       // interaction_break.go
 }
 
 func (l *interactionChecks) serverbound(p *Player, pk *serverPacket) Verdict {
+	if v := l.interact(p, pk); v.Outcome != Pass {
+		return v
+	}
+	return l.brk.serverbound(p, pk)
+}
+
+func (l *interactionChecks) interact(p *Player, pk *serverPacket) Verdict {
 	switch pk.kind {
 	case packets.KindHeldItemSlot:
 		return l.heldSlot(p, pk)
@@ -250,6 +258,7 @@ func (l *interactionChecks) useItem(p *Player, pk *serverPacket) Verdict {
 // held slot (the client echoes it once) or starts a new client player
 // (join and respawn: vanilla resets these on its side).
 func (l *interactionChecks) clientbound(p *Player, pk *clientPacket) {
+	l.brk.clientbound(p, pk)
 	switch pk.kind {
 	case packets.KindJoinGame, packets.KindRespawn:
 		l.slotKnown = false

@@ -387,7 +387,8 @@ func (p *Player) WantClientbound(st mcproto.State, kind packets.Kind) bool {
 		packets.KindEntityRelMove, packets.KindEntityMoveLook, packets.KindEntityLook, packets.KindEntityTeleport,
 		packets.KindEntityPositionSync, packets.KindEntityDestroy, packets.KindUpdateHealth, packets.KindHeldItemSlot,
 		packets.KindEntityVelocity, packets.KindExplosion, packets.KindEntityEffect, packets.KindRemoveEntityEffect, packets.KindEntityAttributes,
-		packets.KindOpenWindow, packets.KindOpenHorseWindow, packets.KindCloseWindow:
+		packets.KindOpenWindow, packets.KindOpenHorseWindow, packets.KindCloseWindow,
+		packets.KindSetSlot, packets.KindWindowItems, packets.KindSetPlayerInventory:
 		return true
 	}
 	return false

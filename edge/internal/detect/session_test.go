@@ -80,6 +80,7 @@ type session struct {
 	now    time.Time
 	probes [][]byte // probes sent and not answered yet, oldest first
 	seen   int      // events flagged() has returned
+	digSeq int32    // the last 1.19+ dig sequence sent (interaction_break_test.go)
 }
 
 // newSession starts a player on proto that has joined in survival and sent

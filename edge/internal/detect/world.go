@@ -60,6 +60,9 @@ const editGrace = time.Second
 type playerWorld struct {
 	w     World
 	table *blocks.Table
+	// dig is the protocol's dig table (hardness, tools): the break-time
+	// check judges only with it (SetDig).
+	dig *blocks.DigTable
 	// lastEdit is when the player last dug or placed: the world near them
 	// is uncertain until editGrace after it.
 	lastEdit time.Time
@@ -80,6 +83,11 @@ func (p *Player) SetWorld(w World, t *blocks.Table) {
 	}
 	p.world.w, p.world.table = w, t
 }
+
+// SetDig gives the player's checks the dig table of the player's protocol
+// (nil: the break-time check stands down). The relay calls it with
+// SetWorld.
+func (p *Player) SetDig(t *blocks.DigTable) { p.world.dig = t }
 
 // HasWorld reports whether the player's checks read a world replica.
 func (p *Player) HasWorld() bool { return p.world.w != nil }

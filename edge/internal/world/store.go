@@ -111,7 +111,12 @@ func NewStore(budget int64, now func() time.Time) *Store {
 type Decoders struct {
 	pool  sync.Pool
 	table *blocks.Table
+	dig   *blocks.DigTable // nil when the data has none for the protocol
 }
+
+// Dig is the protocol's dig table (hardness and tools) for the
+// break-time check; nil when there is none.
+func (d *Decoders) Dig() *blocks.DigTable { return d.dig }
 
 // Table is the protocol's block table, the one the decoders use: what
 // detection reads a state's shape and movement property from.
@@ -139,7 +144,10 @@ func (s *Store) Decoders(protocol int32) (*Decoders, error) {
 	if s.decoders == nil {
 		s.decoders = map[int32]*Decoders{}
 	}
-	d := &Decoders{table: t}
+	// The dig table is detection's, not the decoders': a protocol without
+	// one still gets its replica, and the break-time check stands down.
+	dig, _ := blocks.DigForProtocol(protocol)
+	d := &Decoders{table: t, dig: dig}
 	d.pool.New = func() any { return chunk.NewDecoder(t) }
 	s.decoders[protocol] = d
 	return d, nil

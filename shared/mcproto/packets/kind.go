@@ -132,6 +132,13 @@ const (
 	// packet of that name carries a position and state instead.
 	KindAcknowledgePlayerDigging
 
+	// Play, clientbound: the player's own items, as far as the dig
+	// check needs them (the held item's id and whether it may be
+	// enchanted).
+	KindSetSlot            // one slot of a window (set_slot)
+	KindWindowItems        // every slot of a window
+	KindSetPlayerInventory // 1.21.2+: one slot of the player's inventory
+
 	numKinds
 )
 
@@ -238,6 +245,9 @@ var kindNames = [numKinds]string{
 	KindWorldBorderLerpSize:        "WorldBorderLerpSize",
 	KindWorldBorderSize:            "WorldBorderSize",
 	KindAcknowledgePlayerDigging:   "AcknowledgePlayerDigging",
+	KindSetSlot:                    "SetSlot",
+	KindWindowItems:                "WindowItems",
+	KindSetPlayerInventory:         "SetPlayerInventory",
 }
 
 // String returns the Go name of k without the Kind prefix.
@@ -414,5 +424,8 @@ func kindMapping() []kindName {
 		{pl, toCl, "world_border_lerp_size", KindWorldBorderLerpSize},
 		{pl, toCl, "world_border_size", KindWorldBorderSize},
 		{pl, toCl, "acknowledge_player_digging", KindAcknowledgePlayerDigging},
+		{pl, toCl, "set_slot", KindSetSlot},
+		{pl, toCl, "window_items", KindWindowItems},
+		{pl, toCl, "set_player_inventory", KindSetPlayerInventory},
 	}
 }

@@ -58,6 +58,16 @@ func main() {
 	if err := os.WriteFile(filepath.Join(*outDir, "tables.bin"), bin, 0o644); err != nil {
 		log.Fatalf("gen: %v", err)
 	}
+	src, bin, err = generateHardness(*data)
+	if err != nil {
+		log.Fatalf("gen: hardness: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(*outDir, "hardness_gen.go"), src, 0o644); err != nil {
+		log.Fatalf("gen: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(*outDir, "hardness.bin"), bin, 0o644); err != nil {
+		log.Fatalf("gen: %v", err)
+	}
 }
 
 type protocolEntry struct {
