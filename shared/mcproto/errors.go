@@ -26,6 +26,9 @@ var (
 	ErrNegativeLength = errors.New("mcproto: negative length")
 	// ErrBadUTF8 is a string that is not valid UTF-8.
 	ErrBadUTF8 = errors.New("mcproto: invalid utf-8 string")
+	// ErrBadNBT is NBT vanilla refuses: a tag type that does not exist,
+	// or nesting deeper than MaxNBTDepth.
+	ErrBadNBT = errors.New("mcproto: bad NBT")
 	// ErrArrayTooLong is a byte array or list over its cap.
 	ErrArrayTooLong = errors.New("mcproto: array too long")
 	// ErrBadCompression covers Data Length values that break the threshold

@@ -43,8 +43,6 @@ const (
 	// signLineChars is vanilla's sign line decode limit since 1.9
 	// (readUtf(384)); 1.8 lines are JSON components, held to the same.
 	signLineChars = 384
-	// maxNBTDepth is vanilla's NbtAccounter depth limit.
-	maxNBTDepth = 512
 	// offhandBookSlot is the slot an off-hand book edit names (1.17.1+).
 	offhandBookSlot = 40
 )
@@ -251,7 +249,7 @@ func scanBookItem(slot []byte, protocol int32, f *bookFacts) {
 			case t == nbtString && string(name) == "author":
 				f.author = r.Bytes(int(r.Uint16()))
 			default:
-				skipNBT(&r, t, 1)
+				mcproto.SkipNBTPayload(&r, t, 1)
 			}
 		}
 	}
@@ -276,81 +274,13 @@ func scanPages(r *mcproto.Reader, f *bookFacts) {
 	}
 }
 
-// NBT tag types.
+// NBT tag types the book reader names.
 const (
-	nbtEnd = iota
-	nbtByte
-	nbtShort
-	nbtInt
-	nbtLong
-	nbtFloat
-	nbtDouble
-	nbtByteArray
-	nbtString
-	nbtList
-	nbtCompound
-	nbtIntArray
-	nbtLongArray
+	nbtEnd      = mcproto.TagEnd
+	nbtString   = mcproto.TagString
+	nbtList     = mcproto.TagList
+	nbtCompound = mcproto.TagCompound
 )
-
-// nbtSize is the payload size of a fixed-size tag, or the element size of
-// an array tag.
-func nbtSize(t byte) int64 {
-	switch t {
-	case nbtByte, nbtByteArray:
-		return 1
-	case nbtShort:
-		return 2
-	case nbtInt, nbtFloat, nbtIntArray:
-		return 4
-	case nbtLong, nbtDouble, nbtLongArray:
-		return 8
-	}
-	return 0
-}
-
-// skipNBT consumes one payload of tag type t. Every element of a list or
-// compound consumes at least a byte, so the loops are bounded by the body.
-func skipNBT(r *mcproto.Reader, t byte, depth int) {
-	if depth > maxNBTDepth {
-		r.Fail(mcproto.ErrArrayTooLong)
-		return
-	}
-	switch t {
-	case nbtByte, nbtShort, nbtInt, nbtLong, nbtFloat, nbtDouble:
-		r.Bytes(int(nbtSize(t)))
-	case nbtByteArray, nbtIntArray, nbtLongArray:
-		n := int64(r.Int32())
-		size := nbtSize(t)
-		if n < 0 || n*size > int64(r.Len()) {
-			r.Fail(mcproto.ErrShort)
-			return
-		}
-		r.Bytes(int(n * size))
-	case nbtString:
-		r.Bytes(int(r.Uint16()))
-	case nbtList:
-		et, n := r.Byte(), r.Int32()
-		if n < 0 || n > 0 && et == nbtEnd {
-			r.Fail(mcproto.ErrNegativeLength)
-			return
-		}
-		for i := int32(0); i < n && r.Err() == nil; i++ {
-			skipNBT(r, et, depth+1)
-		}
-	case nbtCompound:
-		for r.Err() == nil {
-			et := r.Byte()
-			if et == nbtEnd {
-				return
-			}
-			r.Bytes(int(r.Uint16()))
-			skipNBT(r, et, depth+1)
-		}
-	default:
-		r.Fail(mcproto.ErrShort)
-	}
-}
 
 // plugin checks plugin messages: the brand (Grim ClientBrand), channel
 // names, REGISTER lists, payload size and, before 1.13, the book payloads

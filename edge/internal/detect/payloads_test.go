@@ -204,7 +204,7 @@ func bookNBT(pages []string, title, author string) []byte {
 	b = append(b, nbtString, 0, 0, 0, 1)
 	b = nbtName(b, "lore")
 	b = append(b, nbtEnd)
-	b = append(b, nbtIntArray)
+	b = append(b, mcproto.TagIntArray)
 	b = nbtName(b, "ints")
 	b = append(b, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 2)
 	b = append(b, nbtList)
@@ -224,7 +224,7 @@ func bookNBT(pages []string, title, author string) []byte {
 		b = nbtName(b, "author")
 		b = nbtName(b, author)
 	}
-	b = append(b, nbtByte)
+	b = append(b, mcproto.TagByte)
 	b = nbtName(b, "resolved")
 	b = append(b, 1)
 	return append(b, nbtEnd)

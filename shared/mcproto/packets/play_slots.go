@@ -19,13 +19,6 @@ const PlayerWindow = 0
 // vanilla window, a double chest with the player's inventory, has 90.
 const maxWindowSlots = 128
 
-// maxSlotNBTDepth bounds the nesting of an item's NBT (vanilla's
-// NbtAccounter refuses deeper than 512).
-const maxSlotNBTDepth = 512
-
-// errNBTTag is an NBT tag type no version has.
-var errNBTTag = errors.New("unknown NBT tag type")
-
 // ErrSlotsUnreadable means the packet's items cannot be walked without
 // decoding data components (1.20.5+ window items): the caller treats every
 // slot as unknown.
@@ -140,7 +133,7 @@ func readItemWalk(r *mcproto.Reader, protocol int32) ItemStack {
 			r.Int16() // damage
 		}
 	}
-	skipSlotNBT(r, protocol)
+	mcproto.SkipNBT(r, protocol)
 	return it
 }
 
@@ -171,93 +164,5 @@ func ItemPlain(it ItemStack, protocol int32) (plain, ok bool) {
 		}
 	}
 	tag := r.Byte()
-	return tag == nbtEnd, r.Err() == nil
-}
-
-// NBT tag types.
-const (
-	nbtEnd = iota
-	nbtByte
-	nbtShort
-	nbtInt
-	nbtLong
-	nbtFloat
-	nbtDouble
-	nbtByteArray
-	nbtString
-	nbtList
-	nbtCompound
-	nbtIntArray
-	nbtLongArray
-)
-
-var nbtFixed = [...]int{nbtByte: 1, nbtShort: 2, nbtInt: 4, nbtLong: 8, nbtFloat: 4, nbtDouble: 8}
-
-// skipSlotNBT skips an item's NBT: a tag type (0: none), a root name before
-// 1.20.2, the payload. Counts are checked against the bytes left before
-// anything is skipped; nothing is allocated.
-func skipSlotNBT(r *mcproto.Reader, protocol int32) {
-	t := r.Byte()
-	if r.Err() != nil || t == nbtEnd {
-		return
-	}
-	if protocol < mcproto.Protocol1_20_2 {
-		r.Bytes(int(r.Uint16()))
-	}
-	skipNBTPayload(r, t, 0)
-}
-
-func skipNBTPayload(r *mcproto.Reader, t byte, depth int) {
-	if depth > maxSlotNBTDepth {
-		r.Fail(fmt.Errorf("item NBT deeper than %d: %w", maxSlotNBTDepth, mcproto.ErrArrayTooLong))
-		return
-	}
-	switch t {
-	case nbtByte, nbtShort, nbtInt, nbtLong, nbtFloat, nbtDouble:
-		r.Bytes(nbtFixed[t])
-	case nbtByteArray, nbtIntArray, nbtLongArray:
-		n := r.Int32()
-		size := int64(1)
-		switch t {
-		case nbtIntArray:
-			size = 4
-		case nbtLongArray:
-			size = 8
-		}
-		if n < 0 || int64(n)*size > int64(r.Len()) {
-			r.Fail(fmt.Errorf("item NBT array of %d: %w", n, mcproto.ErrArrayTooLong))
-			return
-		}
-		r.Bytes(int(int64(n) * size))
-	case nbtString:
-		r.Bytes(int(r.Uint16()))
-	case nbtList:
-		et := r.Byte()
-		n := r.Int32()
-		if r.Err() != nil {
-			return
-		}
-		if n < 0 || (n > 0 && et == nbtEnd) || int64(n) > int64(r.Len()) {
-			r.Fail(fmt.Errorf("item NBT list of %d: %w", n, mcproto.ErrArrayTooLong))
-			return
-		}
-		if et != nbtEnd && et < nbtByteArray {
-			r.Bytes(int(n) * nbtFixed[et])
-			return
-		}
-		for i := int32(0); i < n && r.Err() == nil; i++ {
-			skipNBTPayload(r, et, depth+1)
-		}
-	case nbtCompound:
-		for r.Err() == nil {
-			ct := r.Byte()
-			if ct == nbtEnd || r.Err() != nil {
-				return
-			}
-			r.Bytes(int(r.Uint16()))
-			skipNBTPayload(r, ct, depth+1)
-		}
-	default:
-		r.Fail(fmt.Errorf("item NBT tag type %d: %w", t, errNBTTag))
-	}
+	return tag == mcproto.TagEnd, r.Err() == nil
 }

@@ -52,8 +52,6 @@ const (
 	// maxBiomes bounds the pre-1.18 biome arrays: 1024 per column until
 	// 1.16.5, 64 per section in 1.17.
 	maxBiomes = 64 * MaxSections
-	// maxNBTDepth is vanilla's NBT nesting limit (NbtAccounter).
-	maxNBTDepth = 512
 	// maxHeightmaps bounds 1.21.5+'s heightmap list: vanilla has six types.
 	maxHeightmaps = 64
 	// maxHeightmapLongs bounds one heightmap: 256 entries of up to 13 bits

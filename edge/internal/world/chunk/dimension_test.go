@@ -175,12 +175,12 @@ func TestRegistryCountsAreChecked(t *testing.T) {
 	}
 	// NBT nested deeper than vanilla allows.
 	deep := []byte{tagCompound, 0, 0}
-	for range maxNBTDepth + 10 {
+	for range mcproto.MaxNBTDepth + 10 {
 		deep = nbtName(deep, tagCompound, "x")
 	}
 	r := mcproto.NewReader(deep)
 	d.skipNBT(&r)
-	if !errors.Is(r.Err(), ErrMalformed) && !errors.Is(r.Err(), mcproto.ErrShort) {
+	if !errors.Is(r.Err(), mcproto.ErrBadNBT) {
 		t.Fatalf("deep NBT: %v", r.Err())
 	}
 }

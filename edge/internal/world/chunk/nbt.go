@@ -6,98 +6,24 @@ import (
 	"github.com/rustguard/rustguard/shared/mcproto"
 )
 
-// NBT tag types (the network NBT of every version).
+// NBT tag types, named short for the dimension reader below.
 const (
-	tagEnd = iota
-	tagByte
-	tagShort
-	tagInt
-	tagLong
-	tagFloat
-	tagDouble
-	tagByteArray
-	tagString
-	tagList
-	tagCompound
-	tagIntArray
-	tagLongArray
+	tagEnd       = mcproto.TagEnd
+	tagByte      = mcproto.TagByte
+	tagInt       = mcproto.TagInt
+	tagFloat     = mcproto.TagFloat
+	tagString    = mcproto.TagString
+	tagList      = mcproto.TagList
+	tagCompound  = mcproto.TagCompound
+	tagLongArray = mcproto.TagLongArray
 )
 
-// fixedSize is the payload size of the fixed-width tags.
-var fixedSize = [...]int{tagByte: 1, tagShort: 2, tagInt: 4, tagLong: 8, tagFloat: 4, tagDouble: 8}
+// skipNBT skips one network NBT value (mcproto.SkipNBT); errors stick in
+// r and the caller wraps them as ErrMalformed.
+func (d *Decoder) skipNBT(r *mcproto.Reader) { mcproto.SkipNBT(r, d.protocol) }
 
-// skipNBT skips one network NBT value: a root tag type, a root name before
-// 1.20.2, the payload. Errors stick in r.
-func (d *Decoder) skipNBT(r *mcproto.Reader) {
-	t := r.Byte()
-	if r.Err() != nil || t == tagEnd {
-		return
-	}
-	if d.protocol < proto1_20_2 {
-		r.Bytes(int(r.Uint16()))
-	}
-	skipPayload(r, t, 0)
-}
-
-// skipPayload skips the payload of a tag of type t. Lengths are checked
-// against the bytes present (through the reader) before anything else, and
-// nothing is allocated.
-func skipPayload(r *mcproto.Reader, t byte, depth int) {
-	if depth > maxNBTDepth {
-		r.Fail(fmt.Errorf("NBT deeper than %d: %w", maxNBTDepth, ErrMalformed))
-		return
-	}
-	switch t {
-	case tagByte, tagShort, tagInt, tagLong, tagFloat, tagDouble:
-		r.Bytes(fixedSize[t])
-	case tagByteArray, tagIntArray, tagLongArray:
-		n := r.Int32()
-		size := 1
-		switch t {
-		case tagIntArray:
-			size = 4
-		case tagLongArray:
-			size = 8
-		}
-		if n < 0 || int64(n)*int64(size) > int64(r.Len()) {
-			r.Fail(fmt.Errorf("NBT array of %d: %w", n, mcproto.ErrArrayTooLong))
-			return
-		}
-		r.Bytes(int(n) * size)
-	case tagString:
-		r.Bytes(int(r.Uint16()))
-	case tagList:
-		et := r.Byte()
-		n := r.Int32()
-		if r.Err() != nil {
-			return
-		}
-		// Every element takes at least one byte except empty compounds'
-		// End... which is one byte too: a count above the bytes left is a lie.
-		if n < 0 || (n > 0 && et == tagEnd) || int64(n) > int64(r.Len()) {
-			r.Fail(fmt.Errorf("NBT list of %d: %w", n, mcproto.ErrArrayTooLong))
-			return
-		}
-		if et < tagByteArray && et != tagEnd {
-			r.Bytes(int(n) * fixedSize[et])
-			return
-		}
-		for i := int32(0); i < n && r.Err() == nil; i++ {
-			skipPayload(r, et, depth+1)
-		}
-	case tagCompound:
-		for r.Err() == nil {
-			ct := r.Byte()
-			if ct == tagEnd || r.Err() != nil {
-				return
-			}
-			r.Bytes(int(r.Uint16()))
-			skipPayload(r, ct, depth+1)
-		}
-	default:
-		r.Fail(fmt.Errorf("NBT tag type %d: %w", t, ErrMalformed))
-	}
-}
+// skipPayload skips the payload of a tag of type t (mcproto.SkipNBTPayload).
+func skipPayload(r *mcproto.Reader, t byte, depth int) { mcproto.SkipNBTPayload(r, t, depth) }
 
 // dimensionNBT reads a network NBT dimension type compound (1.16.2–1.18.2
 // Respawn and Join Game): min_y and height from 1.17, 0 and 256 before,
