@@ -32,6 +32,16 @@ const (
 	ShapeBed
 )
 
+// FluidLevel is the level of a water or lava state (0 source, 1..7 lower
+// and lower, 8 and up falling), carried in the flags' upper bits: the
+// surface height, and so whether a player is in the fluid, depends on it.
+func (f ShapeFlags) FluidLevel() int { return int(f >> fluidLevelShift & 0xF) }
+
+const fluidLevelShift = 2
+
+// PackShapeFlags builds flags with a fluid level; the generator uses it.
+func PackShapeFlags(f ShapeFlags, level int) ShapeFlags { return f | ShapeFlags(level&0xF)<<fluidLevelShift }
+
 // The shapes.bin layout (written by internal/gen, little endian): a uint16
 // count of box lists, each a byte count of boxes and six int16 coordinates
 // per box in units of 1/ShapeUnit (a few boxes reach outside their block); then, per distinct table, one uint16 per
@@ -39,7 +49,7 @@ const (
 // (ShapeIndexUnknown: the data does not know the state), ShapeFlags above.
 const (
 	ShapeUnit         = 4096
-	ShapeFlagShift    = 12
+	ShapeFlagShift    = 10
 	ShapeIndexUnknown = 1<<ShapeFlagShift - 1
 )
 

@@ -74,3 +74,24 @@ func TestShapesEmbeddedSize(t *testing.T) {
 		t.Fatalf("inflated %d bytes (%v), want %d", n, err, shapesInflated)
 	}
 }
+
+func TestShapesFluidLevels(t *testing.T) {
+	legacy, _ := ShapesForProtocol(47)
+	// 1.8 flowing water (id 8) metadata 3 is level 3.
+	if _, f, _ := legacy.Boxes(8<<4 | 3); f.FluidLevel() != 3 {
+		t.Errorf("1.8 water meta 3: level %d", f.FluidLevel())
+	}
+	tb, _ := ForProtocol(765)
+	modern, _ := ShapesForProtocol(765)
+	// The first water state is the source (level 0), the next level 1.
+	for id := int32(0); id < int32(tb.Len()); id++ {
+		if tb.Lookup(id).Movement() == MoveWater && !tb.Lookup(id).Water() == false {
+			_, f0, _ := modern.Boxes(id)
+			_, f1, _ := modern.Boxes(id + 1)
+			if f0.FluidLevel() != 0 || f1.FluidLevel() != 1 {
+				t.Errorf("1.20.4 water states %d, %d: levels %d, %d", id, id+1, f0.FluidLevel(), f1.FluidLevel())
+			}
+			break
+		}
+	}
+}

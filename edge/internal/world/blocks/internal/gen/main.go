@@ -226,7 +226,7 @@ func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, []s
 			for meta := range 16 {
 				boxes, ok := shapeOf(b.Name, meta)
 				out[b.ID<<4|meta] = classify(b.Name, boxes, ok, false, false)
-				sh[b.ID<<4|meta] = shapeFor(b.Name, boxes, ok, true)
+				sh[b.ID<<4|meta] = shapeFor(b.Name, boxes, ok, true, meta) // a liquid's metadata is its level
 			}
 		}
 		out = trimUnknown(out)
@@ -251,7 +251,7 @@ func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, []s
 			water := propertyIndex(b, "waterlogged", i) == 0 // booleans list true first
 			drag := propertyIndex(b, "drag", i) == 0
 			out[*b.MinStateID+i] = classify(b.Name, boxes, ok, water, drag)
-			sh[*b.MinStateID+i] = shapeFor(b.Name, boxes, ok, false)
+			sh[*b.MinStateID+i] = shapeFor(b.Name, boxes, ok, false, propertyIndex(b, "level", i))
 		}
 	}
 	return out, sh, nil

@@ -25,13 +25,20 @@ type stateShape struct {
 // neighbours (connections, stair corners): the metadata alone, which is all a
 // chunk carries, does not say which boxes the client collides with, and
 // minecraft-data lists only the unconnected form.
+// fluid are the blocks whose level the flags carry (both sides of the
+// flattening use these names).
+var fluid = map[string]bool{"water": true, "flowing_water": true, "lava": true, "flowing_lava": true}
+
 func neighbourDependent(name string) bool {
 	return name == "fence" || strings.HasSuffix(name, "_fence") || strings.HasSuffix(name, "_stairs") ||
 		name == "glass_pane" || name == "stained_glass_pane" || name == "iron_bars" || name == "cobblestone_wall"
 }
 
-func shapeFor(name string, boxes [][6]float64, known, preFlattening bool) stateShape {
+func shapeFor(name string, boxes [][6]float64, known, preFlattening bool, level int) stateShape {
 	s := stateShape{known: known, boxes: boxes}
+	if fluid[name] && level >= 0 {
+		s.flags = blocks.PackShapeFlags(s.flags, level)
+	}
 	if preFlattening && neighbourDependent(name) {
 		s.flags |= blocks.ShapeNeighbours
 	}
