@@ -19,7 +19,7 @@ func BenchmarkStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := New(tables, testTolerance)
+			p := New(testTolerance)
 			w := tr.world()
 			reps := make([]Report, len(tr.Ticks))
 			envs := make([]Env, len(tr.Ticks))
@@ -38,7 +38,7 @@ func BenchmarkStep(b *testing.B) {
 				if k == 0 {
 					s.Reset()
 				}
-				p.Step(w, &s, &envs[k], &reps[k])
+				p.Step(w, tables, &s, &envs[k], &reps[k])
 			}
 		})
 	}

@@ -7,7 +7,8 @@ import (
 )
 
 // Predictor runs the prediction for one player at a time; it owns the
-// scratch grid so that a tick allocates nothing.
+// scratch grid (about 40 KiB) so that a tick allocates nothing. It keeps
+// nothing between calls: players can share a pool of them.
 type Predictor struct {
 	t *Tables
 	// Tolerance is the offset up to which a report counts as honest: the
@@ -18,8 +19,8 @@ type Predictor struct {
 	g         grid
 }
 
-// New returns a Predictor for one protocol's tables.
-func New(t *Tables, tolerance float64) *Predictor { return &Predictor{t: t, Tolerance: tolerance} }
+// New returns a Predictor; Step names the protocol's tables.
+func New(tolerance float64) *Predictor { return &Predictor{Tolerance: tolerance} }
 
 // candidate is one set of inputs an honest client may have had this tick.
 type candidate struct {

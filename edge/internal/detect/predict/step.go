@@ -33,10 +33,12 @@ func dist(ax, ay, az, bx, by, bz float64) float64 {
 	return math.Sqrt((ax-bx)*(ax-bx) + (ay-by)*(ay-by) + (az-bz)*(az-bz))
 }
 
-// Step predicts one client tick from s and judges the report. It updates s
+// Step predicts one client tick from s and judges the report, with the
+// tables of the player's protocol. It updates s
 // for the next tick: the reported position (the backend accepted it) and
 // the velocity of the nearest candidate.
-func (p *Predictor) Step(w World, s *State, env *Env, rep *Report) Result {
+func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Result {
+	p.t = t
 	if s.have == 0 || !finite(s.VX+s.VY+s.VZ) {
 		if rep.HasPos {
 			*s = State{X: rep.X, Y: rep.Y, Z: rep.Z, OnGround: rep.OnGround, have: 1, sentX: rep.X, sentY: rep.Y, sentZ: rep.Z}

@@ -110,7 +110,7 @@ func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX,
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := New(tables, testTolerance)
+	p := New(testTolerance)
 	w := tr.world()
 	var s State
 	thr := Threshold(tr.Protocol)
@@ -152,7 +152,7 @@ func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX,
 			sentX, sentY, sentZ, sinceSent = x, y, z, 0
 		}
 		before := s
-		res := p.Step(w, &s, &env, &rep)
+		res := p.Step(w, tables, &s, &env, &rep)
 		if os.Getenv("TRACE_DEBUG") == tr.Version+"/"+tr.Name {
 			t.Logf("tick %d pos %v rep %.5f %.5f %.5f ground %v | before %+v | off %.5f %v cand %d %d %v", i, rep.HasPos, x, y, z, tk.Ground, before, res.Offset, res.Uncertain, res.Forward, res.Strafe, res.Jump)
 		}
@@ -233,4 +233,3 @@ func TestCheatsCaught(t *testing.T) {
 		}
 	}
 }
-

@@ -40,7 +40,9 @@ func (f ShapeFlags) FluidLevel() int { return int(f >> fluidLevelShift & 0xF) }
 const fluidLevelShift = 2
 
 // PackShapeFlags builds flags with a fluid level; the generator uses it.
-func PackShapeFlags(f ShapeFlags, level int) ShapeFlags { return f | ShapeFlags(level&0xF)<<fluidLevelShift }
+func PackShapeFlags(f ShapeFlags, level int) ShapeFlags {
+	return f | ShapeFlags(level&0xF)<<fluidLevelShift
+}
 
 // The shapes.bin layout (written by internal/gen, little endian): a uint16
 // count of box lists, each a byte count of boxes and six int16 coordinates
