@@ -9,6 +9,7 @@ import (
 	"github.com/rustguard/rustguard/edge/internal/reason"
 	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
+	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
@@ -93,7 +94,7 @@ func isWorldKind(k packets.Kind) bool {
 		packets.KindMapChunk, packets.KindMapChunkBulk, packets.KindUnloadChunk,
 		packets.KindBlockChange, packets.KindMultiBlockChange, packets.KindExplosion,
 		packets.KindWorldBorder, packets.KindInitializeWorldBorder, packets.KindWorldBorderCenter,
-		packets.KindWorldBorderLerpSize, packets.KindWorldBorderSize:
+		packets.KindWorldBorderLerpSize, packets.KindWorldBorderSize, packets.KindAcknowledgePlayerDigging:
 		return true
 	}
 	return false
@@ -240,6 +241,18 @@ func (w *worldFeed) apply(kind packets.Kind, body []byte) error {
 			return err
 		}
 		w.view.Apply(sc.changes, w.protocol < proto1_19)
+	case packets.KindAcknowledgePlayerDigging:
+		// From 1.19 the server settles the player's own edits (recorded
+		// by detection from the dig and place packets, View.Predict) with
+		// this sequence; before, its block change at the position does.
+		if w.protocol < proto1_19 {
+			return nil
+		}
+		seq, _, err := mcproto.ReadVarInt(body)
+		if err != nil {
+			return fmt.Errorf("block changed ack: %w: %w", chunk.ErrMalformed, err)
+		}
+		w.view.Acknowledge(seq)
 	default:
 		return w.view.WorldBorder(d, borderPacket(kind), body)
 	}
@@ -282,6 +295,15 @@ func (w *worldFeed) enter(r chunk.Respawn) {
 		return
 	}
 	w.view = v
+	// Detection reads the view from the serverbound relay while this
+	// pump feeds it: the view has its own lock for that (docs/WORLD.md,
+	// "Readers"). Until this point the player's checks had no world, and
+	// the world-free bounds judged alone.
+	if det := w.s.det; det != nil {
+		w.s.detMu.Lock()
+		det.SetWorld(v, w.decoders.Table())
+		w.s.detMu.Unlock()
+	}
 }
 
 // worldName names a world among the backend's: its own name from 1.16,

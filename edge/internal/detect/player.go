@@ -96,7 +96,8 @@ type Player struct {
 	teleports      teleportQueue
 	riding         riding
 	ticks          ticks
-	kin            kinetics // kinetics.go: effects, attributes, pushes
+	kin            kinetics    // kinetics.go: effects, attributes, pushes
+	world          playerWorld // world.go: the player's world replica, when the edge keeps one
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused
@@ -344,6 +345,8 @@ func (p *Player) apply(pk *serverPacket) {
 		p.self.onGround = m.onGround
 	case packets.KindHeldItemSlot:
 		p.self.heldSlot = pk.slot.Slot
+	case packets.KindBlockDig, packets.KindBlockPlace:
+		p.recordEdit(pk)
 	case packets.KindPluginMessage:
 		// The first brand that passes the brand rule names the client in
 		// events; one that fails is client.brand's evidence, not a name.

@@ -109,8 +109,13 @@ func NewStore(budget int64, now func() time.Time) *Store {
 // packet is decoded: kept per connection it would cost every player that
 // much outside the budget, so connections borrow one per packet.
 type Decoders struct {
-	pool sync.Pool
+	pool  sync.Pool
+	table *blocks.Table
 }
+
+// Table is the protocol's block table, the one the decoders use: what
+// detection reads a state's shape and movement property from.
+func (d *Decoders) Table() *blocks.Table { return d.table }
 
 // Get borrows a decoder; Put gives it back.
 func (d *Decoders) Get() *chunk.Decoder { return d.pool.Get().(*chunk.Decoder) }
@@ -134,7 +139,7 @@ func (s *Store) Decoders(protocol int32) (*Decoders, error) {
 	if s.decoders == nil {
 		s.decoders = map[int32]*Decoders{}
 	}
-	d := &Decoders{}
+	d := &Decoders{table: t}
 	d.pool.New = func() any { return chunk.NewDecoder(t) }
 	s.decoders[protocol] = d
 	return d, nil

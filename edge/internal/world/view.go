@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
@@ -24,10 +25,19 @@ type edit struct {
 }
 
 // View is one player's access to the replica: the columns they hold and
-// their own unconfirmed edits. Not safe for concurrent use (one player's
-// connection drives it), but many Views share one Store.
+// their own unconfirmed edits. Many Views share one Store.
+//
+// A View is safe for concurrent use: the clientbound relay feeds it
+// (chunks, block changes, acknowledgements) while the serverbound relay's
+// detection reads it and records the player's own edits (Predict). Its
+// lock (mu) is its own, not the session's detection lock, so a chunk
+// decode never holds up the player's movement checks: decoding happens
+// before mu is taken, and mu is held only to touch the view's own fields
+// and, nested inside it, the store's lock (always in that order).
 type View struct {
-	store   *Store
+	store *Store
+	mu    sync.Mutex
+	// Under mu:
 	dim     Dim
 	held    []uint64 // sorted packed (x, z) of the columns referenced
 	overlay []edit
@@ -38,10 +48,18 @@ type View struct {
 func pack(x, z int32) uint64 { return uint64(uint32(x))<<32 | uint64(uint32(z)) }
 
 // Dim is the world the view is in.
-func (v *View) Dim() Dim { return v.dim }
+func (v *View) Dim() Dim {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.dim
+}
 
 // Columns is the number of columns the view holds.
-func (v *View) Columns() int { return len(v.held) }
+func (v *View) Columns() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.held)
+}
 
 // holds reports whether the view references the column and where its key
 // goes in held.
@@ -57,7 +75,7 @@ func (v *View) holds(x, z int32) (int, bool) {
 func (v *View) LoadColumn(dec *chunk.Decoder, body []byte, dim chunk.Dimension) error {
 	if len(body) < 8 {
 		if _, err := dec.Chunk(body, dim); err != nil {
-			return fmt.Errorf("chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+			return fmt.Errorf("chunk: %w", err)
 		}
 		return nil
 	}
@@ -77,6 +95,8 @@ func (v *View) LoadColumn(dec *chunk.Decoder, body []byte, dim chunk.Dimension) 
 // server compresses one chunk to the same bytes for every player) and skip
 // inflating as well as decoding; then LoadColumnHashed with the same hash.
 func (v *View) TryReference(x, z int32, h uint64) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.closed {
 		return true
 	}
@@ -98,12 +118,11 @@ func (v *View) TryReference(x, z int32, h uint64) bool {
 // LoadColumnHashed decodes and stores a chunk packet body whose hash the
 // caller computed (LoadColumn, or a hash of the compressed frame).
 func (v *View) LoadColumnHashed(dec *chunk.Decoder, body []byte, dim chunk.Dimension, h uint64) error {
-	if v.closed {
-		return nil
-	}
+	// Decoded before the view's lock: a chunk costs up to half a
+	// millisecond, which detection must not wait for.
 	col, err := dec.Chunk(body, dim)
 	if err != nil {
-		return fmt.Errorf("chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+		return fmt.Errorf("chunk: %w", err)
 	}
 	v.storeColumn(col, h)
 	return nil
@@ -111,22 +130,26 @@ func (v *View) LoadColumnHashed(dec *chunk.Decoder, body []byte, dim chunk.Dimen
 
 // LoadBulk handles a 1.8 map_chunk_bulk body.
 func (v *View) LoadBulk(dec *chunk.Decoder, body []byte) error {
-	if v.closed {
-		return nil
-	}
 	err := dec.ChunkBulk(body, func(c chunk.Column) error {
 		v.storeColumn(c, 0)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("bulk chunk for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+		return fmt.Errorf("bulk chunk: %w", err)
 	}
 	return nil
 }
 
+// storeColumn stores a decoded column for the player (a closed view keeps
+// nothing).
 func (v *View) storeColumn(col chunk.Column, h uint64) {
 	if col.Unload {
 		v.Unload(col.X, col.Z)
+		return
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
 		return
 	}
 	s := v.store
@@ -165,6 +188,8 @@ func (v *View) removeLocked(i int, k columnKey) {
 // Unload drops the player's reference to a column (unload_chunk, or 1.8's
 // empty ground-up chunk).
 func (v *View) Unload(x, z int32) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	s := v.store
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,6 +203,8 @@ func (v *View) Unload(x, z int32) {
 // edits at those positions before 1.19 (the server's block change is their
 // confirmation or correction).
 func (v *View) Apply(changes []chunk.Change, confirmsEdits bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.closed {
 		return
 	}
@@ -197,6 +224,8 @@ func (v *View) Apply(changes []chunk.Change, confirmsEdits bool) {
 // the border is vanilla's default until the server sends one (a new world
 // on the client starts with a new border).
 func (v *View) SetDimension(dim Dim) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.releaseAll()
 	v.overlay = v.overlay[:0]
 	v.dim = dim
@@ -204,16 +233,27 @@ func (v *View) SetDimension(dim Dim) {
 }
 
 // WorldBorder applies a world border packet to the player's border.
+// Only the clientbound relay writes the border, so it is decoded into a
+// copy outside the lock.
 func (v *View) WorldBorder(dec *chunk.Decoder, kind chunk.BorderPacket, body []byte) error {
-	if err := dec.WorldBorder(kind, body, &v.border); err != nil {
-		return fmt.Errorf("world border for %s/%s: %w", v.dim.Backend, v.dim.Name, err)
+	b := v.Border()
+	if err := dec.WorldBorder(kind, body, &b); err != nil {
+		return fmt.Errorf("world border: %w", err)
 	}
+	v.mu.Lock()
+	v.border = b
+	v.mu.Unlock()
 	return nil
 }
 
 // Border is the world border the player was last told about.
-func (v *View) Border() chunk.Border { return v.border }
+func (v *View) Border() chunk.Border {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.border
+}
 
+// releaseAll drops every column reference. Caller holds mu.
 func (v *View) releaseAll() {
 	s := v.store
 	s.mu.Lock()
@@ -227,6 +267,8 @@ func (v *View) releaseAll() {
 
 // Close releases everything the view holds; the view is unusable after.
 func (v *View) Close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.closed {
 		return
 	}
@@ -242,6 +284,8 @@ func (v *View) Close() {
 // server confirmed it: seq is the 1.19+ sequence, or -1 for older versions
 // (confirmed by the server's block change at that position).
 func (v *View) Predict(x, y, z int32, state uint16, seq int32) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	if v.closed {
 		return
 	}
@@ -258,6 +302,8 @@ func (v *View) Predict(x, y, z int32, state uint16, seq int32) {
 // up to seq is settled (the server's block changes, sent before the ack,
 // hold the truth).
 func (v *View) Acknowledge(seq int32) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	v.overlay = slices.DeleteFunc(v.overlay, func(e edit) bool { return e.seq >= 0 && e.seq <= seq })
 }
 
@@ -268,6 +314,8 @@ func (v *View) Acknowledge(seq int32) {
 // client, so either state must be accepted there. Sections are the unit:
 // coarse, but never too certain.
 func (v *View) ChangedAfter(x, y, z int32, t time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
 	s := v.store
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -287,6 +335,11 @@ func (v *View) ChangedAfter(x, y, z int32, t time.Time) bool {
 // the player has no such column loaded (vanilla freezes the client there;
 // prediction must not judge that movement).
 func (v *View) Block(x, y, z int32) (state uint16, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return 0, false
+	}
 	for i := len(v.overlay) - 1; i >= 0; i-- {
 		if e := v.overlay[i]; e.x == x && e.y == y && e.z == z {
 			return e.state, true
@@ -317,6 +370,11 @@ func (v *View) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
 	}
 	nx, ny, nz := int64(x1-x0)+1, int64(y1-y0)+1, int64(z1-z0)+1
 	if nx*ny*nz > int64(len(dst)) {
+		return false
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
 		return false
 	}
 	for cx := x0 >> 4; cx <= x1>>4; cx++ {

@@ -127,6 +127,10 @@ const (
 	KindWorldBorderCenter
 	KindWorldBorderLerpSize
 	KindWorldBorderSize
+	// KindAcknowledgePlayerDigging is block_changed_ack from 1.19 (a
+	// sequence: the player's edits up to it are settled); 1.14–1.18's
+	// packet of that name carries a position and state instead.
+	KindAcknowledgePlayerDigging
 
 	numKinds
 )
@@ -233,6 +237,7 @@ var kindNames = [numKinds]string{
 	KindWorldBorderCenter:          "WorldBorderCenter",
 	KindWorldBorderLerpSize:        "WorldBorderLerpSize",
 	KindWorldBorderSize:            "WorldBorderSize",
+	KindAcknowledgePlayerDigging:   "AcknowledgePlayerDigging",
 }
 
 // String returns the Go name of k without the Kind prefix.
@@ -408,5 +413,6 @@ func kindMapping() []kindName {
 		{pl, toCl, "world_border_center", KindWorldBorderCenter},
 		{pl, toCl, "world_border_lerp_size", KindWorldBorderLerpSize},
 		{pl, toCl, "world_border_size", KindWorldBorderSize},
+		{pl, toCl, "acknowledge_player_digging", KindAcknowledgePlayerDigging},
 	}
 }
