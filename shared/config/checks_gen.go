@@ -58,6 +58,7 @@ func checkCatalog() map[string]checkSpec {
 		"latency.probe_timeout":     {rewrites: false, params: []string{"timeout_seconds"}},
 		"movement.flight":           {rewrites: false, params: []string{}},
 		"movement.nofall":           {rewrites: false, params: []string{}},
+		"movement.prediction":       {rewrites: false, params: []string{"offset"}},
 		"movement.reminder":         {rewrites: false, params: []string{"max_flying", "max_flying_legacy", "min_gap_ms"}},
 		"movement.speed":            {rewrites: false, params: []string{}},
 		"movement.step":             {rewrites: false, params: []string{}},

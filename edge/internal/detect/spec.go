@@ -48,7 +48,7 @@ type Spec struct {
 // allSpecs lists every check. Each family contributes its own slice.
 func allSpecs() []Spec {
 	var out []Spec
-	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
+	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, movementPredictSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
 		out = append(out, f()...)
 	}
 	return out

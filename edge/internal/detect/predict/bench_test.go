@@ -19,7 +19,7 @@ func BenchmarkStep(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			p := New(testTolerance)
+			p := New(testRederive)
 			w := tr.world()
 			reps := make([]Report, len(tr.Ticks))
 			envs := make([]Env, len(tr.Ticks))

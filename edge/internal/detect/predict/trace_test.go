@@ -100,6 +100,11 @@ func (tr *trace) world() *testWorld {
 // default threshold.
 const testTolerance = 0.005
 
+// testRederive is the offset up to which the next velocity follows the
+// report (Predictor.Tolerance): small, so that a cheat below the flagging
+// threshold cannot carry its extra speed into the next tick's prediction.
+const testRederive = 0.001
+
 // replay sends the trace through a predictor the way the client would
 // send it: a 1.8 client sends no position below the movement threshold;
 // a 1.9+ client sends nothing at all unless the ground flag changes.
@@ -110,7 +115,7 @@ func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX,
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := New(testTolerance)
+	p := New(testRederive)
 	w := tr.world()
 	var s State
 	thr := Threshold(tr.Protocol)
