@@ -188,7 +188,15 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	if res.Uncertain != predict.UncertainNone || res.Offset <= thr || thr <= 0 {
 		return pass
 	}
+	if p.entityNear(m.x, m.y, m.z) {
+		// Players, mobs, boats and carts push a player they overlap, which
+		// the candidates do not model: checked only on a miss (walking the
+		// entity table on every tick would cost more than the prediction).
+		pc.state.Reset()
+		return pass
+	}
 	return p.flag(chkPrediction, min(res.Offset/thr, predictionMaxAdd), pk.now, "offset", ftoa(res.Offset),
+		"dx", ftoa(res.ErrX), "dy", ftoa(res.ErrY), "dz", ftoa(res.ErrZ),
 		"forward", itoa(int64(res.Forward)), "strafe", itoa(int64(res.Strafe)))
 }
 
@@ -248,6 +256,26 @@ func (pc *predictionChecks) env(p *Player, now time.Time) (predict.Env, bool) {
 		return predict.Env{}, false
 	}
 	return env, true
+}
+
+// pushReach is how close (blocks, feet to feet) another entity must come to
+// push the player: half the player's width plus half the widest box the
+// entity table assumes for other entities (4, the ghast), and a tick of
+// movement.
+const pushReach = 0.3 + 2 + 1
+
+// entityNear reports whether any entity the client may see is close enough
+// to push the player at (x, y, z).
+func (p *Player) entityNear(x, y, z float64) bool {
+	acked, next := p.clock.acked, p.clock.nextSeq
+	for _, e := range p.combat.ents.m {
+		b := e.possible(acked, next)
+		if x >= b.min[0]-pushReach && x <= b.max[0]+pushReach && z >= b.min[2]-pushReach && z <= b.max[2]+pushReach &&
+			y >= b.min[1]-otherHeight && y <= b.max[1]+otherHeight {
+			return true
+		}
+	}
+	return false
 }
 
 func triOf(t toggle) predict.Tri {

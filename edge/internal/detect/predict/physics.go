@@ -173,6 +173,11 @@ func (p *Predictor) simulate(s *State, c *candidate, tk *tick) outcome {
 		vx, vz = accelerate(vx, vz, str, fwd, liquidAccel, tk)
 		o = p.move(s, c, tk, vx, vy, vz)
 		if r.swim {
+			// The 1.13+ water physics below follow vanilla as far as
+			// this package knows it, but no independent reference trace
+			// checks them yet (mineflayer's engine moves 1.13+ players in
+			// water as 1.12 ones): judged nothing until one does.
+			o.unsupported = true
 			if o.collidedH && tk.climbable {
 				o.vy = climbSpeed
 			}

@@ -34,7 +34,7 @@ const (
 	UncertainNone        Uncertain = iota
 	UncertainChunk                 // a column around the player is not held: vanilla freezes the client there
 	UncertainBlock                 // a block state the data does not describe, or a pre-1.13 shape that depends on neighbours
-	UncertainUnsupported           // a block whose physics the package does not model (bubble columns, powder snow, scaffolding, honey sides, beds, soul sand with Soul Speed)
+	UncertainUnsupported           // a block whose physics the package does not model (bubble columns, powder snow, scaffolding, honey sides, soul sand with Soul Speed, water and lava from 1.13)
 	UncertainFast                  // faster than one grid covers (a long fall, a push)
 	UncertainResync                // no previous position or velocity to predict from
 	numUncertain
@@ -106,6 +106,10 @@ type State struct {
 	// The nearest candidate's keys last tick.
 	lastForward, lastStrafe int8
 	lastJump                bool
+	// locked: a tick fitted since the last resync; misses: ticks that
+	// did not before it.
+	locked bool
+	misses uint8
 	// hasAlt: another velocity fitted the last report as well.
 	hasAlt              bool
 	altVX, altVY, altVZ float64
@@ -119,6 +123,9 @@ func (s *State) Reset() { *s = State{} }
 type Result struct {
 	Offset    float64 // distance from the report to the nearest candidate, less the slack
 	Uncertain Uncertain
+	// ErrX, ErrY, ErrZ: the report less the nearest candidate (for alerts:
+	// which way the client went beyond vanilla).
+	ErrX, ErrY, ErrZ float64
 	// Candidate describes the nearest candidate (for alerts).
 	Forward, Strafe int8
 	Jump            bool

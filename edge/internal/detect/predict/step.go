@@ -23,6 +23,9 @@ const (
 	// stands still, so these may be many ticks apart); from then on every
 	// tick is judged.
 	judgeAfter = 3
+	// maxLearnMisses is how many ticks after judgeAfter may miss before
+	// the first fit without being judged.
+	maxLearnMisses = 5
 	// maxSkipped is how many unseen ticks a 1.9+ report may follow and
 	// still be replayed: the client sends a position at least once a
 	// second (20 ticks); idle stretches beyond this start from rest.
@@ -119,7 +122,8 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 			best, bestC, bestD, from, fromTk = o, c, d+slack, rest, tk
 		}
 	}
-	res := Result{Offset: max(bestD-slack, 0), Forward: bestC.forward, Strafe: bestC.strafe, Jump: bestC.jump}
+	res := Result{Offset: max(bestD-slack, 0), Forward: bestC.forward, Strafe: bestC.strafe, Jump: bestC.jump,
+		ErrX: tx - best.x, ErrY: ty - best.y, ErrZ: tz - best.z}
 	sweep := aabb{min(s.X, best.x) - halfWidth, best.minY, min(s.Z, best.z) - halfWidth, max(s.X, best.x) + halfWidth, best.maxY, max(s.Z, best.z) + halfWidth}
 	switch {
 	case best.unsupported:
@@ -129,6 +133,12 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	case s.have < judgeAfter:
 		// The velocity is not known yet: the first ticks after a resync
 		// start from rest, which they may not be.
+		res.Uncertain = UncertainResync
+	case !s.locked && res.Offset > p.Tolerance && s.misses < maxLearnMisses:
+		// Learned but not yet confirmed: a velocity learned across a
+		// teleport or a tick the edge could not judge may be off; a few
+		// misses are allowed before the first fit, never more (a client
+		// that never fits is judged after them).
 		res.Uncertain = UncertainResync
 	}
 	if res.Uncertain != UncertainNone {
@@ -140,6 +150,18 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	next := State{X: best.x, Y: best.y, Z: best.z, VX: best.vx, VY: best.vy, VZ: best.vz, OnGround: best.onGround, Stuck: best.stuck,
 		have: s.have, sentX: s.sentX, sentY: s.sentY, sentZ: s.sentZ}
 	next.lastForward, next.lastStrafe, next.lastJump = bestC.forward, bestC.strafe, bestC.jump
+	next.locked, next.misses = s.locked, s.misses
+	if s.have >= judgeAfter && !s.locked {
+		if res.Offset <= p.Tolerance && res.Uncertain == UncertainNone {
+			next.locked = true
+		} else {
+			next.misses++
+		}
+	}
+	if res.Uncertain != UncertainNone && res.Uncertain != UncertainResync {
+		// The tick was not modelled: its velocity is a guess. Learn again.
+		next.have, next.locked, next.misses = min(next.have, 1), false, 0
+	}
 	// A tie with another velocity: no keys against one with keys.
 	if bestC.forward != 0 || bestC.strafe != 0 {
 		idle := candidate{sprint: false, sneak: bestC.sneak, slimeWalk: bestC.slimeWalk, speed: bestC.speed}

@@ -205,7 +205,7 @@ func TestCheatsCaught(t *testing.T) {
 			}
 		}},
 		{"hover", "fall", func(i int, x, y, z *float64, px, py, pz float64) {
-			if i > 2 {
+			if i > 8 { // once the prediction has locked on
 				*y = py
 			}
 		}},
