@@ -4,11 +4,12 @@ import (
 	"testing"
 )
 
-// predictionSession is a playing player on a stone floor (top at y 64)
+// predictionSession is a playing player with movement.prediction on (it is
+// experimental) on a stone floor (top at y 64)
 // with the world replica, standing at (0.5, 64, 0.5) facing +z.
 func predictionSession(t *testing.T, proto int32, y float64) *session {
 	t.Helper()
-	s := newPlaying(t, proto, 0, Config{})
+	s := newPlaying(t, proto, 0, enabled("movement.prediction"))
 	w := newTestWorld()
 	w.load(-32, -32, 31, 31)
 	for x := int32(-32); x < 32; x++ {
@@ -72,7 +73,7 @@ func TestPredictionCatchesSubtleCheats(t *testing.T) {
 
 // Without a world the prediction stands down (the bounds judge alone).
 func TestPredictionNeedsWorld(t *testing.T) {
-	s := newPlaying(t, 765, 0, Config{})
+	s := newPlaying(t, 765, 0, enabled("movement.prediction"))
 	s.spawnAt(0.5, 64, 0.5)
 	s.moves(concat(repeat(3, mv{ground: true}), walkMoves(40, 1.1)))
 	if n := s.count("movement.prediction"); n != 0 {

@@ -91,6 +91,11 @@ type Report struct {
 	HasPos     bool // false: a ground or look only packet (the move was below the threshold)
 	Yaw, Pitch float32
 	OnGround   bool
+	// Turning: the look changed since the last report. Only the vertical
+	// offset is judged then: a vanilla client moves with the look it
+	// sends, but mineflayer (the e2e suite's players) moves with the look
+	// it is turning to and sends one that follows it a few degrees a tick.
+	Turning bool
 }
 
 // State is what prediction carries from one tick to the next.
@@ -110,6 +115,9 @@ type State struct {
 	// did not before it.
 	locked bool
 	misses uint8
+	// yaw is the last report's look.
+	yaw      float32
+	haveLook bool
 	// hasAlt: another velocity fitted the last report as well.
 	hasAlt              bool
 	altVX, altVY, altVZ float64

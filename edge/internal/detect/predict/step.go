@@ -65,6 +65,12 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	var tk tick
 	tk.r = r
 	p.prepare(&tk, s, env, rep.Yaw, rep.Pitch)
+	if r.swim && (tk.water || tk.lava) {
+		// 1.13+ fluids are not judged (physics.go says why): nothing to
+		// search, learn again once out.
+		p.resync(s, rep)
+		return Result{Uncertain: UncertainUnsupported}
+	}
 
 	tx, ty, tz := rep.X, rep.Y, rep.Z
 	if !rep.HasPos {
@@ -124,6 +130,9 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	}
 	res := Result{Offset: max(bestD-slack, 0), Forward: bestC.forward, Strafe: bestC.strafe, Jump: bestC.jump,
 		ErrX: tx - best.x, ErrY: ty - best.y, ErrZ: tz - best.z}
+	if rep.Turning {
+		res.Offset = max(abs(ty-best.y)-slack, 0)
+	}
 	sweep := aabb{min(s.X, best.x) - halfWidth, best.minY, min(s.Z, best.z) - halfWidth, max(s.X, best.x) + halfWidth, best.maxY, max(s.Z, best.z) + halfWidth}
 	switch {
 	case best.unsupported:
@@ -162,13 +171,16 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 		// The tick was not modelled: its velocity is a guess. Learn again.
 		next.have, next.locked, next.misses = min(next.have, 1), false, 0
 	}
-	// A tie with another velocity: no keys against one with keys.
-	if bestC.forward != 0 || bestC.strafe != 0 {
-		idle := candidate{sprint: false, sneak: bestC.sneak, slimeWalk: bestC.slimeWalk, speed: bestC.speed}
-		if o := p.simulate(&from, &idle, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < earlyExit &&
-			dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
-			next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, o.vx, o.vy, o.vz, o.onGround
-		}
+	// A tie with another velocity: no keys against forward (pushing
+	// against a ladder's wall moves no further than standing still, but
+	// climbs).
+	other := candidate{sneak: bestC.sneak, slimeWalk: bestC.slimeWalk, speed: bestC.speed}
+	if bestC.forward == 0 && bestC.strafe == 0 {
+		other.forward = 1
+	}
+	if o := p.simulate(&from, &other, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < earlyExit &&
+		dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
+		next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, o.vx, o.vy, o.vz, o.onGround
 	}
 	if rep.HasPos {
 		next.have = min(s.have+1, judgeAfter)
