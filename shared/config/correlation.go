@@ -20,7 +20,7 @@ type Correlation struct {
 	BanMinRegions int `yaml:"ban_min_regions" json:"ban_min_regions"`
 	BanMinChecks  int `yaml:"ban_min_checks" json:"ban_min_checks"`
 	// BanMinAction is the weakest action a flag must have had to count
-	// (alert, rewrite, drop, kick, ban): "drop" by default, so heuristics
+	// (alert, rewrite, drop, setback, kick, ban): "drop" by default, so heuristics
 	// that only alert never ban anybody.
 	BanMinAction string `yaml:"ban_min_action" json:"ban_min_action"`
 	// BanDuration is how long a correlation ban lasts.
@@ -62,7 +62,7 @@ const (
 	maxRegions = 64
 )
 
-var correlationActions = []string{"alert", "rewrite", "drop", "kick", "ban"}
+var correlationActions = []string{"alert", "rewrite", "drop", "setback", "kick", "ban"}
 
 // Validate checks the policy; prefix names the section ("correlation").
 func (c Correlation) Validate(prefix string) error {
@@ -80,7 +80,7 @@ func (c Correlation) check(p *problems, prefix string) {
 		ok = ok || a == c.BanMinAction
 	}
 	if !ok {
-		p.add(prefix+".ban_min_action", c.BanMinAction, "must be one of alert, rewrite, drop, kick, ban")
+		p.add(prefix+".ban_min_action", c.BanMinAction, "must be one of alert, rewrite, drop, setback, kick, ban")
 	}
 	checkDuration(p, prefix+".ban_duration", c.BanDuration, time.Minute, maxCorrelationBan)
 	checkIntRange(p, prefix+".attack_min_regions", c.AttackMinRegions, 1, maxRegions)

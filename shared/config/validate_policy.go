@@ -150,7 +150,7 @@ func allowedHostProblem(raw string) string {
 }
 
 // Detection actions a check may be configured with, weakest first.
-var checkActions = []string{"alert", "rewrite", "drop", "kick", "ban"}
+var checkActions = []string{"alert", "rewrite", "drop", "setback", "kick", "ban"}
 
 // maxCheckParamValue bounds any check parameter: the largest defaults are
 // byte counts in the tens of thousands; a parameter past a billion is a
@@ -187,9 +187,11 @@ func checkDetectionChecks(p *problems, checks map[string]CheckOverride) {
 		switch {
 		case c.Action == "":
 		case !slices.Contains(checkActions, c.Action):
-			p.add(prefix+".action", c.Action, "must be alert, rewrite, drop, kick or ban")
+			p.add(prefix+".action", c.Action, "must be alert, rewrite, drop, setback, kick or ban")
 		case c.Action == "rewrite" && !spec.rewrites:
 			p.add(prefix+".action", c.Action, "this check cannot correct its packet: use alert, drop, kick or ban")
+		case c.Action == "setback" && !spec.setbacks:
+			p.add(prefix+".action", c.Action, "this check does not judge the player's position: use alert, drop, kick or ban")
 		}
 		if c.KickVL != nil && (!finite(*c.KickVL) || *c.KickVL < 0) {
 			p.add(prefix+".kick_vl", *c.KickVL, "must be a finite number of at least 0 (0: kick on the first enforced flag)")

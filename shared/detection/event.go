@@ -31,12 +31,13 @@ const (
 	ActionAlert   Action = iota // report only
 	ActionRewrite               // the packet was relayed corrected (a value clamped)
 	ActionDrop                  // the offending packet was not relayed
+	ActionSetback               // the movement was not relayed and the edge moved the client back to where the backend last saw it
 	ActionKick                  // the player was disconnected with a reason
 	ActionBan                   // the player was disconnected and banned fleet-wide for a while
 	numActions
 )
 
-var actionNames = [numActions]string{"alert", "rewrite", "drop", "kick", "ban"}
+var actionNames = [numActions]string{"alert", "rewrite", "drop", "setback", "kick", "ban"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -52,12 +53,12 @@ func ParseAction(s string) (Action, error) {
 			return Action(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown action %q (want alert, rewrite, drop, kick or ban)", s)
+	return 0, fmt.Errorf("unknown action %q (want alert, rewrite, drop, setback, kick or ban)", s)
 }
 
 // Actions lists every action, for pre-registering metric labels.
 func Actions() []Action {
-	return []Action{ActionAlert, ActionRewrite, ActionDrop, ActionKick, ActionBan}
+	return []Action{ActionAlert, ActionRewrite, ActionDrop, ActionSetback, ActionKick, ActionBan}
 }
 
 // MarshalText implements encoding.TextMarshaler.

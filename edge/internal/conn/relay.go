@@ -821,6 +821,13 @@ func (p *pump) detect(kind packets.Kind, pkt []byte, n int, payload []byte, infl
 		return decision{verdict: rewriteFrame, rewrite: v.Packet}, nil
 	case detect.Drop:
 		return only(dropFrame), nil
+	case detect.Setback:
+		// The edge's own teleport goes to the client; the move does not
+		// go to the backend (detect/setback.go).
+		if err := p.s.injectClient(v.Packet, p.idle); err != nil {
+			return decision{}, err
+		}
+		return only(dropFrame), nil
 	case detect.Kick:
 		return decision{verdict: kickFrame, kickMsg: v.Reason, kickWhy: reason.Detection}, nil
 	}

@@ -64,6 +64,7 @@ type session struct {
 	// writes batches of frames, a kick writes one frame between them.
 	clientMu sync.Mutex
 	comp     mcproto.Compressor // used under clientMu
+	injected []byte             // the frame injectClient writes, reused (under clientMu)
 
 	// Published by each direction's relay after it wrote a batch, read by
 	// kick and by the other direction.
@@ -514,6 +515,27 @@ func (s *session) closeBackend() {
 		_ = b.Close()
 	}
 	s.wake()
+}
+
+// injectClient writes one packet of the edge's own (a setback; pkt is id
+// and data) to the client from the serverbound relay: framed for the
+// client leg's compression and encrypted in write order, under clientMu
+// like the clientbound relay's batches and probes, so it lands between
+// two whole frames. Nothing is written once the leg is raw, a kick is
+// under way, or the client's leg is not in play.
+func (s *session) injectClient(pkt []byte, idle time.Duration) error {
+	s.clientMu.Lock()
+	defer s.clientMu.Unlock()
+	if s.kicked.Load() || s.raw[mcproto.Clientbound].Load() || mcproto.State(s.state[mcproto.Clientbound].Load()) != mcproto.StatePlay {
+		return nil
+	}
+	s.injected = s.comp.AppendFrame(s.injected[:0], pkt, int(s.threshold[mcproto.Clientbound].Load()))
+	s.encryptLocked(s.injected)
+	_ = s.client.SetWriteDeadline(time.Now().Add(idle))
+	if _, err := s.client.Write(s.injected); err != nil {
+		return fmt.Errorf("write setback: %w", err)
+	}
+	return nil
 }
 
 // disconnect sends a Disconnect for the current clientbound state.

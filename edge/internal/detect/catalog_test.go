@@ -35,7 +35,7 @@ func renderCatalog(specs []Spec) []byte {
 			params = append(params, k)
 		}
 		sort.Strings(params)
-		fmt.Fprintf(&b, "%q: {rewrites: %t, params: %#v},\n", s.Key, s.Rewrites, params)
+		fmt.Fprintf(&b, "%q: {rewrites: %t, setbacks: %t, params: %#v},\n", s.Key, s.Rewrites, s.Setbacks, params)
 	}
 	b.WriteString("}\n}\n")
 	out, err := format.Source(b.Bytes())

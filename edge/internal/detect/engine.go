@@ -215,6 +215,9 @@ func (e *Engine) Compile(cfg Config) (*Policy, error) {
 			if *cc.Action == detection.ActionRewrite && !c.Rewrites {
 				return nil, fmt.Errorf("detection.checks.%s.action: rewrite: this check cannot correct its packet (use drop, kick, ban or alert)", k)
 			}
+			if *cc.Action == detection.ActionSetback && !c.Setbacks {
+				return nil, fmt.Errorf("detection.checks.%s.action: setback: this check does not judge the player's position (use drop, kick, ban or alert)", k)
+			}
 			c.Action = *cc.Action
 		}
 		if cc.KickVL != nil {

@@ -82,7 +82,8 @@ type movementChecks struct {
 	prm           movementParams
 	sprint, sneak toggle
 
-	motion motion // movement_bounds.go
+	motion      motion      // movement_bounds.go
+	worldMotion worldMotion // movement_world.go
 
 	// The position reminder.
 	noPos   int

@@ -74,15 +74,15 @@ const (
 
 func movementBoundSpecs() []Spec {
 	return []Spec{
-		{ID: chkMoveTeleport, Key: "movement.teleport", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 3, Decay: 0.2,
+		{ID: chkMoveTeleport, Key: "movement.teleport", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, Setbacks: true, KickVL: 3, Decay: 0.2,
 			Description: "one movement packet farther than vanilla's moved-too-quickly limit (10 blocks, 17.3 gliding) plus any push the server sent, with no server teleport, vehicle or respawn to explain it; dropped, kick at VL 3"},
-		{ID: chkStep, Key: "movement.step", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.5,
+		{ID: chkStep, Key: "movement.step", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, Setbacks: true, KickVL: 5, Decay: 0.5,
 			Description: "on ground before and after a move that rises more than the step height (0.6, the step_height attribute from 1.20.5, plus the movement threshold); dropped, kick at VL 5. Pistons can push a player further: not seen by the edge yet"},
-		{ID: chkNoFall, Key: "movement.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 5, Decay: 0.5,
+		{ID: chkNoFall, Key: "movement.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, Setbacks: true, KickVL: 5, Decay: 0.5,
 			Description: "on ground before and after a move that descends more than the first tick of a fall (gravity × 0.98) plus the movement threshold: packet NoFall; dropped, kick at VL 5"},
-		{ID: chkFlight, Key: "movement.flight", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, KickVL: 10, Decay: 1,
+		{ID: chkFlight, Key: "movement.flight", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionKick, Setbacks: true, KickVL: 10, Decay: 1,
 			Description: "in the air, rising faster than gravity lets the last move continue, than a jump (0.42 + 0.1 per Jump Boost level, jump_strength from 1.20.5), a bounce or climbing and swimming (0.3; 0.9 in 1.13+ bubble columns) allow; pushes, levitation, gliding, riptide and flight rights widen or exempt it. Dropped, kick at VL 10. Hovering is not caught: ladders and water look alike without blocks"},
-		{ID: chkSpeed, Key: "movement.speed", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionKick, KickVL: 20, Decay: 2,
+		{ID: chkSpeed, Key: "movement.speed", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionKick, Setbacks: true, KickVL: 20, Decay: 2,
 			Description: "horizontal distance beyond a budget of 1 block per tick (sprint-jumping averages 0.36; the rest is margin for ice and soul speed the edge cannot see), ×(1 + 0.2 per Speed level) and the movement_speed attribute, holding a second of movement, credited for pushes; dropped, kick at VL 20. Subtle speed is not caught"},
 	}
 }
@@ -154,7 +154,7 @@ func (l *movementChecks) bounds(p *Player, pk *serverPacket) Verdict {
 	}
 	dx, dy, dz := m.x-mo.x, m.y-mo.y, m.z-mo.z
 	v := l.judge(p, pk, dx, dy, dz)
-	if v.Outcome == Drop || v.Outcome == Kick {
+	if v.Outcome >= Drop {
 		// The backend never sees this position: the next move is judged
 		// from the last one it did see.
 		return v
@@ -274,6 +274,17 @@ func (l *movementChecks) judge(p *Player, pk *serverPacket, dx, dy, dz float64) 
 		}
 	}
 
+	// The checks that read the world (movement_world.go), with the
+	// bounds' state still of the move before.
+	if p.HasWorld() {
+		hw := playerWidth / 2 * max(scale, 1)
+		wm := worldMove{x: m.x, y: m.y, z: m.z, dy: dy, onGround: m.onGround, wasGround: mo.onGround,
+			halfWidth: hw, height: playerHeight * max(scale, 1), prevX: mo.x, prevY: mo.y, prevZ: mo.z,
+			allowedUp:  riseAllowed(p, mo, scale, thr, pushUp),
+			exemptRise: flying || mo.gliding || pushed || p.effect(teLevitation) > 0}
+		v = worse(v, l.world(p, pk, &wm))
+	}
+
 	// Speed: horizontal distance against the budget.
 	if h := math.Hypot(dx, dz); h > 0 && !flying && !mo.gliding && p.on(chkSpeed) {
 		mo.budget -= h
@@ -284,6 +295,23 @@ func (l *movementChecks) judge(p *Player, pk *serverPacket, dx, dy, dz float64) 
 		}
 	}
 	return v
+}
+
+// riseAllowed is the most a player in the air may rise this tick without
+// climbing or swimming: a jump from the ground (or a bounce as fast as the
+// last fall), else the last rise continued under gravity.
+func riseAllowed(p *Player, mo *motion, scale, thr, pushUp float64) float64 {
+	var allowed float64
+	if mo.onGround {
+		jump := p.attrHi(taJumpStrength) + jumpBoostPerLevel*p.effect(teJumpBoost)
+		allowed = max(jump, mo.fallSpeed)
+	} else {
+		allowed = (mo.vy - p.attrLo(taGravity)) * gravityDrag
+		if mo.vy < 0 {
+			allowed = max(allowed, mo.fallSpeed) // a bounce off slime or a bed
+		}
+	}
+	return max(allowed, 0)*max(scale, 1) + thr + pushUp
 }
 
 // boundsEvent updates the bounds' state from client packets other than

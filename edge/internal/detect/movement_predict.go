@@ -44,7 +44,7 @@ func movementPredictSpecs() []Spec {
 	// mineflayer's players still trip it in a few places
 	// (docs/DETECTIONS.md, "Movement prediction").
 	return []Spec{
-		{ID: chkPrediction, Key: "movement.prediction", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Decay: 1, Experimental: true,
+		{ID: chkPrediction, Key: "movement.prediction", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Setbacks: true, Decay: 1, Experimental: true,
 			Description: "a tick packet farther than `offset` blocks from every position vanilla physics reaches from the last tick for any input an honest client may have had (forward/strafe, jump, item use; sprint and sneak as reported), against the player's blocks (only vertically on ticks whose look changed): subtle speed, hovering, walking on water, climbing walls, no slowdown in cobwebs. Adds offset/`offset` (at most 5) per tick. Stands down where the edge cannot know: no world, chunks not held, blocks changed since the last probe or edited by the player, unknown block states, pre-1.13 fences, walls, panes and stairs, bubble columns, powder snow, scaffolding, honey sides, 1.16+ soul sand, water and lava from 1.13, other entities close enough to push, pushes not yet settled, teleports, riding, gliding, riptide, flight rights, changing effects or attributes, a scale other than 1",
 			Params:      map[string]float64{"offset": predictionOffset}},
 	}
@@ -193,16 +193,22 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	if res.Uncertain != predict.UncertainNone || res.Offset <= thr || thr <= 0 {
 		return pass
 	}
-	if p.entityNear(m.x, m.y, m.z) {
+	if p.pusherNear(m.x, m.y, m.z) {
 		// Players, mobs, boats and carts push a player they overlap, which
 		// the candidates do not model: checked only on a miss (walking the
 		// entity table on every tick would cost more than the prediction).
 		pc.state.Reset()
 		return pass
 	}
-	return p.flag(chkPrediction, min(res.Offset/thr, predictionMaxAdd), pk.now, "offset", ftoa(res.Offset),
+	v := p.flag(chkPrediction, min(res.Offset/thr, predictionMaxAdd), pk.now, "offset", ftoa(res.Offset),
 		"dx", ftoa(res.ErrX), "dy", ftoa(res.ErrY), "dz", ftoa(res.ErrZ),
 		"forward", itoa(int64(res.Forward)), "strafe", itoa(int64(res.Strafe)))
+	if v.Outcome != Pass {
+		// Dropped or set back: the backend never saw this position, and a
+		// setback moves the client; the prediction learns afresh.
+		pc.state.Reset()
+	}
+	return v
 }
 
 // env builds the physics inputs from what the server told the player; ok
@@ -269,9 +275,9 @@ func (pc *predictionChecks) env(p *Player, now time.Time) (predict.Env, bool) {
 // movement.
 const pushReach = 0.3 + 2 + 1
 
-// entityNear reports whether any entity the client may see is close enough
+// pusherNear reports whether any entity the client may see (players too) is close enough
 // to push the player at (x, y, z).
-func (p *Player) entityNear(x, y, z float64) bool {
+func (p *Player) pusherNear(x, y, z float64) bool {
 	acked, next := p.clock.acked, p.clock.nextSeq
 	for _, e := range p.combat.ents.m {
 		b := e.possible(acked, next)

@@ -96,8 +96,9 @@ type Player struct {
 	teleports      teleportQueue
 	riding         riding
 	ticks          ticks
-	kin            kinetics    // kinetics.go: effects, attributes, pushes
-	world          playerWorld // world.go: the player's world replica, when the edge keeps one
+	kin            kinetics     // kinetics.go: effects, attributes, pushes
+	setback        setbackState // setback.go: the edge\'s own teleport in flight
+	world          playerWorld  // world.go: the player's world replica, when the edge keeps one
 	vls            []vlEntry
 	kicked         bool
 	rewrite        []byte // Verdict.Packet of a Rewrite, reused
@@ -241,6 +242,9 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 	if own, pv := p.clock.serverbound(p, &pk); own {
 		return worse(v, pv) // the answer to our own probe never reaches the backend
 	}
+	if own, sv := p.setbackServerbound(&pk); own {
+		return worse(v, sv) // nor the answer to our own setback, nor a move before it
+	}
 	p.classify(&pk)
 	v = worse(v, p.movement.serverbound(p, &pk))
 	v = worse(v, p.interaction.serverbound(p, &pk))
@@ -250,7 +254,7 @@ func (p *Player) Serverbound(st mcproto.State, kind packets.Kind, data []byte, i
 	v = worse(v, p.chat.serverbound(p, &pk))
 	v = worse(v, p.payloads.serverbound(p, &pk))
 	p.apply(&pk)
-	return v
+	return p.setbackVerdict(v, now)
 }
 
 // decodeServerbound fills the field of pk's kind. Kinds without a decoder
@@ -474,6 +478,10 @@ func (p *Player) flag(id CheckID, add float64, now time.Time, details ...string)
 		}
 		if c.Action >= detection.ActionDrop {
 			action, v = detection.ActionDrop, drop
+		}
+		if c.Action == detection.ActionSetback {
+			// Serverbound turns this into the edge's teleport (setback.go).
+			action, v = detection.ActionSetback, Verdict{Outcome: Setback}
 		}
 		if c.Action >= detection.ActionKick && (c.KickVL == 0 || ent.vl >= c.KickVL) {
 			action = c.Action

@@ -38,7 +38,11 @@ type Spec struct {
 	Experimental bool             // off unless enabled in the configuration
 	// Rewrites: the check can correct the packet (clamp a value) rather
 	// than drop it, so the rewrite action is allowed for it.
-	Rewrites    bool
+	Rewrites bool
+	// Setbacks: the check judges the player's position, so the setback
+	// action (the edge moves the client back to where the backend last
+	// saw it; setback.go) is allowed for it.
+	Setbacks    bool
 	Description string // one line for docs and operators
 	// Params are the check's tunables with their defaults; configuration
 	// may override them by name.
@@ -48,7 +52,7 @@ type Spec struct {
 // allSpecs lists every check. Each family contributes its own slice.
 func allSpecs() []Spec {
 	var out []Spec
-	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, movementPredictSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
+	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, movementPredictSpecs, worldMovementSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
 		out = append(out, f()...)
 	}
 	return out

@@ -379,6 +379,7 @@ func (p *Player) newWorld(now time.Time) {
 	p.self.dead = false
 	p.riding.reset()
 	p.teleports.clear()
+	p.setback.pending = false // the server places the player anew
 }
 
 func (p *Player) addTeleport(s packets.SyncPlayerPosition, now time.Time) {

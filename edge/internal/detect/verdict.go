@@ -7,6 +7,7 @@ const (
 	Pass    Outcome = iota // relay it
 	Rewrite                // relay Verdict.Packet in its place
 	Drop                   // do not relay it; keep the player
+	Setback                // do not relay it; send Verdict.Packet to the client (the edge's own teleport back)
 	Kick                   // disconnect the player with Verdict.Reason
 )
 
@@ -15,8 +16,9 @@ type Verdict struct {
 	Outcome Outcome
 	// Reason is the text the player sees on a kick.
 	Reason string
-	// Packet replaces the offending one on Rewrite (id + data, not framed).
-	// It aliases the Player's buffer: valid until its next packet.
+	// Packet replaces the offending one on Rewrite, and is what goes to
+	// the client on Setback (id + data, not framed). It aliases the
+	// Player's buffer: valid until its next packet.
 	Packet []byte
 }
 

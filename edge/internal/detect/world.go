@@ -88,8 +88,12 @@ type region struct {
 
 // at is the block state at an absolute position inside the region.
 func (r *region) at(x, y, z int32) blocks.State {
-	i := ((y-r.y0)*r.nz+(z-r.z0))*r.nx + (x - r.x0)
-	return r.table.Lookup(int32(r.states[i]))
+	return r.table.Lookup(int32(r.states[r.index(x, y, z)]))
+}
+
+// index is where a position inside the region is in states.
+func (r *region) index(x, y, z int32) int32 {
+	return ((y-r.y0)*r.nz+(z-r.z0))*r.nx + (x - r.x0)
 }
 
 // readRegion reads the blocks from (x0, y0, z0) to (x1, y1, z1) inclusive.

@@ -1,0 +1,305 @@
+package detect
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rustguard/rustguard/edge/internal/world/blocks"
+	"github.com/rustguard/rustguard/shared/detection"
+	"github.com/rustguard/rustguard/shared/mcproto"
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
+)
+
+// stateWith is the first state id of the protocol's block table with the
+// shape, movement and water bit given: the tests build terrain by what a
+// block does, not by a per-version id.
+func stateWith(t testing.TB, tb *blocks.Table, shape blocks.Shape, move blocks.Movement, water bool) uint16 {
+	t.Helper()
+	for id := 1; id < tb.Len(); id++ {
+		if st := tb.Lookup(int32(id)); st.Shape() == shape && st.Movement() == move && st.Water() == water {
+			return uint16(id)
+		}
+	}
+	t.Fatalf("protocol %d: no state of shape %v, movement %v, water %t", tb.Protocol(), shape, move, water)
+	return 0
+}
+
+// terrain is a test world with the block kinds the world checks tell
+// apart, on a stone floor whose top is y = 64 (blocks at y = 63), every
+// column from -32 to 31 loaded.
+type terrain struct {
+	*testWorld
+	stone, water, ladder, slab, fence uint16
+}
+
+func newTerrain(t testing.TB, proto int32) *terrain {
+	tb := mustTable(t, proto)
+	w := &terrain{testWorld: newTestWorld(),
+		stone:  stateWith(t, tb, blocks.ShapeFull, blocks.MoveNone, false),
+		water:  stateWith(t, tb, blocks.ShapeEmpty, blocks.MoveWater, true),
+		ladder: stateWith(t, tb, blocks.ShapePartial, blocks.MoveClimbable, false),
+		slab:   stateWith(t, tb, blocks.ShapeSlabBottom, blocks.MoveNone, false),
+		fence:  stateWith(t, tb, blocks.ShapeFence, blocks.MoveNone, false),
+	}
+	w.load(-32, -32, 31, 31)
+	for x := int32(-32); x < 32; x++ {
+		for z := int32(-32); z < 32; z++ {
+			w.set(x, 63, z, w.stone)
+		}
+	}
+	return w
+}
+
+// fill sets every block of the box to state.
+func (w *terrain) fill(x0, y0, z0, x1, y1, z1 int32, state uint16) {
+	for y := y0; y <= y1; y++ {
+		for z := z0; z <= z1; z++ {
+			for x := x0; x <= x1; x++ {
+				w.set(x, y, z, state)
+			}
+		}
+	}
+}
+
+// worldSession is a player in survival, in play, with the terrain as its
+// world and the world checks enforced.
+func worldSession(t *testing.T, proto int32) (*session, *terrain) {
+	t.Helper()
+	cfg := Config{Checks: map[string]CheckConfig{}}
+	for _, k := range []string{"world.nofall", "world.jesus", "world.spider", "world.phase"} {
+		cfg.Checks[k] = CheckConfig{Mode: ModeEnforce}
+	}
+	s := newPlaying(t, proto, packets.GameModeSurvival, cfg)
+	w := newTerrain(t, proto)
+	s.p.SetWorld(w, mustTable(t, proto))
+	s.ack()
+	return s, w
+}
+
+// at sends one tick's position.
+func (s *session) at(x, y, z float64, ground bool) Verdict {
+	s.advance(tickDuration)
+	var flags uint8
+	if ground {
+		flags = packets.MoveOnGround
+	}
+	return s.sb(packets.KindPlayerPosition, packets.PlayerPosition{X: x, Y: y, Z: z, Flags: flags})
+}
+
+// teleportTo moves the player as a server teleport does, answered at once:
+// the bounds start afresh there (a scene of a test, not a move).
+func (s *session) teleportTo(x, y, z float64) {
+	s.t.Helper()
+	s.cb(packets.KindSyncPlayerPosition, packets.SyncPlayerPosition{TeleportID: 7, X: x, Y: y, Z: z})
+	if s.proto >= mcproto.Protocol1_9 {
+		s.sb(packets.KindTeleportConfirm, packets.TeleportConfirm{TeleportID: 7})
+	}
+	s.sb(packets.KindPlayerPositionLook, packets.PlayerPositionLook{X: x, Y: y, Z: z, Flags: packets.MoveOnGround})
+	s.ack()
+}
+
+// Every world check on every tested version, honest moves that a naive
+// check would flag and the cheat it must catch.
+func TestWorldChecks(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		t.Run("nofall", func(t *testing.T) {
+			s, w := worldSession(t, proto)
+			s.at(0.5, 64, 0.5, true)
+			// Honest: at the edge of a block, the centre over air (a
+			// check of the block under the centre would flag it).
+			w.set(1, 63, 0, 0)
+			w.set(2, 63, 0, 0)
+			s.at(0.9, 64, 0.5, true)
+			s.at(1.25, 64, 0.5, true) // the footprint 0.95–1.55 rests on block 0 by 0.05
+			// Honest: on a bottom slab (top 64.5) and on a fence (1.5 high:
+			// uncertain, no judgement).
+			w.set(0, 64, 2, w.slab)
+			w.set(0, 64, 4, w.fence)
+			s.teleportTo(0.5, 64.5, 2.5)
+			s.at(0.5, 64.5, 2.6, true)
+			s.teleportTo(0.5, 65.5, 4.5)
+			s.at(0.5, 65.5, 4.6, true)
+			s.teleportTo(0.5, 64, 0.5)
+			if k := s.flagged(); len(k) > 0 {
+				t.Fatalf("honest ground flagged %v", k)
+			}
+			// The cheat: on the ground a block above the floor.
+			s.at(0.5, 64.42, 0.5, false)
+			if v := s.at(0.5, 65, 0.5, true); v.Outcome != Setback {
+				t.Errorf("hovering a block up claiming ground: %v, want a setback", v.Outcome)
+			}
+			if k := s.flagged(); len(k) != 1 || k[0] != "world.nofall" {
+				t.Errorf("flagged %v, want world.nofall", k)
+			}
+		})
+		t.Run("unknown_column", func(t *testing.T) {
+			s, w := worldSession(t, proto)
+			s.at(0.5, 64, 0.5, true)
+			delete(w.columns, [2]int32{0, 0})
+			s.at(0.5, 64.42, 0.5, false)
+			if v := s.at(0.5, 65, 0.5, true); v.Outcome != Pass {
+				t.Errorf("a claim in a column not loaded: %v", v.Outcome)
+			}
+		})
+		t.Run("jesus", func(t *testing.T) {
+			s, w := worldSession(t, proto)
+			w.fill(-8, 60, -8, 8, 63, 8, w.water) // a pool, its surface at 64
+			w.fill(-8, 59, -8, 8, 59, 8, w.stone)
+			// Honest: swimming level under the surface (1.13+ sprint-swimming
+			// keeps y), feet in the water, for longer than the check waits.
+			s.teleportTo(0.5, 62, 0.5)
+			for i := range 3 * jesusTicks {
+				s.at(0.5+float64(i)*0.1, 62, 0.5, false)
+			}
+			if k := s.flagged(); len(k) > 0 {
+				t.Fatalf("level swimming flagged %v", k)
+			}
+			// The cheat: walking on the surface.
+			s.teleportTo(0.5, 64, 0.5)
+			var v Verdict
+			for i := range jesusTicks + 1 {
+				v = worse(v, s.at(0.5+float64(i)*0.2, 64, 0.5, false))
+			}
+			if v.Outcome != Setback {
+				t.Errorf("walking on water: %v, want a setback", v.Outcome)
+			}
+			if s.count("world.jesus") != 1 {
+				t.Errorf("flagged %v, want world.jesus once", s.rec.keys())
+			}
+		})
+		t.Run("spider", func(t *testing.T) {
+			s, w := worldSession(t, proto)
+			w.fill(2, 64, -8, 2, 70, 8, w.stone) // a wall at x = 2
+			w.fill(-2, 64, 0, -2, 70, 0, w.ladder)
+			// Honest: a jump next to the wall, and climbing the ladder at
+			// 0.2 per tick.
+			s.at(1.7, 64, 0.5, true)
+			y := 64.0
+			for _, dy := range jump(0.42, 0)[:6] {
+				y += dy.dy
+				s.at(1.7, y, 0.5, false)
+			}
+			s.at(1.7, 64, 0.5, true)
+			s.teleportTo(-1.3, 64, 0.5)
+			for i := 1; i <= 10; i++ {
+				s.at(-1.3, 64+0.2*float64(i), 0.5, false)
+			}
+			if k := s.flagged(); len(k) > 0 {
+				t.Fatalf("a jump and a ladder flagged %v", k)
+			}
+			// The cheat: the same climb up the stone wall.
+			s.teleportTo(1.7, 64, 0.5)
+			var v Verdict
+			for i := 1; i <= 5; i++ {
+				v = worse(v, s.at(1.7, 64+0.2*float64(i), 0.5, false))
+			}
+			if v.Outcome != Setback || s.count("world.spider") == 0 {
+				t.Errorf("climbing stone: %v, flagged %v", v.Outcome, s.rec.keys())
+			}
+		})
+		t.Run("phase", func(t *testing.T) {
+			s, w := worldSession(t, proto)
+			w.fill(2, 64, -8, 2, 70, 8, w.stone)
+			// Honest: against the wall, the box touching its face.
+			s.at(1.7, 64, 0.5, true)
+			s.at(1.7, 64, 1.5, true)
+			// Honest: a block the server put on the player: stuck inside
+			// from the start, moving inside is not phasing into it.
+			w.set(-4, 64, 0, w.stone)
+			w.set(-4, 65, 0, w.stone)
+			s.teleportTo(-3.5, 64, 0.5)
+			s.at(-3.45, 64, 0.5, true)
+			if k := s.flagged(); len(k) > 0 {
+				t.Fatalf("honest moves flagged %v", k)
+			}
+			s.teleportTo(1.7, 64, 0.5)
+			if v := s.at(2.3, 64, 0.5, true); v.Outcome != Setback || s.count("world.phase") != 1 {
+				t.Errorf("into the wall: %v, flagged %v", v.Outcome, s.rec.keys())
+			}
+		})
+	})
+}
+
+// The setback: the client is sent back to where the backend saw it last,
+// its moves are dropped until it answers, the answer (and on 1.9+ the
+// confirmation) never reaches the backend, and moves flow again after.
+func TestSetback(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s, _ := worldSession(t, proto)
+		s.at(0.5, 64, 0.5, true)
+		s.at(0.6, 64, 0.5, true)
+		s.at(0.6, 64.42, 0.5, false)
+		v := s.at(0.6, 65, 0.5, true)
+		if v.Outcome != Setback || len(v.Packet) == 0 {
+			t.Fatalf("no setback: %+v", v)
+		}
+		id, n, err := mcproto.ReadVarInt(v.Packet)
+		if err != nil || id != s.p.table.ID(mcproto.StatePlay, mcproto.Clientbound, packets.KindSyncPlayerPosition) {
+			t.Fatalf("setback packet id %d (%v)", id, err)
+		}
+		pos, err := packets.DecodeSyncPlayerPosition(v.Packet[n:], proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Back to the last position the backend saw: the rise before the
+		// claim was passed on.
+		if pos.X != 0.6 || pos.Y != 64.42 || pos.Z != 0.5 {
+			t.Errorf("set back to %v %v %v, want 0.6 64.42 0.5", pos.X, pos.Y, pos.Z)
+		}
+		if proto >= mcproto.Protocol1_9 && (pos.TeleportID >= 0 || !isSetbackID(pos.TeleportID)) {
+			t.Errorf("teleport id %d is not in the edge's negative range", pos.TeleportID)
+		}
+		if pos.Flags != packets.RelYaw|packets.RelPitch {
+			t.Errorf("flags %#x: the position must be absolute, the look kept", pos.Flags)
+		}
+		// The client moves on before it reads the setback: dropped, and
+		// no new setback while one is in flight.
+		if v := s.at(0.6, 65.5, 0.5, true); v.Outcome != Drop {
+			t.Errorf("a move before the answer: %v, want drop", v.Outcome)
+		}
+		if !s.p.SetbackPending() {
+			t.Fatal("no setback pending")
+		}
+		if proto >= mcproto.Protocol1_9 {
+			// A position at the target before the confirmation is not yet
+			// the answer.
+			if v := s.sb(packets.KindPlayerPositionLook, packets.PlayerPositionLook{X: pos.X, Y: pos.Y, Z: pos.Z}); v.Outcome != Drop {
+				t.Errorf("position before the confirmation: %v", v.Outcome)
+			}
+			if v := s.sb(packets.KindTeleportConfirm, packets.TeleportConfirm{TeleportID: pos.TeleportID}); v.Outcome != Drop {
+				t.Errorf("the confirmation of the edge's teleport: %v, want drop (the backend never sent it)", v.Outcome)
+			}
+		}
+		if v := s.sb(packets.KindPlayerPositionLook, packets.PlayerPositionLook{X: pos.X, Y: pos.Y, Z: pos.Z}); v.Outcome != Drop {
+			t.Errorf("the answer: %v, want drop", v.Outcome)
+		}
+		if s.p.SetbackPending() {
+			t.Fatal("the answer did not settle the setback")
+		}
+		s.advance(tickDuration)
+		if v := s.at(0.6, 64.42-0.0784, 0.5, false); v.Outcome != Pass {
+			t.Errorf("the fall after the setback: %v, want pass (flags %v)", v.Outcome, s.rec.keys())
+		}
+		// A confirmation id of the backend's own passes through.
+		if proto >= mcproto.Protocol1_9 {
+			if v := s.sb(packets.KindTeleportConfirm, packets.TeleportConfirm{TeleportID: 1}); v.Outcome != Pass {
+				t.Errorf("the backend's confirmation: %v", v.Outcome)
+			}
+		}
+	})
+}
+
+// The setback action is accepted for checks that judge the position and
+// refused, with the key, for the others.
+func TestSetbackActionIsForPositionChecks(t *testing.T) {
+	setback := detection.ActionSetback
+	for _, key := range []string{"world.jesus", "world.nofall", "world.spider", "world.phase", "movement.flight", "movement.speed"} {
+		if _, err := New(Config{Checks: map[string]CheckConfig{key: {Action: &setback}}}, Options{}); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+	_, err := New(Config{Checks: map[string]CheckConfig{"combat.reach": {Action: &setback}}}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "combat.reach.action") {
+		t.Errorf("setback for combat.reach: %v, want refused", err)
+	}
+}
