@@ -105,7 +105,7 @@ func collideAxes(boxes []aabb, b aabb, dx, dy, dz float64, zFirst bool) (float64
 func collide(boxes []aabb, b aabb, dx, dy, dz, step float64, onGround, modernOrder bool) (float64, float64, float64) {
 	zFirst := modernOrder && abs(dx) < abs(dz)
 	cx, cy, cz := collideAxes(boxes, b, dx, dy, dz, zFirst)
-	if step <= 0 || (cx == dx && cz == dz) || !(onGround || (cy != dy && dy < 0)) {
+	if step <= 0 || (abs(cx-dx) < collisionEpsilon && abs(cz-dz) < collisionEpsilon) || !(onGround || (cy != dy && dy < 0)) {
 		return cx, cy, cz
 	}
 	// Up by the step with the horizontal move, or straight up first.

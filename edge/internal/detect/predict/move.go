@@ -28,7 +28,10 @@ func (p *Predictor) move(s *State, c *candidate, tk *tick, vx, vy, vz float64) o
 	cx, cy, cz := collide(boxes, box, dx, dy, dz, env.StepHeight, s.OnGround, r.modernOrder)
 	o.x, o.y, o.z = s.X+cx, s.Y+cy, s.Z+cz
 	o.minY, o.maxY = min(s.Y, o.y), max(s.Y, o.y)+playerHeight
-	o.collidedH = cx != dx || cz != dz
+	// Horizontal collision as vanilla judges it: Mth.equal (1.0E-5) from
+	// 1.14; exact before, where the trig table gives exact zeros on the
+	// axes that this package's math.Sin/Cos miss by 1e-17.
+	o.collidedH = abs(cx-dx) > r.hCollisionEps || abs(cz-dz) > r.hCollisionEps
 	o.onGround = cy != dy && dy < 0
 	if cx != dx {
 		vx, o.mx = 0, 0

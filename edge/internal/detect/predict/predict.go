@@ -202,12 +202,16 @@ type rules struct {
 	climbOnJump    bool    // 1.14+: holding jump climbs like pushing a wall
 	soulSpeed      bool    // 1.16+: Soul Speed boots (equipment the edge does not see)
 	sneakEdgeDrop  float64 // how far below the sneak edge test looks
+	hCollisionEps  float64 // a horizontal move clipped by more than this collided
 }
 
 func rulesFor(p int32) rules {
 	r := rules{velocityFloor: 0.003, threshold: 0.03, skipsIdle: p >= mcproto.Protocol1_9, modernOrder: p >= mcproto.Protocol1_14,
 		swim: p >= mcproto.Protocol1_13, bedBounces: p >= mcproto.Protocol1_12, climbOnJump: p >= mcproto.Protocol1_14,
-		speedFactor: p >= 573, slimeEveryTick: p >= 573, soulSpeed: p >= 735, sneakEdgeDrop: 0.6}
+		speedFactor: p >= 573, slimeEveryTick: p >= 573, soulSpeed: p >= 735, sneakEdgeDrop: 0.6, hCollisionEps: 1e-9}
+	if r.modernOrder {
+		r.hCollisionEps = 1e-5 // Mth.equal
+	}
 	if p < mcproto.Protocol1_9 {
 		r.velocityFloor, r.sneakEdgeDrop = 0.005, 1.0
 	}

@@ -62,6 +62,7 @@ type trace struct {
 	Name     string     `json:"name"`
 	Blocks   [][4]int64 `json:"blocks"`
 	Start    [3]float64 `json:"start"`
+	Yaw      float32    `json:"yaw"`
 	Ticks    []struct {
 		X, Y, Z float64
 		Ground  bool `json:"ground"`
@@ -141,7 +142,7 @@ func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX,
 		dx, dy, dz := x-sentX, y-sentY, z-sentZ
 		moved := dx*dx+dy*dy+dz*dz > thr*thr
 		sinceSent++
-		rep := Report{X: x, Y: y, Z: z, HasPos: true, OnGround: tk.Ground}
+		rep := Report{X: x, Y: y, Z: z, HasPos: true, OnGround: tk.Ground, Yaw: tr.Yaw}
 		switch {
 		case first || moved || sinceSent >= 20:
 		case tr.Protocol < 107:

@@ -2,8 +2,8 @@
 // prismarine-physics, the physics engine mineflayer bots (the e2e suite's
 // clients) run, an implementation of vanilla's player physics independent
 // of package predict. Each trace is a small world, per-tick inputs and the
-// positions the engine reached. Run from test/e2e (for its node_modules):
-//   node ../../edge/internal/detect/predict/testdata/gentraces.js | gzip -9 > ../../edge/internal/detect/predict/testdata/traces.json.gz
+// positions the engine reached. Run from test/e2e, with its node_modules:
+//   NODE_PATH=$PWD/node_modules node ../../edge/internal/detect/predict/testdata/gentraces.js | gzip -9 > ../../edge/internal/detect/predict/testdata/traces.json.gz
 const { Vec3 } = require('vec3')
 const { Physics, PlayerState } = require('prismarine-physics')
 
@@ -117,6 +117,17 @@ function scenarios (mcData, legacy) {
     b.push([0, 64, 3, stateOf(mcData, legacy ? 'web' : 'cobweb')])
     out.push({ name: 'cobweb', blocks: b, start: [0.5, 64, 0.5], ticks: [...rep(3, ctl({})), ...rep(60, ctl({ forward: true }))] })
   }
+  {
+    // The e2e suite's climb: a ladder on the west face of a stone column,
+    // the player in the ladder's block facing +x (vanilla yaw -90).
+    const b = []; stone(b)
+    const ladder = legacy ? stateOf(mcData, 'ladder', { meta: 4 }) : stateOf(mcData, 'ladder', { facing: 'west' })
+    for (let y = 64; y <= 66; y++) {
+      b.push([1, y, 0, stateOf(mcData, 'stone')])
+      b.push([0, y, 0, ladder])
+    }
+    out.push({ name: 'ladder_column', blocks: b, start: [0.5, 64, 0.5], yaw: -90, ticks: [...rep(3, ctl({})), ...rep(50, ctl({ forward: true }))] })
+  }
   return out
 }
 
@@ -131,7 +142,7 @@ for (const [version, protocol] of versions) {
       version,
       entity: {
         position: new Vec3(...sc.start), velocity: new Vec3(0, 0, 0), onGround: false, isInWater: false, isInLava: false, isInWeb: false,
-        isCollidedHorizontally: false, isCollidedVertically: false, elytraFlying: false, yaw: Math.PI, pitch: 0, effects: {}, attributes: {}
+        isCollidedHorizontally: false, isCollidedVertically: false, elytraFlying: false, yaw: Math.PI - (sc.yaw || 0) * Math.PI / 180, pitch: 0, effects: {}, attributes: {}
       },
       jumpTicks: 0, jumpQueued: false, fireworkRocketDuration: 0,
       inventory: { slots: [] }
@@ -144,7 +155,7 @@ for (const [version, protocol] of versions) {
       const e = bot.entity
       ticks.push({ x: e.position.x, y: e.position.y, z: e.position.z, ground: e.onGround, sprint: c.sprint, sneak: c.sneak })
     }
-    out.push({ version, protocol, name: sc.name, blocks: sc.blocks, start: sc.start, yaw: 0, ticks })
+    out.push({ version, protocol, name: sc.name, blocks: sc.blocks, start: sc.start, yaw: sc.yaw || 0, ticks })
   }
 }
 process.stdout.write(JSON.stringify(out))
