@@ -2,6 +2,8 @@ package detect
 
 import (
 	"testing"
+
+	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
 
 // predictionSession is a playing player with movement.prediction on (it is
@@ -78,5 +80,27 @@ func TestPredictionNeedsWorld(t *testing.T) {
 	s.moves(concat(repeat(3, mv{ground: true}), walkMoves(40, 1.1)))
 	if n := s.count("movement.prediction"); n != 0 {
 		t.Fatalf("flagged %d times without a world", n)
+	}
+}
+
+// Speed II (amplifier 1): walking 40 % faster is honest, and is predicted
+// once the effect has settled; Slowness I: 15 % slower is honest too.
+func TestPredictionFollowsEffects(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		effect int32
+		factor float64
+	}{{"speed II", effectSpeed, 1.4}, {"slowness II", effectSlowness, 0.7}} {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := predictionSession(t, proto, 64)
+				s.cb(packets.KindEntityEffect, packets.EntityEffect{EntityID: selfID, EffectID: effectID(s.proto, c.effect), Amplifier: 1})
+				s.answer(-1)
+				s.moves(concat(repeat(3, mv{ground: true}), walkMoves(40, c.factor)))
+				if n := s.count("movement.prediction"); n != 0 {
+					t.Fatalf("honest walking under %s flagged %d times: %v", c.name, n, s.flagged())
+				}
+			})
+		})
 	}
 }
