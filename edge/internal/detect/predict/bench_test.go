@@ -1,16 +1,24 @@
 package predict
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
-// BenchmarkStep is the cost of one movement packet: a sprint-jumping
-// player on 1.20.4 (the most candidates: on the ground every few ticks,
-// sprinting, jumping), replayed round and round.
+// BenchmarkStep is the cost of one movement packet: honest traces replayed
+// round and round, on 1.20.4 (sprint-jumping has the most candidates: on
+// the ground every few ticks, sprinting, jumping; 1.20.4 water stands down
+// early) and on 1.8.8 (water, judged there: misses replay more passes).
 func BenchmarkStep(b *testing.B) {
-	for _, name := range []string{"sprint_jump", "walk", "water"} {
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name     string
+		protocol int32
+	}{{"sprint_jump", 765}, {"walk", 765}, {"water", 765}, {"water", 47}, {"ladder", 47}} {
+		name := c.name
+		b.Run(fmt.Sprintf("%s/%d", name, c.protocol), func(b *testing.B) {
 			var tr *trace
 			for _, t := range loadTraces(b) {
-				if t.Protocol == 765 && t.Name == name {
+				if t.Protocol == c.protocol && t.Name == name {
 					tr = &t
 					break
 				}
