@@ -17,6 +17,8 @@ type Predictor struct {
 	// currents, do not accumulate); beyond it, the predicted velocity.
 	Tolerance float64
 	g         grid
+	tie       outcome // search's tie with another velocity, when hasTie
+	hasTie    bool
 }
 
 // New returns a Predictor; Step names the protocol's tables.

@@ -78,6 +78,7 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	}
 	best, bestC, bestD := p.search(s, env, &tk, tx, ty, tz)
 	from, fromTk := *s, tk // the start the best outcome came from
+	primaryTie, tie := p.hasTie, p.tie
 	slack := s.Slack
 	if !rep.HasPos {
 		slack += r.threshold
@@ -178,7 +179,9 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	if bestC.forward == 0 && bestC.strafe == 0 {
 		other.forward = 1
 	}
-	if o := p.simulate(&from, &other, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < earlyExit &&
+	if primaryTie && dist(tie.x, tie.y, tie.z, best.x, best.y, best.z) < earlyExit {
+		next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, tie.vx, tie.vy, tie.vz, tie.onGround
+	} else if o := p.simulate(&from, &other, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < earlyExit &&
 		dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
 		next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, o.vx, o.vy, o.vz, o.onGround
 	}
@@ -218,6 +221,11 @@ func (p *Predictor) resync(s *State, rep *Report) {
 // (tx, ty, tz).
 func (p *Predictor) search(s *State, env *Env, tk *tick, tx, ty, tz float64) (outcome, candidate, float64) {
 	r := &tk.r
+	// On a ladder candidates tie on position but not on velocity (pushing
+	// into the wall climbs): no early exit there, and the first tie with
+	// another velocity is kept (p.tie) for the next tick to try.
+	ties := tk.climbable
+	p.hasTie = false
 	var best outcome
 	var bestC candidate
 	bestD := math.Inf(1)
@@ -232,7 +240,7 @@ func (p *Predictor) search(s *State, env *Env, tk *tick, tx, ty, tz float64) (ou
 	if o := p.simulate(s, &c, tk); true {
 		best, bestC = o, c
 		bestD = math.Sqrt((o.x-tx)*(o.x-tx) + (o.y-ty)*(o.y-ty) + (o.z-tz)*(o.z-tz))
-		if bestD < earlyExit {
+		if bestD < earlyExit && !ties {
 			return best, bestC, bestD
 		}
 	}
@@ -280,8 +288,15 @@ func (p *Predictor) search(s *State, env *Env, tk *tick, tx, ty, tz float64) (ou
 										d := math.Sqrt((o.x-tx)*(o.x-tx) + (o.y-ty)*(o.y-ty) + (o.z-tz)*(o.z-tz))
 										if d < bestD-earlyExit {
 											best, bestC, bestD = o, c, d
-											if d < earlyExit {
+											p.hasTie = false
+											if d < earlyExit && !ties {
 												return best, bestC, bestD
+											}
+										} else if ties && !p.hasTie && d < bestD+earlyExit &&
+											dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
+											p.tie, p.hasTie = o, true
+											if bestD < earlyExit {
+												return best, bestC, bestD // an exact fit and its tie: enough
 											}
 										}
 									}
