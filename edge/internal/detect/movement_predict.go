@@ -246,10 +246,17 @@ func (pc *predictionChecks) env(p *Player, now time.Time) (predict.Env, bool) {
 		return predict.Env{}, false
 	}
 	env := predict.Env{
-		Protocol:      p.info.Protocol,
-		MoveSpeedLo:   p.attrLo(taMovementSpeed),
-		MoveSpeedHi:   p.attrHi(taMovementSpeed),
-		SpeedLo:       k.effects[teSpeed].min(acked),
+		Protocol:    p.info.Protocol,
+		MoveSpeedLo: p.attrLo(taMovementSpeed),
+		MoveSpeedHi: p.attrHi(taMovementSpeed),
+		// A client that does not apply Speed is only slower than it may be,
+		// which gains it nothing, so the low end is always no Speed. It
+		// happens: prismarine-physics (mineflayer) moves with the
+		// movement_speed attribute alone and never applies the effect's
+		// modifier, which a server that sends no attribute update (as
+		// flying-squid) then never gives it (SHARP_EDGES.md, "mineflayer is
+		// not vanilla everywhere").
+		SpeedLo:       0,
 		SpeedHi:       k.effects[teSpeed].max(acked),
 		SlowLo:        k.effects[teSlowness].min(acked),
 		SlowHi:        k.effects[teSlowness].max(acked),

@@ -95,10 +95,34 @@ func TestPredictionFollowsEffects(t *testing.T) {
 			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
 				s := predictionSession(t, proto, 64)
 				s.cb(packets.KindEntityEffect, packets.EntityEffect{EntityID: selfID, EffectID: effectID(s.proto, c.effect), Amplifier: 1})
-				s.answer(-1)
+				s.ack() // settled: the prediction uses the effect alone
 				s.moves(concat(repeat(3, mv{ground: true}), walkMoves(40, c.factor)))
 				if n := s.count("movement.prediction"); n != 0 {
 					t.Fatalf("honest walking under %s flagged %d times: %v", c.name, n, s.flagged())
+				}
+			})
+		})
+	}
+}
+
+// A client under Speed that moves without it (mineflayer: its engine reads
+// the movement_speed attribute only, and flying-squid sends no attribute
+// update) is slower than it may be, not a cheat; 10 % faster than Speed II
+// allows still flags.
+func TestPredictionSpeedIsOptional(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		factor float64
+		flags  bool
+	}{{"without the effect", 1, false}, {"10 % beyond it", 1.4 * 1.1, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+				s := predictionSession(t, proto, 64)
+				s.cb(packets.KindEntityEffect, packets.EntityEffect{EntityID: selfID, EffectID: effectID(s.proto, effectSpeed), Amplifier: 1})
+				s.ack() // the client has the effect: no longer changing
+				s.moves(concat(repeat(3, mv{ground: true}), walkMoves(40, c.factor)))
+				if n := s.count("movement.prediction"); (n != 0) != c.flags {
+					t.Fatalf("walking at %.2f × under Speed II flagged %d times: %v", c.factor, n, s.flagged())
 				}
 			})
 		})
