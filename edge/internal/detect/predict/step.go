@@ -179,9 +179,9 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	if bestC.forward == 0 && bestC.strafe == 0 {
 		other.forward = 1
 	}
-	if primaryTie && dist(tie.x, tie.y, tie.z, best.x, best.y, best.z) < earlyExit {
+	if primaryTie && dist(tie.x, tie.y, tie.z, best.x, best.y, best.z) < p.tieDistance() {
 		next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, tie.vx, tie.vy, tie.vz, tie.onGround
-	} else if o := p.simulate(&from, &other, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < earlyExit &&
+	} else if o := p.simulate(&from, &other, &fromTk); dist(o.x, o.y, o.z, best.x, best.y, best.z) < p.tieDistance() &&
 		dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
 		next.hasAlt, next.altVX, next.altVY, next.altVZ, next.altGround = true, o.vx, o.vy, o.vz, o.onGround
 	}
@@ -205,6 +205,13 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 	*s = next
 	return res
 }
+
+// tieDistance is how close two outcomes must end to tie on position: the
+// offset up to which a report counts as honest (Tolerance). Pushing
+// into a ladder's wall with a look a fraction of a degree off its axis
+// also slides along the wall (1.7e-5 a tick at 0.05°), which tells the
+// two apart by no more than any honest report may be off.
+func (p *Predictor) tieDistance() float64 { return max(p.Tolerance, earlyExit) }
 
 // resync starts afresh from a report the edge could not judge.
 func (p *Predictor) resync(s *State, rep *Report) {
@@ -292,7 +299,7 @@ func (p *Predictor) search(s *State, env *Env, tk *tick, tx, ty, tz float64) (ou
 											if d < earlyExit && !ties {
 												return best, bestC, bestD
 											}
-										} else if ties && !p.hasTie && d < bestD+earlyExit &&
+										} else if ties && !p.hasTie && d < bestD+p.tieDistance() &&
 											dist(o.vx, o.vy, o.vz, best.vx, best.vy, best.vz) > earlyExit {
 											p.tie, p.hasTie = o, true
 											if bestD < earlyExit {
