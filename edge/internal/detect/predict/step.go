@@ -190,10 +190,14 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 		next.X, next.Y, next.Z = rep.X, rep.Y, rep.Z
 		next.sentX, next.sentY, next.sentZ = rep.X, rep.Y, rep.Z
 		switch {
-		case s.have < judgeAfter && bestD > p.Tolerance:
+		case (s.have < judgeAfter || res.Uncertain == UncertainResync) && bestD > p.Tolerance:
 			// Learning the velocity and no candidate fits (the start
 			// velocity was a guess): the reported move with the tick's
-			// drag and gravity, and the client's own ground flag.
+			// drag and gravity, and the client's own ground flag. Also
+			// on the misses allowed before the first fit: the predicted
+			// velocity of a guess (a jump where the client stepped up
+			// stairs the edge cannot shape) never fits, and would be
+			// judged after them.
 			next.OnGround = rep.OnGround
 			next.VX, next.VY, next.VZ = roughVelocity(&tk, s, rep, env)
 		case bestD-slack <= p.Tolerance:
