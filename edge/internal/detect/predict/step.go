@@ -203,6 +203,14 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 		case bestD-slack <= p.Tolerance:
 			next.VX, next.VY, next.VZ = best.vx+ex*best.mx, best.vy+ey*best.my, best.vz+ez*best.mz
 		}
+		if rep.Turning && math.Hypot(ex, ez) > p.Tolerance {
+			// The horizontal move of a tick whose look changed is not
+			// judged (Report.Turning): no candidate need fit it, and the
+			// prediction's velocity would be judged against the next
+			// ticks. The reported move's is; a cheat gains nothing the
+			// turn did not already give it.
+			next.VX, _, next.VZ = roughVelocity(&tk, s, rep, env)
+		}
 	} else {
 		next.Slack = min(r.threshold+bestD, maxSlack)
 	}
