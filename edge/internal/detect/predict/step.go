@@ -205,17 +205,42 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 		}
 		if rep.Turning && math.Hypot(ex, ez) > p.Tolerance {
 			// The horizontal move of a tick whose look changed is not
-			// judged (Report.Turning): no candidate need fit it, and the
-			// prediction's velocity would be judged against the next
-			// ticks. The reported move's is; a cheat gains nothing the
-			// turn did not already give it.
-			next.VX, _, next.VZ = roughVelocity(&tk, s, rep, env)
+			// judged (Report.Turning): the client may have moved with
+			// another look than it sent. The look its input pushed it
+			// along is the move less the velocity it carried; where a
+			// candidate with that look fits, its velocity is the one to
+			// go on from. A move no look explains (faster than any
+			// input) keeps the predicted velocity, so a cheat that turns
+			// every other tick cannot carry its extra speed.
+			p.turnedVelocity(&next, s, env, r, rep, tx, ty, tz, slack)
 		}
 	} else {
 		next.Slack = min(r.threshold+bestD, maxSlack)
 	}
 	*s = next
 	return res
+}
+
+// turnedVelocity sets next's horizontal velocity from the candidate that
+// fits a turning tick's report with the look the move itself points along.
+func (p *Predictor) turnedVelocity(next, s *State, env *Env, r rules, rep *Report, tx, ty, tz, slack float64) {
+	vx, vz := s.VX, s.VZ
+	if abs(vx) < r.velocityFloor {
+		vx = 0
+	}
+	if abs(vz) < r.velocityFloor {
+		vz = 0
+	}
+	ax, az := tx-s.X-vx, tz-s.Z-vz
+	if ax*ax+az*az < earlyExit*earlyExit {
+		return
+	}
+	var tk tick
+	tk.r = r
+	p.prepare(&tk, s, env, float32(math.Atan2(-ax, az)*180/math.Pi), rep.Pitch)
+	if o, _, d := p.search(s, env, &tk, tx, ty, tz); d-slack <= p.Tolerance {
+		next.VX, next.VZ = o.vx, o.vz
+	}
 }
 
 // tieDistance is how close two outcomes must end to tie on position: the

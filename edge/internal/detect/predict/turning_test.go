@@ -45,3 +45,45 @@ func TestTurningLearnsTheMove(t *testing.T) {
 		}
 	}
 }
+
+// A cheat 10 % faster that turns every other tick (so that half its ticks
+// are judged only vertically) carries no extra speed out of them: the
+// ticks judged are as far off as without turning.
+func TestTurningCarriesNoCheat(t *testing.T) {
+	const proto = 340
+	tables, err := LoadTables(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWorld(-8, 0, -8, 40, 80, 8)
+	for x := int32(-8); x <= 40; x++ {
+		for z := int32(-8); z <= 8; z++ {
+			w.set(x, 63, z, 1<<4) // stone
+		}
+	}
+	env := DefaultEnv(proto)
+	p := New(testRederive)
+	x, y, z := 0.5, 64.0, 0.5
+	s := State{X: x, Y: y, Z: z, VY: -0.0784, OnGround: true, have: judgeAfter, locked: true, sentX: x, sentY: y, sentZ: z}
+	v := 0.0
+	worst := 0.0
+	for i := range 30 {
+		v += inputDamping * 0.1
+		x += v * 1.1
+		v *= defaultSlip * airFriction
+		turning := i%2 == 0
+		yaw := float32(-90)
+		if turning {
+			yaw = -89 // a degree's wiggle
+		}
+		rep := Report{X: x, Y: y, Z: z, HasPos: true, OnGround: true, Yaw: yaw, Turning: turning}
+		res := p.Step(w, tables, &s, &env, &rep)
+		if i > 10 && !turning {
+			worst = max(worst, res.Offset)
+		}
+	}
+	t.Logf("judged ticks off by up to %.4f", worst)
+	if worst < 0.015 {
+		t.Fatalf("10 %% speed while turning every other tick off by %.4f, want ≥ 0.015 (0.02 a tick of walking)", worst)
+	}
+}
