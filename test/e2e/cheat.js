@@ -141,6 +141,20 @@ const FLIGHT_BLOCKS = 1.5
 // and every hop away from the anchor after that. The first SPEED_FREE_HOPS are
 // not reported (a push the server sent may have credited the budget).
 const SPEED_BLOCKS = 9
+
+// movement.prediction (layer 6, with the world): cheats only a simulation
+// of vanilla physics sees. Walking 10 % faster than vanilla (speed v per
+// tick: v = v × 0.6 × 0.91 + 0.1 × 0.98 on stone), then hovering at the top
+// of a jump instead of falling. PREDICT_SETTLE_TICKS of standing still
+// first let the prediction learn the velocity (docs/DETECTIONS.md).
+const PREDICT_SETTLE_TICKS = 10
+const PREDICT_SPEED_TICKS = 30
+const PREDICT_SPEED_FACTOR = 1.1
+const PREDICT_STOP_TICKS = 15
+const PREDICT_JUMP = [0.42, 0.3332, 0.2481, 0.1648] // a vanilla jump's first ticks
+const PREDICT_HOVER_TICKS = 20
+// The look the cheat moves with: vanilla yaw −90° faces +x.
+const PREDICT_YAW = -90
 const SPEED_FREE_HOPS = 3
 
 // The interaction bounds. Reach cheats dig or place REACH_BLOCKS away, one
@@ -832,6 +846,40 @@ const cheats = {
     if (i % 2 === 1) return { x: a.x, y: a.y, z: a.z, onGround: true, control: !free, free }
     return { x: a.x + SPEED_BLOCKS, y: a.y, z: a.z + hop * MOVE_UNIQUE, onGround: true, free }
   }),
+
+  // Layer 6: movement against the world (the edge's replica).
+  'movement.prediction': async (ctx) => {
+    await ctx.pausePhysics()
+    const p = ctx.bot.entity.position
+    let x = p.x
+    let y = p.y
+    const z = p.z
+    const at = (onGround) => ({ x, y, z, yaw: PREDICT_YAW, pitch: 0, ...ctx.ground(onGround) })
+    for (let i = 0; i < PREDICT_SETTLE_TICKS && !ctx.gone(); i++) {
+      ctx.send('position_look', at(true))
+      await sleep(TICK_MS)
+    }
+    let v = 0
+    for (let i = 0; i < PREDICT_SPEED_TICKS && !ctx.gone(); i++) {
+      v = v * 0.6 * 0.91 + 0.1 * 0.98
+      x += v * PREDICT_SPEED_FACTOR
+      ctx.offend('position_look', at(true), ['x', 'y', 'z'])
+      await sleep(TICK_MS)
+    }
+    for (let i = 0; i < PREDICT_STOP_TICKS && !ctx.gone(); i++) {
+      ctx.send('position_look', at(true))
+      await sleep(TICK_MS)
+    }
+    for (const dy of PREDICT_JUMP) {
+      y += dy
+      ctx.send('position_look', at(false))
+      await sleep(TICK_MS)
+    }
+    for (let i = 0; i < PREDICT_HOVER_TICKS && !ctx.gone(); i++) {
+      ctx.offend('position_look', { ...at(false), z: z + i * MOVE_UNIQUE }, ['x', 'y', 'z'])
+      await sleep(TICK_MS)
+    }
+  },
 
   // Layer 6: interaction without the world.
   'interaction.dig_reach': async (ctx) => {

@@ -291,6 +291,9 @@ var cheatCases = []cheatCase{
 	{key: "movement.nofall", versions: oldMid},
 	{key: "movement.flight", versions: oldMid},
 	{key: "movement.speed", versions: oldMid},
+	// Layer 6 with the world: 10 % speed and hovering (alert; experimental
+	// until the false-positive suite passes with it on).
+	{key: "movement.prediction", versions: []string{"1.8.8", "1.20.4"}, config: enforce("movement.prediction")},
 	{key: "interaction.dig_reach", versions: oldMid},
 	{key: "interaction.place_reach", versions: oldMid},
 	{key: "interaction.place_face", versions: oldMid},

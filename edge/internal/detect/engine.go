@@ -141,6 +141,7 @@ type Engine struct {
 	detections *prometheus.CounterVec
 	recorders  RecorderFactory
 	sessions   atomic.Uint64
+	prediction predictionShared // movement_predict.go
 }
 
 // defaultBanDuration applies when the configuration gives none: the

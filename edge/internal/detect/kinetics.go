@@ -24,6 +24,7 @@ import (
 // registry ids are one less).
 const (
 	effectSpeed         = 1
+	effectSlowness      = 2
 	effectJumpBoost     = 8
 	effectLevitation    = 25
 	effectSlowFalling   = 28
@@ -39,6 +40,7 @@ const (
 	teLevitation
 	teSlowFalling
 	teDolphinsGrace
+	teSlowness // movement prediction (movement_predict.go)
 	numTrackedEffects
 )
 
@@ -57,6 +59,8 @@ func trackEffect(id, protocol int32) (trackedEffect, bool) {
 		return teSlowFalling, true
 	case effectDolphinsGrace:
 		return teDolphinsGrace, true
+	case effectSlowness:
+		return teSlowness, true
 	}
 	return 0, false
 }

@@ -115,11 +115,15 @@ func (l *movementChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 		if v.Outcome == Pass || v.Outcome == Rewrite {
 			v = worse(v, l.bounds(p, pk))
 		}
+		if v.Outcome == Pass || v.Outcome == Rewrite {
+			v = worse(v, p.prediction.judge(p, pk))
+		}
 		return v
 	case packets.KindTickEnd:
 		return l.bounds(p, pk)
 	case packets.KindVehicleMove:
 		l.motion.have = false // the player moves with the vehicle
+		p.prediction.state.Reset()
 		// Riding: Grim exempts vehicles from the toggle checks (the server
 		// clears sprinting on mount and clients differ in what they resend
 		// after dismounting), so the next toggle is not compared.
@@ -141,6 +145,8 @@ func (l *movementChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 		return l.entityAction(p, pk)
 	case packets.KindBlockDig:
 		l.boundsEvent(p, pk)
+	case packets.KindUseEntity:
+		p.prediction.event(pk)
 	case packets.KindAbilities:
 		return l.abilities(p, pk)
 	}
@@ -286,6 +292,7 @@ func (l *movementChecks) teleportsIgnored(p *Player, now time.Time) Verdict {
 
 func (l *movementChecks) clientbound(p *Player, pk *clientPacket) {
 	l.boundsClientbound(p, pk)
+	p.prediction.clientbound(pk)
 	switch pk.kind {
 	case packets.KindSyncPlayerPosition:
 		if pk.teleport {

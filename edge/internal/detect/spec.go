@@ -52,7 +52,7 @@ type Spec struct {
 // allSpecs lists every check. Each family contributes its own slice.
 func allSpecs() []Spec {
 	var out []Spec
-	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, worldMovementSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, breakSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
+	for _, f := range []func() []Spec{floodSpecs, movementSpecs, movementBoundSpecs, movementPredictSpecs, worldMovementSpecs, timerSpecs, combatSpecs, interactionSpecs, interactionBoundSpecs, breakSpecs, inventorySpecs, chatSpecs, payloadSpecs} {
 		out = append(out, f()...)
 	}
 	return out

@@ -1,5 +1,7 @@
 // Command gen writes tables.bin and tables_gen.go, package blocks' per-protocol
-// block state classes, from the data folder of the npm package minecraft-data
+// block state classes; shapes.bin and shapes_gen.go, the exact collision
+// boxes of every state (shapes.go); and hardness.bin and hardness_gen.go, the
+// dig tables; from the data folder of the npm package minecraft-data
 // (PrismarineJS, MIT licence).
 //
 // It reads, per release: dataPaths.json (pc.<release>.blocks and
@@ -10,8 +12,9 @@
 // property from its block name, and whether it holds water. Identical tables
 // are stored once; tables.bin holds them concatenated and DEFLATE
 // compressed (neighbouring versions share most of their bytes, so the
-// whole set compresses to a few KiB), and tables_gen.go maps protocols to them. A test in this folder fails when the committed
-// files and a fresh run differ.
+// whole set compresses to a few KiB), and tables_gen.go maps protocols to
+// them. A test in this folder fails when the committed files and a fresh
+// run differ.
 package main
 
 import (
@@ -21,7 +24,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/rustguard/rustguard/shared/mcdata"
 	"go/format"
 	"log"
 	"os"
@@ -31,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
+	"github.com/rustguard/rustguard/shared/mcdata"
 )
 
 // firstProtocol is 1.8, the oldest release the edge serves (docs/PROTOCOL.md).
@@ -48,17 +51,16 @@ func main() {
 	if *data == "" {
 		log.Fatal("gen: -data is required")
 	}
-	src, bin, err := generate(*data)
+	files, err := generate(*data)
 	if err != nil {
 		log.Fatalf("gen: %v", err)
 	}
-	if err := os.WriteFile(filepath.Join(*outDir, "tables_gen.go"), src, 0o644); err != nil {
-		log.Fatalf("gen: %v", err)
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(*outDir, name), content, 0o644); err != nil {
+			log.Fatalf("gen: %v", err)
+		}
 	}
-	if err := os.WriteFile(filepath.Join(*outDir, "tables.bin"), bin, 0o644); err != nil {
-		log.Fatalf("gen: %v", err)
-	}
-	src, bin, err = generateHardness(*data)
+	src, bin, err := generateHardness(*data)
 	if err != nil {
 		log.Fatalf("gen: hardness: %v", err)
 	}
@@ -77,25 +79,29 @@ type protocolEntry struct {
 	folders  string // "blocks|shapes" folders
 	note     string
 	table    []blocks.State
+	shapes   []stateShape // per state id, parallel to table (shapes.go)
 }
 
-func generate(dataDir string) ([]byte, []byte, error) {
+// generate returns the generated files by name: tables_gen.go and tables.bin
+// (the classes), shapes_gen.go and shapes.bin (the exact boxes).
+func generate(dataDir string) (map[string][]byte, error) {
 	pkg, licence, err := mcdata.Open(dataDir)
 	version := pkg.Version
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	entries, err := releases(dataDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var dp struct {
 		PC map[string]map[string]string `json:"pc"`
 	}
 	if err := mcdata.ReadJSON(filepath.Join(dataDir, "dataPaths.json"), &dp); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cache := map[string][]blocks.State{}
+	shapeCache := map[string][]stateShape{}
 	for i := range entries {
 		e := &entries[i]
 		for j := len(e.releases) - 1; j >= 0 && e.folders == ""; j-- {
@@ -110,12 +116,13 @@ func generate(dataDir string) ([]byte, []byte, error) {
 		t, ok := cache[e.folders]
 		if !ok {
 			bf, sf, _ := strings.Cut(e.folders, "|")
-			if t, err = buildTable(dataDir, bf, sf); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", e.folders, err)
+			var sh []stateShape
+			if t, sh, err = buildTable(dataDir, bf, sf); err != nil {
+				return nil, fmt.Errorf("%s: %w", e.folders, err)
 			}
-			cache[e.folders] = t
+			cache[e.folders], shapeCache[e.folders] = t, sh
 		}
-		e.table = t
+		e.table, e.shapes = t, shapeCache[e.folders]
 	}
 	last := len(entries) - 1
 	for last >= 0 && entries[last].folders == "" {
@@ -138,7 +145,7 @@ func generate(dataDir string) ([]byte, []byte, error) {
 				}
 			}
 			if next != nil && prev.major == e.major && next.major == e.major && slices.Equal(prev.table, next.table) {
-				e.folders, e.table = prev.folders, prev.table
+				e.folders, e.table, e.shapes = prev.folders, prev.table, prev.shapes
 				e.note = fmt.Sprintf("no data for %s; %s and %s agree", e.releases[len(e.releases)-1],
 					prev.releases[len(prev.releases)-1], next.releases[len(next.releases)-1])
 			}
@@ -147,7 +154,15 @@ func generate(dataDir string) ([]byte, []byte, error) {
 			kept = append(kept, e)
 		}
 	}
-	return render(version, licence, kept)
+	src, bin, err := render(version, licence, kept)
+	if err != nil {
+		return nil, err
+	}
+	shapesSrc, shapesBin, err := renderShapes(version, kept)
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{"tables_gen.go": src, "tables.bin": bin, "shapes_gen.go": shapesSrc, "shapes.bin": shapesBin}, nil
 }
 
 // block is the part of one blocks.json entry we use.
@@ -163,17 +178,17 @@ type block struct {
 	} `json:"states"`
 }
 
-func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, error) {
+func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, []stateShape, error) {
 	var list []block
 	if err := mcdata.ReadJSON(filepath.Join(dataDir, filepath.FromSlash(blocksFolder), "blocks.json"), &list); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var shapes struct {
 		Blocks map[string]json.RawMessage `json:"blocks"`
 		Shapes map[string][][6]float64    `json:"shapes"`
 	}
 	if err := mcdata.ReadJSON(filepath.Join(dataDir, filepath.FromSlash(shapesFolder), "blockCollisionShapes.json"), &shapes); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// shapeIDs parses a block's entry once: one shape id for every state,
 	// or one per state (parsing it per state made generation quadratic in
@@ -215,28 +230,32 @@ func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, err
 	flattened := len(list) > 0 && list[0].MinStateID != nil
 	if !flattened {
 		out := make([]blocks.State, preFlatteningStates)
+		sh := make([]stateShape, preFlatteningStates)
 		for _, b := range list {
 			if b.ID < 0 || b.ID >= 256 {
-				return nil, fmt.Errorf("block %s: id %d out of range", b.Name, b.ID)
+				return nil, nil, fmt.Errorf("block %s: id %d out of range", b.Name, b.ID)
 			}
 			for meta := range 16 {
 				boxes, ok := shapeOf(b.Name, meta)
 				out[b.ID<<4|meta] = classify(b.Name, boxes, ok, false, false)
+				sh[b.ID<<4|meta] = shapeFor(b.Name, boxes, ok, true, meta) // a liquid's metadata is its level
 			}
 		}
-		return trimUnknown(out), nil
+		out = trimUnknown(out)
+		return out, sh[:len(out)], nil
 	}
 	maxState := 0
 	for _, b := range list {
 		if b.MaxStateID == nil || b.MinStateID == nil {
-			return nil, fmt.Errorf("block %s: no state range", b.Name)
+			return nil, nil, fmt.Errorf("block %s: no state range", b.Name)
 		}
 		maxState = max(maxState, *b.MaxStateID)
 	}
 	if maxState >= 1<<16 {
-		return nil, fmt.Errorf("%d states: more than the table format holds", maxState+1)
+		return nil, nil, fmt.Errorf("%d states: more than the table format holds", maxState+1)
 	}
 	out := make([]blocks.State, maxState+1)
+	sh := make([]stateShape, maxState+1)
 	for _, b := range list {
 		n := *b.MaxStateID - *b.MinStateID + 1
 		for i := range n {
@@ -244,9 +263,10 @@ func buildTable(dataDir, blocksFolder, shapesFolder string) ([]blocks.State, err
 			water := propertyIndex(b, "waterlogged", i) == 0 // booleans list true first
 			drag := propertyIndex(b, "drag", i) == 0
 			out[*b.MinStateID+i] = classify(b.Name, boxes, ok, water, drag)
+			sh[*b.MinStateID+i] = shapeFor(b.Name, boxes, ok, false, propertyIndex(b, "level", i))
 		}
 	}
-	return out, nil
+	return out, sh, nil
 }
 
 // propertyIndex returns the value index of property name in the i-th state of
