@@ -278,13 +278,14 @@ func BenchmarkNewPlayer(b *testing.B) {
 // a fresh player's state are made when they are first needed: the entity
 // table with the first entity, the probe ring with the first probe, the
 // hitbox check's pending hits with the first hit it keeps, the setback
-// with the first setback, the world checks' scratch with their first read.
+// with the first setback, the world checks' scratch with their first read,
+// the prediction's state with the first tick it judges.
 func TestPlayerTablesOnDemand(t *testing.T) {
 	const protocol = 769
 	p, _ := newTestPlayer(t, protocol, Config{})
-	if p.combat.ents.m != nil || p.clock.ring != nil || p.combat.hits != nil || p.setback != nil || p.world.scratch != nil {
-		t.Fatalf("a fresh player holds an entity table (%v), a probe ring (%d), pending hits (%v), a setback (%v) or world scratch (%v)",
-			p.combat.ents.m != nil, len(p.clock.ring), p.combat.hits != nil, p.setback != nil, p.world.scratch != nil)
+	if p.combat.ents.m != nil || p.clock.ring != nil || p.combat.hits != nil || p.setback != nil || p.world.scratch != nil || p.prediction != nil {
+		t.Fatalf("a fresh player holds an entity table (%v), a probe ring (%d), pending hits (%v), a setback (%v), world scratch (%v) or prediction state (%v)",
+			p.combat.ents.m != nil, len(p.clock.ring), p.combat.hits != nil, p.setback != nil, p.world.scratch != nil, p.prediction != nil)
 	}
 	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(protocol, packets.GameModeSurvival), t0)
 	p.Serverbound(mcproto.StatePlay, packets.KindPlayerOnGround, packets.PlayerOnGround{Flags: packets.MoveOnGround}.AppendData(nil, protocol), 0, t0)

@@ -116,14 +116,14 @@ func (l *movementChecks) serverbound(p *Player, pk *serverPacket) Verdict {
 			v = worse(v, l.bounds(p, pk))
 		}
 		if v.Outcome == Pass || v.Outcome == Rewrite {
-			v = worse(v, p.prediction.judge(p, pk))
+			v = worse(v, p.judgePrediction(pk))
 		}
 		return v
 	case packets.KindTickEnd:
 		return l.bounds(p, pk)
 	case packets.KindVehicleMove:
 		l.motion.have = false // the player moves with the vehicle
-		p.prediction.state.Reset()
+		p.prediction.reset()
 		// Riding: Grim exempts vehicles from the toggle checks (the server
 		// clears sprinting on mount and clients differ in what they resend
 		// after dismounting), so the next toggle is not compared.

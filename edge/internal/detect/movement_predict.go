@@ -130,6 +130,9 @@ func (w *predictionWorld) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
 
 // predictionEvent follows the client packets that are not moves.
 func (pc *predictionChecks) event(pk *serverPacket) {
+	if pc == nil {
+		return
+	}
 	if pk.kind == packets.KindUseEntity && pk.useEntity.Type == packets.InteractAttack {
 		pc.attacked = true
 	}
@@ -138,6 +141,9 @@ func (pc *predictionChecks) event(pk *serverPacket) {
 // predictionClientbound forgets the state where the server moves the
 // player: joins, respawns, teleports.
 func (pc *predictionChecks) clientbound(pk *clientPacket) {
+	if pc == nil {
+		return
+	}
 	switch pk.kind {
 	case packets.KindJoinGame, packets.KindRespawn:
 		pc.state.Reset()
@@ -146,6 +152,26 @@ func (pc *predictionChecks) clientbound(pk *clientPacket) {
 			pc.state.Reset()
 		}
 	}
+}
+
+// reset forgets the state: the next ticks learn afresh.
+func (pc *predictionChecks) reset() {
+	if pc != nil {
+		pc.state.Reset()
+	}
+}
+
+// judgePrediction runs the prediction on one tick packet. Its state (about
+// 200 bytes) is made with the first tick the check can judge: the check is
+// experimental, and an idle player should not carry it.
+func (p *Player) judgePrediction(pk *serverPacket) Verdict {
+	if p.prediction == nil {
+		if p.world.w == nil || !p.on(chkPrediction) {
+			return pass
+		}
+		p.prediction = new(predictionChecks)
+	}
+	return p.prediction.judge(p, pk)
 }
 
 // judge runs the prediction on one tick packet.

@@ -110,7 +110,7 @@ type Player struct {
 	// catches. Each keeps its own bookkeeping.
 	floods      floodChecks       // floods.go: packet, byte and inflate rates, undecodable packets
 	movement    movementChecks    // movement.go: impossible moves and rotations, flight claims, the position reminder
-	prediction  predictionChecks  // movement_predict.go: vanilla physics against the player's world
+	prediction  *predictionChecks // movement_predict.go: vanilla physics against the player's world
 	timer       timerChecks       // timer.go: the tick balance, probe and keep-alive answers
 	combat      combatChecks      // combat.go: reach, hitbox, attack rate, swings
 	interaction interactionChecks // interaction.go: digging, placing, item use, the held slot
