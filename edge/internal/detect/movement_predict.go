@@ -99,33 +99,7 @@ type predictionWorld struct {
 }
 
 func (w *predictionWorld) Box(x0, y0, z0, x1, y1, z1 int32, dst []uint16) bool {
-	pw := &w.p.world
-	if pw.w == nil || (!pw.lastEdit.IsZero() && w.now.Sub(pw.lastEdit) < editGrace) {
-		return false
-	}
-	if !pw.w.Box(x0, y0, z0, x1, y1, z1, dst) {
-		return false
-	}
-	since := w.p.clock.clock
-	for y := y0; ; y = min(y+16, y1) {
-		for z := z0; ; z = min(z+16, z1) {
-			for x := x0; ; x = min(x+16, x1) {
-				if pw.w.ChangedAfter(x, y, z, since) {
-					return false
-				}
-				if x == x1 {
-					break
-				}
-			}
-			if z == z1 {
-				break
-			}
-		}
-		if y == y1 {
-			break
-		}
-	}
-	return true
+	return w.p.world.settledBox(x0, y0, z0, x1, y1, z1, dst, w.now, w.p.clock.clock)
 }
 
 // predictionEvent follows the client packets that are not moves.

@@ -125,23 +125,35 @@ func (p *Player) readRegion(x0, y0, z0, x1, y1, z1 int32, now time.Time) (region
 	if nx*ny*nz > maxRegionBlocks {
 		return region{}, false
 	}
-	if !w.lastEdit.IsZero() && now.Sub(w.lastEdit) < editGrace {
-		return region{}, false
-	}
 	if w.scratch == nil {
 		w.scratch = new([maxRegionBlocks]uint16)
 	}
-	if !w.w.Box(x0, y0, z0, x1, y1, z1, w.scratch[:]) {
+	if !w.settledBox(x0, y0, z0, x1, y1, z1, w.scratch[:], now, p.clock.clock) {
 		return region{}, false
 	}
-	// One question per section the region touches (16-block steps, and
-	// the far corner): a region spans at most eight.
-	since := p.clock.clock
+	return region{x0: x0, y0: y0, z0: z0, nx: int32(nx), nz: int32(nz), states: w.scratch[:nx*ny*nz], table: w.table}, true
+}
+
+// settledBox reads a box of blocks into dst and reports whether the client
+// surely sees them so: false when the player has no world, a column there
+// is not loaded, the player edited a block within editGrace of now, or a
+// section there changed after since (the send time of the last probe the
+// client answered). The world checks and the prediction both read
+// through it.
+func (w *playerWorld) settledBox(x0, y0, z0, x1, y1, z1 int32, dst []uint16, now, since time.Time) bool {
+	if w.w == nil || (!w.lastEdit.IsZero() && now.Sub(w.lastEdit) < editGrace) {
+		return false
+	}
+	if !w.w.Box(x0, y0, z0, x1, y1, z1, dst) {
+		return false
+	}
+	// One question per section the box touches (16-block steps, and the
+	// far corner): a player's box spans at most eight.
 	for y := y0; ; y = min(y+16, y1) {
 		for z := z0; ; z = min(z+16, z1) {
 			for x := x0; ; x = min(x+16, x1) {
 				if w.w.ChangedAfter(x, y, z, since) {
-					return region{}, false
+					return false
 				}
 				if x == x1 {
 					break
@@ -155,7 +167,7 @@ func (p *Player) readRegion(x0, y0, z0, x1, y1, z1 int32, now time.Time) (region
 			break
 		}
 	}
-	return region{x0: x0, y0: y0, z0: z0, nx: int32(nx), nz: int32(nz), states: w.scratch[:nx*ny*nz], table: w.table}, true
+	return true
 }
 
 // stateUncertain is what a prediction records where the edge does not

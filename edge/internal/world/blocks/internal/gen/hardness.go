@@ -2,11 +2,9 @@ package main
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"go/format"
 	"math"
 	"path/filepath"
 	"slices"
@@ -262,20 +260,5 @@ func renderDig(version string, entries []digEntry) ([]byte, []byte, error) {
 	b.WriteString("}\n\n")
 	b.WriteString("// digInflatedSize is the length of hardness.bin once inflated.\n")
 	fmt.Fprintf(&b, "const digInflatedSize = %d\n", len(raw))
-	var bin bytes.Buffer
-	zw, err := flate.NewWriter(&bin, flate.BestCompression)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := zw.Write(raw); err != nil {
-		return nil, nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, nil, err
-	}
-	src, err := format.Source(b.Bytes())
-	if err != nil {
-		return nil, nil, fmt.Errorf("format: %w", err)
-	}
-	return src, bin.Bytes(), nil
+	return formatAndPack(b.Bytes(), raw)
 }

@@ -408,8 +408,14 @@ func render(version, licence string, entries []protocolEntry) ([]byte, []byte, e
 	b.WriteString("}\n\n")
 	b.WriteString("// inflatedSize is the length of tables.bin once inflated.\n")
 	fmt.Fprintf(&b, "const inflatedSize = %d\n", len(raw))
-	var bin bytes.Buffer
-	zw, err := flate.NewWriter(&bin, flate.BestCompression)
+	return formatAndPack(b.Bytes(), raw)
+}
+
+// formatAndPack gofmts a generated Go file and DEFLATE-compresses the raw
+// table bytes it describes: every table file here is written so.
+func formatAndPack(goSrc, raw []byte) (src, bin []byte, err error) {
+	var packed bytes.Buffer
+	zw, err := flate.NewWriter(&packed, flate.BestCompression)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -419,9 +425,8 @@ func render(version, licence string, entries []protocolEntry) ([]byte, []byte, e
 	if err := zw.Close(); err != nil {
 		return nil, nil, err
 	}
-	src, err := format.Source(b.Bytes())
-	if err != nil {
+	if src, err = format.Source(goSrc); err != nil {
 		return nil, nil, fmt.Errorf("format: %w", err)
 	}
-	return src, bin.Bytes(), nil
+	return src, packed.Bytes(), nil
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"fmt"
-	"go/format"
 	"math"
 	"strings"
 
@@ -119,20 +117,5 @@ func renderShapes(version string, entries []protocolEntry) ([]byte, []byte, erro
 	b.WriteString("}\n\n")
 	b.WriteString("// shapesInflated is the length of shapes.bin once inflated.\n")
 	fmt.Fprintf(&b, "const shapesInflated = %d\n", raw.Len())
-	var bin bytes.Buffer
-	zw, err := flate.NewWriter(&bin, flate.BestCompression)
-	if err != nil {
-		return nil, nil, err
-	}
-	if _, err := zw.Write(raw.Bytes()); err != nil {
-		return nil, nil, err
-	}
-	if err := zw.Close(); err != nil {
-		return nil, nil, err
-	}
-	src, err := format.Source([]byte(b.String()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("format shapes: %w", err)
-	}
-	return src, bin.Bytes(), nil
+	return formatAndPack([]byte(b.String()), raw.Bytes())
 }
