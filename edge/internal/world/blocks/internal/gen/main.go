@@ -46,7 +46,7 @@ const preFlatteningStates = 256 << 4
 
 func main() {
 	data := flag.String("data", "", "minecraft-data data folder (…/node_modules/minecraft-data/minecraft-data/data)")
-	outDir := flag.String("out", ".", "folder to write tables_gen.go and tables.bin into")
+	outDir := flag.String("out", ".", "folder to write the generated files into")
 	flag.Parse()
 	if *data == "" {
 		log.Fatal("gen: -data is required")
@@ -59,16 +59,6 @@ func main() {
 		if err := os.WriteFile(filepath.Join(*outDir, name), content, 0o644); err != nil {
 			log.Fatalf("gen: %v", err)
 		}
-	}
-	src, bin, err := generateHardness(*data)
-	if err != nil {
-		log.Fatalf("gen: hardness: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(*outDir, "hardness_gen.go"), src, 0o644); err != nil {
-		log.Fatalf("gen: %v", err)
-	}
-	if err := os.WriteFile(filepath.Join(*outDir, "hardness.bin"), bin, 0o644); err != nil {
-		log.Fatalf("gen: %v", err)
 	}
 }
 
@@ -83,7 +73,8 @@ type protocolEntry struct {
 }
 
 // generate returns the generated files by name: tables_gen.go and tables.bin
-// (the classes), shapes_gen.go and shapes.bin (the exact boxes).
+// (the classes), shapes_gen.go and shapes.bin (the exact boxes),
+// hardness_gen.go and hardness.bin (the dig tables).
 func generate(dataDir string) (map[string][]byte, error) {
 	pkg, licence, err := mcdata.Open(dataDir)
 	version := pkg.Version
@@ -162,7 +153,12 @@ func generate(dataDir string) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{"tables_gen.go": src, "tables.bin": bin, "shapes_gen.go": shapesSrc, "shapes.bin": shapesBin}, nil
+	hardSrc, hardBin, err := generateHardness(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("hardness: %w", err)
+	}
+	return map[string][]byte{"tables_gen.go": src, "tables.bin": bin, "shapes_gen.go": shapesSrc, "shapes.bin": shapesBin,
+		"hardness_gen.go": hardSrc, "hardness.bin": hardBin}, nil
 }
 
 // block is the part of one blocks.json entry we use.

@@ -40,26 +40,6 @@ func TestGeneratedFilesUpToDate(t *testing.T) {
 	}
 }
 
-// TestHardnessUpToDate regenerates the dig tables and compares them with
-// the committed hardness_gen.go and hardness.bin.
-func TestHardnessUpToDate(t *testing.T) {
-	needData(t)
-	src, bin, err := generateHardness(dataDir)
-	if err != nil {
-		t.Fatalf("generate: %v", err)
-	}
-	for name, fresh := range map[string][]byte{"hardness_gen.go": src, "hardness.bin": bin} {
-		committed, err := os.ReadFile(filepath.Join("../..", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(fresh, committed) {
-			t.Errorf("%s is stale: run go generate in edge/internal/world/blocks (fresh %d bytes, committed %d)",
-				name, len(fresh), len(committed))
-		}
-	}
-}
-
 func TestPropertyIndex(t *testing.T) {
 	// oak_stairs: facing(4) half(2) shape(5) waterlogged(2); the 11th state
 	// is facing=north half=bottom shape=straight waterlogged=false.
