@@ -37,16 +37,27 @@ const (
 	// next prediction (it would then only show as 10 % of one tick's
 	// acceleration).
 	predictionRederive = 0.001
+	// predictionBuffer is the default buffer: misses add offset/offset
+	// threshold (at most predictionMaxAdd) to it and a tick within the
+	// threshold takes predictionBufferDecay off, and the check flags only
+	// while it is above the buffer. An honest client misses alone (float
+	// rounding at a block face, one tick relearning a ladder: at most one
+	// tick of predictionMaxAdd, twice in a row at worst), a cheater misses
+	// on every tick it cheats: 10 % speed fills it in about eight ticks,
+	// hovering in three (Grim buffers its prediction the same way).
+	predictionBuffer = 10
+	// predictionBufferDecay is what each tick within the threshold takes
+	// off the buffer: four honest ticks forgive one tick's miss.
+	predictionBufferDecay = 0.25
 )
 
 func movementPredictSpecs() []Spec {
-	// Experimental (off) until the false-positive suite passes with it on:
-	// mineflayer's players still trip it in a few places
-	// (docs/DETECTIONS.md, "Movement prediction").
+	// On, as an alert: the false-positive suite passes with it on, behind
+	// the buffer (docs/DETECTIONS.md, "Movement prediction").
 	return []Spec{
-		{ID: chkPrediction, Key: "movement.prediction", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Setbacks: true, Decay: 1, Experimental: true,
-			Description: "a tick packet farther than `offset` blocks from every position vanilla physics reaches from the last tick for any input an honest client may have had (forward/strafe, jump, item use; sprint and sneak as reported), against the player's blocks (only vertically on ticks whose look changed): subtle speed, hovering, walking on water, climbing walls, no slowdown in cobwebs. Adds offset/`offset` (at most 5) per tick. Stands down where the edge cannot know: no world, chunks not held, blocks changed since the last probe or edited by the player, unknown block states, pre-1.13 fences, walls, panes and stairs, bubble columns, powder snow, scaffolding, honey sides, 1.16+ soul sand, water and lava from 1.13, other entities close enough to push, pushes not yet settled, teleports, riding, gliding, riptide, flight rights, changing effects or attributes, a scale other than 1",
-			Params:      map[string]float64{"offset": predictionOffset}},
+		{ID: chkPrediction, Key: "movement.prediction", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Setbacks: true, Decay: 1,
+			Description: "a tick packet farther than `offset` blocks from every position vanilla physics reaches from the last tick for any input an honest client may have had (forward/strafe, jump, item use; sprint and sneak as reported), against the player's blocks (only vertically on ticks whose look changed): subtle speed, hovering, walking on water, climbing walls, no slowdown in cobwebs. A miss adds offset/`offset` (at most 5) to a buffer, a tick within `offset` takes 0.25 off, and the check flags only while the buffer is above `buffer` (lone misses of an honest client never get there; a cheat that misses every tick does within a few ticks). Stands down where the edge cannot know: no world, chunks not held, blocks changed since the last probe or edited by the player, unknown block states, pre-1.13 fences, walls, panes and stairs, bubble columns, powder snow, scaffolding, honey sides, 1.16+ soul sand, water and lava from 1.13, other entities close enough to push, pushes not yet settled, teleports, riding, gliding, riptide, flight rights, changing effects or attributes, a scale other than 1",
+			Params:      map[string]float64{"offset": predictionOffset, "buffer": predictionBuffer}},
 	}
 }
 
@@ -87,7 +98,10 @@ type predictionChecks struct {
 	// hits while sprinting slows to 60 % and stops sprinting within the
 	// tick, which the candidates do not model.
 	attacked bool
-	w        predictionWorld
+	// buffer is what the misses have added, less what good ticks took
+	// off; the check flags only above the buffer parameter.
+	buffer float64
+	w      predictionWorld
 }
 
 // predictionWorld reads the player's world for package predict, refusing
@@ -190,7 +204,11 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	res := pred.Step(&pc.w, pc.tables, &pc.state, &env, &rep)
 	pc.w.p = nil
 	p.e.prediction.pool.Put(pred)
-	if res.Uncertain != predict.UncertainNone || res.Offset <= thr || thr <= 0 {
+	if res.Uncertain != predict.UncertainNone || thr <= 0 {
+		return pass
+	}
+	if res.Offset <= thr {
+		pc.buffer = max(0, pc.buffer-predictionBufferDecay)
 		return pass
 	}
 	if p.pusherNear(m.x, m.y, m.z) {
@@ -200,7 +218,12 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 		pc.state.Reset()
 		return pass
 	}
-	v := p.flag(chkPrediction, min(res.Offset/thr, predictionMaxAdd), pk.now, "offset", ftoa(res.Offset),
+	add := min(res.Offset/thr, predictionMaxAdd)
+	pc.buffer += add
+	if pc.buffer <= p.param(chkPrediction, "buffer") {
+		return pass
+	}
+	v := p.flag(chkPrediction, add, pk.now, "offset", ftoa(res.Offset),
 		"dx", ftoa(res.ErrX), "dy", ftoa(res.ErrY), "dz", ftoa(res.ErrZ),
 		"forward", itoa(int64(res.Forward)), "strafe", itoa(int64(res.Strafe)))
 	if v.Outcome != Pass {

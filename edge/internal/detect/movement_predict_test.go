@@ -47,6 +47,33 @@ func TestPredictionHonestWalkPasses(t *testing.T) {
 	})
 }
 
+// TestPredictionBuffersLoneMisses: an honest walk with one tick 0.05 off
+// (a float rounding at a block face, a push the edge did not see) and then
+// another twenty ticks later is not flagged; the same miss on every tick
+// is.
+func TestPredictionBuffersLoneMisses(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		walk := walkMoves(60, 1)
+		for _, i := range []int{20, 40} {
+			walk[i].dz += 0.05
+		}
+		s := predictionSession(t, proto, 64)
+		s.moves(concat(repeat(3, mv{ground: true}), walk))
+		if n := s.count("movement.prediction"); n != 0 {
+			t.Fatalf("two lone misses flagged %d times: %v", n, s.flagged())
+		}
+		walk = walkMoves(60, 1)
+		for i := 20; i < len(walk); i++ {
+			walk[i].dz += 0.05
+		}
+		s = predictionSession(t, proto, 64)
+		s.moves(concat(repeat(3, mv{ground: true}), walk))
+		if n := s.count("movement.prediction"); n == 0 {
+			t.Fatalf("a miss on every tick was not flagged: %v", s.flagged())
+		}
+	})
+}
+
 func TestPredictionCatchesSubtleCheats(t *testing.T) {
 	cheats := []struct {
 		name  string
