@@ -4,7 +4,7 @@
 // is named after the detection check it must trigger.
 //
 //   node cheat.js --host H --port P --version V --username U --cheat KEY
-//                 [--expect kick|drop|alert] [--local-address A] [--timeout-ms N]
+//                 [--expect kick|drop|setback|alert] [--local-address A] [--timeout-ms N]
 //
 // The cheater is a mineflayer bot (it logs in, answers the edge's probes and
 // moves like any mineflayer bot) that writes the offending packets itself
