@@ -4,7 +4,7 @@
 // is named after the detection check it must trigger.
 //
 //   node cheat.js --host H --port P --version V --username U --cheat KEY
-//                 [--expect kick|drop|alert] [--local-address A] [--timeout-ms N]
+//                 [--expect kick|drop|setback|alert] [--local-address A] [--timeout-ms N]
 //
 // The cheater is a mineflayer bot (it logs in, answers the edge's probes and
 // moves like any mineflayer bot) that writes the offending packets itself
@@ -31,7 +31,8 @@
 // FLOOD is {"name":N,"params":{..},"sent":N}: N copies of one packet.
 
 const lib = require('./lib')
-const { sleep, within, reasonText } = lib
+const { sleep, within, reasonText, blockData } = lib
+const { Vec3 } = require('vec3')
 
 lib.divertStdout()
 
@@ -217,6 +218,40 @@ const ANVIL_NAME_1_17 = 60
 const BOOK_PAGES = 120
 const BRAND_BYTES = 100
 const REGISTER_CHANNELS = 200
+
+// The world checks (layer 6, world.*): each cheat stops mineflayer's
+// movement, steps to the middle of its block (WORLD_STEP a tick, on the
+// ground), reports that anchor as a control, builds its terrain with
+// /setblock (flying-squid has no /fill) WORLD_BUILD_GAP_MS apart (the
+// command spam check allows one per 50 ms after a burst of three), waits
+// until its own client shows every block and then WORLD_SETTLE_MS more (the
+// checks judge only blocks unchanged since the last probe the client
+// answered), then sends its moves once a tick until the edge sets it back
+// (the checks' action) or WORLD_MOVES_MAX. The setback is answered as a
+// client does (the confirmation from 1.9, the position at its target),
+// which the edge swallows, and a control after it shows the player stayed.
+const WORLD_STEP = 0.1
+const WORLD_BUILD_GAP_MS = 150
+const WORLD_SETTLE_MS = 1500
+const WORLD_MOVES_MAX = 40
+const SETBACK_WAIT_MS = 5000
+// world.jesus: the check flags the 10th position packet in a row level
+// above liquid; the cheat walks on water WATER_WALK blocks a tick (a
+// slow walk, far under the speed bound), level with the water's top.
+const JESUS_TICKS = 10
+const WATER_WALK = 0.05
+// world.spider: rises of a ladder's climbing speed (0.2, which the
+// world-free flight bound must allow: ladders look like this without the
+// blocks) against a stone wall. The first SPIDER_FREE are a jump's: off
+// the ground the bounds allow a jump's rise (0.42) and its next tick
+// ((0.42 − 0.08) × 0.98); the third continues only the last rise of 0.2,
+// which gravity allows no more than 0.12 of.
+const SPIDER_RISE = 0.2
+const SPIDER_FREE = 2
+// world.phase: steps of PHASE_STEP into a stone wall: from the middle of
+// the block, the second step takes the box into the wall (0.65 + 0.3 is
+// clear of it, 0.8 + 0.3 is not).
+const PHASE_STEP = 0.15
 
 const opts = lib.args({
   host: { type: 'string', default: '127.0.0.1' },
@@ -880,6 +915,52 @@ const cheats = {
       await sleep(TICK_MS)
     }
   },
+  // Layer 6: movement in the world (worldCheat). Each move is free (sent,
+  // not reported: the check may not judge it yet), a control or
+  // offending.
+  'world.nofall': (ctx) => worldCheat(ctx, (f) => {
+    // A 3 × 3 hole under the player: nothing under any footprint it has.
+    const hole = []
+    for (let dx = -1; dx <= 1; dx++) {
+      for (let dz = -1; dz <= 1; dz++) hole.push([f.x + dx, f.y - 1, f.z + dz, 'air'])
+    }
+    return hole
+  }, (a, i) => ({ x: a.x + (i + 1) * MOVE_UNIQUE, y: a.y, z: a.z, onGround: true, kind: 'offend' })),
+  'world.jesus': (ctx) => worldCheat(ctx, (f) => {
+    // A pool five long (along x) and three wide, a block deep, with the
+    // player on its surface at one end: water sources (flying-squid has
+    // no flow).
+    const pool = []
+    for (let dx = -1; dx <= 3; dx++) {
+      for (let dz = -1; dz <= 1; dz++) pool.push([f.x + dx, f.y - 1, f.z + dz, 'water', { level: 0, legacy: 0 }])
+    }
+    return pool
+  }, (a, i) => ({
+    // Walking across it level with its top, not on the ground (a ground
+    // claim would be world.nofall's), never falling: no world-free bound
+    // judges a level hover.
+    x: a.x + (i + 1) * WATER_WALK,
+    y: a.y,
+    z: a.z,
+    onGround: false,
+    kind: i + 1 < JESUS_TICKS ? 'free' : 'offend'
+  })),
+  'world.spider': (ctx) => worldCheat(ctx, (f) => {
+    // A stone wall three wide and four high on the player's +x side.
+    const wall = []
+    for (let dy = 0; dy < 4; dy++) {
+      for (let dz = -1; dz <= 1; dz++) wall.push([f.x + 1, f.y + dy, f.z + dz, 'stone'])
+    }
+    return wall
+  }, (a, i) => ({ x: a.x, y: a.y + (i + 1) * SPIDER_RISE, z: a.z, onGround: false, kind: i < SPIDER_FREE ? 'free' : 'offend' })),
+  'world.phase': (ctx) => worldCheat(ctx, (f) => {
+    // A stone wall three wide and two high on the player's +x side.
+    const wall = []
+    for (let dy = 0; dy < 2; dy++) {
+      for (let dz = -1; dz <= 1; dz++) wall.push([f.x + 1, f.y + dy, f.z + dz, 'stone'])
+    }
+    return wall
+  }, (a, i) => ({ x: a.x + (i + 1) * PHASE_STEP, y: a.y, z: a.z, onGround: true, kind: i === 0 ? 'control' : 'offend' })),
 
   // Layer 6: interaction without the world.
   'interaction.dig_reach': async (ctx) => {
@@ -1123,6 +1204,82 @@ async function moveCheat (ctx, move) {
     else ctx.offend('position', params, ['x', 'y', 'z'])
     await sleep(TICK_MS)
   }
+}
+
+// worldCheat runs a world check's cheat: stops mineflayer's movement, steps
+// to the middle of the block (the anchor, a control), builds build(floor)
+// with /setblock, waits for the blocks to settle, then sends
+// move(anchor, i) once a tick until the edge's setback arrives or
+// WORLD_MOVES_MAX: kind 'offend' (reported, must not reach the backend),
+// 'control' (reported, must) or 'free' (not reported). It answers the
+// setback and sends a control after it.
+async function worldCheat (ctx, build, move) {
+  const bot = ctx.bot
+  await ctx.pausePhysics()
+  const p = bot.entity.position
+  const f = p.floored()
+  const a = { x: f.x + 0.5, y: p.y, z: f.z + 0.5 }
+  // To the middle of the block on the ground, a slow walk.
+  const cur = { x: p.x, z: p.z }
+  for (let d = Math.hypot(a.x - cur.x, a.z - cur.z); d > WORLD_STEP; d = Math.hypot(a.x - cur.x, a.z - cur.z)) {
+    cur.x += (a.x - cur.x) * WORLD_STEP / d
+    cur.z += (a.z - cur.z) * WORLD_STEP / d
+    ctx.send('position', { x: cur.x, y: a.y, z: cur.z, ...ctx.ground() })
+    await sleep(TICK_MS)
+  }
+  // The last step: the only position packet at the anchor.
+  ctx.control('position', { ...a, ...ctx.ground() }, ['x', 'y', 'z'])
+  await sleep(TICK_MS)
+
+  stage = 'build'
+  const blocks = build(f)
+  for (const [x, y, z, name, props] of blocks) {
+    bot.chat(`/setblock ${x} ${y} ${z} ${name} ${blockData(bot, name, props)}`)
+    await sleep(WORLD_BUILD_GAP_MS)
+  }
+  const deadline = Date.now() + CHUNK_WAIT_MS
+  for (const [x, y, z, name] of blocks) {
+    while (bot.blockAt(new Vec3(x, y, z))?.name !== name) {
+      if (Date.now() > deadline) throw new Error(`${x},${y},${z} is ${bot.blockAt(new Vec3(x, y, z))?.name}, not ${name}, after /setblock`)
+      await sleep(TICK_MS)
+    }
+  }
+  await sleep(WORLD_SETTLE_MS)
+
+  // The edge's setback: from 1.9 a teleport id of the edge's (negative:
+  // the server's count up from 0); 1.8 has no id, and flying-squid sends
+  // no teleport of its own here.
+  stage = 'cheat'
+  let setback = null
+  const setbackSeen = new Promise((resolve) => {
+    bot._client.on('position', (packet) => {
+      if (setback !== null || (ctx.since('1.9') && !(packet.teleportId < 0))) return
+      setback = packet
+      if (ctx.since('1.9')) ctx.send('teleport_confirm', { teleportId: packet.teleportId })
+      // The answer is the edge's to swallow: reported as offending, it
+      // must not reach the backend either.
+      ctx.offend('position_look', { x: packet.x, y: packet.y, z: packet.z, yaw: 0, pitch: 0, ...ctx.ground() }, ['x', 'y', 'z'])
+      resolve()
+    })
+  })
+  let sent = 0
+  for (let i = 0; i < WORLD_MOVES_MAX && setback === null && !ctx.gone(); i++) {
+    const m = move(a, i)
+    const params = { x: m.x, y: m.y, z: m.z, ...ctx.ground(m.onGround) }
+    if (m.kind === 'control') ctx.control('position', params, ['x', 'y', 'z'])
+    else if (m.kind === 'free') ctx.send('position', params)
+    else ctx.offend('position', params, ['x', 'y', 'z'])
+    sent++
+    await sleep(TICK_MS)
+  }
+  await within(setbackSeen, SETBACK_WAIT_MS, 'the setback').catch(() => {})
+  if (setback === null) {
+    ctx.note(`no setback after ${sent} moves`)
+    return
+  }
+  ctx.note(`set back to ${setback.x.toFixed(3)},${setback.y.toFixed(3)},${setback.z.toFixed(3)} after ${sent} moves`)
+  await sleep(TICK_MS)
+  harmless(ctx)
 }
 
 // bringVictim moves the victim next to the cheater (flying-squid spawns

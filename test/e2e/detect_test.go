@@ -217,6 +217,11 @@ type cheatCase struct {
 	// own probes (kept back, reordered), which never reach the backend
 	// anyway: there is no offending packet to look for there.
 	withholds bool
+	// alone requires the row's check to be the only one that counted a
+	// detection: the world checks judge what the world-free bounds must
+	// let through, and a row a bound also caught would not show that the
+	// world check is what catches the cheat.
+	alone bool
 }
 
 // kickedByRustGuard is in every kick message of the detection engine.
@@ -301,6 +306,16 @@ var cheatCases = []cheatCase{
 	{key: "interaction.fast_place", versions: oldMid},
 	{key: "world.fast_break", versions: oldMid, config: enforce("world.fast_break")},
 
+	// Layer 6: movement in the world (the edge's world replica). Each cheat
+	// builds its terrain with /setblock and stays under every world-free
+	// bound: a ground claim over a hole at constant height, a level walk
+	// over water, a rise at a ladder's speed against a wall, a slow walk
+	// into a wall.
+	{key: "world.nofall", versions: oldMid, alone: true},
+	{key: "world.jesus", versions: oldMid, alone: true},
+	{key: "world.spider", versions: oldMid, alone: true},
+	{key: "world.phase", versions: oldMid, alone: true},
+
 	// Layer 5.
 	{key: "chat.lookup_string", versions: oldNew},
 	{key: "chat.invalid", versions: oldNew},
@@ -343,19 +358,7 @@ func enforce(key string) string {
 // notCovered are checks without a cheat row, and why. A check added
 // without a row fails the coverage subtest until it gets a row or a reason
 // here; only experimental checks may be here.
-var notCovered = map[string]string{
-	// The world checks read the edge's world replica. TestNoFalsePositives
-	// has run with them on in alert mode (E2E_EDGE_CONFIG) on every
-	// version without a detection; they stay off until each has a row
-	// here. Their unit tests (edge/internal/detect TestWorldChecks) and the relay's
-	// setback test (edge/internal/server TestSetbackInTheRelay) cover
-	// them meanwhile. A scripted cheater needs terrain built with
-	// /setblock (water for world.jesus, a wall for world.spider).
-	"world.nofall": "experimental: no scripted cheater yet (unit and relay tests cover it)",
-	"world.jesus":  "experimental: no scripted cheater yet (unit tests cover it)",
-	"world.spider": "experimental: no scripted cheater yet (unit tests cover it)",
-	"world.phase":  "experimental: no scripted cheater yet (unit tests cover it)",
-}
+var notCovered = map[string]string{}
 
 // cheatEdgeEnv is the cheat suite's edge environment on top of startEdge's
 // (which already lifts the gate's per-address limits: every player of the
@@ -501,6 +504,13 @@ func runCheatCase(t *testing.T, c cheatCase, doc checkDoc, version string, ce *c
 
 	if n := delta[detKey{check: c.key, action: doc.action}]; n < 1 {
 		t.Errorf("%s did not count a %s detection (the row counted: %s)", c.key, doc.action, delta)
+	}
+	if c.alone {
+		for k, n := range delta {
+			if k.check != c.key && n > 0 {
+				t.Errorf("%s's cheat also raised %s/%s (%g): the row must show the check catches what nothing else does", c.key, k.check, k.action, n)
+			}
+		}
 	}
 	wantReason := c.kickReason
 	if wantReason == "" {

@@ -125,4 +125,24 @@ function connectFrom (localAddress, host, port) {
   return (client) => client.setSocket(net.connect({ host, port, localAddress }))
 }
 
-module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, authOptions, connectFrom }
+// blockData is /setblock's data argument: the state's offset from the
+// block's first state from 1.13 (flying-squid adds it to the first state
+// id), the legacy data value before.
+function blockData (bot, name, props = {}) {
+  const block = bot.registry.blocksByName[name]
+  if (!block) throw new Error(`no ${name} block on this version`)
+  if (!block.states || block.states.length === 0) return props.legacy ?? 0
+  let data = 0
+  for (const st of block.states) {
+    const want = props[st.name]
+    let v = 0
+    if (st.type === 'bool') v = want ? 0 : 1
+    else if (st.type === 'int') v = Number(want ?? 0)
+    else if (want !== undefined) v = st.values.indexOf(want)
+    if (v < 0) throw new Error(`${name}: no ${st.name}=${want}`)
+    data = data * st.num_values + v
+  }
+  return data
+}
+
+module.exports = { divertStdout, emit, args, port, fail, sleep, within, reasonText, authOptions, connectFrom, blockData }

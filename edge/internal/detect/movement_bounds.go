@@ -281,8 +281,12 @@ func (l *movementChecks) judge(p *Player, pk *serverPacket, dx, dy, dz float64) 
 	}
 
 	// The checks that read the world (movement_world.go), with the
-	// bounds' state still of the move before.
-	if p.HasWorld() {
+	// bounds' state still of the move before, on moves the bounds above
+	// let through: a move a bound already drops or kicks for is the
+	// bound's, and a world check's setback on top would drop every later
+	// move unjudged until the client answers, so a cheater that ignores
+	// setbacks would never reach the bound's kick.
+	if p.HasWorld() && v.Outcome == Pass {
 		hw := playerWidth / 2 * max(scale, 1)
 		wm := worldMove{x: m.x, y: m.y, z: m.z, dy: dy, onGround: m.onGround, wasGround: mo.onGround,
 			halfWidth: hw, height: playerHeight * max(scale, 1), prevX: mo.x, prevY: mo.y, prevZ: mo.z,

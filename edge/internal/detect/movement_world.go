@@ -64,14 +64,14 @@ const (
 
 func worldMovementSpecs() []Spec {
 	return []Spec{
-		{ID: chkWorldNoFall, Key: "world.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet under the footprint swept from the last position (vanilla finds the ground before it moves sideways), no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); experimental; when enforced, the edge sets the player back"},
-		{ID: chkWorldJesus, Key: "world.jesus", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "10 position packets in a row level (within 0.001) with liquid under the feet, the feet out of it and nothing to stand on (walking on water or lava); experimental; when enforced, the edge sets the player back"},
-		{ID: chkWorldSpider, Key: "world.spider", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "rising in the air faster than a jump, a bounce or gravity lets the last move continue, with no climbable, liquid, bubble column, powder snow, cobweb, scaffolding or uncertain block within a block of the player (climbing a wall); experimental; when enforced, the edge sets the player back"},
-		{ID: chkWorldPhase, Key: "world.phase", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5, Experimental: true,
-			Description: "a move from a position clear of full blocks into one where the smallest box the player can have (0.6 high, shrunk by 0.05) is inside a full block; experimental; when enforced, the edge sets the player back"},
+		{ID: chkWorldNoFall, Key: "world.nofall", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5,
+			Description: "the client says it is on the ground where the replica has nothing under its feet: no block whose top is within 0.03 of the feet under the footprint swept from the last position (vanilla finds the ground before it moves sideways), no uncertain shape or block of special movement under them, no entity within 3 blocks, every block known and unchanged since the last answered probe (exact NoFall); the edge sets the player back"},
+		{ID: chkWorldJesus, Key: "world.jesus", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5,
+			Description: "10 position packets in a row level (within 0.001) with liquid under the feet, the feet out of it and nothing to stand on (walking on water or lava); the edge sets the player back"},
+		{ID: chkWorldSpider, Key: "world.spider", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5,
+			Description: "rising in the air faster than a jump, a bounce or gravity lets the last move continue, with no climbable, liquid, bubble column, powder snow, cobweb, scaffolding or uncertain block within a block of the player (climbing a wall); the edge sets the player back"},
+		{ID: chkWorldPhase, Key: "world.phase", Layer: 6, Severity: detection.SeverityHigh, Action: detection.ActionSetback, Setbacks: true, Decay: 0.5,
+			Description: "a move from a position clear of full blocks into one where the smallest box the player can have (0.6 high, shrunk by 0.05) is inside a full block; the edge sets the player back"},
 	}
 }
 

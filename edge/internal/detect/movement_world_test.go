@@ -328,3 +328,45 @@ func TestSetbackActionIsForPositionChecks(t *testing.T) {
 		t.Errorf("setback for combat.reach: %v, want refused", err)
 	}
 }
+
+// A move a world-free bound already caught is not judged by the world
+// checks: the bound drops it and escalates to its kick, and a world
+// check's setback on top would freeze the cheater for the backend (every
+// move dropped unjudged until the client answers), so a hacked client
+// that ignores the setback would never reach the bound's kick. The cheat
+// suite's movement.step, movement.nofall and movement.flight rows caught
+// this when the world checks were turned on by default.
+func TestWorldChecksLeaveBoundsAlone(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s, _ := worldSession(t, proto)
+		s.at(0.5, 64, 0.5, true)
+		s.flagged()
+		cheats := []struct {
+			name   string
+			x, y   float64
+			ground bool
+			bound  string
+		}{
+			// A block up on the ground: also nothing under the feet.
+			{"step", 0.5, 65, true, "movement.step"},
+			// Half a block down into the floor on the ground: also into
+			// a full block.
+			{"nofall", 0.5, 63.5, true, "movement.nofall"},
+			// A block and a half up in the air: also a rise nothing
+			// explains.
+			{"flight", 0.5, 65.5, false, "movement.flight"},
+		}
+		for _, c := range cheats {
+			// Twice from the same position: the first is dropped, so the
+			// second is judged from where the player stood.
+			for i := 0; i < 2; i++ {
+				if v := s.at(c.x, c.y, 0.5, c.ground); v.Outcome != Drop {
+					t.Errorf("%s #%d: %v, want the bound's drop", c.name, i+1, v.Outcome)
+				}
+				if k := s.flagged(); len(k) != 1 || k[0] != c.bound {
+					t.Errorf("%s #%d: flagged %v, want %s alone", c.name, i+1, k, c.bound)
+				}
+			}
+		}
+	})
+}
