@@ -168,10 +168,11 @@ const SPEED_FREE_HOPS = 3
 const REACH_BLOCKS = 20
 const INTERACT_GAP_MS = 60
 const INTERACT_MAX = 20
-// FAST_BREAK_SETTLE_MS is how long the fast-break row waits after its
-// /setblock: the server applies it, the edge relays the change, and the
-// edge's next probe (every 100 ms) is answered after it.
-const FAST_BREAK_SETTLE_MS = 1000
+// FAST_BREAK_SETTLE_MS is how long the fast-break row waits after the
+// first edge probe its client read after the obsidian (every 100 ms): the
+// answer reaches the edge, which then knows the client has the block (on a
+// loaded machine a fixed wait from the /setblock alone was not enough).
+const FAST_BREAK_SETTLE_MS = 500
 const RATE_BURST = 45
 const RATE_FREE = 14
 
@@ -1003,8 +1004,16 @@ const cheats = {
     const f = ctx.bot.entity.position.floored()
     const at = { x: f.x + 1, y: f.y, z: f.z }
     ctx.bot.chat(`/setblock ${at.x} ${at.y} ${at.z} obsidian`)
-    // The block change reaches the edge's replica, and a probe answered
-    // after it tells the edge the client has it.
+    // The block change reaches the edge's replica and the client; a probe
+    // the client reads after it, once answered, tells the edge the client
+    // has it (the check judges only blocks unchanged since then).
+    const deadline = Date.now() + CHUNK_WAIT_MS
+    while (ctx.bot.blockAt(new Vec3(at.x, at.y, at.z))?.name !== 'obsidian') {
+      if (Date.now() > deadline) throw new Error(`no obsidian at ${at.x},${at.y},${at.z} after /setblock`)
+      await sleep(TICK_MS)
+    }
+    const kind = ctx.bot.supportFeature('transactionPacketExists') ? 'transaction' : 'ping'
+    await lib.within(new Promise((resolve) => ctx.bot._client.once(kind, resolve)), KICK_WAIT_MS, 'an edge probe after the obsidian')
     await sleep(FAST_BREAK_SETTLE_MS)
     ctx.control('block_dig', { status: 0, location: at, face: 1, sequence: 1 }, ['status', 'location'])
     ctx.offend('block_dig', { status: 2, location: at, face: 1, sequence: 2 }, ['status', 'location'])
