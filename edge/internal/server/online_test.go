@@ -484,7 +484,18 @@ func TestOnlineModeRefusals(t *testing.T) {
 	secret := [auth.SecretLen]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	const failed, down = "Failed to verify username!", "Authentication servers are down"
 
+	// counted waits until the edge has counted the refusal the client just
+	// read: the edge counts when the session ends, which can be after the
+	// client saw the connection close, and the next case reads the
+	// counter as its own "before".
+	counted := func(t *testing.T, before float64) {
+		t.Helper()
+		pollUntil(t, waitForLimit, "one more auth_failed rejection", func() bool { return rejected(e, reason.AuthFailed) == before+1 },
+			func() string { return fmt.Sprintf("auth_failed was %v; rejections now: %s", before, rejections(e)) })
+	}
+
 	t.Run("not joined", func(t *testing.T) {
+		before := rejected(e, reason.AuthFailed)
 		c, err := authtest.Dial(addr, 769)
 		if err != nil {
 			t.Fatal(err)
@@ -495,8 +506,10 @@ func TestOnlineModeRefusals(t *testing.T) {
 		if !errors.As(err, &le) || !strings.Contains(le.Reason, failed) {
 			t.Fatalf("login without joining: %v", err)
 		}
+		counted(t, before)
 	})
 	t.Run("bad verify token", func(t *testing.T) {
+		before := rejected(e, reason.AuthFailed)
 		c, req := start(t)
 		bad := req
 		bad.VerifyToken = []byte{0, 0, 0, 0}
@@ -505,6 +518,7 @@ func TestOnlineModeRefusals(t *testing.T) {
 		if got := refusal(t, c); !strings.Contains(got, failed) {
 			t.Fatalf("refusal %q", got)
 		}
+		counted(t, before)
 	})
 	t.Run("wrong shared secret length", func(t *testing.T) {
 		c, req := start(t)
@@ -519,8 +533,7 @@ func TestOnlineModeRefusals(t *testing.T) {
 		// refusal is encrypted with a key the client does not have.
 		c.Encrypt(secret)
 		refusal(t, c)
-		pollUntil(t, waitForLimit, "one more auth_failed rejection", func() bool { return rejected(e, reason.AuthFailed) == before+1 },
-			func() string { return fmt.Sprintf("auth_failed was %v; rejections now: %s", before, rejections(e)) })
+		counted(t, before)
 		if ss.HasJoinedCalls() != calls+1 {
 			t.Fatal("the session server was not asked (and did not refuse) the login")
 		}
