@@ -326,7 +326,13 @@ function makeBot (username) {
     hideErrors: true,
     logErrors: false,
     checkTimeoutInterval: timeoutMs,
-    connect: lib.connectFrom(opts['local-address'], opts.host, port)
+    connect: lib.connectFrom(opts['local-address'], opts.host, port),
+    // mineflayer's block_actions plugin reads the world for every block
+    // break animation, and throws (ending the process) when one arrives
+    // before its world exists: another row digging on the same backend
+    // while this bot joins (world.fast_break's dig did it on 1.8.8). No
+    // cheat uses its events.
+    plugins: { block_actions: false }
   })
   bot.gone = null
   bot.kickedReason = null
