@@ -11,21 +11,8 @@ import "testing"
 // tick was judged 0.058 off and the start-from-rest reading of a 1.9+
 // report kept it there.
 func TestTurningLearnsTheMove(t *testing.T) {
-	const proto = 340
-	tables, err := LoadTables(proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWorld(-8, 0, -8, 40, 80, 8)
-	for x := int32(-8); x <= 40; x++ {
-		for z := int32(-8); z <= 8; z++ {
-			w.set(x, 63, z, 1<<4) // stone
-		}
-	}
-	env := DefaultEnv(proto)
-	p := New(testRederive)
-	x, y, z := 0.5, 64.0, 0.5
-	s := State{X: x, Y: y, Z: z, VY: -0.0784, OnGround: true, have: judgeAfter, locked: true, sentX: x, sentY: y, sentZ: z}
+	tables, w, env, p, s := turningFloor(t)
+	x, y, z := s.X, s.Y, s.Z
 	// Walking +x (yaw −90) from rest; the sent look turns from 90 (behind)
 	// to −90 over the first ten ticks.
 	v := 0.0
@@ -50,21 +37,8 @@ func TestTurningLearnsTheMove(t *testing.T) {
 // are judged only vertically) carries no extra speed out of them: the
 // ticks judged are as far off as without turning.
 func TestTurningCarriesNoCheat(t *testing.T) {
-	const proto = 340
-	tables, err := LoadTables(proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWorld(-8, 0, -8, 40, 80, 8)
-	for x := int32(-8); x <= 40; x++ {
-		for z := int32(-8); z <= 8; z++ {
-			w.set(x, 63, z, 1<<4) // stone
-		}
-	}
-	env := DefaultEnv(proto)
-	p := New(testRederive)
-	x, y, z := 0.5, 64.0, 0.5
-	s := State{X: x, Y: y, Z: z, VY: -0.0784, OnGround: true, have: judgeAfter, locked: true, sentX: x, sentY: y, sentZ: z}
+	tables, w, env, p, s := turningFloor(t)
+	x, y, z := s.X, s.Y, s.Z
 	v := 0.0
 	worst := 0.0
 	for i := range 30 {
@@ -86,4 +60,24 @@ func TestTurningCarriesNoCheat(t *testing.T) {
 	if worst < 0.015 {
 		t.Fatalf("10 %% speed while turning every other tick off by %.4f, want ≥ 0.015 (0.02 a tick of walking)", worst)
 	}
+}
+
+// turningFloor is the turning tests' set-up: 1.12.2, a stone floor (top
+// at y 64) along +x, and a player standing on it at rest, judged.
+func turningFloor(t *testing.T) (*Tables, *testWorld, Env, *Predictor, State) {
+	t.Helper()
+	const proto = 340
+	tables, err := LoadTables(proto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWorld(-8, 0, -8, 40, 80, 8)
+	for x := int32(-8); x <= 40; x++ {
+		for z := int32(-8); z <= 8; z++ {
+			w.set(x, 63, z, 1<<4) // stone
+		}
+	}
+	x, y, z := 0.5, 64.0, 0.5
+	s := State{X: x, Y: y, Z: z, VY: -0.0784, OnGround: true, have: judgeAfter, locked: true, sentX: x, sentY: y, sentZ: z}
+	return tables, w, DefaultEnv(proto), New(testRederive), s
 }
