@@ -54,6 +54,17 @@ func (p *pump) spliceCopy(resumed bool) error {
 		}
 		resumed = false
 		lr.N = int64(p.src.n)
+		// The bytes are there, but the read deadline may still be the
+		// short one of the wait before parking (fillOrPark), and the
+		// splice checks it before each pipe's worth while its writes wait
+		// on the player: a slow player would be cut as idle (SHARP_EDGES.md,
+		// "A splice reads under the deadline of the wait before it"). The
+		// deadline first, then the kick's mark, so a kick's own deadline
+		// set after it is never overwritten.
+		_ = src.SetReadDeadline(p.deadline)
+		if p.backendShut() {
+			return errKicked
+		}
 		_ = dst.SetWriteDeadline(time.Now().Add(p.idle))
 		w, err := dst.ReadFrom(lr)
 		p.s.h.o.Metrics.BytesForwarded[p.dir].Add(float64(w))
@@ -186,6 +197,11 @@ func (p *pump) spliceFrame(rest int) (err error) {
 			return err
 		}
 		lr.N = int64(min(p.src.n, rest))
+		// As in spliceCopy: not the slice's deadline of the wait, which
+		// may pass while the splice's writes wait on the player. A kick
+		// waits on clientMu meanwhile; its write deadline on the player
+		// bounds this splice.
+		_ = src.SetReadDeadline(p.deadline)
 		w, err := dst.ReadFrom(lr)
 		m.BytesForwarded[p.dir].Add(float64(w))
 		rest -= int(w)

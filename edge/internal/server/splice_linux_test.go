@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rustguard/rustguard/shared/config"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -111,4 +113,56 @@ func exchangeSpliced(c *client, bc *backendConn, protocol int32, token int64, do
 		return fmt.Errorf("client got different bytes than the backend sent (%d)", len(down))
 	}
 	return nil
+}
+
+// TestSplicesWaitForASlowPlayer: a player who stops reading for a while
+// (a slow link, a client busy loading the world) while the backend sends
+// megabytes keeps its connection, on a spliced leg (play inspection off)
+// and for spliced large frames (inspection on). The edge's read deadline
+// on the backend leg is short while it only peeks at what arrived; once
+// the bytes are there it must not bound the splice, whose writes wait on
+// the player: it did, and the edge closed the player as idle
+// ("copy clientbound: readfrom ...: i/o timeout") after a tenth of a
+// second (raw) or a second (frames) of waiting on the write.
+func TestSplicesWaitForASlowPlayer(t *testing.T) {
+	// Frames of 2,000,000 bytes; the player reads 2 MiB at a time and
+	// pauses after each, so the backend leg fills up with megabytes while
+	// the edge waits on the player, and the next splice is longer than
+	// one pipe.
+	const frames, size, chunk = 5, 2_000_000, 2 << 20
+	slowRead := func(t *testing.T, c net.Conn, bc net.Conn, stream []byte, pause time.Duration) {
+		t.Helper()
+		go func() { _, _ = bc.Write(stream) }()
+		got := make([]byte, len(stream))
+		for off := 0; off < len(stream); off += chunk {
+			time.Sleep(pause) // the player reads nothing meanwhile
+			_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+			if n, err := io.ReadFull(c, got[off:min(off+chunk, len(got))]); err != nil {
+				t.Fatalf("player read %d of %d bytes, pausing %v every %d: %v", off+n, len(stream), pause, chunk, err)
+			}
+		}
+		if !bytes.Equal(got, stream) {
+			t.Fatal("player got different bytes than the backend sent")
+		}
+	}
+	t.Run("spliced leg", func(t *testing.T) {
+		_, join := startSplicedEdge(t, func(*config.Edge) {})
+		p := join(t, 0)
+		var stream []byte
+		for i := range frames {
+			stream = append(stream, pluginFrame(uint64(i), size, 256)...)
+		}
+		slowRead(t, p.client, p.bc, stream, 300*time.Millisecond)
+	})
+	t.Run("large frames", func(t *testing.T) {
+		e, c, bc := playLeg(t, -1, false)
+		var stream []byte
+		for i := range frames {
+			stream = append(stream, pluginFrame(uint64(i), size, -1)...)
+		}
+		slowRead(t, c.Conn, bc, stream, 1200*time.Millisecond)
+		if n := testutil.ToFloat64(e.Metrics.SplicedFrames); n != frames {
+			t.Errorf("%v frames spliced, want %d", n, frames)
+		}
+	})
 }
