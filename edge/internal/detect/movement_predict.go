@@ -102,6 +102,10 @@ type predictionChecks struct {
 	// off; the check flags only above the buffer parameter.
 	buffer float64
 	w      predictionWorld
+	// in is this tick's physics inputs: a field, since the predictor
+	// keeps a pointer to them through the step, and a local would be
+	// moved to the heap on every tick.
+	in predict.Env
 }
 
 // predictionWorld reads the player's world for package predict, refusing
@@ -182,7 +186,8 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 		}
 		return pass
 	}
-	env, ok := pc.env(p, pk.now)
+	var ok bool
+	pc.in, ok = pc.env(p, pk.now)
 	if !ok || (attacked && p.info.Protocol >= mcproto.Protocol1_9) {
 		pc.state.Reset()
 		return pass
@@ -201,7 +206,7 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	pred.Tolerance = min(thr, predictionRederive)
 	pc.w = predictionWorld{p: p, now: pk.now}
 	rep := predict.Report{X: m.x, Y: m.y, Z: m.z, HasPos: m.hasPos, Yaw: pc.yaw, Pitch: pc.pitch, OnGround: m.onGround, Turning: turning}
-	res := pred.Step(&pc.w, pc.tables, &pc.state, &env, &rep)
+	res := pred.Step(&pc.w, pc.tables, &pc.state, &pc.in, &rep)
 	pc.w.p = nil
 	p.e.prediction.pool.Put(pred)
 	if res.Uncertain != predict.UncertainNone || thr <= 0 {

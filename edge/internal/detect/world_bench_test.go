@@ -19,7 +19,7 @@ import (
 
 // squidView is a real world.View holding flying-squid's recorded 1.20.4
 // columns (edge/internal/world/chunk/testdata), and a spot on its ground.
-func squidView(b *testing.B) (*world.View, *blocks.Table, [3]float64) {
+func squidView(b testing.TB) (*world.View, *blocks.Table, [3]float64) {
 	f, err := os.Open(filepath.Join("..", "world", "chunk", "testdata", "squid-1.20.4.json.gz"))
 	if err != nil {
 		b.Fatal(err)
@@ -94,37 +94,12 @@ func BenchmarkWorldChecks(b *testing.B) {
 		if !on {
 			name = "world_off"
 			cfg.Checks = map[string]CheckConfig{}
-			for _, k := range []string{"world.nofall", "world.jesus", "world.spider", "world.phase"} {
+			for _, k := range []string{"world.nofall", "world.jesus", "world.spider", "world.phase", "movement.prediction"} {
 				cfg.Checks[k] = CheckConfig{Mode: ModeOff}
 			}
 		}
 		b.Run(name, func(b *testing.B) {
-			rec := &recorder{}
-			e, err := New(cfg, Options{Sinks: []Sink{rec}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			const proto = 765
-			p := e.NewPlayer(PlayerInfo{Protocol: proto, Name: "Walker"})
-			p.SetWorld(v, table)
-			now := t0
-			p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(proto, packets.GameModeSurvival), now)
-			var probe, answer []byte
-			posID := packets.PlayerPosition{}
-			var buf []byte
-			step := func(i int) {
-				now = now.Add(tickDuration)
-				dx := float64(i%20) * 0.1 // back and forth along 2 blocks
-				if (i/20)%2 == 1 {
-					dx = 2 - dx
-				}
-				posID = packets.PlayerPosition{X: at[0] + dx, Y: at[1], Z: at[2], Flags: packets.MoveOnGround}
-				buf = posID.AppendData(buf[:0], proto)
-				p.Serverbound(mcproto.StatePlay, packets.KindPlayerPosition, buf, 0, now)
-				if probe = p.Probe(now, probe[:0]); len(probe) > 0 {
-					answer = answerProbe(p, proto, probe, answer[:0], now.Add(30*time.Millisecond))
-				}
-			}
+			step, rec := squidWalker(b, v, table, at, cfg)
 			for i := range 200 {
 				step(i)
 			}
@@ -141,5 +116,57 @@ func BenchmarkWorldChecks(b *testing.B) {
 				b.Fatalf("honest walking raised %d flags, first %s %v", len(rec.events), rec.events[0].Check, rec.events[0].Details)
 			}
 		})
+	}
+}
+
+// squidWalker is a 1.20.4 player on the view v at the spot at, with cfg:
+// step(i) sends the i-th position packet of a walk back and forth along
+// two blocks, a tick later than the one before, and answers the edge's
+// probes. rec has the player's flags.
+func squidWalker(tb testing.TB, v *world.View, table *blocks.Table, at [3]float64, cfg Config) (step func(i int), rec *recorder) {
+	rec = &recorder{}
+	e, err := New(cfg, Options{Sinks: []Sink{rec}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const proto = 765
+	p := e.NewPlayer(PlayerInfo{Protocol: proto, Name: "Walker"})
+	p.SetWorld(v, table)
+	now := t0
+	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(proto, packets.GameModeSurvival), now)
+	var probe, answer, buf []byte
+	step = func(i int) {
+		now = now.Add(tickDuration)
+		dx := float64(i%20) * 0.1 // back and forth along 2 blocks
+		if (i/20)%2 == 1 {
+			dx = 2 - dx
+		}
+		pos := packets.PlayerPosition{X: at[0] + dx, Y: at[1], Z: at[2], Flags: packets.MoveOnGround}
+		buf = pos.AppendData(buf[:0], proto)
+		p.Serverbound(mcproto.StatePlay, packets.KindPlayerPosition, buf, 0, now)
+		if probe = p.Probe(now, probe[:0]); len(probe) > 0 {
+			answer = answerProbe(p, proto, probe, answer[:0], now.Add(30*time.Millisecond))
+		}
+	}
+	return step, rec
+}
+
+// TestWorldTicksAllocateNothing: a movement packet judged with the world
+// (the world checks and the prediction, at their defaults) allocates
+// nothing once the player's state is made. The prediction's inputs were
+// a local the predictor points to, moved to the heap on every tick: one
+// allocation per movement packet.
+func TestWorldTicksAllocateNothing(t *testing.T) {
+	v, table, at := squidView(t)
+	step, rec := squidWalker(t, v, table, at, Config{})
+	i := 0
+	for ; i < 200; i++ {
+		step(i)
+	}
+	if a := testing.AllocsPerRun(200, func() { step(i); i++ }); a != 0 {
+		t.Errorf("%v allocations per movement packet", a)
+	}
+	if len(rec.events) > 0 {
+		t.Errorf("the walk raised %d flags, first %s", len(rec.events), rec.events[0].Check)
 	}
 }
