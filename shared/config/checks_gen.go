@@ -58,7 +58,7 @@ func checkCatalog() map[string]checkSpec {
 		"latency.probe_timeout":     {rewrites: false, setbacks: false, params: []string{"timeout_seconds"}},
 		"movement.flight":           {rewrites: false, setbacks: true, params: []string{}},
 		"movement.nofall":           {rewrites: false, setbacks: true, params: []string{}},
-		"movement.prediction":       {rewrites: false, setbacks: true, params: []string{"buffer", "offset"}},
+		"movement.prediction":       {rewrites: false, setbacks: true, params: []string{"buffer", "offset", "sims_per_second"}},
 		"movement.reminder":         {rewrites: false, setbacks: false, params: []string{"max_flying", "max_flying_legacy", "min_gap_ms"}},
 		"movement.speed":            {rewrites: false, setbacks: true, params: []string{}},
 		"movement.step":             {rewrites: false, setbacks: true, params: []string{}},

@@ -49,6 +49,18 @@ const (
 	// predictionBufferDecay is what each tick within the threshold takes
 	// off the buffer: four honest ticks forgive one tick's miss.
 	predictionBufferDecay = 0.25
+	// predictionSimsPerSecond is the default budget of candidate ticks one
+	// player's prediction may simulate per second (predict.Result.Sims),
+	// and predictionBurstSeconds how many seconds of it a player may save
+	// up. A tick the first candidate fits costs one or two; a report no
+	// candidate explains runs them all, on 1.9+ once more for every tick
+	// the client may have skipped: up to about 180 µs a packet, which a
+	// client sending nonsense positions 20 times a second could otherwise
+	// make the edge pay for ever. Over budget, ticks are not judged (the
+	// prediction learns afresh once the budget has refilled); such a
+	// client has missed hundreds of ticks by then and been flagged.
+	predictionSimsPerSecond = 1000
+	predictionBurstSeconds  = 10
 )
 
 func movementPredictSpecs() []Spec {
@@ -56,8 +68,8 @@ func movementPredictSpecs() []Spec {
 	// the buffer (docs/DETECTIONS.md, "Movement prediction").
 	return []Spec{
 		{ID: chkPrediction, Key: "movement.prediction", Layer: 6, Severity: detection.SeverityMedium, Action: detection.ActionAlert, Setbacks: true, Decay: 1,
-			Description: "a tick packet farther than `offset` blocks from every position vanilla physics reaches from the last tick for any input an honest client may have had (forward/strafe, jump, item use; sprint and sneak as reported), against the player's blocks (only vertically on ticks whose look changed): subtle speed, hovering, walking on water, climbing walls, no slowdown in cobwebs. A miss adds offset/`offset` (at most 5) to a buffer, a tick within `offset` takes 0.25 off, and the check flags only while the buffer is above `buffer` (lone misses of an honest client never get there; a cheat that misses every tick does within a few ticks). Stands down where the edge cannot know: no world, chunks not held, blocks changed since the last probe or edited by the player, unknown block states, pre-1.13 fences, walls, panes and stairs, bubble columns, powder snow, scaffolding, honey sides, 1.16+ soul sand, water and lava from 1.13, other entities close enough to push, pushes not yet settled, teleports, riding, gliding, riptide, flight rights, changing effects or attributes, a scale other than 1",
-			Params:      map[string]float64{"offset": predictionOffset, "buffer": predictionBuffer}},
+			Description: "a tick packet farther than `offset` blocks from every position vanilla physics reaches from the last tick for any input an honest client may have had (forward/strafe, jump, item use; sprint and sneak as reported), against the player's blocks (only vertically on ticks whose look changed): subtle speed, hovering, walking on water, climbing walls, no slowdown in cobwebs. A miss adds offset/`offset` (at most 5) to a buffer, a tick within `offset` takes 0.25 off, and the check flags only while the buffer is above `buffer` (lone misses of an honest client never get there; a cheat that misses every tick does within a few ticks). Simulates at most `sims_per_second` candidate ticks a second per player, ten seconds of it saved up (0: no limit): an honest tick costs one or two, a report no input explains up to a few thousand, and a client that keeps sending those is judged only as the budget refills. Stands down where the edge cannot know: no world, chunks not held, blocks changed since the last probe or edited by the player, unknown block states, pre-1.13 fences, walls, panes and stairs, bubble columns, powder snow, scaffolding, honey sides, 1.16+ soul sand, water and lava from 1.13, other entities close enough to push, pushes not yet settled, teleports, riding, gliding, riptide, flight rights, changing effects or attributes, a scale other than 1",
+			Params:      map[string]float64{"offset": predictionOffset, "buffer": predictionBuffer, "sims_per_second": predictionSimsPerSecond}},
 	}
 }
 
@@ -101,7 +113,11 @@ type predictionChecks struct {
 	// buffer is what the misses have added, less what good ticks took
 	// off; the check flags only above the buffer parameter.
 	buffer float64
-	w      predictionWorld
+	// credit is what is left of the simulation budget (sims_per_second,
+	// up to predictionBurstSeconds of it), as of creditAt.
+	credit   float64
+	creditAt time.Time
+	w        predictionWorld
 	// in is this tick's physics inputs: a field, since the predictor
 	// keeps a pointer to them through the step, and a local would be
 	// moved to the heap on every tick.
@@ -198,6 +214,10 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	if pc.tables == nil {
 		return pass
 	}
+	if !pc.afford(p.param(chkPrediction, "sims_per_second"), pk.now) {
+		pc.state.Reset()
+		return pass
+	}
 	pred, _ := p.e.prediction.pool.Get().(*predict.Predictor)
 	if pred == nil {
 		pred = predict.New(0)
@@ -209,6 +229,7 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	res := pred.Step(&pc.w, pc.tables, &pc.state, &pc.in, &rep)
 	pc.w.p = nil
 	p.e.prediction.pool.Put(pred)
+	pc.credit -= float64(res.Sims)
 	if res.Uncertain != predict.UncertainNone || thr <= 0 {
 		return pass
 	}
@@ -237,6 +258,23 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 		pc.state.Reset()
 	}
 	return v
+}
+
+// afford refills the simulation budget at rate per second up to
+// predictionBurstSeconds of it, and reports whether any is left (rate 0:
+// no budget, every tick is judged). A step is paid for after it ran: the
+// budget may go below zero by one step's cost.
+func (pc *predictionChecks) afford(rate float64, now time.Time) bool {
+	if rate <= 0 {
+		return true
+	}
+	if pc.creditAt.IsZero() {
+		pc.credit = rate * predictionBurstSeconds
+	} else if d := now.Sub(pc.creditAt); d > 0 {
+		pc.credit = min(pc.credit+rate*d.Seconds(), rate*predictionBurstSeconds)
+	}
+	pc.creditAt = now
+	return pc.credit > 0
 }
 
 // env builds the physics inputs from what the server told the player; ok

@@ -1,7 +1,9 @@
 package detect
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
 )
@@ -153,5 +155,70 @@ func TestPredictionSpeedIsOptional(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestPredictionBudget: a client whose reports the physics cannot explain
+// makes every tick search all candidates; the prediction stops judging it
+// once its simulation budget (sims_per_second, ten seconds of it saved up)
+// is spent, and judges again as it refills. With the budget at 0 every
+// tick is judged (afford).
+func TestPredictionBudget(t *testing.T) {
+	t.Run("afford", func(t *testing.T) {
+		var pc predictionChecks
+		if !pc.afford(100, t0) || pc.credit != 1000 {
+			t.Fatalf("a fresh player: credit %v, want the burst of 1000", pc.credit)
+		}
+		pc.credit = -50 // one expensive step beyond it
+		if pc.afford(100, t0.Add(250*time.Millisecond)) {
+			t.Fatalf("credit %v after a quarter second: want none yet", pc.credit)
+		}
+		if !pc.afford(100, t0.Add(time.Second)) || pc.credit != 50 {
+			t.Fatalf("credit %v after a second, want 50", pc.credit)
+		}
+		if !pc.afford(100, t0.Add(time.Hour)) || pc.credit != 1000 {
+			t.Fatalf("credit %v after an hour, want the burst of 1000", pc.credit)
+		}
+		pc.credit = -5
+		if !pc.afford(0, t0.Add(2*time.Hour)) {
+			t.Fatal("no budget (rate 0) must judge every tick")
+		}
+	})
+
+	v, table, at := squidView(t)
+	walk := func(rate float64) (spent, skipped int) {
+		t.Helper()
+		cfg := Config{Checks: map[string]CheckConfig{"movement.prediction": {Params: map[string]float64{"sims_per_second": rate}}}}
+		step, _, p := squidWalker(t, v, table, at, cfg)
+		for i := range 40 {
+			step(i)
+		}
+		// Twenty seconds of the walk, and what each tick spent: the
+		// credit it lost, plus what a tick's refill (afford, above) gave.
+		for i := 40; i < 440; i++ {
+			before := p.prediction.credit
+			step(i)
+			if rate <= 0 {
+				continue
+			}
+			refill := min(before+rate*tickDuration.Seconds(), rate*predictionBurstSeconds) - before
+			sims := before + refill - p.prediction.credit
+			if sims < 0.5 && before+refill <= 0 {
+				skipped++
+			}
+			spent += int(math.Round(sims))
+		}
+		return spent, skipped
+	}
+	const rate = 200
+	spent, skipped := walk(rate)
+	t.Logf("budget %d/s: %d candidate ticks simulated in 20 s, %d ticks not judged", rate, spent, skipped)
+	if skipped == 0 {
+		t.Error("the budget never ran out: the walk is not the expensive client this test needs")
+	}
+	// Refills over the 20 s, the burst saved before them, and one step
+	// (at most about 2,500 candidate ticks) beyond the last credit.
+	if limit := rate*20 + rate*predictionBurstSeconds + 2500; spent > limit {
+		t.Errorf("%d candidate ticks simulated in 20 s, want at most %d", spent, limit)
 	}
 }

@@ -99,7 +99,7 @@ func BenchmarkWorldChecks(b *testing.B) {
 			}
 		}
 		b.Run(name, func(b *testing.B) {
-			step, rec := squidWalker(b, v, table, at, cfg)
+			step, rec, _ := squidWalker(b, v, table, at, cfg)
 			for i := range 200 {
 				step(i)
 			}
@@ -119,18 +119,20 @@ func BenchmarkWorldChecks(b *testing.B) {
 	}
 }
 
-// squidWalker is a 1.20.4 player on the view v at the spot at, with cfg:
-// step(i) sends the i-th position packet of a walk back and forth along
-// two blocks, a tick later than the one before, and answers the edge's
-// probes. rec has the player's flags.
-func squidWalker(tb testing.TB, v *world.View, table *blocks.Table, at [3]float64, cfg Config) (step func(i int), rec *recorder) {
+// squidWalker is a 1.20.4 player p on the view v at the spot at, with
+// cfg: step(i) sends the i-th position packet of a walk back and forth
+// along two blocks, a tick later than the one before, and answers the
+// edge's probes. rec has the player's flags. The walk turns back at once
+// at each end, which no input does: the prediction misses there and
+// searches every candidate.
+func squidWalker(tb testing.TB, v *world.View, table *blocks.Table, at [3]float64, cfg Config) (step func(i int), rec *recorder, p *Player) {
 	rec = &recorder{}
 	e, err := New(cfg, Options{Sinks: []Sink{rec}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	const proto = 765
-	p := e.NewPlayer(PlayerInfo{Protocol: proto, Name: "Walker"})
+	p = e.NewPlayer(PlayerInfo{Protocol: proto, Name: "Walker"})
 	p.SetWorld(v, table)
 	now := t0
 	p.Clientbound(mcproto.StatePlay, packets.KindJoinGame, joinPacket(proto, packets.GameModeSurvival), now)
@@ -148,7 +150,7 @@ func squidWalker(tb testing.TB, v *world.View, table *blocks.Table, at [3]float6
 			answer = answerProbe(p, proto, probe, answer[:0], now.Add(30*time.Millisecond))
 		}
 	}
-	return step, rec
+	return step, rec, p
 }
 
 // TestWorldTicksAllocateNothing: a movement packet judged with the world
@@ -158,7 +160,7 @@ func squidWalker(tb testing.TB, v *world.View, table *blocks.Table, at [3]float6
 // allocation per movement packet.
 func TestWorldTicksAllocateNothing(t *testing.T) {
 	v, table, at := squidView(t)
-	step, rec := squidWalker(t, v, table, at, Config{})
+	step, rec, _ := squidWalker(t, v, table, at, Config{})
 	i := 0
 	for ; i < 200; i++ {
 		step(i)

@@ -19,6 +19,7 @@ type Predictor struct {
 	g         grid
 	tie       outcome // search's tie with another velocity, when hasTie
 	hasTie    bool
+	sims      int // candidate ticks simulated in this Step (Result.Sims)
 }
 
 // New returns a Predictor; Step names the protocol's tables.
@@ -117,6 +118,7 @@ func playerBox(x, y, z float64) aabb {
 // simulate runs one tick of vanilla physics (LivingEntity.aiStep, travel and
 // Entity.move) for one candidate.
 func (p *Predictor) simulate(s *State, c *candidate, tk *tick) outcome {
+	p.sims++
 	g := &p.g
 	r, env := &tk.r, tk.env
 	vx, vy, vz := s.VX, s.VY, s.VZ

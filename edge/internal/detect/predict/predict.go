@@ -137,6 +137,11 @@ type Result struct {
 	// Candidate describes the nearest candidate (for alerts).
 	Forward, Strafe int8
 	Jump            bool
+	// Sims is how many candidate ticks the step simulated: its cost. A
+	// tick the first candidate fits takes one or two; a report no
+	// candidate explains runs them all, on 1.9+ again for every tick the
+	// client may have skipped (hundreds to a few thousand).
+	Sims int
 }
 
 // Player dimensions (EntityType.PLAYER).

@@ -42,6 +42,7 @@ func dist(ax, ay, az, bx, by, bz float64) float64 {
 // the velocity of the nearest candidate.
 func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Result {
 	p.t = t
+	p.sims = 0
 	if s.have == 0 || !finite(s.VX+s.VY+s.VZ) {
 		if rep.HasPos {
 			*s = State{X: rep.X, Y: rep.Y, Z: rep.Z, OnGround: rep.OnGround, have: 1, sentX: rep.X, sentY: rep.Y, sentZ: rep.Z}
@@ -218,6 +219,7 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 		next.Slack = min(r.threshold+bestD, maxSlack)
 	}
 	*s = next
+	res.Sims = p.sims
 	return res
 }
 

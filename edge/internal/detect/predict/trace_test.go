@@ -101,6 +101,11 @@ func (tr *trace) world() *testWorld {
 // default threshold.
 const testTolerance = 0.005
 
+// maxHonestSimsPerSecond bounds what an honest trace costs: three quarters of
+// the edge's default budget per player (movement.prediction's
+// sims_per_second), so honest play never runs into it.
+const maxHonestSimsPerSecond = 750
+
 // testRederive is the offset up to which the next velocity follows the
 // report (Predictor.Tolerance): small, so that a cheat below the flagging
 // threshold cannot carry its extra speed into the next tick's prediction.
@@ -110,7 +115,7 @@ const testRederive = 0.001
 // send it: a 1.8 client sends no position below the movement threshold;
 // a 1.9+ client sends nothing at all unless the ground flag changes.
 // mutate, when set, changes each reported position (a cheat).
-func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX, prevY, prevZ float64)) (maxOff float64, at int, judged int) {
+func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX, prevY, prevZ float64)) (maxOff float64, at int, judged int, sims int) {
 	t.Helper()
 	tables, err := LoadTables(tr.Protocol)
 	if err != nil {
@@ -165,11 +170,12 @@ func replay(t *testing.T, tr *trace, mutate func(i int, x, y, z *float64, prevX,
 		if res.Uncertain == UncertainNone {
 			judged++
 		}
+		sims += res.Sims
 		if res.Offset > maxOff {
 			maxOff, at = res.Offset, i
 		}
 	}
-	return maxOff, at, judged
+	return maxOff, at, judged, sims
 }
 
 func TestHonestTraces(t *testing.T) {
@@ -178,7 +184,15 @@ func TestHonestTraces(t *testing.T) {
 			if tr.Name == "water" && tr.Protocol >= 393 {
 				t.Skip("the reference engine (prismarine-physics) moves 1.13+ players in water as 1.12 ones: 0.02 gravity, no swimming; vanilla sinks at gravity/16")
 			}
-			off, at, judged := replay(t, &tr, nil)
+			off, at, judged, sims := replay(t, &tr, nil)
+			// The cost: candidate ticks simulated per second of play,
+			// which the edge budgets per player (movement.prediction's
+			// sims_per_second, 1,000 by default).
+			perSecond := float64(sims) / (float64(len(tr.Ticks)) / 20)
+			t.Logf("%d candidate ticks simulated, %.0f a second", sims, perSecond)
+			if perSecond > maxHonestSimsPerSecond {
+				t.Errorf("%.0f candidate ticks simulated a second, want at most %d", perSecond, maxHonestSimsPerSecond)
+			}
 			if off > testTolerance {
 				t.Errorf("max offset %.5f at tick %d (%+v), want ≤ %v", off, at, tr.Ticks[at], testTolerance)
 			}
@@ -230,7 +244,7 @@ func TestCheatsCaught(t *testing.T) {
 				continue
 			}
 			t.Run(tr.Version+"/"+c.name, func(t *testing.T) {
-				off, _, _ := replay(t, &tr, c.mutate)
+				off, _, _, _ := replay(t, &tr, c.mutate)
 				t.Logf("max offset %.4f", off)
 				if off <= testTolerance {
 					t.Errorf("max offset %.5f, want > %v", off, testTolerance)
