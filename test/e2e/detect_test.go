@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -409,6 +410,14 @@ func TestCheatsAreDetected(t *testing.T) {
 				t.Errorf("row %s: no versions", c.key)
 			}
 		}
+		if rowOf(secondLaneFrom).key == "" {
+			t.Errorf("secondLaneFrom %q is not a row: every row would run in the first lane", secondLaneFrom)
+		}
+		for i, c := range cheatCases {
+			if strings.HasPrefix(c.key, "world.") && laneOf(i) != 1 {
+				t.Errorf("row %s builds terrain but runs in lane %d: the rows after it would meet its blocks in an order they never did", c.key, laneOf(i))
+			}
+		}
 		for _, d := range docs {
 			_, skip := notCovered[d.key]
 			switch {
@@ -424,38 +433,88 @@ func TestCheatsAreDetected(t *testing.T) {
 		}
 	})
 
-	// One backend and edge per version, shared by the rows that run on it.
-	// They are started here, on this goroutine, so they live until the
-	// whole test ends; only versions of rows the -run filter selects are
-	// started (a row that finds none starts its own).
-	envs := map[string]*cheatEnv{}
+	// The rows run in cheatLanes lanes side by side. A lane has its own
+	// backend and edge per version and runs its rows one after another, in
+	// the table's order, so each edge's metric deltas belong to one row and
+	// each backend's world sees the same rows before a row as it always
+	// did (the world rows leave their terrain behind). The versions of a
+	// row run side by side. The backends and edges are started here, on
+	// this goroutine, so they live until the whole test ends; only versions
+	// of rows the -run filter selects are started (a row that finds none
+	// starts its own).
+	lanes := make([][]int, cheatLanes)
+	envs := make([]map[string]*cheatEnv, cheatLanes)
 	for i, c := range cheatCases {
-		doc, ok := byKey[c.key]
-		if !ok {
+		if _, ok := byKey[c.key]; !ok {
 			continue // reported by coverage
 		}
+		lane := laneOf(i)
+		lanes[lane] = append(lanes[lane], i)
+		if envs[lane] == nil {
+			envs[lane] = map[string]*cheatEnv{}
+		}
 		for _, v := range c.versions {
-			if envs[v] == nil && runFilterSelects(t.Name(), c.key, v) {
-				envs[v] = startCheatEnv(t, v)
+			if envs[lane][v] == nil && runFilterSelects(t.Name(), c.key, v) {
+				envs[lane][v] = startCheatEnv(t, v)
 			}
 		}
-		t.Run(c.key, func(t *testing.T) {
-			for _, v := range c.versions {
-				t.Run(v, func(t *testing.T) {
-					// Versions of one row use different edges and backends,
-					// so they run side by side; rows run one after another,
-					// so each edge's metric deltas belong to one row.
-					t.Parallel()
-					ce := envs[v]
-					if ce == nil {
-						t.Logf("no shared backend for %s (the -run filter was not understood): starting one for this row", v)
-						ce = startCheatEnv(t, v)
+	}
+	// Subtests are run from goroutines, not marked parallel: go test runs
+	// at most GOMAXPROCS parallel subtests at once (two here), which would
+	// hold the lanes back to one row at a time.
+	var wg sync.WaitGroup
+	for lane, rows := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, i := range rows {
+				c := cheatCases[i]
+				t.Run(c.key, func(t *testing.T) {
+					var vg sync.WaitGroup
+					for _, v := range c.versions {
+						vg.Add(1)
+						go func() {
+							defer vg.Done()
+							t.Run(v, func(t *testing.T) {
+								ce := envs[lane][v]
+								if ce == nil {
+									t.Logf("no shared backend for %s (the -run filter was not understood): starting one for this row", v)
+									ce = startCheatEnv(t, v)
+								}
+								runCheatCase(t, c, byKey[c.key], v, ce, fmt.Sprintf("c%02d_%s", i, strings.ReplaceAll(v, ".", "")))
+							})
+						}()
 					}
-					runCheatCase(t, c, doc, v, ce, fmt.Sprintf("c%02d_%s", i, strings.ReplaceAll(v, ".", "")))
+					vg.Wait()
 				})
 			}
-		})
+		}()
 	}
+	wg.Wait()
+}
+
+// cheatLanes is how many rows of the cheat suite run at once (each with
+// one cheater per version: a Node client beside its backend and edge,
+// mostly waiting on the game's clock).
+const cheatLanes = 2
+
+// secondLaneFrom is the first row of the second lane: the rows from it on
+// (movement, interaction, the world, chat, the experimental checks) run
+// in the second lane, those before it (layers 0 to 4) in the first. The
+// rows that build terrain are all in the second lane, in their order.
+const secondLaneFrom = "movement.teleport"
+
+// laneOf is the lane of row i of cheatCases.
+func laneOf(i int) int {
+	for j, c := range cheatCases {
+		if c.key == secondLaneFrom {
+			if i >= j {
+				return 1
+			}
+			return 0
+		}
+	}
+	return 0
 }
 
 // startCheatEnv starts a backend logging every packet and an edge in front
