@@ -273,7 +273,7 @@ func DefaultEdge() Edge {
 		// defaults then (the issue names "minecraft" as the default pool).
 		Discovery: Discovery{BackendService: "minecraft", Register: true, FailoverNearest: 3, FleetConfig: true},
 		// edge/internal/limits.FleetDefaults says where these come from.
-		Redis: Redis{KeyPrefix: "rustguard", LimitsFailOpen: true,
+		Redis: Redis{KeyPrefix: "rustguard", LimitsFailOpen: true, LimitsTimeout: Duration(50 * time.Millisecond),
 			LoginAddrRate: 1.0 / 3, LoginAddrBurst: 3, LoginPrefixRate: 0.4, LoginPrefixBurst: 6,
 			LoginNameRate: 0.2, LoginNameBurst: 3},
 		// The gate's defaults (edge/internal/gate.Defaults says where each
@@ -345,6 +345,9 @@ type Redis struct {
 	// LimitsFailOpen lets logins through on local limits alone when Redis
 	// does not answer in time; false refuses them.
 	LimitsFailOpen bool `yaml:"limits_fail_open" env:"RUSTGUARD_LIMITS_FAIL_OPEN"`
+	// LimitsTimeout is how long a login waits for the fleet limits'
+	// answer before LimitsFailOpen decides.
+	LimitsTimeout Duration `yaml:"limits_timeout" env:"RUSTGUARD_LIMITS_TIMEOUT"`
 	// DetectBansAddress makes a detection's ban of an authenticated player
 	// also ban the address (off: addresses are shared by households and
 	// carriers). Unauthenticated (passthrough routes: the edge did not

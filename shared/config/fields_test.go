@@ -74,6 +74,7 @@ func TestEnvNames(t *testing.T) {
 		{"redis.key_prefix", "RUSTGUARD_REDIS_KEY_PREFIX"},
 		{"redis.bans_fail_closed", "RUSTGUARD_BANS_FAIL_CLOSED"},
 		{"redis.limits_fail_open", "RUSTGUARD_LIMITS_FAIL_OPEN"},
+		{"redis.limits_timeout", "RUSTGUARD_LIMITS_TIMEOUT"},
 		{"redis.detect_bans_address", "RUSTGUARD_DETECT_BANS_ADDRESS"},
 		{"redis.login_addr_rate", "RUSTGUARD_FLEET_LOGIN_ADDR_RATE"},
 		{"redis.login_addr_burst", "RUSTGUARD_FLEET_LOGIN_ADDR_BURST"},

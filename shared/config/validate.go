@@ -69,6 +69,9 @@ const (
 	// maxShutdownTimeout: orchestrators kill a process long before this
 	// (systemd's default stop timeout is 90 s).
 	maxShutdownTimeout = 15 * time.Minute
+	// maxLimitsTimeout: every login waits for the fleet limits' answer;
+	// seconds would be a Redis in another continent, or down.
+	maxLimitsTimeout = 2 * time.Second
 	// maxProxyProtocolTimeout: a load balancer sends the header at once.
 	maxProxyProtocolTimeout = time.Minute
 	// maxStatusCacheTTL: older answers show player counts that are stale.
@@ -129,6 +132,8 @@ func (e Edge) Validate() error {
 	checkDuration(&p, "status.fetch_timeout", st.FetchTimeout, 0, maxStatusFetchTimeout)
 	checkText(&p, "status.fallback_motd", st.FallbackMOTD)
 	checkIntRange(&p, "status.fallback_max_players", st.FallbackMaxPlayers, 0, maxFallbackPlayers)
+
+	checkDuration(&p, "redis.limits_timeout", e.Redis.LimitsTimeout, time.Millisecond, maxLimitsTimeout)
 
 	checkDuration(&p, "detection.ban_duration", e.Detection.BanDuration, 0, maxBanDuration)
 	if d := e.Detection; d.RecordMaxBytes < MinRecordMaxBytes {

@@ -567,6 +567,10 @@ func TestFleetLoginFloodLimitedFleetWide(t *testing.T) {
 		// since every flood login uses a fresh name.
 		c.Redis.LoginAddrRate, c.Redis.LoginAddrBurst = def.LoginAddrRate, def.LoginAddrBurst
 		c.Redis.LoginPrefixRate, c.Redis.LoginPrefixBurst = def.LoginPrefixRate, def.LoginPrefixBurst
+		// The fleet limits are under test, not their timeout: under -race
+		// on a busy machine a Redis call took longer than the default
+		// 50 ms and nine of twenty logins failed open.
+		c.Redis.LimitsTimeout = config.Duration(2 * time.Second)
 	})
 	f.register(t, "mc-1", "minecraft", b.addr())
 	f.waitRouted(t, "play.example.com", b.addr())

@@ -522,6 +522,7 @@ func (e *Edge) startRedis(cfg config.Edge, log *slog.Logger) error {
 	fc := limits.FleetDefaults()
 	fc.KeyPrefix = cfg.Redis.KeyPrefix
 	fc.FailOpen = cfg.Redis.LimitsFailOpen
+	fc.Timeout = cfg.Redis.LimitsTimeout.D()
 	fc.Address = limits.Rate{PerSecond: cfg.Redis.LoginAddrRate, Burst: cfg.Redis.LoginAddrBurst}
 	fc.Prefix = limits.Rate{PerSecond: cfg.Redis.LoginPrefixRate, Burst: cfg.Redis.LoginPrefixBurst}
 	fc.Name = limits.Rate{PerSecond: cfg.Redis.LoginNameRate, Burst: cfg.Redis.LoginNameBurst}
