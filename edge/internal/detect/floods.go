@@ -48,6 +48,17 @@ type bucket struct {
 
 // take spends n tokens and reports whether the budget allowed it.
 func (b *bucket) take(n, rate, window float64, now time.Time) bool {
+	if b.fill(rate, window, now) < n {
+		return false
+	}
+	b.tokens -= n
+	return true
+}
+
+// fill refills the bucket up to now and returns its tokens. A cost known
+// only afterwards is paid by taking it off tokens, which may then go
+// below zero.
+func (b *bucket) fill(rate, window float64, now time.Time) float64 {
 	capacity := rate * window
 	if b.last.IsZero() {
 		b.tokens = capacity
@@ -55,11 +66,7 @@ func (b *bucket) take(n, rate, window float64, now time.Time) bool {
 		b.tokens = min(capacity, b.tokens+dt*rate)
 	}
 	b.last = now
-	if b.tokens < n {
-		return false
-	}
-	b.tokens -= n
-	return true
+	return b.tokens
 }
 
 // floodChecks counts every client packet against the rate budgets.

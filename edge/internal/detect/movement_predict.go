@@ -113,11 +113,10 @@ type predictionChecks struct {
 	// buffer is what the misses have added, less what good ticks took
 	// off; the check flags only above the buffer parameter.
 	buffer float64
-	// credit is what is left of the simulation budget (sims_per_second,
-	// up to predictionBurstSeconds of it), as of creditAt.
-	credit   float64
-	creditAt time.Time
-	w        predictionWorld
+	// budget is the simulation budget (sims_per_second, up to
+	// predictionBurstSeconds of it), paid after each step.
+	budget bucket
+	w      predictionWorld
 	// in is this tick's physics inputs: a field, since the predictor
 	// keeps a pointer to them through the step, and a local would be
 	// moved to the heap on every tick.
@@ -229,7 +228,7 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	res := pred.Step(&pc.w, pc.tables, &pc.state, &pc.in, &rep)
 	pc.w.p = nil
 	p.e.prediction.pool.Put(pred)
-	pc.credit -= float64(res.Sims)
+	pc.budget.tokens -= float64(res.Sims)
 	if res.Uncertain != predict.UncertainNone || thr <= 0 {
 		return pass
 	}
@@ -260,21 +259,12 @@ func (pc *predictionChecks) judge(p *Player, pk *serverPacket) Verdict {
 	return v
 }
 
-// afford refills the simulation budget at rate per second up to
-// predictionBurstSeconds of it, and reports whether any is left (rate 0:
-// no budget, every tick is judged). A step is paid for after it ran: the
-// budget may go below zero by one step's cost.
+// afford reports whether any of the simulation budget is left, refilled
+// at rate per second (rate 0: no budget, every tick is judged). A step
+// is paid for after it ran, when its cost is known: the budget may go
+// below zero by one step's cost.
 func (pc *predictionChecks) afford(rate float64, now time.Time) bool {
-	if rate <= 0 {
-		return true
-	}
-	if pc.creditAt.IsZero() {
-		pc.credit = rate * predictionBurstSeconds
-	} else if d := now.Sub(pc.creditAt); d > 0 {
-		pc.credit = min(pc.credit+rate*d.Seconds(), rate*predictionBurstSeconds)
-	}
-	pc.creditAt = now
-	return pc.credit > 0
+	return rate <= 0 || pc.budget.fill(rate, predictionBurstSeconds, now) > 0
 }
 
 // env builds the physics inputs from what the server told the player; ok

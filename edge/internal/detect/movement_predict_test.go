@@ -166,20 +166,20 @@ func TestPredictionSpeedIsOptional(t *testing.T) {
 func TestPredictionBudget(t *testing.T) {
 	t.Run("afford", func(t *testing.T) {
 		var pc predictionChecks
-		if !pc.afford(100, t0) || pc.credit != 1000 {
-			t.Fatalf("a fresh player: credit %v, want the burst of 1000", pc.credit)
+		if !pc.afford(100, t0) || pc.budget.tokens != 1000 {
+			t.Fatalf("a fresh player: credit %v, want the burst of 1000", pc.budget.tokens)
 		}
-		pc.credit = -50 // one expensive step beyond it
+		pc.budget.tokens = -50 // one expensive step beyond it
 		if pc.afford(100, t0.Add(250*time.Millisecond)) {
-			t.Fatalf("credit %v after a quarter second: want none yet", pc.credit)
+			t.Fatalf("credit %v after a quarter second: want none yet", pc.budget.tokens)
 		}
-		if !pc.afford(100, t0.Add(time.Second)) || pc.credit != 50 {
-			t.Fatalf("credit %v after a second, want 50", pc.credit)
+		if !pc.afford(100, t0.Add(time.Second)) || pc.budget.tokens != 50 {
+			t.Fatalf("credit %v after a second, want 50", pc.budget.tokens)
 		}
-		if !pc.afford(100, t0.Add(time.Hour)) || pc.credit != 1000 {
-			t.Fatalf("credit %v after an hour, want the burst of 1000", pc.credit)
+		if !pc.afford(100, t0.Add(time.Hour)) || pc.budget.tokens != 1000 {
+			t.Fatalf("credit %v after an hour, want the burst of 1000", pc.budget.tokens)
 		}
-		pc.credit = -5
+		pc.budget.tokens = -5
 		if !pc.afford(0, t0.Add(2*time.Hour)) {
 			t.Fatal("no budget (rate 0) must judge every tick")
 		}
@@ -196,13 +196,13 @@ func TestPredictionBudget(t *testing.T) {
 		// Twenty seconds of the walk, and what each tick spent: the
 		// credit it lost, plus what a tick's refill (afford, above) gave.
 		for i := 40; i < 440; i++ {
-			before := p.prediction.credit
+			before := p.prediction.budget.tokens
 			step(i)
 			if rate <= 0 {
 				continue
 			}
 			refill := min(before+rate*tickDuration.Seconds(), rate*predictionBurstSeconds) - before
-			sims := before + refill - p.prediction.credit
+			sims := before + refill - p.prediction.budget.tokens
 			if sims < 0.5 && before+refill <= 0 {
 				skipped++
 			}
