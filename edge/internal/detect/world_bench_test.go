@@ -1,15 +1,13 @@
 package detect
 
 import (
-	"compress/gzip"
 	"encoding/base64"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
@@ -20,19 +18,8 @@ import (
 // squidView is a real world.View holding flying-squid's recorded 1.20.4
 // columns (edge/internal/world/chunk/testdata), and a spot on its ground.
 func squidView(b testing.TB) (*world.View, *blocks.Table, [3]float64) {
-	f, err := os.Open(filepath.Join("..", "world", "chunk", "testdata", "squid-1.20.4.json.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
 	var rec struct{ Packets []struct{ Name, Data string } }
-	if err := json.NewDecoder(zr).Decode(&rec); err != nil {
-		b.Fatal(err)
-	}
+	fixtures.GzipJSON(b, filepath.Join("..", "world", "chunk", "testdata", "squid-1.20.4.json.gz"), &rec)
 	st := world.NewStore(0, nil)
 	decs, err := st.Decoders(765)
 	if err != nil {

@@ -1,17 +1,15 @@
 package server
 
 import (
-	"compress/gzip"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -60,19 +58,8 @@ func BenchmarkRelayPlay(b *testing.B) {
 // squidWorldPackets are a recording's play packets (join game, chunks, a
 // block change) framed without compression.
 func squidWorldPackets(b *testing.B, version string) []byte {
-	f, err := os.Open(filepath.Join("..", "world", "chunk", "testdata", "squid-"+version+".json.gz"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		b.Fatal(err)
-	}
 	var rec squidRecording
-	if err := json.NewDecoder(zr).Decode(&rec); err != nil {
-		b.Fatal(err)
-	}
+	fixtures.GzipJSON(b, filepath.Join("..", "world", "chunk", "testdata", "squid-"+version+".json.gz"), &rec)
 	var out []byte
 	for _, pk := range rec.Packets {
 		raw, err := base64.StdEncoding.DecodeString(pk.Data)

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -9,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 	"github.com/rustguard/rustguard/edge/internal/world"
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
@@ -40,19 +39,8 @@ type squidRecording struct {
 
 func loadSquid(t *testing.T, version string) squidRecording {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "world", "chunk", "testdata", "squid-"+version+".json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rec squidRecording
-	if err := json.NewDecoder(zr).Decode(&rec); err != nil {
-		t.Fatal(err)
-	}
+	fixtures.GzipJSON(t, filepath.Join("..", "world", "chunk", "testdata", "squid-"+version+".json.gz"), &rec)
 	return rec
 }
 

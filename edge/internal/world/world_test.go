@@ -1,17 +1,15 @@
 package world
 
 import (
-	"compress/gzip"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/edge/internal/world/chunk"
 	"github.com/rustguard/rustguard/shared/mcproto"
@@ -21,21 +19,10 @@ import (
 // flying-squid recording in package chunk's testdata.
 func recorded(t testing.TB, version string) [][]byte {
 	t.Helper()
-	f, err := os.Open(filepath.Join("chunk", "testdata", "squid-"+version+".json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx struct {
 		Packets []struct{ Name, Data string }
 	}
-	if err := json.NewDecoder(zr).Decode(&fx); err != nil {
-		t.Fatal(err)
-	}
+	fixtures.GzipJSON(t, filepath.Join("chunk", "testdata", "squid-"+version+".json.gz"), &fx)
 	var out [][]byte
 	for _, p := range fx.Packets {
 		if p.Name != "map_chunk" {

@@ -1,10 +1,10 @@
 package predict
 
 import (
-	"compress/gzip"
-	"encoding/json"
 	"os"
 	"testing"
+
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 )
 
 // testWorld is a dense box of block states, air outside; every column is
@@ -73,19 +73,8 @@ type trace struct {
 
 func loadTraces(t testing.TB) []trace {
 	t.Helper()
-	f, err := os.Open("testdata/traces.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []trace
-	if err := json.NewDecoder(zr).Decode(&out); err != nil {
-		t.Fatal(err)
-	}
+	fixtures.GzipJSON(t, "testdata/traces.json.gz", &out)
 	return out
 }
 

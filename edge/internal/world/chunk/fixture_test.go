@@ -1,13 +1,11 @@
 package chunk
 
 import (
-	"compress/gzip"
 	"encoding/base64"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/rustguard/rustguard/edge/internal/fixtures"
 	"github.com/rustguard/rustguard/edge/internal/world/blocks"
 	"github.com/rustguard/rustguard/shared/mcproto"
 	"github.com/rustguard/rustguard/shared/mcproto/packets"
@@ -36,19 +34,8 @@ var fixtureVersions = []string{"1.8.8", "1.9.4", "1.12.2", "1.13.2", "1.14.4", "
 
 func loadFixture(t testing.TB, version string) fixture {
 	t.Helper()
-	f, err := os.Open(filepath.Join("testdata", "squid-"+version+".json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var fx fixture
-	if err := json.NewDecoder(zr).Decode(&fx); err != nil {
-		t.Fatal(err)
-	}
+	fixtures.GzipJSON(t, filepath.Join("testdata", "squid-"+version+".json.gz"), &fx)
 	return fx
 }
 
