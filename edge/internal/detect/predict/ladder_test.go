@@ -15,16 +15,7 @@ import (
 // climbing velocity must be kept and found on the next tick.
 func TestLadderRecoversAtAnAngle(t *testing.T) {
 	const proto = 47
-	tables, err := LoadTables(proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWorld(-8, 0, -8, 8, 80, 8)
-	for x := int32(-8); x <= 8; x++ {
-		for z := int32(-8); z <= 8; z++ {
-			w.set(x, 63, z, 1<<4) // stone
-		}
-	}
+	tables, w := stoneFloor(t, proto, -8, 8)
 	for y := int32(64); y <= 66; y++ {
 		w.set(1, y, 0, 1<<4)    // stone column
 		w.set(0, y, 0, 65<<4|4) // ladder facing west, against it

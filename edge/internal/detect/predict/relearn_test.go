@@ -12,16 +12,7 @@ import "testing"
 // (0.196 off).
 func TestRelearnFromReports(t *testing.T) {
 	const proto = 47
-	tables, err := LoadTables(proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWorld(-32, 0, -8, 8, 80, 8)
-	for x := int32(-32); x <= 8; x++ {
-		for z := int32(-8); z <= 8; z++ {
-			w.set(x, 63, z, 1<<4) // stone
-		}
-	}
+	tables, w := stoneFloor(t, proto, -32, 8)
 	env := DefaultEnv(proto)
 	p := New(testRederive)
 	// Walking −x (yaw 90) at walking speed: 0.098 a tick of input, the

@@ -242,3 +242,20 @@ func TestCheatsCaught(t *testing.T) {
 		}
 	}
 }
+
+// stoneFloor is protocol's tables and a world with a stone floor (top at
+// y 64) from x0 to x1 and z −8 to 8, room for blocks up to y 80.
+func stoneFloor(t *testing.T, protocol int32, x0, x1 int32) (*Tables, *testWorld) {
+	t.Helper()
+	tables, err := LoadTables(protocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newTestWorld(x0, 0, -8, x1, 80, 8)
+	for x := x0; x <= x1; x++ {
+		for z := int32(-8); z <= 8; z++ {
+			w.set(x, 63, z, 1<<4) // stone
+		}
+	}
+	return tables, w
+}

@@ -67,16 +67,7 @@ func TestTurningCarriesNoCheat(t *testing.T) {
 func turningFloor(t *testing.T) (*Tables, *testWorld, Env, *Predictor, State) {
 	t.Helper()
 	const proto = 340
-	tables, err := LoadTables(proto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := newTestWorld(-8, 0, -8, 40, 80, 8)
-	for x := int32(-8); x <= 40; x++ {
-		for z := int32(-8); z <= 8; z++ {
-			w.set(x, 63, z, 1<<4) // stone
-		}
-	}
+	tables, w := stoneFloor(t, proto, -8, 40)
 	x, y, z := 0.5, 64.0, 0.5
 	s := State{X: x, Y: y, Z: z, VY: -0.0784, OnGround: true, have: judgeAfter, locked: true, sentX: x, sentY: y, sentZ: z}
 	return tables, w, DefaultEnv(proto), New(testRederive), s
