@@ -30,8 +30,12 @@ func TestPlayersDirect(t *testing.T) {
 	if r.ChatP50 <= 0 || r.ChatP50 > r.ChatP99 {
 		t.Errorf("chat latency p50 %v, p99 %v", r.ChatP50, r.ChatP99)
 	}
+	// A player counts a frame before it knows the frame's kind, and the
+	// marks read the counters while frames arrive: each player may have one
+	// frame counted on one side of a mark and its kind on the other.
 	s := r.Received
-	if s.Chunks == 0 || s.EntityMoves == 0 || s.Chats == 0 || s.Probes != 0 || s.Frames < s.Chunks+s.EntityMoves+s.Chats {
+	inFlight := int64(r.Players)
+	if s.Chunks == 0 || s.EntityMoves == 0 || s.Chats == 0 || s.Probes != 0 || s.Frames+inFlight < s.Chunks+s.EntityMoves+s.Chats {
 		t.Errorf("stream %+v", s)
 	}
 	if r.ProxyCPU <= 0 || r.CoresPer1000() <= 0 || r.RSSBefore <= 0 || r.RSSAfter <= 0 || r.Allocs != (Allocs{}) || r.Detections != 0 {
