@@ -27,9 +27,10 @@
 //   sprintjump  sprint-jumping forward
 //   speed       /effect speed II, sprint-jumping with it, /effect clear
 //   stairs      building a slab, stairs and a two-block platform with
-//               /setblock, walking up it and sprint-jumping down again
+//               /setblock, walking up it and sprint-jumping down again,
+//               taking it down
 //   climb       building a ladder against a stone column, climbing it,
-//               walking off the top (a three-block drop)
+//               walking off the top (a three-block drop), taking it down
 //   swim        building a two-deep water column around the player,
 //               swimming up in it and out of it, removing it
 //   ice         turning the ground ahead into ice with /setblock,
@@ -478,6 +479,18 @@ async function build (bot, blocks) {
   }
 }
 
+// takeDown sets a building's blocks back to air, last built first (the
+// ladders before the column they hang on). Every building comes down after
+// its activity: each activity takes the player further out, so a building
+// left standing ends up between the two players when they walk to meet,
+// and mineflayer's moves against a wall are not always vanilla's. Seen on
+// 1.12.2 in the meet: a second of sliding at a speed no input gives
+// (movement.prediction), and a step 0.1 block into the stone the player
+// had stopped against the tick before (world.phase).
+async function takeDown (bot, blocks) {
+  await build(bot, blocks.slice().reverse().map(([x, y, z]) => [x, y, z, 'air']))
+}
+
 // command sends a command BUILD_GAP_MS after the player's previous line.
 async function command (bot, text) {
   const wait = bot.lastChatAt + BUILD_GAP_MS - Date.now()
@@ -528,7 +541,7 @@ async function stairs (bot, d) {
   const f = await centre(bot)
   const x = (k) => f.x + k * d
   const east = d > 0
-  await build(bot, [
+  const blocks = [
     [x(1), f.y, f.z, 'stone_slab', { type: 'bottom', legacy: 0 }],
     [x(2), f.y, f.z, 'oak_stairs', { facing: east ? 'east' : 'west', half: 'bottom', shape: 'straight', legacy: east ? 0 : 1 }],
     [x(3), f.y, f.z, 'stone'],
@@ -537,7 +550,8 @@ async function stairs (bot, d) {
     [x(4), f.y + 1, f.z, 'stone'],
     [x(5), f.y, f.z, 'stone'],
     [x(5), f.y + 1, f.z, 'stone']
-  ])
+  ]
+  await build(bot, blocks)
   await lookSmooth(bot, yawTowards(d), 0)
   const y0 = bot.entity.position.y
   await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 1.99, 'up the stairs')
@@ -546,6 +560,7 @@ async function stairs (bot, d) {
   await lookSmooth(bot, yawTowards(-d), 0)
   await walkUntil(bot, ['forward', 'sprint', 'jump'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01 && horizontal(bot.entity.position, new Vec3(f.x, 0, f.z)) > 1, 'down the stairs')
   await sleep(300)
+  await takeDown(bot, blocks)
   return `walked up ${(top - y0).toFixed(2)} blocks of slab and stairs, sprint-jumped down`
 }
 
@@ -577,6 +592,7 @@ async function climb (bot, d) {
   // Walk on, off the far side of the column: a three-block drop.
   await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01, 'off the column')
   await sleep(300)
+  await takeDown(bot, blocks)
   return `climbed ${(3).toFixed(0)} blocks of ladder, dropped off the column`
 }
 
@@ -603,7 +619,7 @@ async function swim (bot, d) {
     bot.removeListener('move', onMove)
   }
   await sleep(200)
-  await build(bot, water.map(([x, y, z]) => [x, y, z, 'air']))
+  await takeDown(bot, water)
   return `swam ${(top - y0).toFixed(2)} blocks up and out of the water`
 }
 
@@ -650,7 +666,8 @@ async function ice (bot, d) {
 async function cobweb (bot, d) {
   const f = await centre(bot)
   const block = blockName(bot, 'cobweb', 'web')
-  await build(bot, [[f.x + d, f.y, f.z, block]])
+  const web = [[f.x + d, f.y, f.z, block]]
+  await build(bot, web)
   let inWeb = 0
   const onMove = () => {
     if (bot.blockAt(bot.entity.position.floored())?.name === block) inWeb++
@@ -663,7 +680,7 @@ async function cobweb (bot, d) {
     bot.removeListener('move', onMove)
   }
   await sleep(300)
-  await build(bot, [[f.x + d, f.y, f.z, 'air']])
+  await takeDown(bot, web)
   if (inWeb === 0) throw new Error('walked past without entering the cobweb')
   return `walked through a ${block}, ${inWeb} moves inside it`
 }
