@@ -499,10 +499,27 @@ func TestAttackDescriptorExhaustion(t *testing.T) {
 	}
 	t.Logf("accept errors counted: %v", acceptErrors)
 
-	fresh := mustDialPlayer(t, started.Addr)
-	if err := fresh.login(attackProtocol, "Newcomer"); err != nil {
-		t.Fatalf("login after the flood: %v", err)
+	// The flood's closed connections may still wait in the kernel's accept
+	// queue, and the edge takes each off it with a descriptor it holds
+	// until it reads the end: a login during that drain can find no
+	// descriptor for its backend dial and is told the server is not
+	// reachable. Recovering means logins work again once it is over.
+	var fresh *rawPlayer
+	var refused int
+	for deadline := time.Now().Add(childStart); ; refused++ {
+		p := mustDialPlayer(t, started.Addr)
+		err := p.login(attackProtocol, "Newcomer")
+		if err == nil {
+			fresh = p
+			break
+		}
+		_ = p.conn.Close()
+		if !strings.Contains(err.Error(), "not reachable") || time.Now().After(deadline) {
+			t.Fatalf("login after the flood (%d refused while it drained): %v", refused, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
+	t.Logf("logins refused while the flood drained: %d", refused)
 	if err := exchange(fresh, b.nextLogin(t), attackProtocol, 2); err != nil {
 		t.Fatalf("relay after the flood: %v", err)
 	}
