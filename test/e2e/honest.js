@@ -491,6 +491,24 @@ async function takeDown (bot, blocks) {
   await build(bot, blocks.slice().reverse().map(([x, y, z]) => [x, y, z, 'air']))
 }
 
+// withBuilding builds blocks, runs the activity and takes the building
+// down, also when the activity failed: the players of the run that retries
+// it must not meet it either. After a failure the activity's error is the
+// one reported, and the building comes down as far as the player can still
+// take it.
+async function withBuilding (bot, blocks, activity) {
+  await build(bot, blocks)
+  let result
+  try {
+    result = await activity()
+  } catch (err) {
+    if (bot.gone === null) await takeDown(bot, blocks).catch(() => {})
+    throw err
+  }
+  await takeDown(bot, blocks)
+  return result
+}
+
 // command sends a command BUILD_GAP_MS after the player's previous line.
 async function command (bot, text) {
   const wait = bot.lastChatAt + BUILD_GAP_MS - Date.now()
@@ -551,17 +569,17 @@ async function stairs (bot, d) {
     [x(5), f.y, f.z, 'stone'],
     [x(5), f.y + 1, f.z, 'stone']
   ]
-  await build(bot, blocks)
-  await lookSmooth(bot, yawTowards(d), 0)
-  const y0 = bot.entity.position.y
-  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 1.99, 'up the stairs')
-  await sleep(300)
-  const top = bot.entity.position.y
-  await lookSmooth(bot, yawTowards(-d), 0)
-  await walkUntil(bot, ['forward', 'sprint', 'jump'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01 && horizontal(bot.entity.position, new Vec3(f.x, 0, f.z)) > 1, 'down the stairs')
-  await sleep(300)
-  await takeDown(bot, blocks)
-  return `walked up ${(top - y0).toFixed(2)} blocks of slab and stairs, sprint-jumped down`
+  return withBuilding(bot, blocks, async () => {
+    await lookSmooth(bot, yawTowards(d), 0)
+    const y0 = bot.entity.position.y
+    await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 1.99, 'up the stairs')
+    await sleep(300)
+    const top = bot.entity.position.y
+    await lookSmooth(bot, yawTowards(-d), 0)
+    await walkUntil(bot, ['forward', 'sprint', 'jump'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01 && horizontal(bot.entity.position, new Vec3(f.x, 0, f.z)) > 1, 'down the stairs')
+    await sleep(300)
+    return `walked up ${(top - y0).toFixed(2)} blocks of slab and stairs, sprint-jumped down`
+  })
 }
 
 // climb builds a three-block ladder on the player's feet against a stone
@@ -578,22 +596,22 @@ async function climb (bot, d) {
     blocks.push([f.x + d, f.y + i, f.z, 'stone'])
     blocks.push([f.x, f.y + i, f.z, 'ladder', { facing, legacy }])
   }
-  await build(bot, blocks)
-  await lookSmooth(bot, yawTowards(d), 0)
-  const y0 = bot.entity.position.y
-  let climbed = false
-  bot.on('move', function onMove () {
-    if (bot.entity.position.y > y0 + 1.5 && bot.blockAt(bot.entity.position.floored())?.name === 'ladder') climbed = true
-    if (climbed || bot.gone !== null) bot.removeListener('move', onMove)
+  return withBuilding(bot, blocks, async () => {
+    await lookSmooth(bot, yawTowards(d), 0)
+    const y0 = bot.entity.position.y
+    let climbed = false
+    bot.on('move', function onMove () {
+      if (bot.entity.position.y > y0 + 1.5 && bot.blockAt(bot.entity.position.floored())?.name === 'ladder') climbed = true
+      if (climbed || bot.gone !== null) bot.removeListener('move', onMove)
+    })
+    await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 2.99, 'up the ladder')
+    if (!climbed) throw new Error('reached the top without climbing the ladder')
+    await sleep(200)
+    // Walk on, off the far side of the column: a three-block drop.
+    await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01, 'off the column')
+    await sleep(300)
+    return `climbed ${(3).toFixed(0)} blocks of ladder, dropped off the column`
   })
-  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y >= y0 + 2.99, 'up the ladder')
-  if (!climbed) throw new Error('reached the top without climbing the ladder')
-  await sleep(200)
-  // Walk on, off the far side of the column: a three-block drop.
-  await walkUntil(bot, ['forward'], () => bot.entity.onGround && bot.entity.position.y <= y0 + 0.01, 'off the column')
-  await sleep(300)
-  await takeDown(bot, blocks)
-  return `climbed ${(3).toFixed(0)} blocks of ladder, dropped off the column`
 }
 
 // swim makes a two-deep column of water where the player stands, swims up
@@ -601,26 +619,26 @@ async function climb (bot, d) {
 async function swim (bot, d) {
   const f = bot.entity.position.floored()
   const water = [[f.x, f.y, f.z, 'water', { level: 0, legacy: 0 }], [f.x, f.y + 1, f.z, 'water', { level: 0, legacy: 0 }]]
-  await build(bot, water)
-  const y0 = bot.entity.position.y
-  let top = y0
-  let wet = false
-  const onMove = () => {
-    top = Math.max(top, bot.entity.position.y)
-    wet = wet || bot.entity.isInWater
-  }
-  bot.on('move', onMove)
-  try {
-    await hold(bot, ['jump'], SWIM_MS)
-    if (!wet) throw new Error(`never in water while swimming up (at ${bot.entity.position})`)
-    await lookSmooth(bot, yawTowards(d), 0)
-    await walkUntil(bot, ['forward', 'jump'], () => !bot.entity.isInWater && bot.entity.onGround, 'out of the water')
-  } finally {
-    bot.removeListener('move', onMove)
-  }
-  await sleep(200)
-  await takeDown(bot, water)
-  return `swam ${(top - y0).toFixed(2)} blocks up and out of the water`
+  return withBuilding(bot, water, async () => {
+    const y0 = bot.entity.position.y
+    let top = y0
+    let wet = false
+    const onMove = () => {
+      top = Math.max(top, bot.entity.position.y)
+      wet = wet || bot.entity.isInWater
+    }
+    bot.on('move', onMove)
+    try {
+      await hold(bot, ['jump'], SWIM_MS)
+      if (!wet) throw new Error(`never in water while swimming up (at ${bot.entity.position})`)
+      await lookSmooth(bot, yawTowards(d), 0)
+      await walkUntil(bot, ['forward', 'jump'], () => !bot.entity.isInWater && bot.entity.onGround, 'out of the water')
+    } finally {
+      bot.removeListener('move', onMove)
+    }
+    await sleep(200)
+    return `swam ${(top - y0).toFixed(2)} blocks up and out of the water`
+  })
 }
 
 // blockName is the first of names this version has (blocks renamed by
@@ -666,21 +684,20 @@ async function ice (bot, d) {
 async function cobweb (bot, d) {
   const f = await centre(bot)
   const block = blockName(bot, 'cobweb', 'web')
-  const web = [[f.x + d, f.y, f.z, block]]
-  await build(bot, web)
   let inWeb = 0
-  const onMove = () => {
-    if (bot.blockAt(bot.entity.position.floored())?.name === block) inWeb++
-  }
-  bot.on('move', onMove)
-  try {
-    await lookSmooth(bot, yawTowards(d), 0)
-    await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - (f.x + 0.5)) >= 2, 'through the cobweb')
-  } finally {
-    bot.removeListener('move', onMove)
-  }
-  await sleep(300)
-  await takeDown(bot, web)
+  await withBuilding(bot, [[f.x + d, f.y, f.z, block]], async () => {
+    const onMove = () => {
+      if (bot.blockAt(bot.entity.position.floored())?.name === block) inWeb++
+    }
+    bot.on('move', onMove)
+    try {
+      await lookSmooth(bot, yawTowards(d), 0)
+      await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - (f.x + 0.5)) >= 2, 'through the cobweb')
+    } finally {
+      bot.removeListener('move', onMove)
+    }
+    await sleep(300)
+  })
   if (inWeb === 0) throw new Error('walked past without entering the cobweb')
   return `walked through a ${block}, ${inWeb} moves inside it`
 }
