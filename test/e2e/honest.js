@@ -131,6 +131,19 @@ const SPEED_AMPLIFIER = 1
 const SPEED_SECONDS = 10
 // The versions mineflayer 4 climbs a ladder on (see climb).
 const CLIMB_UNTIL = '1.13'
+// How close centre brings the player to the point it aims at.
+const CENTRE_TOLERANCE = 0.1
+// LADDER_STANDOFF is how far from the middle of its block, away from the
+// column, the climber aims to stand while the ladder is built. A ladder's
+// box fills the 0.1875 of the block next to the column, and a player in
+// the middle (0.3 either side) clears it by 0.0125 only: less than
+// CENTRE_TOLERANCE, and less than the player slides on after centre lets
+// go of the keys (about 0.07 at sneaking speed). A box that already
+// overlaps the player when it appears is ignored by the collisions
+// (vanilla's too), so a climber a little off towards the column walked
+// through the ladder to the stone, rose 0.2 and stuck there for good, its
+// head under the next rung's box. 0.2 leaves 0.04 after both.
+const LADDER_STANDOFF = 0.2
 // How long the swimmer holds jump in the water, then swims forward out.
 const SWIM_MS = 1500
 // ICE_BLOCKS is the length of the ice the player sprints across. There
@@ -537,15 +550,16 @@ async function walkUntil (bot, controls, done, what) {
   }
 }
 
-// centre sneaks to the middle of the block the player stands in, so that
-// blocks built next to it do not overlap the player (vanilla would push a
-// player out of a block; mineflayer gets stuck in it).
-async function centre (bot) {
+// centre sneaks to within CENTRE_TOLERANCE of the middle of the block the
+// player stands in, moved dx along x, so that blocks built next to it do not
+// overlap the player (vanilla would push a player out of a block; mineflayer
+// gets stuck in it).
+async function centre (bot, dx = 0) {
   const f = bot.entity.position.floored()
-  const mid = new Vec3(f.x + 0.5, bot.entity.position.y, f.z + 0.5)
+  const mid = new Vec3(f.x + 0.5 + dx, bot.entity.position.y, f.z + 0.5)
   await walkUntil(bot, ['forward', 'sneak'], () => {
     bot.lookAt(mid.offset(0, 1.5, 0), true)
-    return horizontal(bot.entity.position, mid) < 0.1
+    return horizontal(bot.entity.position, mid) < CENTRE_TOLERANCE
   }, 'to the middle of the block')
   await sleep(200)
   return f
@@ -588,7 +602,7 @@ async function climb (bot, d) {
   if (!bot.registry.version['<'](CLIMB_UNTIL)) {
     throw new Error(`${SKIPPED}: mineflayer climbs ladders only before ${CLIMB_UNTIL}: from the flattening on, it stops at the foot of a ladder set by /setblock, pressing into the wall, on every version tried (1.16.5, 1.20.4, 1.21.4)`)
   }
-  const f = await centre(bot)
+  const f = await centre(bot, -LADDER_STANDOFF * d)
   const facing = d > 0 ? 'west' : 'east' // the ladder hangs on the column's face towards the player
   const legacy = d > 0 ? 4 : 5
   const blocks = []
