@@ -132,10 +132,12 @@ func (l *movementChecks) world(p *Player, pk *serverPacket, wm *worldMove) Verdi
 		return pass
 	}
 	fp := wm.sweptFootprint()
-	x0 := min(blockFloor(wm.x-wm.halfWidth-worldMargin), blockFloor(fp.x0))
-	x1 := max(blockFloor(wm.x+wm.halfWidth+worldMargin), blockFloor(fp.x1))
-	z0 := min(blockFloor(wm.z-wm.halfWidth-worldMargin), blockFloor(fp.z0))
-	z1 := max(blockFloor(wm.z+wm.halfWidth+worldMargin), blockFloor(fp.z1))
+	// reach is written once: Spider reads exactly this far (region.at).
+	reach := wm.halfWidth + worldMargin
+	x0 := min(blockFloor(wm.x-reach), blockFloor(fp.x0))
+	x1 := max(blockFloor(wm.x+reach), blockFloor(fp.x1))
+	z0 := min(blockFloor(wm.z-reach), blockFloor(fp.z0))
+	z1 := max(blockFloor(wm.z+reach), blockFloor(fp.z1))
 	y0, y1 := blockFloor(wm.y-fenceHeight-groundEps), blockFloor(wm.y+wm.height)
 	r, ok := p.readRegion(x0, y0, z0, x1, y1, z1, pk.now)
 	if !ok {
@@ -147,9 +149,12 @@ func (l *movementChecks) world(p *Player, pk *serverPacket, wm *worldMove) Verdi
 
 	// Exact NoFall: on the ground with nothing under the feet.
 	if wm.onGround && !support && p.on(chkWorldNoFall) && !p.entityNear(wm.x, wm.y, wm.z) {
-		below := blockFloor(wm.y - groundEps)
+		below := int64(-1) // the state id under the centre, -1 if not read
+		if i, ok := r.index(blockFloor(wm.x), blockFloor(wm.y-groundEps), blockFloor(wm.z)); ok {
+			below = int64(r.states[i])
+		}
 		v = worse(v, p.flag(chkWorldNoFall, 1, pk.now, "x", ftoa(wm.x), "y", ftoa(wm.y), "z", ftoa(wm.z),
-			"below", itoa(int64(r.states[r.index(blockFloor(wm.x), below, blockFloor(wm.z))]))))
+			"below", itoa(below)))
 	}
 
 	// Jesus: level above liquid, feet out of it, nothing to stand on.
@@ -167,12 +172,12 @@ func (l *movementChecks) world(p *Player, pk *serverPacket, wm *worldMove) Verdi
 
 	// Spider: a rise nothing around the player explains.
 	if !wm.onGround && !wm.exemptRise && wm.dy > wm.allowedUp && p.on(chkWorldSpider) &&
-		r.plain(wm.x, wm.y, wm.z, wm.halfWidth+worldMargin, wm.height) && !p.entityNear(wm.x, wm.y, wm.z) {
+		r.plain(wm.x, wm.y, wm.z, reach, wm.height) && !p.entityNear(wm.x, wm.y, wm.z) {
 		v = worse(v, p.flag(chkWorldSpider, 1, pk.now, "rise", ftoa(wm.dy), "limit", ftoa(wm.allowedUp)))
 	}
 
 	// Phase: into solid blocks from outside them.
-	if p.on(chkWorldPhase) && r.insideFull(wm.x, wm.y, wm.z, wm.halfWidth-footMargin-phaseShrink, smallestPoseHeight-2*phaseShrink, phaseShrink) &&
+	if p.on(chkWorldPhase) && r.insideFull(wm.x, wm.y, wm.z, wm.halfWidth-footMargin-phaseShrink, smallestPoseHeight-2*phaseShrink, phaseShrink, false) &&
 		!p.wasInsideFull(wm, pk) {
 		v = worse(v, p.flag(chkWorldPhase, 1, pk.now, "x", ftoa(wm.x), "y", ftoa(wm.y), "z", ftoa(wm.z)))
 	}
@@ -191,7 +196,7 @@ func (p *Player) wasInsideFull(wm *worldMove, pk *serverPacket) bool {
 	if !ok {
 		return true
 	}
-	return r.insideFull(wm.prevX, wm.prevY, wm.prevZ, hw, h, 0)
+	return r.insideFull(wm.prevX, wm.prevY, wm.prevZ, hw, h, 0, true)
 }
 
 func blockFloor(v float64) int32 { return int32(math.Floor(v)) }
@@ -238,7 +243,10 @@ func (r *region) support(fp footprint, y float64) (support, liquidBelow bool) {
 	for by := blockFloor(y - fenceHeight - groundEps); by <= blockFloor(y+groundEps); by++ {
 		for bz := bz0; bz <= bz1; bz++ {
 			for bx := bx0; bx <= bx1; bx++ {
-				st := r.at(bx, by, bz)
+				st, ok := r.at(bx, by, bz)
+				if !ok {
+					return true, liquidBelow // not read: may hold the player
+				}
 				m, s := st.Movement(), st.Shape()
 				if by == under && (liquidMovement(m) || st.Water()) {
 					liquidBelow = true
@@ -270,8 +278,8 @@ func (r *region) liquidAt(x, y, z, hw float64) bool {
 	by := blockFloor(y + groundEps)
 	for bz := blockFloor(z - hw); bz <= blockFloor(z+hw); bz++ {
 		for bx := blockFloor(x - hw); bx <= blockFloor(x+hw); bx++ {
-			if st := r.at(bx, by, bz); liquidMovement(st.Movement()) || st.Water() {
-				return true
+			if st, ok := r.at(bx, by, bz); !ok || liquidMovement(st.Movement()) || st.Water() {
+				return true // in liquid, or not read: may be
 			}
 		}
 	}
@@ -291,9 +299,9 @@ func (r *region) plain(x, y, z, hw, h float64) bool {
 		}
 		for bz := blockFloor(z - hw); bz <= blockFloor(z+hw); bz++ {
 			for bx := blockFloor(x - hw); bx <= blockFloor(x+hw); bx++ {
-				st := r.at(bx, by, bz)
-				if st.Water() || !solidMovement(st.Movement()) {
-					return false
+				st, ok := r.at(bx, by, bz)
+				if !ok || st.Water() || !solidMovement(st.Movement()) {
+					return false // not read, or it may lift the player
 				}
 				if s := st.Shape(); s != blocks.ShapeEmpty && s != blocks.ShapeFull && s != blocks.ShapeSlabBottom && s != blocks.ShapeSlabTop {
 					return false
@@ -305,8 +313,10 @@ func (r *region) plain(x, y, z, hw, h float64) bool {
 }
 
 // insideFull reports whether the box of half width hw and height h, its
-// bottom lifted by up, at feet (x, y, z) overlaps a full solid block.
-func (r *region) insideFull(x, y, z, hw, h, up float64) bool {
+// bottom lifted by up, at feet (x, y, z) overlaps a full solid block. A
+// block the region does not hold counts as unread: the answer that judges
+// nothing (not inside where inside flags, inside where it excuses).
+func (r *region) insideFull(x, y, z, hw, h, up float64, unread bool) bool {
 	if hw <= 0 || h <= 0 {
 		return false
 	}
@@ -314,7 +324,14 @@ func (r *region) insideFull(x, y, z, hw, h, up float64) bool {
 	for by := blockFloor(yb); by <= blockFloor(yb+h); by++ {
 		for bz := blockFloor(z - hw); bz <= blockFloor(z+hw); bz++ {
 			for bx := blockFloor(x - hw); bx <= blockFloor(x+hw); bx++ {
-				if st := r.at(bx, by, bz); st.Shape() == blocks.ShapeFull && solidMovement(st.Movement()) {
+				st, ok := r.at(bx, by, bz)
+				if !ok {
+					if unread {
+						return true
+					}
+					continue
+				}
+				if st.Shape() == blocks.ShapeFull && solidMovement(st.Movement()) {
 					return true
 				}
 			}

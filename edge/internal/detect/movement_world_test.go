@@ -248,6 +248,51 @@ func TestWorldChecks(t *testing.T) {
 // The setback: the client is sent back to where the backend saw it last,
 // its moves are dropped until it answers, the answer (and on 1.9+ the
 // confirmation) never reaches the backend, and moves flow again after.
+// The readers take their block ranges from floats and may ask one block
+// past the region they were given; each answers what judges nothing
+// there. A 1.8.8 climber pressed against a column at x = 3.3 made Spider
+// read block x = 1 of a region from x = 2 ((3.3-0.3)-1.0 is 2.0, 3.3-1.3 is
+// 1.999…) and the panic took the whole edge down.
+func TestRegionReadersOutsideTheirRegion(t *testing.T) {
+	tb := mustTable(t, mcproto.Protocol1_8)
+	stone := stateWith(t, tb, blocks.ShapeFull, blocks.MoveNone, false)
+	// Solid stone from x 2 to 4, y 4 to 7, z 13 to 15: every block the
+	// region holds would flag, so only the blocks outside decide.
+	r := region{x0: 2, y0: 4, z0: 13, nx: 3, nz: 3, table: tb, states: make([]uint16, 3*4*3)}
+	for i := range r.states {
+		r.states[i] = stone
+	}
+	if r.plain(3.3, 5.588, 14.49, 1.3, 1.8) {
+		t.Error("Spider read blocks outside its region as plain")
+	}
+	if support, _ := r.support(footprint{x0: 0.5, x1: 1.5, z0: 13.5, z1: 14.5}, 5); !support {
+		t.Error("NoFall read no support where the region holds nothing")
+	}
+	if !r.liquidAt(1.5, 5, 14.5, 0.3) {
+		t.Error("Jesus read dry feet where the region holds nothing")
+	}
+	if r.insideFull(1.5, 5, 14.5, 0.2, 0.5, 0, false) || !r.insideFull(1.5, 5, 14.5, 0.2, 0.5, 0, true) {
+		t.Error("phase judged a box the region does not hold")
+	}
+}
+
+func TestSpiderAtTheRoundingBoundary(t *testing.T) {
+	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
+		s, _ := worldSession(t, proto)
+		// Climbing the air at 0.2 a tick, at x = 3.3: Spider's reads reach
+		// one block past the region there (see above), and from y 64.6 on
+		// into the region's first row, where that was index -1.
+		s.teleportTo(3.3, 64, 14.49)
+		var v Verdict
+		for i := 1; i <= 5; i++ {
+			v = worse(v, s.at(3.3, 64+0.2*float64(i), 14.49, false))
+		}
+		if v.Outcome != Setback || s.count("world.spider") == 0 {
+			t.Errorf("climbing the air: %v, flagged %v", v.Outcome, s.rec.keys())
+		}
+	})
+}
+
 func TestSetback(t *testing.T) {
 	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
 		s, _ := worldSession(t, proto)

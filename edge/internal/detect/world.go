@@ -100,14 +100,32 @@ type region struct {
 	table      *blocks.Table
 }
 
-// at is the block state at an absolute position inside the region.
-func (r *region) at(x, y, z int32) blocks.State {
-	return r.table.Lookup(int32(r.states[r.index(x, y, z)]))
+// at is the block state at an absolute position; ok is false outside the
+// region, and each reader then answers what judges nothing. The readers
+// compute their block ranges from floats, and two roundings of one bound
+// can differ by a block ((x-0.3)-1.0 is 2, x-1.3 is 1.999… at x = 3.3):
+// unchecked, that read outside states, a wrong block or a panic that
+// took the whole edge down (SHARP_EDGES.md, "A region read is bounds
+// checked").
+func (r *region) at(x, y, z int32) (st blocks.State, ok bool) {
+	i, ok := r.index(x, y, z)
+	if !ok {
+		return st, false
+	}
+	return r.table.Lookup(int32(r.states[i])), true
 }
 
-// index is where a position inside the region is in states.
-func (r *region) index(x, y, z int32) int32 {
-	return ((y-r.y0)*r.nz+(z-r.z0))*r.nx + (x - r.x0)
+// index is where a position is in states, if the region holds it.
+func (r *region) index(x, y, z int32) (int32, bool) {
+	dx, dy, dz := x-r.x0, y-r.y0, z-r.z0
+	if dx < 0 || dx >= r.nx || dz < 0 || dz >= r.nz || dy < 0 {
+		return 0, false
+	}
+	i := (dy*r.nz+dz)*r.nx + dx
+	if int(i) >= len(r.states) {
+		return 0, false
+	}
+	return i, true
 }
 
 // readRegion reads the blocks from (x0, y0, z0) to (x1, y1, z1) inclusive.

@@ -114,11 +114,18 @@ func TestReadRegionIsKnownOrNothing(t *testing.T) {
 		if !ok {
 			t.Fatal("a loaded region did not read")
 		}
-		if got := r.at(1, 63, 1).Shape(); got != blocks.ShapeFull {
-			t.Fatalf("stone reads as %v", got)
+		if got, _ := r.at(1, 63, 1); got.Shape() != blocks.ShapeFull {
+			t.Fatalf("stone reads as %v", got.Shape())
 		}
-		if got := r.at(0, 64, 0).Shape(); got != blocks.ShapeEmpty {
-			t.Fatalf("air reads as %v", got)
+		if got, _ := r.at(0, 64, 0); got.Shape() != blocks.ShapeEmpty {
+			t.Fatalf("air reads as %v", got.Shape())
+		}
+		// Outside the box it read, nothing: not a neighbour's block, not a
+		// panic (region.at says why readers ask past their box).
+		for _, b := range [][3]int32{{-1, 63, 0}, {2, 63, 0}, {0, 62, 0}, {0, 65, 0}, {0, 63, -1}, {0, 63, 2}} {
+			if _, ok := r.at(b[0], b[1], b[2]); ok {
+				t.Errorf("block %v outside the region read as known", b)
+			}
 		}
 		// Spanning into a column the player lacks: unknown.
 		if _, ok := s.p.readRegion(15, 63, 0, 16, 64, 1, s.now); ok {
