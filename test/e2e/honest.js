@@ -142,7 +142,10 @@ const CENTRE_TOLERANCE = 0.1
 // overlaps the player when it appears is ignored by the collisions
 // (vanilla's too), so a climber a little off towards the column walked
 // through the ladder to the stone, rose 0.2 and stuck there for good, its
-// head under the next rung's box. 0.2 leaves 0.04 after both.
+// head under the next rung's box. 0.2 leaves 0.04 after both. The climber
+// also stands 0.2 north of the middle: mineflayer gives every 1.8 ladder
+// the north-facing box (SHARP_EDGES.md), 0.1875 deep on the block's south
+// side, and a 1.8.8 climber stuck the same way at z .52.
 const LADDER_STANDOFF = 0.2
 // How long the swimmer holds jump in the water, then swims forward out.
 const SWIM_MS = 1500
@@ -551,12 +554,12 @@ async function walkUntil (bot, controls, done, what) {
 }
 
 // centre sneaks to within CENTRE_TOLERANCE of the middle of the block the
-// player stands in, moved dx along x, so that blocks built next to it do not
+// player stands in, moved (dx, dz), so that blocks built next to it do not
 // overlap the player (vanilla would push a player out of a block; mineflayer
 // gets stuck in it).
-async function centre (bot, dx = 0) {
+async function centre (bot, dx = 0, dz = 0) {
   const f = bot.entity.position.floored()
-  const mid = new Vec3(f.x + 0.5 + dx, bot.entity.position.y, f.z + 0.5)
+  const mid = new Vec3(f.x + 0.5 + dx, bot.entity.position.y, f.z + 0.5 + dz)
   await walkUntil(bot, ['forward', 'sneak'], () => {
     bot.lookAt(mid.offset(0, 1.5, 0), true)
     return horizontal(bot.entity.position, mid) < CENTRE_TOLERANCE
@@ -602,7 +605,7 @@ async function climb (bot, d) {
   if (!bot.registry.version['<'](CLIMB_UNTIL)) {
     throw new Error(`${SKIPPED}: mineflayer climbs ladders only before ${CLIMB_UNTIL}: from the flattening on, it stops at the foot of a ladder set by /setblock, pressing into the wall, on every version tried (1.16.5, 1.20.4, 1.21.4)`)
   }
-  const f = await centre(bot, -LADDER_STANDOFF * d)
+  const f = await centre(bot, -LADDER_STANDOFF * d, -LADDER_STANDOFF)
   const facing = d > 0 ? 'west' : 'east' // the ladder hangs on the column's face towards the player
   const legacy = d > 0 ? 4 : 5
   const blocks = []
