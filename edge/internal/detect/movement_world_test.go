@@ -213,12 +213,7 @@ func TestWorldChecks(t *testing.T) {
 				t.Fatalf("a jump and a ladder flagged %v", k)
 			}
 			// The cheat: the same climb up the stone wall.
-			s.teleportTo(1.7, 64, 0.5)
-			var v Verdict
-			for i := 1; i <= 5; i++ {
-				v = worse(v, s.at(1.7, 64+0.2*float64(i), 0.5, false))
-			}
-			if v.Outcome != Setback || s.count("world.spider") == 0 {
+			if v := riseInAir(s, 1.7, 0.5); v.Outcome != Setback || s.count("world.spider") == 0 {
 				t.Errorf("climbing stone: %v, flagged %v", v.Outcome, s.rec.keys())
 			}
 		})
@@ -276,18 +271,24 @@ func TestRegionReadersOutsideTheirRegion(t *testing.T) {
 	}
 }
 
+// riseInAir teleports the player to (x, 64, z) and climbs five ticks of
+// 0.2 from there, as a ladder would lift it; the worst verdict.
+func riseInAir(s *session, x, z float64) Verdict {
+	s.teleportTo(x, 64, z)
+	var v Verdict
+	for i := 1; i <= 5; i++ {
+		v = worse(v, s.at(x, 64+0.2*float64(i), z, false))
+	}
+	return v
+}
+
 func TestSpiderAtTheRoundingBoundary(t *testing.T) {
 	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
 		s, _ := worldSession(t, proto)
-		// Climbing the air at 0.2 a tick, at x = 3.3: Spider's reads reach
-		// one block past the region there (see above), and from y 64.6 on
-		// into the region's first row, where that was index -1.
-		s.teleportTo(3.3, 64, 14.49)
-		var v Verdict
-		for i := 1; i <= 5; i++ {
-			v = worse(v, s.at(3.3, 64+0.2*float64(i), 14.49, false))
-		}
-		if v.Outcome != Setback || s.count("world.spider") == 0 {
+		// Climbing the air at x = 3.3: Spider's reads reach one block past
+		// the region there (see above), and from y 64.6 on into the
+		// region's first row, where that was index -1.
+		if v := riseInAir(s, 3.3, 14.49); v.Outcome != Setback || s.count("world.spider") == 0 {
 			t.Errorf("climbing the air: %v, flagged %v", v.Outcome, s.rec.keys())
 		}
 	})
