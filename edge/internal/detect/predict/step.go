@@ -126,7 +126,18 @@ func (p *Predictor) Step(w World, t *Tables, s *State, env *Env, rep *Report) Re
 			rest.VY = -env.Gravity * verticalDrag
 		}
 		o, c, d := p.search(&rest, env, &tk, tx, ty, tz)
-		if d = max(d-2*r.threshold, 0); d < bestD {
+		// The client may have stood anywhere within the threshold of
+		// its last report, and reports again only beyond it: the rest
+		// reading is allowed two thresholds. That allowance may make it
+		// fit; it never makes it the nearer of two misses. A walker
+		// whose carried velocity was lost once would otherwise be read
+		// as starting from rest on every tick, 0.058 off at walking
+		// speed, with a velocity that never grows back
+		// (TestRestReadingNeedsAFit).
+		if fit := max(d-2*r.threshold, 0); fit <= p.Tolerance {
+			d = fit
+		}
+		if d < bestD {
 			best, bestC, bestD, from, fromTk = o, c, d+slack, rest, tk
 		}
 	}
