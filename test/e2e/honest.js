@@ -500,9 +500,8 @@ async function build (bot, blocks) {
 // its activity: each activity takes the player further out, so a building
 // left standing ends up between the two players when they walk to meet,
 // and mineflayer's moves against a wall are not always vanilla's. Seen on
-// 1.12.2 in the meet: a second of sliding at a speed no input gives
-// (movement.prediction), and a step 0.1 block into the stone the player
-// had stopped against the tick before (world.phase).
+// 1.12.2 in the meet: a step 0.1 block into the stone the player had
+// stopped against the tick before (world.phase).
 async function takeDown (bot, blocks) {
   await build(bot, blocks.slice().reverse().map(([x, y, z]) => [x, y, z, 'air']))
 }

@@ -240,9 +240,6 @@ func TestWorldChecks(t *testing.T) {
 	})
 }
 
-// The setback: the client is sent back to where the backend saw it last,
-// its moves are dropped until it answers, the answer (and on 1.9+ the
-// confirmation) never reaches the backend, and moves flow again after.
 // The readers take their block ranges from floats and may ask one block
 // past the region they were given; each answers what judges nothing
 // there. A 1.8.8 climber pressed against a column at x = 3.3 made Spider
@@ -282,6 +279,8 @@ func riseInAir(s *session, x, z float64) Verdict {
 	return v
 }
 
+// TestSpiderAtTheRoundingBoundary climbs where the panic was, through the
+// whole check rather than the region alone.
 func TestSpiderAtTheRoundingBoundary(t *testing.T) {
 	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
 		s, _ := worldSession(t, proto)
@@ -294,6 +293,9 @@ func TestSpiderAtTheRoundingBoundary(t *testing.T) {
 	})
 }
 
+// The setback: the client is sent back to where the backend saw it last,
+// its moves are dropped until it answers, the answer (and on 1.9+ the
+// confirmation) never reaches the backend, and moves flow again after.
 func TestSetback(t *testing.T) {
 	eachVersion(t, testProtocols, func(t *testing.T, proto int32) {
 		s, _ := worldSession(t, proto)
