@@ -387,7 +387,8 @@ function context (bot, victim) {
     // together runs sends in one write to the socket, for rows whose check
     // compares arrival times: packets written one by one may reach the edge
     // in two reads, and a loaded machine can hold the second read back for
-    // longer than the check's interval (spam.tab's 10 ms let one through).
+    // longer than the check's interval (spam.tab's 10 ms let one through;
+    // spam.command refills in 50 ms).
     // The packets pass minecraft-protocol's streams on later ticks, so the
     // socket stays corked for a moment after the sends.
     async together (sends) {
@@ -873,15 +874,18 @@ const cheats = {
     ctx.offend('update_sign', { location: { x: 3, y: 5, z: 3 }, text1: line, text2: '""', text3: '""', text4: '""' }, ['location'])
   },
   'spam.command': async (ctx) => {
-    // Four commands in the same millisecond: the check lets a burst of
-    // three through (commands a stall delivered together), not a fourth.
+    // Four commands in one write: the check lets a burst of three through
+    // (commands a stall delivered together), not a fourth, which written
+    // on its own could reach a loaded edge a refill (50 ms) later.
     const name = ctx.commandName()
-    for (let i = 1; i <= 4; i++) {
-      const params = ctx.commandParams(`ping ${i}`)
-      ctx.bot.chat(`/ping ${i}`)
-      if (i <= 3) result.control.push({ name, params })
-      else result.offending.push({ name, params })
-    }
+    await ctx.together(() => {
+      for (let i = 1; i <= 4; i++) {
+        const params = ctx.commandParams(`ping ${i}`)
+        ctx.bot.chat(`/ping ${i}`)
+        if (i <= 3) result.control.push({ name, params })
+        else result.offending.push({ name, params })
+      }
+    })
     await sleep(TICK_MS)
     harmless(ctx)
   },
