@@ -388,7 +388,7 @@ function context (bot, victim) {
     // compares arrival times: packets written one by one may reach the edge
     // in two reads, and a loaded machine can hold the second read back for
     // longer than the check's interval (spam.tab's 10 ms let one through;
-    // spam.command refills in 50 ms).
+    // spam.command's and burst's buckets refill a token each 50 ms).
     // The packets pass minecraft-protocol's streams on later ticks, so the
     // socket stays corked for a moment after the sends.
     async together (sends) {
@@ -482,12 +482,14 @@ function context (bot, victim) {
     async burst (count, free, make, dy) {
       const f = bot.entity.position.floored()
       const side = Math.ceil(Math.sqrt(count))
-      for (let i = 0; i < count && !ctx.gone(); i++) {
-        const at = { x: f.x + (i % side) - Math.floor(side / 2), y: f.y + dy, z: f.z + Math.floor(i / side) - Math.floor(side / 2) }
-        const [name, params, pick] = make(at, i)
-        if (i < free) send(name, params)
-        else ctx.offend(name, params, pick)
-      }
+      await ctx.together(() => {
+        for (let i = 0; i < count && !ctx.gone(); i++) {
+          const at = { x: f.x + (i % side) - Math.floor(side / 2), y: f.y + dy, z: f.z + Math.floor(i / side) - Math.floor(side / 2) }
+          const [name, params, pick] = make(at, i)
+          if (i < free) send(name, params)
+          else ctx.offend(name, params, pick)
+        }
+      })
     },
     useEntity (target, mouse, extra = {}) {
       const p = { target, mouse, ...extra }

@@ -495,15 +495,16 @@ async function build (bot, blocks) {
   }
 }
 
-// takeDown sets a building's blocks back to air, last built first (the
-// ladders before the column they hang on). Every building comes down after
+// takeDown sets a building's blocks back to was (air unless the building
+// replaced the ground), last built first (the ladders before the column
+// they hang on). Every building comes down after
 // its activity: each activity takes the player further out, so a building
 // left standing ends up between the two players when they walk to meet,
 // and mineflayer's moves against a wall are not always vanilla's. Seen on
 // 1.12.2 in the meet: a step 0.1 block into the stone the player had
 // stopped against the tick before (world.phase).
-async function takeDown (bot, blocks) {
-  await build(bot, blocks.slice().reverse().map(([x, y, z]) => [x, y, z, 'air']))
+async function takeDown (bot, blocks, was) {
+  await build(bot, blocks.slice().reverse().map(([x, y, z]) => [x, y, z, was]))
 }
 
 // withBuilding builds blocks, runs the activity and takes the building
@@ -511,16 +512,16 @@ async function takeDown (bot, blocks) {
 // it must not meet it either. After a failure the activity's error is the
 // one reported, and the building comes down as far as the player can still
 // take it.
-async function withBuilding (bot, blocks, activity) {
+async function withBuilding (bot, blocks, activity, was = 'air') {
   await build(bot, blocks)
   let result
   try {
     result = await activity()
   } catch (err) {
-    if (bot.gone === null) await takeDown(bot, blocks).catch(() => {})
+    if (bot.gone === null) await takeDown(bot, blocks, was).catch(() => {})
     throw err
   }
-  await takeDown(bot, blocks)
+  await takeDown(bot, blocks, was)
   return result
 }
 
@@ -680,19 +681,18 @@ async function ice (bot, d) {
   const ground = groundUnder(bot, f)
   const row = []
   for (let k = 1; k <= ICE_BLOCKS; k++) row.push([f.x + k * d, f.y - 1, f.z])
-  await build(bot, row.map(([x, y, z]) => [x, y, z, 'ice']))
-  const x0 = bot.entity.position.x
-  let slid = 0
-  await lookSmooth(bot, yawTowards(d), 0)
-  await walkUntil(bot, ['forward', 'sprint'], () => Math.abs(bot.entity.position.x - x0) >= ICE_BLOCKS - 1, 'across the ice')
-  const stop = bot.entity.position.x
-  await sleep(500) // no key held: the player slides on
-  slid = Math.abs(bot.entity.position.x - stop)
-  await lookSmooth(bot, yawTowards(-d), 0)
-  await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - x0) < 1, 'back over the ice')
-  await sleep(300)
-  await build(bot, row.map(([x, y, z]) => [x, y, z, ground]))
-  return `sprinted over ${ICE_BLOCKS} blocks of ice, slid ${slid.toFixed(2)} blocks after letting go, walked back`
+  return withBuilding(bot, row.map(([x, y, z]) => [x, y, z, 'ice']), async () => {
+    const x0 = bot.entity.position.x
+    await lookSmooth(bot, yawTowards(d), 0)
+    await walkUntil(bot, ['forward', 'sprint'], () => Math.abs(bot.entity.position.x - x0) >= ICE_BLOCKS - 1, 'across the ice')
+    const stop = bot.entity.position.x
+    await sleep(500) // no key held: the player slides on
+    const slid = Math.abs(bot.entity.position.x - stop)
+    await lookSmooth(bot, yawTowards(-d), 0)
+    await walkUntil(bot, ['forward'], () => Math.abs(bot.entity.position.x - x0) < 1, 'back over the ice')
+    await sleep(300)
+    return `sprinted over ${ICE_BLOCKS} blocks of ice, slid ${slid.toFixed(2)} blocks after letting go, walked back`
+  }, ground)
 }
 
 // cobweb puts a cobweb at the feet one block ahead (direction d), walks
